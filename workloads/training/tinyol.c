@@ -15,8 +15,7 @@
  *
  * Region roi_train_step: one streamed sample (embed, forward, backward, update).
  */
-#include "common.h"
-#include "data/digits_extractor.h"
+#include "digits_features.h"
 
 #define CLASSES DIGITS_CLASSES
 #define FEATURES DIGITS_FEATURES
@@ -27,20 +26,11 @@
 static float head_w[CLASSES][FEATURES];
 static float head_b[CLASSES];
 
-/* The frozen extractor: pixels 0..16 (int8, scale 1/16) -> int8 features. */
-static void embed_q(int sample, int8_t *q)
-{
-    int8_t pixels[DIGITS_PIXELS];
-    for (int i = 0; i < DIGITS_PIXELS; i++)
-        pixels[i] = (int8_t)digits_device_pixels[sample][i];
-    tr_dense_s8_relu(&digits_fe_w[0][0], digits_fe_b, digits_fe_mult, digits_fe_shift, pixels,
-                     q, DIGITS_PIXELS, FEATURES);
-}
-
+/* Dequantized features for the fp32 head. */
 static void embed(int sample, float *features)
 {
     int8_t q[FEATURES];
-    embed_q(sample, q);
+    digits_embed(sample, q);
     for (int i = 0; i < FEATURES; i++)
         features[i] = (float)q[i] * DIGITS_FEATURE_SCALE;
 }
@@ -77,27 +67,10 @@ static float evaluate(float *loss)
     return (float)correct / (float)(DIGITS_DEVICE_SAMPLES - DIGITS_DEVICE_TRAIN);
 }
 
-/* Same weighted sum as the generator's DIGITS_EMBEDDING_CHECKSUM. */
-static int32_t embedding_checksum(void)
-{
-    int32_t sum = 0;
-    int32_t k = 0;
-    for (int s = 0; s < DIGITS_DEVICE_SAMPLES; s++) {
-        int8_t q[FEATURES];
-        embed_q(s, q);
-        for (int i = 0; i < FEATURES; i++, k++)
-            sum += q[i] * (k % 251 + 1);
-    }
-    return sum;
-}
-
 int main(void)
 {
     mb_print("tinyol: digits 8x8, frozen int8 extractor (pretrained on 0..5), online fp32 head\n");
-    int32_t checksum = embedding_checksum();
-    mb_print("embedding checksum=");
-    mb_print_int(checksum);
-    mb_print(checksum == DIGITS_EMBEDDING_CHECKSUM ? " (matches generator)\n" : " (MISMATCH)\n");
+    int bit_exact = digits_check_embeddings();
 
     float loss_before, loss_after;
     float acc_before = evaluate(&loss_before);
@@ -123,7 +96,7 @@ int main(void)
     tr_print_figure("after: heldout_acc", acc_after, 3, " ");
     tr_print_figure("heldout_loss", loss_after, 3, "\n");
 
-    if (checksum != DIGITS_EMBEDDING_CHECKSUM)
+    if (!bit_exact)
         return mb_report(0, "int8 embeddings differ from the generator's");
     if (acc_after < 0.75f || acc_after - acc_before < 0.5f)
         return mb_report(0, "held-back accuracy did not rise enough");
