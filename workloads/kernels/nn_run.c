@@ -1,0 +1,63 @@
+/* The layer-list interpreter every model image runs, and the helpers its
+ * golden checks use. */
+#include "nn.h"
+
+const nn_kernels nn_kernels_ref = {nn_conv_ref, nn_dwconv_ref, nn_fc_ref};
+#if defined(__ARM_FEATURE_DSP)
+const nn_kernels nn_kernels_dsp = {nn_conv_dsp, nn_dwconv_dsp, nn_fc_dsp};
+#endif
+
+const int8_t *nn_run(const nn_layer *layers, int n, const int8_t *input, int8_t *arena,
+                     const nn_kernels *k)
+{
+    int8_t *out = arena;
+    for (int i = 0; i < n; i++) {
+        const nn_layer *l = &layers[i];
+        const int8_t *in = l->in == NN_INPUT ? input : arena + l->in;
+        out = arena + l->out;
+        switch (l->op) {
+        case NN_CONV:
+            k->conv(l, in, out);
+            break;
+        case NN_DWCONV:
+            k->dwconv(l, in, out);
+            break;
+        case NN_FC:
+            k->fc(l, in, out);
+            break;
+        case NN_AVGPOOL:
+            nn_avgpool(l, in, out);
+            break;
+        case NN_MAXPOOL:
+            nn_maxpool(l, in, out);
+            break;
+        case NN_ADD:
+            nn_add(l, in, l->in2 == NN_INPUT ? input : arena + l->in2, out);
+            break;
+        case NN_SOFTMAX:
+            nn_softmax(l, in, out);
+            break;
+        }
+    }
+    return out;
+}
+
+uint32_t nn_checksum(const int8_t *p, int n)
+{
+    /* FNV-1a, 32 bit: offset basis 2166136261, prime 16777619. */
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < n; i++) {
+        h ^= (uint8_t)p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+int nn_argmax(const int8_t *p, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (p[i] > p[best])
+            best = i;
+    return best;
+}
