@@ -156,7 +156,7 @@ def _geometry(x, k_h, k_w, stride, padding):
 
 
 def _windows(x, k_h, k_w, stride, oh, ow, pt, pl, fill):
-    """(N, oh, ow, k_h, k_w, c) patches of x.q + nothing, padding with fill."""
+    """(N, oh, ow, k_h, k_w, c) patches of x.q, padded with fill."""
     n, h, w, c = x.q.shape
     ph = max((oh - 1) * stride + k_h - h - pt, 0)
     pw = max((ow - 1) * stride + k_w - w - pl, 0)
@@ -169,7 +169,7 @@ def _windows(x, k_h, k_w, stride, oh, ow, pt, pl, fill):
 
 
 def _valid_mask(x, k_h, k_w, stride, oh, ow, pt, pl):
-    ones = Tensor(np.ones((1,) + x.shape[:2] + (1,)), 1, 0)
+    ones = Tensor(np.ones((1,) + tuple(x.shape[:2]) + (1,)), 1, 0)
     return _windows(ones, k_h, k_w, stride, oh, ow, pt, pl, 0)
 
 
@@ -213,9 +213,11 @@ def fc(x, w_f, b_f, relu=True):
 
 
 def pool(x, k, stride, padding="valid", average=True):
-    oh, ow, pt, pl = _geometry(x, k, k, stride, padding)
-    mask = _valid_mask(x, k, k, stride, oh, ow, pt, pl)
-    patches = _windows(x, k, k, stride, oh, ow, pt, pl, 0)
+    """k: window size, an int or (k_h, k_w)."""
+    k_h, k_w = (k, k) if isinstance(k, int) else k
+    oh, ow, pt, pl = _geometry(x, k_h, k_w, stride, padding)
+    mask = _valid_mask(x, k_h, k_w, stride, oh, ow, pt, pl)
+    patches = _windows(x, k_h, k_w, stride, oh, ow, pt, pl, 0)
     if average:
         total = (patches * mask).sum(axis=(3, 4))
         count = mask.sum(axis=(3, 4))
@@ -224,7 +226,7 @@ def pool(x, k, stride, padding="valid", average=True):
         q = np.where(num >= 0, num // count, -((-num) // count))
     else:
         q = np.where(mask == 1, patches, -128).max(axis=(3, 4))
-    layer = Layer("NN_AVGPOOL" if average else "NN_MAXPOOL", [x], k_h=k, k_w=k,
+    layer = Layer("NN_AVGPOOL" if average else "NN_MAXPOOL", [x], k_h=k_h, k_w=k_w,
                   stride_h=stride, stride_w=stride, pad_top=pt, pad_left=pl)
     layer.output = Tensor(np.clip(q, -128, 127), x.scale, x.zp, layer)
     return layer.output
@@ -278,26 +280,56 @@ def graph(output):
 
 
 def plan_arena(layers):
-    """First-fit arena offsets; a tensor lives from its layer to its last reader.
-    Returns the arena size in bytes and sets layer.out_off."""
+    """Arena offsets (sets layer.out_off) and the arena size in bytes.
+
+    A tensor lives from the layer that writes it to its last reader, and an
+    output never overlaps the layer's inputs. Each output goes to the end of
+    the arena away from its first input (lowest free gap or highest), so a
+    chain of layers ping-pongs between the two ends; the arena starts at the
+    largest total of simultaneously live tensors and grows until it fits."""
     last_use = {}
     for i, layer in enumerate(layers):
         for t in layer.inputs:
             last_use[id(t)] = i
-    live = []  # (offset, size, tensor id)
-    size = 0
-    for i, layer in enumerate(layers):
-        live = [a for a in live if last_use.get(a[2], len(layers)) >= i]
-        need = (int(np.prod(layer.output.shape)) + 3) & ~3
-        offset = 0
-        for start, length, _ in sorted(live):
-            if offset + need <= start:
-                break
-            offset = max(offset, start + length)
-        layer.out_off = offset
-        live.append((offset, need, id(layer.output)))
-        size = max(size, offset + need)
-    return size
+    sizes = [(int(np.prod(layer.output.shape)) + 3) & ~3 for layer in layers]
+
+    def place(arena):
+        live = []  # (offset, size, tensor id)
+        offsets = {}
+        for i, layer in enumerate(layers):
+            live = [a for a in live if last_use.get(a[2], len(layers)) >= i]
+            need = sizes[i]
+            gaps, cursor = [], 0
+            for start, length, _ in sorted(live):
+                if start - cursor >= need:
+                    gaps.append((cursor, start))
+                cursor = max(cursor, start + length)
+            if arena - cursor >= need:
+                gaps.append((cursor, arena))
+            if not gaps:
+                return None
+            src = layer.inputs[0].producer
+            low = src is None or offsets[id(src)] + sizes[layers.index(src)] / 2 >= arena / 2
+            offset = gaps[0][0] if low else gaps[-1][1] - need
+            offsets[id(layer)] = offset
+            live.append((offset, need, id(layer.output)))
+        return offsets
+
+    arena = max(_live_bytes(layers, last_use, sizes, i) for i in range(len(layers)))
+    while (offsets := place(arena)) is None:
+        arena += 4
+    for layer in layers:
+        layer.out_off = offsets[id(layer)]
+    return arena
+
+
+def _live_bytes(layers, last_use, sizes, i):
+    """Bytes of tensors alive while layer i runs, its output included."""
+    total = sizes[i]
+    for j in range(i):
+        if last_use.get(id(layers[j].output), len(layers)) >= i:
+            total += sizes[j]
+    return total
 
 
 def fnv1a(values):
@@ -372,3 +404,25 @@ def _hwc(t):
 def header(guard, body, source):
     return (f"/* Generated by workloads/gen/{source}; do not edit. */\n"
             f"#ifndef {guard}\n#define {guard}\n\n#include \"nn.h\"\n\n{body}\n#endif\n")
+
+
+def emit_model(prefix, title, source, x_in, out, notes):
+    """A model header: constants, layer table, input, golden result, arena
+    size and MAC count. Returns (MACs, arena bytes)."""
+    layers = graph(out)
+    arena = plan_arena(layers)
+    macs = sum(layer.macs for layer in layers)
+    upper = prefix.upper()
+    body = [f"/* {title}\n *\n * {notes}\n * MACs per inference: {macs}. */\n",
+            emit_layers(prefix, layers),
+            c_array("int8_t", f"{prefix}_input", x_in.q),
+            f"#define {upper}_ARENA_BYTES {arena}\n#define {upper}_MACS {macs}\n",
+            f"static const nn_model {prefix}_model = {{\n"
+            f"    .name = \"{prefix}\",\n    .layers = {prefix}_layers,\n"
+            f"    .n_layers = {len(layers)},\n    .input = {prefix}_input,\n"
+            f"    .out_len = {int(np.prod(out.shape))},\n"
+            f"    .checksum = 0x{fnv1a(out.q):08x}u,\n"
+            f"    .argmax = {int(np.argmax(out.q.reshape(-1)))},\n}};\n"]
+    with open(f"inference/{prefix}_model.h", "w") as f:
+        f.write(header(f"{upper}_MODEL_H", "\n".join(body), source))
+    return macs, arena

@@ -97,6 +97,18 @@ extern const nn_kernels nn_kernels_dsp;
 const int8_t *nn_run(const nn_layer *layers, int n, const int8_t *input, int8_t *arena,
                      const nn_kernels *k);
 
+/* A generated model with its fixed test input and the golden result the
+ * bit-exact Python model computed for it (gen/gen_models.py). */
+typedef struct nn_model {
+    const char *name;
+    const nn_layer *layers;
+    int n_layers;
+    const int8_t *input;
+    int out_len;
+    uint32_t checksum; /* nn_checksum of the output */
+    int argmax;        /* nn_argmax of the output */
+} nn_model;
+
 /* FNV-1a over n bytes: the checksum the generator computes for golden outputs. */
 uint32_t nn_checksum(const int8_t *p, int n);
 /* Index of the largest of n values (the first one on ties). */
