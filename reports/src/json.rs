@@ -1,0 +1,82 @@
+//! Reading and writing `results.json`.
+//!
+//! The reader checks `schema_version` before anything else, so a file from a newer
+//! mcubench is refused with a message that says so rather than a confusing "missing
+//! field". Within major version 1 unknown keys are ignored, so a 1.1 writer can add a
+//! field without breaking 1.0 readers. Every error names the file.
+
+use std::path::Path;
+
+use crate::output::write_atomic;
+use crate::results::{Results, SCHEMA_VERSION};
+use crate::Error;
+
+/// The major version this build reads.
+const SUPPORTED_MAJOR: u64 = 1;
+
+/// Reads and checks a results file.
+pub fn read_results(path: &Path) -> Result<Results, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_results(&text, path)
+}
+
+/// Parses results text; `path` is only used to name the source in errors.
+pub fn parse_results(text: &str, path: &Path) -> Result<Results, Error> {
+    let json_error = |source: serde_json::Error| {
+        if source.is_eof() {
+            Error::Truncated {
+                path: path.to_owned(),
+                source,
+            }
+        } else {
+            Error::Invalid {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(json_error)?;
+    check_version(&value, path)?;
+    // Parse the text again rather than the value so errors carry line and column.
+    serde_json::from_str(text).map_err(json_error)
+}
+
+fn check_version(value: &serde_json::Value, path: &Path) -> Result<(), Error> {
+    let found = value.get("schema_version");
+    let bad = || Error::BadSchemaVersion {
+        path: path.to_owned(),
+        found: found.map_or_else(|| "nothing".to_owned(), |v| v.to_string()),
+        expected: SCHEMA_VERSION,
+    };
+    let text = found.and_then(|v| v.as_str()).ok_or_else(bad)?;
+    let (major, minor) = text.split_once('.').ok_or_else(bad)?;
+    let major: u64 = major.parse().map_err(|_| bad())?;
+    minor.parse::<u64>().map_err(|_| bad())?;
+    if major > SUPPORTED_MAJOR {
+        return Err(Error::NewerSchema {
+            path: path.to_owned(),
+            found: text.to_owned(),
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if major < SUPPORTED_MAJOR {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// The file's text: pretty-printed, keys in struct order, with a final newline.
+pub fn to_json(results: &Results) -> String {
+    let mut text =
+        serde_json::to_string_pretty(results).expect("results hold only strings and numbers");
+    text.push('\n');
+    text
+}
+
+/// Writes a results file atomically (see [`write_atomic`]).
+pub fn write_results(path: &Path, results: &Results) -> Result<(), Error> {
+    write_atomic(path, to_json(results).as_bytes())
+}

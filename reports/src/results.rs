@@ -1,0 +1,226 @@
+//! The results file's data model: one [`Results`] per suite run, one [`Run`] per
+//! workload × target.
+//!
+//! Field order here is the key order on disk (serde writes struct fields in declaration
+//! order), and `schema/results.schema.json` lists the same keys in the same order; a test
+//! holds the two together. Integer figures are `u64`; times, energies and ratios are `f64`.
+//! A figure that was not measured is 0 (or empty), never guessed.
+
+use serde::{Deserialize, Serialize};
+
+/// The schema version this crate writes. Readers accept any `1.x` and refuse `2.0` and up.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// A whole results file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// `MAJOR.MINOR`; see [`SCHEMA_VERSION`].
+    pub schema_version: String,
+    /// The program that wrote the file.
+    pub tool: Tool,
+    /// What was run: suite, manifest and input digests, shard.
+    pub provenance: Provenance,
+    /// One entry per workload × target, in the order they were run.
+    pub runs: Vec<Run>,
+}
+
+/// The program that wrote a results file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// Always `mcubench` for files this project writes.
+    pub name: String,
+    /// The writer's version, e.g. `0.1.0`.
+    pub version: String,
+}
+
+/// Where the figures came from, so two files can be checked for comparability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The suite name from the manifest's `[suite]` table.
+    pub suite: String,
+    /// The manifest path as given to `mcubench suite`.
+    pub manifest: String,
+    /// SHA-256 of the manifest file, lowercase hex.
+    pub manifest_sha256: String,
+    /// Digests of the target files used.
+    pub targets: Vec<TargetDigest>,
+    /// Digests of the firmware images used.
+    pub images: Vec<ImageDigest>,
+    /// Which slice of the suite this file holds, when it was sharded.
+    pub shard: Option<Shard>,
+}
+
+/// A target file's name and digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetDigest {
+    /// Target name (file stem).
+    pub name: String,
+    /// SHA-256 of the target TOML, lowercase hex.
+    pub sha256: String,
+}
+
+/// A firmware image's path and digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageDigest {
+    /// Path relative to the manifest's directory.
+    pub path: String,
+    /// SHA-256 of the ELF, lowercase hex.
+    pub sha256: String,
+}
+
+/// Shard `index` of `count` (1-based), as given to `mcubench suite --shard k/n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// 1-based shard number.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+/// What a workload does; training runs report a `train_step` region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Runs a model forward.
+    Inference,
+    /// Runs training steps on the device.
+    Training,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Ran and the workload's own check passed.
+    Ok,
+    /// Ran but the check failed (nonzero exit, missing output, fault, budget exhausted).
+    Failed,
+    /// Could not run (no image for the core, no FPU, does not fit, bad ELF).
+    Error,
+}
+
+impl Status {
+    /// The word used in the file and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One workload on one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// Workload name from the manifest.
+    pub workload: String,
+    /// Inference or training.
+    pub kind: Kind,
+    /// Target name.
+    pub target: String,
+    /// Core name, e.g. `cortex-m4f`.
+    pub core: String,
+    /// Core clock the figures were computed at, MHz.
+    pub clock_mhz: f64,
+    /// Image path relative to the manifest's directory.
+    pub image: String,
+    /// How the run ended.
+    pub status: Status,
+    /// Why the run failed or could not run.
+    pub error: Option<String>,
+    /// The firmware's exit status, when it exited.
+    pub exit_code: Option<i64>,
+    /// Core clock cycles of the whole run.
+    pub cycles: u64,
+    /// Instructions executed.
+    pub instructions: u64,
+    /// `cycles / clock_mhz`, µs.
+    pub time_us: f64,
+    /// Modeled energy of the run, µJ.
+    pub energy_uj: f64,
+    /// `energy_uj / time_us`, mW.
+    pub avg_power_mw: f64,
+    /// MACs of one call of the headline region (inference only).
+    pub macs: Option<u64>,
+    /// Headline region cycles per call divided by `macs`.
+    pub cycles_per_mac: Option<f64>,
+    /// Deepest stack use seen, bytes.
+    pub stack_peak_bytes: u64,
+    /// Image bytes placed in flash (code + rodata + data load image).
+    pub flash_bytes: u64,
+    /// Static RAM use (data + bss), bytes.
+    pub ram_bytes: u64,
+    /// The target's flash size, bytes.
+    pub flash_capacity_bytes: u64,
+    /// The target's RAM size usable by the image, bytes.
+    pub ram_capacity_bytes: u64,
+    /// Regions of interest (`roi_*` functions).
+    pub regions: Vec<Region>,
+    /// Top functions by cycles.
+    pub profile: Vec<ProfileEntry>,
+    /// Folded call stacks with the cycles spent in their leaf.
+    pub stacks: Vec<StackSample>,
+    /// The firmware's semihosting output.
+    pub stdout: String,
+    /// Host-side figures; never compared or gated.
+    pub host: Host,
+}
+
+impl Run {
+    /// The key that identifies a run across files: `workload@target`.
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.workload, self.target)
+    }
+
+    /// The region with this name, if the firmware marked one.
+    pub fn region(&self, name: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.name == name)
+    }
+}
+
+/// A region of interest: a `roi_NAME` function, inclusive of its callees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    /// The symbol's suffix after `roi_`.
+    pub name: String,
+    /// How many times it was called.
+    pub calls: u64,
+    /// Inclusive cycles over all calls.
+    pub cycles: u64,
+    /// Inclusive time over all calls, µs.
+    pub time_us: f64,
+    /// Inclusive energy over all calls, µJ.
+    pub energy_uj: f64,
+}
+
+/// Per-function cycles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileEntry {
+    /// Symbol name.
+    pub name: String,
+    /// Cycles spent in the function itself.
+    pub self_cycles: u64,
+    /// Cycles including callees.
+    pub total_cycles: u64,
+    /// Number of calls.
+    pub calls: u64,
+}
+
+/// One folded stack, root first, frames separated by `;`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackSample {
+    /// e.g. `main;roi_inference;conv2d_s8`.
+    pub stack: String,
+    /// Cycles spent with exactly this stack.
+    pub cycles: u64,
+}
+
+/// Host-side speed of the emulator; informative only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    /// Wall-clock time of the run, ms.
+    pub wall_ms: f64,
+    /// Emulated instructions per host second, millions.
+    pub mips: f64,
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the reports crate (one test binary, one module per concern).
+
+mod json;
+mod sample;
+mod validator;
