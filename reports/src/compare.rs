@@ -12,6 +12,7 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
+use crate::numbers::figure;
 use crate::results::{Results, Run, Status};
 use crate::Error;
 
@@ -303,12 +304,13 @@ impl RunComparison {
                 Bound::Value(_) => String::new(),
                 Bound::Field(f) => format!(" ({f})"),
             };
+            let integer = c.ceiling.metric.is_integer();
             out.push(format!(
                 "{}: {} {} exceeds {}{bound}",
                 self.key(),
                 c.ceiling.metric,
-                c.value,
-                c.limit
+                figure(c.value, integer),
+                figure(c.limit, integer)
             ));
         }
         out
