@@ -140,9 +140,24 @@ def _finish(layer, x, acc, w_scales, relu, b_f):
     layer.mult = np.array([p[0] for p in pairs], dtype=np.int64)
     layer.shift = np.array([p[1] for p in pairs], dtype=np.int64)
     layer.act_min = zp if relu else -128
-    q = requantize(acc, layer.mult, layer.shift) + zp
-    layer.output = Tensor(np.clip(q, layer.act_min, layer.act_max), scale, zp, layer)
+    layer.output = Tensor(_requantize_output(layer, acc, zp), scale, zp, layer)
     return layer.output
+
+
+def _requantize_output(layer, acc, zp):
+    q = requantize(acc, layer.mult, layer.shift) + zp
+    return np.clip(q, layer.act_min, layer.act_max)
+
+
+def replay_fc(layers, q):
+    """Runs a chain of FC layers, built and calibrated earlier, on new int8
+    inputs q of shape (N, features): exactly what nn_fc_* compute."""
+    for layer in layers:
+        assert layer.op == "NN_FC"
+        x = layer.inputs[0]
+        acc = (q.reshape(q.shape[0], -1) - x.zp) @ layer.weights.T + layer.bias
+        q = _requantize_output(layer, acc, layer.output.zp)
+    return q
 
 
 def _geometry(x, k_h, k_w, stride, padding):
