@@ -115,6 +115,12 @@ pub enum Error {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// Shard files that do not add up to one whole suite run.
+    #[error("the shards do not make up the whole suite: {why}")]
+    Shards {
+        /// What is missing or repeated.
+        why: String,
+    },
     /// Nothing to merge.
     #[error("merge needs at least one results file")]
     NothingToMerge,

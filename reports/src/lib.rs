@@ -23,8 +23,10 @@
 
 pub mod compare;
 mod error;
+pub mod exports;
 pub mod json;
 pub mod markdown;
+pub mod merge;
 pub mod numbers;
 pub mod output;
 pub mod results;

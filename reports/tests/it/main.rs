@@ -1,6 +1,8 @@
 //! Integration tests of the reports crate (one test binary, one module per concern).
 
 mod compare;
+mod exports;
 mod json;
+mod merge;
 mod sample;
 mod validator;
