@@ -68,8 +68,8 @@ static float score(const float *params, float *loss)
 int main(void)
 {
     mb_print("fedavg_reptile: wine, 13-16-3 fp32, server model adapted to one device\n");
-    if (tr_mlp_param_count(&net) != WINE_PARAMS)
-        return mb_report(0, "parameter count mismatch");
+    if (!tr_mlp_fits(&net, WINE_PARAMS))
+        return mb_report(0, "network does not fit mlp.h's buffers");
     for (int i = 0; i < WINE_PARAMS; i++)
         global[i] = wine_server_params[i];
 

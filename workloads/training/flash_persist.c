@@ -144,8 +144,8 @@ int main(void)
     if (image_end > FLASH_OFFSET(PERSIST_ADDR))
         return fail("the image reaches into the sector it would erase");
 #endif
-    if (tr_mlp_param_count(&net) != PARAMS)
-        return fail("parameter count mismatch");
+    if (!tr_mlp_fits(&net, PARAMS))
+        return fail("network does not fit mlp.h's buffers");
 
     uint32_t rng = 0x1415u;
     tr_mlp_init(&net, params, &rng);

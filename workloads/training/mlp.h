@@ -16,7 +16,7 @@
 
 typedef struct {
     int layers;                          /* weight layers, <= TR_MLP_MAX_LAYERS */
-    int dims[TR_MLP_MAX_LAYERS + 1];     /* input, hidden..., classes; each <= TR_MLP_MAX_WIDTH */
+    int dims[TR_MLP_MAX_LAYERS + 1];     /* input, hidden..., classes; all but input <= TR_MLP_MAX_WIDTH */
     float acts[TR_MLP_MAX_LAYERS][TR_MLP_MAX_WIDTH]; /* each layer's output, latest forward */
 } tr_mlp;
 
@@ -26,6 +26,17 @@ static inline int tr_mlp_param_count(const tr_mlp *m)
     for (int l = 0; l < m->layers; l++)
         n += (m->dims[l] + 1) * m->dims[l + 1];
     return n;
+}
+
+/* Whether `m` fits the fixed buffers (layers, widths) and has `params` parameters. */
+static inline int tr_mlp_fits(const tr_mlp *m, int params)
+{
+    if (m->layers < 1 || m->layers > TR_MLP_MAX_LAYERS)
+        return 0;
+    for (int l = 1; l <= m->layers; l++)
+        if (m->dims[l] > TR_MLP_MAX_WIDTH)
+            return 0;
+    return tr_mlp_param_count(m) == params;
 }
 
 /* He-uniform weights, zero biases, from the seeded PRNG. */

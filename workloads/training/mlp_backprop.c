@@ -41,8 +41,8 @@ MB_ROI float roi_train_step(const uint16_t *order)
 int main(void)
 {
     mb_print("mlp_backprop: breast cancer, 30-16-8-2 fp32 MLP, full backprop, batch 16\n");
-    if (tr_mlp_param_count(&net) != PARAMS)
-        return mb_report(0, "parameter count mismatch");
+    if (!tr_mlp_fits(&net, PARAMS))
+        return mb_report(0, "network does not fit mlp.h's buffers");
     uint32_t rng = 0x5eedu;
     tr_mlp_init(&net, params, &rng);
 
