@@ -1,0 +1,171 @@
+//! `mcubench run ELF --target NAME`: one image on one modeled MCU.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use mcubench::machine::RunOptions;
+use mcubench::run::{run_image, RunRecord};
+use mcubench::target::Target;
+
+/// Arguments of `mcubench run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Firmware image (ELF).
+    elf: PathBuf,
+    /// Target name (see `mcubench targets`) or a path to a target file.
+    #[arg(long, short)]
+    target: String,
+    /// Run at this clock instead of the target's default; wait states follow.
+    #[arg(long)]
+    clock_mhz: Option<f64>,
+    /// Stop with an error after this many modeled cycles.
+    #[arg(long, default_value_t = RunOptions::default().max_cycles)]
+    max_cycles: u64,
+    /// Stop with an error after this many host seconds.
+    #[arg(long, default_value_t = RunOptions::default().wall_limit.as_secs())]
+    wall_limit_s: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Functions shown in the table's profile.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Directory holding target files.
+    #[arg(long)]
+    targets_dir: Option<PathBuf>,
+    /// Arguments passed to the firmware through SYS_GET_CMDLINE.
+    #[arg(last = true)]
+    firmware_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+/// Runs the image and prints its record; exit 0 only when the firmware exited 0.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut target = Target::find(&super::targets_dir(args.targets_dir), &args.target)?;
+    if let Some(mhz) = args.clock_mhz {
+        target = target.with_clock(mhz)?;
+    }
+    let name = args
+        .elf
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cmdline = std::iter::once(name)
+        .chain(args.firmware_args)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let options = RunOptions {
+        max_cycles: args.max_cycles,
+        wall_limit: Duration::from_secs(args.wall_limit_s),
+        cmdline,
+    };
+    let record = run_image(&args.elf, &target, &options)?;
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&record).context("encoding the record")?
+        ),
+        Format::Table => print!("{}", table(&record, args.top)),
+    }
+    if let Some(error) = &record.error {
+        eprintln!("error: {error}");
+    } else if record.exit_code != Some(0) {
+        eprintln!(
+            "error: {}: firmware exited with status {}",
+            record.image,
+            record.exit_code.unwrap_or(-1)
+        );
+    }
+    Ok(if record.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The human-readable summary of a run.
+pub fn table(r: &RunRecord, top: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} on {} ({}, {} MHz, {} WS)",
+        r.image, r.target, r.core, r.clock_mhz, r.wait_states
+    );
+    if !r.stdout.is_empty() {
+        let _ = writeln!(out, "--- firmware output ---\n{}", r.stdout.trim_end());
+        let _ = writeln!(out, "-----------------------");
+    }
+    let exit = r.exit_code.map_or("none".to_owned(), |c| c.to_string());
+    let rows = [
+        ("exit code", exit),
+        ("cycles", r.cycles.to_string()),
+        ("instructions", r.instructions.to_string()),
+        ("CPI", format!("{:.3}", r.cpi)),
+        ("time", format!("{:.3} µs", r.time_us)),
+        ("energy", format!("{:.3} µJ", r.energy_uj)),
+        ("average power", format!("{:.3} mW", r.avg_power_mw)),
+        ("flash wait cycles", r.flash_stall_cycles.to_string()),
+        ("stack peak", format!("{} B", r.stack_peak_bytes)),
+        (
+            "flash",
+            format!("{} / {} B", r.flash_bytes, r.flash_capacity_bytes),
+        ),
+        (
+            "RAM",
+            format!("{} / {} B", r.ram_bytes, r.ram_capacity_bytes),
+        ),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(out, "  {k:<18} {v}");
+    }
+    if let Some(fault) = &r.handled_fault {
+        let _ = writeln!(out, "  {:<18} {fault}", "handled fault");
+    }
+    if !r.regions.is_empty() {
+        let _ = writeln!(
+            out,
+            "regions:\n  {:<24} {:>8} {:>14} {:>14} {:>12}",
+            "name", "calls", "cycles", "cycles/call", "µJ"
+        );
+        for g in &r.regions {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>8} {:>14} {:>14} {:>12.3}",
+                g.name,
+                g.calls,
+                g.cycles,
+                g.cycles / g.calls.max(1),
+                g.energy_uj
+            );
+        }
+    }
+    if !r.profile.is_empty() && top > 0 {
+        let _ = writeln!(
+            out,
+            "profile (top {top} by self cycles):\n  {:<32} {:>14} {:>14} {:>8} {:>7}",
+            "function", "self", "total", "calls", "self %"
+        );
+        for f in r.profile.iter().take(top) {
+            let share = 100.0 * f.self_cycles as f64 / r.cycles.max(1) as f64;
+            let _ = writeln!(
+                out,
+                "  {:<32} {:>14} {:>14} {:>8} {:>6.2}%",
+                f.name, f.self_cycles, f.total_cycles, f.calls, share
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "host: {:.1} ms, {:.1} MIPS",
+        r.host.wall_ms, r.host.mips
+    );
+    out
+}

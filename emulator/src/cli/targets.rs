@@ -1,0 +1,39 @@
+//! `mcubench targets`: the shipped targets at a glance.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mcubench::target::{MemoryKind, Target};
+
+/// Arguments of `mcubench targets`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Directory holding target files.
+    #[arg(long)]
+    targets_dir: Option<PathBuf>,
+}
+
+/// Prints one line per target.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = super::targets_dir(args.targets_dir);
+    let targets = Target::load_all(&dir)?;
+    println!(
+        "{:<12} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8}  part",
+        "name", "core", "MHz", "WS", "flash KiB", "RAM KiB", "µA/MHz"
+    );
+    for t in &targets {
+        println!(
+            "{:<12} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8}  {} ({})",
+            t.name,
+            t.core.name(),
+            t.clock_mhz,
+            t.wait_states(),
+            t.capacity(&[MemoryKind::Flash]) / 1024,
+            t.capacity(&[MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm]) / 1024,
+            t.energy.run_ua_per_mhz,
+            t.part,
+            t.vendor
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,348 @@
+//! Firmware images: an ELF file read with goblin into what the machine needs:
+//! loadable segments at their load addresses, the vector table's initial SP
+//! and reset vector, function symbols for attribution, and the flash and RAM
+//! the image occupies.
+//!
+//! `.data` is placed at its load address (in flash), as on silicon: the
+//! firmware's own startup copies it to RAM.
+
+use std::path::{Path, PathBuf};
+
+use goblin::elf::{header, program_header, section_header, sym, Elf};
+
+use crate::target::{MemoryKind, Target};
+
+/// One loadable piece of the image.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Load (physical) address.
+    pub addr: u32,
+    /// Bytes present in the file.
+    pub data: Vec<u8>,
+    /// Bytes occupied in memory, at least `data.len()`.
+    pub mem_size: u32,
+    /// Whether the segment holds code.
+    pub executable: bool,
+}
+
+/// A function symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// Symbol name.
+    pub name: String,
+    /// Start address with the Thumb bit cleared.
+    pub addr: u32,
+    /// Size in bytes (at least 2).
+    pub size: u32,
+}
+
+/// Function symbols sorted by address, for address-to-name lookups.
+#[derive(Debug, Clone, Default)]
+pub struct Symbols {
+    functions: Vec<Function>,
+}
+
+impl Symbols {
+    /// Builds the table from functions in any order.
+    pub fn new(mut functions: Vec<Function>) -> Symbols {
+        functions.sort_by(|a, b| a.addr.cmp(&b.addr).then_with(|| a.name.cmp(&b.name)));
+        functions.dedup_by_key(|f| f.addr);
+        Symbols { functions }
+    }
+
+    /// All functions, by address.
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    /// Index of the function containing `addr`.
+    pub fn index_of(&self, addr: u32) -> Option<usize> {
+        let i = self
+            .functions
+            .partition_point(|f| f.addr <= addr)
+            .checked_sub(1)?;
+        let f = &self.functions[i];
+        (addr < f.addr + f.size.max(2)).then_some(i)
+    }
+
+    /// Name of the function containing `addr`.
+    pub fn name_of(&self, addr: u32) -> Option<&str> {
+        self.index_of(addr).map(|i| self.functions[i].name.as_str())
+    }
+
+    /// Address of a function by exact name.
+    pub fn addr_of(&self, name: &str) -> Option<u32> {
+        self.functions
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.addr)
+    }
+
+    /// `addr` described for error messages: `0x00000123 (in main+0x12)`.
+    pub fn describe(&self, addr: u32) -> String {
+        match self.index_of(addr) {
+            Some(i) => {
+                let f = &self.functions[i];
+                format!("{addr:#010x} (in {}+{:#x})", f.name, addr - f.addr)
+            }
+            None => format!("{addr:#010x} (no symbol)"),
+        }
+    }
+}
+
+/// A loaded firmware image.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Loadable segments.
+    pub segments: Vec<Segment>,
+    /// Initial stack pointer, word 0 of the vector table.
+    pub initial_sp: u32,
+    /// Reset handler with the Thumb bit set, word 1 of the vector table.
+    pub reset: u32,
+    /// Address of the vector table (the lowest loadable address).
+    pub vector_table: u32,
+    /// Function symbols.
+    pub symbols: Symbols,
+    /// Bytes stored in flash: text, rodata and the initial values of data.
+    pub flash_bytes: u64,
+    /// Bytes of RAM reserved: data, bss and stack/heap reservations.
+    pub ram_bytes: u64,
+    /// End of statically allocated RAM (data + bss), where the heap starts.
+    pub static_ram_end: Option<u32>,
+}
+
+/// Why an image could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The image file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not a usable ELF.
+    #[error("{path}: {message}")]
+    Malformed {
+        /// The image file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The image does not fit the target's memory.
+    #[error("{path}: does not fit {target}: {message}")]
+    DoesNotFit {
+        /// The image file.
+        path: PathBuf,
+        /// The target.
+        target: String,
+        /// Which part lies where.
+        message: String,
+    },
+}
+
+impl Image {
+    /// Reads and checks an ELF file.
+    pub fn load(path: &Path) -> Result<Image, ImageError> {
+        let bytes = std::fs::read(path).map_err(|source| ImageError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Image::parse(path, &bytes)
+    }
+
+    /// Parses ELF bytes; `path` is used in messages only.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Image, ImageError> {
+        let malformed = |message: String| ImageError::Malformed {
+            path: path.to_owned(),
+            message,
+        };
+        if bytes.is_empty() {
+            return Err(malformed("empty file, not an ELF image".into()));
+        }
+        if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
+            return Err(malformed("not an ELF file (bad magic)".into()));
+        }
+        let elf = Elf::parse(bytes).map_err(|e| malformed(format!("malformed ELF: {e}")))?;
+        if elf.header.e_machine != header::EM_ARM || elf.is_64 {
+            return Err(malformed(format!(
+                "not a 32-bit ARM ELF (machine {}, {}-bit)",
+                header::machine_to_str(elf.header.e_machine),
+                if elf.is_64 { 64 } else { 32 }
+            )));
+        }
+        if !elf.little_endian {
+            return Err(malformed("big-endian ARM images are not supported".into()));
+        }
+
+        let mut segments = Vec::new();
+        for ph in elf
+            .program_headers
+            .iter()
+            .filter(|ph| ph.p_type == program_header::PT_LOAD)
+        {
+            if ph.p_memsz == 0 {
+                continue;
+            }
+            let start = usize::try_from(ph.p_offset).unwrap_or(usize::MAX);
+            let len = usize::try_from(ph.p_filesz).unwrap_or(usize::MAX);
+            let data = start
+                .checked_add(len)
+                .and_then(|end| bytes.get(start..end))
+                .ok_or_else(|| {
+                    malformed(format!(
+                        "segment at {:#010x} extends past the end of the file (truncated?)",
+                        ph.p_paddr
+                    ))
+                })?;
+            if ph
+                .p_paddr
+                .checked_add(ph.p_memsz)
+                .is_none_or(|end| end > 1 << 32)
+                || ph.p_filesz > ph.p_memsz
+            {
+                return Err(malformed(format!(
+                    "segment at {:#010x} has an impossible size",
+                    ph.p_paddr
+                )));
+            }
+            if data.is_empty() {
+                continue; // .bss-like: zeroed by the firmware's startup
+            }
+            segments.push(Segment {
+                addr: ph.p_paddr as u32,
+                data: data.to_vec(),
+                mem_size: ph.p_filesz as u32,
+                executable: ph.p_flags & program_header::PF_X != 0,
+            });
+        }
+        segments.sort_by_key(|s| s.addr);
+        let first = segments
+            .first()
+            .ok_or_else(|| malformed("no loadable segments".into()))?;
+        let vector_table = first.addr;
+        let word = |i: usize| -> Option<u32> {
+            let b = first.data.get(i * 4..i * 4 + 4)?;
+            Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let (initial_sp, reset) = word(0).zip(word(1)).ok_or_else(|| {
+            malformed("the first segment is too short to hold a vector table".into())
+        })?;
+        if reset & 1 == 0 {
+            return Err(malformed(format!(
+                "reset vector {reset:#010x} lacks the Thumb bit: not a Cortex-M vector table at {vector_table:#010x}"
+            )));
+        }
+
+        let mut functions = Vec::new();
+        for symbol in elf.syms.iter() {
+            if symbol.st_type() != sym::STT_FUNC || symbol.st_shndx == 0 {
+                continue;
+            }
+            if let Some(name) = elf.strtab.get_at(symbol.st_name).filter(|n| !n.is_empty()) {
+                functions.push(Function {
+                    name: name.to_owned(),
+                    addr: (symbol.st_value as u32) & !1,
+                    size: symbol.st_size as u32,
+                });
+            }
+        }
+
+        let (mut flash_bytes, mut ram_bytes, mut static_ram_end) = (0u64, 0u64, None::<u32>);
+        for sh in &elf.section_headers {
+            if sh.sh_flags & u64::from(section_header::SHF_ALLOC) == 0 || sh.sh_size == 0 {
+                continue;
+            }
+            let writable = sh.sh_flags & u64::from(section_header::SHF_WRITE) != 0;
+            let has_bits = sh.sh_type != section_header::SHT_NOBITS;
+            if has_bits {
+                flash_bytes += sh.sh_size;
+            }
+            if writable {
+                ram_bytes += sh.sh_size;
+                let end = (sh.sh_addr + sh.sh_size) as u32;
+                let name = elf.shdr_strtab.get_at(sh.sh_name).unwrap_or_default();
+                if !name.contains("stack") && !name.contains("heap") {
+                    static_ram_end = Some(static_ram_end.map_or(end, |e: u32| e.max(end)));
+                }
+            }
+        }
+
+        Ok(Image {
+            path: path.to_owned(),
+            segments,
+            initial_sp,
+            reset,
+            vector_table,
+            symbols: Symbols::new(functions),
+            flash_bytes,
+            ram_bytes,
+            static_ram_end,
+        })
+    }
+
+    /// Reads the little-endian word at `addr` from the image's segments.
+    pub fn word_at(&self, addr: u32) -> Option<u32> {
+        let seg = self
+            .segments
+            .iter()
+            .find(|s| addr >= s.addr && addr + 4 <= s.addr + s.data.len() as u32)?;
+        let at = (addr - seg.addr) as usize;
+        Some(u32::from_le_bytes(seg.data[at..at + 4].try_into().ok()?))
+    }
+
+    /// Checks that every segment, the vector table and the stack lie in the target's memory.
+    pub fn check_fits(&self, target: &Target) -> Result<(), ImageError> {
+        let does_not_fit = |message: String| ImageError::DoesNotFit {
+            path: self.path.clone(),
+            target: target.name.clone(),
+            message,
+        };
+        for seg in &self.segments {
+            let name = self
+                .symbols
+                .name_of(seg.addr)
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            if target
+                .region_of(u64::from(seg.addr), u64::from(seg.mem_size))
+                .is_none()
+            {
+                return Err(does_not_fit(format!(
+                    "{} bytes at {:#010x}..{:#010x}{name} lie outside its memory",
+                    seg.mem_size,
+                    seg.addr,
+                    u64::from(seg.addr) + u64::from(seg.mem_size)
+                )));
+            }
+        }
+        match target.region_of(u64::from(self.vector_table), 8) {
+            Some(region) if region.access.executable() || region.kind == MemoryKind::Flash => {}
+            _ => {
+                return Err(does_not_fit(format!(
+                    "vector table at {:#010x} is not in code memory",
+                    self.vector_table
+                )))
+            }
+        }
+        let stack_ok = target
+            .region_of(u64::from(self.initial_sp.wrapping_sub(4)), 4)
+            .is_some_and(|r| r.access.writable());
+        if !stack_ok {
+            return Err(does_not_fit(format!(
+                "initial stack pointer {:#010x} is not at the top of writable RAM (the image needs more RAM than the target has)",
+                self.initial_sp
+            )));
+        }
+        if self.ram_bytes > target.capacity(&[MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm]) {
+            return Err(does_not_fit(format!(
+                "needs {} bytes of RAM",
+                self.ram_bytes
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,203 @@
+//! Flash timing: wait states on instruction fetch and data reads, hidden by
+//! prefetch and by the caches in front of flash (ST's ART accelerator, the
+//! Cortex-M7 L1 caches), plus the STM32F4/F7 flash controller that firmware
+//! uses to erase and program sectors.
+//!
+//! Fetch model: a taken branch into flash fetches the target line: a cache
+//! miss stalls for the wait states. Sequential lines are fetched ahead when
+//! prefetch is on; the core then waits only for what the prefetch cannot hide,
+//! `ws + 1` cycles per line against the cycles the line takes to execute
+//! (taken as one cycle per 32-bit word). Without prefetch each new line stalls
+//! for `ws`. Caches are simulated as set-associative with LRU; associativity
+//! above 4 is simulated as 4-way with the same number of lines.
+
+use crate::target::{CacheGeometry, Target};
+
+/// A set-associative cache directory (tags only).
+#[derive(Debug, Clone)]
+pub struct Cache {
+    line_shift: u32,
+    sets: u32,
+    ways: usize,
+    /// Tags per set, most recently used first; `u32::MAX` is empty.
+    tags: Vec<u32>,
+}
+
+impl Cache {
+    /// A cache with the given geometry.
+    pub fn new(geometry: CacheGeometry) -> Cache {
+        let ways = geometry.ways.min(4) as usize;
+        let sets = (geometry.lines / ways as u32).max(1);
+        Cache {
+            line_shift: geometry.line_bytes.trailing_zeros(),
+            sets,
+            ways,
+            tags: vec![u32::MAX; sets as usize * ways],
+        }
+    }
+
+    /// Looks up the line holding `addr`, filling it on a miss. Returns whether it hit.
+    #[inline]
+    pub fn access(&mut self, addr: u32) -> bool {
+        let line = addr >> self.line_shift;
+        let set = (line % self.sets) as usize * self.ways;
+        let ways = &mut self.tags[set..set + self.ways];
+        match ways.iter().position(|&t| t == line) {
+            Some(0) => true,
+            Some(i) => {
+                ways[..=i].rotate_right(1);
+                true
+            }
+            None => {
+                ways.rotate_right(1);
+                ways[0] = line;
+                false
+            }
+        }
+    }
+}
+
+/// Wait-state costs of reading flash at the target's clock.
+#[derive(Debug, Clone)]
+pub struct FlashTiming {
+    /// Wait states per access at this clock.
+    pub ws: u32,
+    line_shift: u32,
+    /// Stall per sequentially fetched line.
+    sequential_stall: u32,
+    icache: Option<Cache>,
+    dcache: Option<Cache>,
+}
+
+impl FlashTiming {
+    /// The timing of `target`'s flash at its clock.
+    pub fn new(target: &Target) -> FlashTiming {
+        let ws = target.wait_states();
+        let line = target.flash.line_bytes;
+        let sequential_stall = if target.flash.prefetch {
+            (ws + 1).saturating_sub(line / 4)
+        } else {
+            ws
+        };
+        FlashTiming {
+            ws,
+            line_shift: line.trailing_zeros(),
+            sequential_stall,
+            icache: target.flash.icache.map(Cache::new),
+            dcache: target.flash.dcache.map(Cache::new),
+        }
+    }
+
+    /// Whether reads cost anything at all; with zero wait states no hook is installed.
+    pub fn charges(&self) -> bool {
+        self.ws > 0
+    }
+
+    /// Stall cycles for fetching the block `[addr, addr + size)`, entered by a
+    /// taken branch (`jumped`) or by falling through.
+    #[inline]
+    pub fn fetch_stall(&mut self, addr: u32, size: u32, jumped: bool) -> u32 {
+        let first = addr >> self.line_shift;
+        let last = (addr + size.max(1) - 1) >> self.line_shift;
+        let mut stall = 0;
+        for line in first..=last {
+            let hit = match &mut self.icache {
+                Some(cache) => cache.access(line << self.line_shift),
+                None => false,
+            };
+            if !hit {
+                stall += if line == first && jumped {
+                    self.ws
+                } else {
+                    self.sequential_stall
+                };
+            }
+        }
+        stall
+    }
+
+    /// Stall cycles for a data read from flash at `addr`.
+    #[inline]
+    pub fn read_stall(&mut self, addr: u32) -> u32 {
+        match self.dcache.as_mut().map(|cache| cache.access(addr)) {
+            Some(true) => 0,
+            _ => self.ws,
+        }
+    }
+}
+
+/// The STM32F4/F7 FLASH register interface (RM0090 section 3.9, RM0385 section 3.7):
+/// KEYR at +0x04, SR at +0x0C, CR at +0x10.
+#[derive(Debug, Clone, Default)]
+pub struct FlashController {
+    unlock_step: u8,
+    /// Control register value.
+    pub cr: u32,
+}
+
+/// What a write to the controller asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControllerAction {
+    /// Nothing to do beyond updating registers.
+    None,
+    /// Erase sector `n`.
+    EraseSector(u32),
+}
+
+impl FlashController {
+    const KEY1: u32 = 0x4567_0123;
+    const KEY2: u32 = 0xCDEF_89AB;
+    const CR_PG: u32 = 1 << 0;
+    const CR_SER: u32 = 1 << 1;
+    const CR_STRT: u32 = 1 << 16;
+    const CR_LOCK: u32 = 1 << 31;
+
+    /// The controller after reset: locked.
+    pub fn new() -> FlashController {
+        FlashController {
+            unlock_step: 0,
+            cr: Self::CR_LOCK,
+        }
+    }
+
+    /// Whether stores into flash program it now.
+    pub fn programming(&self) -> bool {
+        self.cr & (Self::CR_PG | Self::CR_LOCK) == Self::CR_PG
+    }
+
+    /// Reads a register at `offset` from the controller base.
+    pub fn read(&self, offset: u32) -> u32 {
+        match offset {
+            0x10 => self.cr,
+            // SR: never busy, because the stall is charged when the operation starts.
+            _ => 0,
+        }
+    }
+
+    /// Writes a register at `offset` from the controller base.
+    pub fn write(&mut self, offset: u32, value: u32) -> ControllerAction {
+        match offset {
+            0x04 => {
+                self.unlock_step = match (self.unlock_step, value) {
+                    (0, Self::KEY1) => 1,
+                    (1, Self::KEY2) => {
+                        self.cr &= !Self::CR_LOCK;
+                        0
+                    }
+                    _ => 0,
+                };
+                ControllerAction::None
+            }
+            0x10 if self.cr & Self::CR_LOCK != 0 => ControllerAction::None,
+            0x10 => {
+                self.cr = value & !Self::CR_STRT;
+                if value & Self::CR_STRT != 0 && value & Self::CR_SER != 0 {
+                    ControllerAction::EraseSector((value >> 3) & 0xF)
+                } else {
+                    ControllerAction::None
+                }
+            }
+            _ => ControllerAction::None,
+        }
+    }
+}

@@ -1,0 +1,1257 @@
+//! The machine: the only module that touches unicorn. It maps the target's
+//! memory, loads the image, and runs it with one block hook that charges the
+//! precomputed price of each block, plus narrow hooks where something dynamic
+//! must be seen: reads of flash data (only when they cost wait states),
+//! divides (their cycles depend on the operands), the system control space
+//! (DWT, SysTick, SCB), the flash controller, semihosting and faults.
+//!
+//! A block is charged when the next one starts, because only then is it known
+//! whether its last branch was taken; so the cycle counter at any instruction
+//! is "everything before the current block" plus the block's prefix up to it.
+
+pub mod blocks;
+pub mod flash;
+pub mod semihosting;
+pub mod sysregs;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use unicorn_engine::{Arch, ArmCpuModel, HookType, MemType, Mode, Prot, RegisterARM, Unicorn};
+
+use crate::cost::decode::{Class, Decoder};
+use crate::cost::{divide_cycles, weight, CostModel, Unsupported};
+use crate::image::{Image, Symbols};
+use crate::profile::Profiler;
+use crate::target::{Core, FlashController as ControllerKind, MemoryKind, Target};
+use blocks::{BlockInfo, BlockTable, NO_FUNCTION};
+use flash::{ControllerAction, FlashController, FlashTiming};
+use semihosting::{Clock, HeapInfo, Memory, Outcome, Semihosting};
+use sysregs::{exception, SystemRegisters};
+
+/// Limits and inputs of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Stop with an error after this many modeled cycles.
+    pub max_cycles: u64,
+    /// Stop with an error after this much host time.
+    pub wall_limit: Duration,
+    /// The command line the firmware reads through SYS_GET_CMDLINE.
+    pub cmdline: String,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            max_cycles: 20_000_000_000,
+            wall_limit: Duration::from_secs(300),
+            cmdline: String::new(),
+        }
+    }
+}
+
+/// Why the firmware did not finish normally.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// The firmware faulted and no handler of its own took over.
+    #[error("{kind} at pc {pc}{}", address.as_ref().map(|a| format!(", address {a}")).unwrap_or_default())]
+    Fault {
+        /// What happened, e.g. "write to unmapped memory".
+        kind: String,
+        /// PC and function of the faulting instruction.
+        pc: String,
+        /// The data address involved, if any.
+        address: Option<String>,
+    },
+    /// The cycle budget ran out.
+    #[error(
+        "cycle budget of {max_cycles} exhausted at pc {pc} (endless loop? raise --max-cycles)"
+    )]
+    Budget {
+        /// The budget.
+        max_cycles: u64,
+        /// Where execution was.
+        pc: String,
+    },
+    /// The host time limit ran out.
+    #[error("wall-clock limit of {seconds} s reached at pc {pc}")]
+    WallClock {
+        /// The limit.
+        seconds: u64,
+        /// Where execution was.
+        pc: String,
+    },
+    /// The firmware sits in a `b .` loop it can never leave.
+    #[error("firmware hangs in an endless `b .` loop at pc {pc}{}", after.as_ref().map(|f| format!(" after {f}")).unwrap_or_default())]
+    Hang {
+        /// Where.
+        pc: String,
+        /// The fault that led there, if any.
+        after: Option<String>,
+    },
+    /// The stack grew into static data.
+    #[error("stack overflow: sp {sp:#010x} below the end of static data {limit:#010x} at pc {pc}")]
+    StackOverflow {
+        /// Lowest SP seen.
+        sp: u32,
+        /// End of data + bss.
+        limit: u32,
+        /// Where.
+        pc: String,
+    },
+    /// The emulator failed in a way the firmware did not cause.
+    #[error("emulator error: {0}")]
+    Internal(String),
+}
+
+/// The raw outcome of a run: integer counters and what the firmware printed.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// Exit status the firmware reported, if it exited.
+    pub exit_code: Option<i32>,
+    /// Why it did not exit normally.
+    pub failure: Option<Failure>,
+    /// A fault that the firmware's own handler took over, if one happened.
+    pub handled_fault: Option<String>,
+    /// Modeled cycles.
+    pub cycles: u64,
+    /// Executed instructions.
+    pub instructions: u64,
+    /// Energy-weighted cycles, in thousandths.
+    pub weighted_cycles: u64,
+    /// Energy of flash programming and erasing, in picojoules.
+    pub flash_program_pj: u64,
+    /// Cycles lost to flash wait states.
+    pub flash_stall_cycles: u64,
+    /// Highest SP minus lowest SP seen.
+    pub stack_peak_bytes: u64,
+    /// The console output.
+    pub stdout: Vec<u8>,
+    /// The function profile.
+    pub profiler: Profiler,
+    /// Host time spent emulating.
+    pub wall: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stop {
+    Exit(i32),
+    Budget,
+    Hang(u32),
+    Unsupported(Unsupported),
+    FpuDisabled(u32),
+    StackOverflow(u32, u32),
+    Exception(u32),
+    Fault {
+        kind: String,
+        pc: u32,
+        address: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct ActiveException {
+    extended_frame: bool,
+    fault: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct DivideSite {
+    signed: bool,
+    rn: RegisterARM,
+    rm: RegisterARM,
+}
+
+/// Everything the hooks share, stored as unicorn's user data.
+struct Engine {
+    cycles: u64,
+    weighted: u64,
+    instructions: u64,
+    cur: u32,
+    expect: u32,
+    mark_cycles: u64,
+    mark_weighted: u64,
+    next_event: u64,
+    max_cycles: u64,
+    blocks: BlockTable,
+    decoder: Decoder,
+    model: CostModel,
+    symbols: Arc<Symbols>,
+    flash_ranges: Vec<(u32, u32)>,
+    sram_energy_scale: bool,
+    timing: FlashTiming,
+    flash_stall: u64,
+    profiler: Profiler,
+    sys: SystemRegisters,
+    semihosting: Semihosting,
+    controller: Option<(FlashController, u32)>,
+    flash_program_pj: u64,
+    stop: Option<Stop>,
+    lowest_sp: u32,
+    check_sp_next: bool,
+    static_ram_end: Option<u32>,
+    exceptions: Vec<ActiveException>,
+    handled_fault: Option<String>,
+    unmapped: Option<(MemType, u32)>,
+    divides: HashMap<u32, DivideSite>,
+    clock_hz: u64,
+    program: ProgramCosts,
+}
+
+/// Flash programming costs in cycles and picojoules at the run's clock.
+#[derive(Debug, Clone, Default)]
+struct ProgramCosts {
+    write_unit: u32,
+    write_cycles: u64,
+    write_pj: u64,
+    sectors: Vec<(u32, u32, u64, u64)>, // (start, size, erase cycles, erase pJ)
+}
+
+impl Engine {
+    fn in_flash(&self, addr: u32) -> bool {
+        self.flash_ranges
+            .iter()
+            .any(|&(base, end)| addr >= base && addr < end)
+    }
+
+    /// Cycles charged before the instruction at `pc` of the current block starts.
+    fn cycles_at(&self, pc: u32) -> u64 {
+        let block = self.blocks.get(self.cur);
+        let inside = pc.wrapping_sub(block.addr) < block.size;
+        self.cycles
+            + if inside {
+                u64::from(block.cycles_before(pc))
+            } else {
+                0
+            }
+    }
+
+    fn describe(&self, addr: u32) -> String {
+        self.symbols.describe(addr)
+    }
+
+    fn charge_stall(&mut self, cycles: u64) {
+        self.cycles += cycles;
+        self.weighted += cycles * weight::STALL;
+    }
+
+    /// Charges the current block as executed in full and attributes its cost.
+    fn close_block(&mut self) {
+        let block = self.blocks.get(self.cur);
+        self.cycles += u64::from(block.cost.cycles);
+        self.weighted += self.energy_of(block);
+        self.instructions += u64::from(block.cost.instructions);
+        let func = block.func;
+        self.attribute(func);
+    }
+
+    /// Charges the current block up to (not including) the instruction at `pc`.
+    fn close_block_at(&mut self, pc: u32) {
+        let block = self.blocks.get(self.cur);
+        let done = block.insn_addrs.partition_point(|&a| a < pc);
+        self.cycles += u64::from(block.cycles_before(pc));
+        self.instructions += done as u64;
+        self.weighted += u64::from(block.cycles_before(pc)) * weight::ALU;
+        let func = block.func;
+        self.attribute(func);
+        self.cur = 0;
+    }
+
+    fn energy_of(&self, block: &BlockInfo) -> u64 {
+        if self.sram_energy_scale && !block.in_flash {
+            block.cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
+        } else {
+            block.cost.energy
+        }
+    }
+
+    fn attribute(&mut self, func: u32) {
+        let spent = self.cycles - self.mark_cycles;
+        self.profiler.charge(func, spent);
+        self.mark_cycles = self.cycles;
+        self.mark_weighted = self.weighted;
+    }
+
+    fn schedule_next_event(&mut self) {
+        let systick = self.sys.next_systick(self.cycles).unwrap_or(u64::MAX);
+        self.next_event = systick.min(self.max_cycles);
+    }
+
+    fn note_sp(&mut self, sp: u32) {
+        self.lowest_sp = self.lowest_sp.min(sp);
+    }
+}
+
+/// A target with an image loaded, ready to run.
+pub struct Machine {
+    uc: Unicorn<'static, Engine>,
+    image: Arc<Image>,
+    initial_sp: u32,
+    options: RunOptions,
+}
+
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine")
+            .field("image", &self.image.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the system control space is mapped and how big it is.
+const PPB_BASE: u64 = 0xE000_0000;
+const PPB_SIZE: u64 = 0x0010_0000;
+/// Branching to an EXC_RETURN value lands here; the page is never mapped.
+const EXC_RETURN_PAGE: u32 = 0xFFFF_F000;
+/// Exception entry and return latencies of the Cortex-M3/M4 (TRM section
+/// 5.5 "Exception entry and return": 12 cycles to the first handler
+/// instruction, 10 cycles to return); the Cortex-M7 matches them.
+const EXCEPTION_ENTRY_CYCLES: u64 = 12;
+const EXCEPTION_RETURN_CYCLES: u64 = 10;
+/// An address never executed, used as emu_start's `until`.
+const NEVER: u64 = 0xF000_0000;
+
+fn uc_err(context: &str, e: unicorn_engine::uc_error) -> Failure {
+    Failure::Internal(format!("{context}: {e:?}"))
+}
+
+fn prot(access: crate::target::Access, kind: MemoryKind, programmable: bool) -> Prot {
+    let mut p = Prot::READ;
+    if access.writable() || (kind == MemoryKind::Flash && programmable) {
+        p |= Prot::WRITE;
+    }
+    if access.executable() {
+        p |= Prot::EXEC;
+    }
+    p
+}
+
+struct UcMemory<'a, 'b>(&'a mut Unicorn<'b, Engine>);
+
+impl Memory for UcMemory<'_, '_> {
+    fn read(&self, addr: u32, buf: &mut [u8]) -> Option<()> {
+        self.0.mem_read(u64::from(addr), buf).ok()
+    }
+    fn write(&mut self, addr: u32, data: &[u8]) -> Option<()> {
+        self.0.mem_write(u64::from(addr), data).ok()
+    }
+}
+
+impl Machine {
+    /// Maps `target`'s memory, loads `image` and installs the hooks.
+    pub fn new(
+        target: &Target,
+        image: Arc<Image>,
+        options: RunOptions,
+    ) -> Result<Machine, Failure> {
+        let core = target.core;
+        let model = match core {
+            Core::CortexM3 => ArmCpuModel::CORTEX_M3,
+            Core::CortexM4 | Core::CortexM4f => ArmCpuModel::CORTEX_M4,
+            Core::CortexM7 | Core::CortexM7f => ArmCpuModel::CORTEX_M7,
+        };
+        let clock_hz = (target.clock_mhz * 1e6).round() as u64;
+        let controller = match (
+            target.flash_program.controller,
+            target.flash_program.controller_base,
+        ) {
+            (ControllerKind::Stm32f4, Some(base)) => Some((FlashController::new(), base)),
+            _ => None,
+        };
+        let programmable = controller.is_some();
+        let flash_ranges: Vec<(u32, u32)> = target
+            .memory
+            .iter()
+            .filter(|r| r.kind == MemoryKind::Flash)
+            .flat_map(|r| r.bases().map(move |b| (b, b + r.size)))
+            .collect();
+        let code_ranges: Vec<(u32, u32)> = target
+            .memory
+            .iter()
+            .filter(|r| r.access.executable())
+            .flat_map(|r| r.bases().map(move |b| (b, r.size)))
+            .collect();
+        let heap_base = image.static_ram_end.map_or(0, |e| (e + 7) & !7);
+        let heap_limit = if heap_base > 0 && heap_base < image.initial_sp {
+            heap_base + (image.initial_sp - heap_base) / 2
+        } else {
+            0
+        };
+        let heap = HeapInfo {
+            heap_base,
+            heap_limit,
+            stack_base: image.initial_sp,
+            stack_limit: heap_limit,
+        };
+        let engine = Engine {
+            cycles: 0,
+            weighted: 0,
+            instructions: 0,
+            cur: 0,
+            expect: image.reset & !1,
+            mark_cycles: 0,
+            mark_weighted: 0,
+            next_event: options.max_cycles,
+            max_cycles: options.max_cycles,
+            blocks: BlockTable::new(code_ranges),
+            decoder: Decoder::new(),
+            model: CostModel::new(core),
+            symbols: Arc::new(image.symbols.clone()),
+            sram_energy_scale: true,
+            timing: FlashTiming::new(target),
+            flash_stall: 0,
+            profiler: Profiler::new(image.symbols.functions().len()),
+            sys: SystemRegisters::new(core, image.vector_table),
+            semihosting: Semihosting::new(options.cmdline.clone(), heap),
+            controller,
+            flash_program_pj: 0,
+            stop: None,
+            lowest_sp: image.initial_sp,
+            check_sp_next: false,
+            static_ram_end: image.static_ram_end.filter(|&end| end <= image.initial_sp),
+            exceptions: Vec::new(),
+            handled_fault: None,
+            unmapped: None,
+            divides: HashMap::new(),
+            clock_hz,
+            program: ProgramCosts::new(target, clock_hz, &flash_ranges),
+            flash_ranges,
+        };
+        let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, engine)
+            .map_err(|e| uc_err("creating the CPU", e))?;
+        uc.ctl_set_cpu_model(model as i32)
+            .map_err(|e| uc_err("selecting the CPU model", e))?;
+
+        for region in &target.memory {
+            let p = prot(region.access, region.kind, programmable);
+            for base in region.bases() {
+                uc.mem_map(u64::from(base), u64::from(region.size), p)
+                    .map_err(|e| uc_err(&format!("mapping {} at {base:#010x}", region.name), e))?;
+            }
+        }
+        for seg in &image.segments {
+            let region = target
+                .region_of(u64::from(seg.addr), seg.data.len() as u64)
+                .ok_or_else(|| {
+                    Failure::Internal(format!("segment at {:#010x} outside memory", seg.addr))
+                })?;
+            // Aliased memory shows the same contents at every base.
+            for base in region.bases() {
+                let offset = region
+                    .bases()
+                    .find(|&b| seg.addr >= b && seg.addr < b + region.size)
+                    .map_or(0, |b| seg.addr - b);
+                uc.mem_write(u64::from(base + offset), &seg.data)
+                    .map_err(|e| uc_err("loading the image", e))?;
+            }
+        }
+        let mut machine = Machine {
+            uc,
+            initial_sp: image.initial_sp,
+            image,
+            options,
+        };
+        machine.install_hooks(target)?;
+        Ok(machine)
+    }
+
+    fn install_hooks(&mut self, target: &Target) -> Result<(), Failure> {
+        let uc = &mut self.uc;
+        uc.add_block_hook(1, 0, on_block)
+            .map_err(|e| uc_err("block hook", e))?;
+        uc.add_intr_hook(on_interrupt)
+            .map_err(|e| uc_err("interrupt hook", e))?;
+        uc.add_mem_hook(
+            HookType::MEM_UNMAPPED | HookType::MEM_PROT,
+            1,
+            0,
+            |uc, kind, addr, _size, _value| {
+                uc.get_data_mut().unmapped = Some((kind, addr as u32));
+                false
+            },
+        )
+        .map_err(|e| uc_err("fault hook", e))?;
+        uc.mmio_map(
+            PPB_BASE,
+            PPB_SIZE,
+            Some(
+                |uc: &mut Unicorn<'_, Engine>, offset: u64, _size: usize| -> u64 {
+                    let pc = uc.pc_read().unwrap_or(0) as u32;
+                    let e = uc.get_data_mut();
+                    let now = e.cycles_at(pc);
+                    u64::from(e.sys.read(offset as u32, now))
+                },
+            ),
+            Some(
+                |uc: &mut Unicorn<'_, Engine>, offset: u64, _size: usize, value: u64| {
+                    let pc = uc.pc_read().unwrap_or(0) as u32;
+                    let e = uc.get_data_mut();
+                    let now = e.cycles_at(pc);
+                    e.sys.write(offset as u32, value as u32, now);
+                    e.schedule_next_event();
+                    if e.sys.pending != 0 {
+                        e.next_event = 0;
+                    }
+                },
+            ),
+        )
+        .map_err(|e| uc_err("system control space", e))?;
+
+        let flash_ranges = uc.get_data().flash_ranges.clone();
+        if uc.get_data().timing.charges() {
+            for &(base, end) in &flash_ranges {
+                uc.add_mem_hook(
+                    HookType::MEM_READ,
+                    u64::from(base),
+                    u64::from(end - 1),
+                    |uc, _, addr, _, _| {
+                        let e = uc.get_data_mut();
+                        let stall = u64::from(e.timing.read_stall(addr as u32));
+                        e.flash_stall += stall;
+                        e.charge_stall(stall);
+                        true
+                    },
+                )
+                .map_err(|e| uc_err("flash read hook", e))?;
+            }
+        }
+        for &(base, end) in &flash_ranges {
+            uc.add_mem_hook(
+                HookType::MEM_WRITE,
+                u64::from(base),
+                u64::from(end - 1),
+                on_flash_write,
+            )
+            .map_err(|e| uc_err("flash write hook", e))?;
+        }
+        if let Some(base) = target
+            .flash_program
+            .controller_base
+            .filter(|_| uc.get_data().controller.is_some())
+        {
+            let page = u64::from(base & !0xFFF);
+            let offset = base & 0xFFF;
+            uc.mmio_map(
+                page,
+                0x1000,
+                Some(
+                    move |uc: &mut Unicorn<'_, Engine>, at: u64, _size: usize| -> u64 {
+                        let e = uc.get_data();
+                        e.controller.as_ref().map_or(0, |(c, _)| {
+                            u64::from(c.read((at as u32).wrapping_sub(offset)))
+                        })
+                    },
+                ),
+                Some(
+                    move |uc: &mut Unicorn<'_, Engine>, at: u64, _size: usize, value: u64| {
+                        on_controller_write(uc, (at as u32).wrapping_sub(offset), value as u32);
+                    },
+                ),
+            )
+            .map_err(|e| uc_err("flash controller", e))?;
+        }
+        self.install_divide_hooks()
+    }
+
+    /// Finds every SDIV/UDIV in the image's functions and hooks just those.
+    fn install_divide_hooks(&mut self) -> Result<(), Failure> {
+        let decoder = Decoder::new();
+        let mut sites = Vec::new();
+        for f in self.image.symbols.functions() {
+            let Ok(bytes) = self.uc.mem_read_as_vec(u64::from(f.addr), f.size as usize) else {
+                continue;
+            };
+            for insn in decoder.decode(f.addr, &bytes) {
+                if insn.class == Class::Div {
+                    let regs: Vec<RegisterARM> = (0..15u16)
+                        .filter(|r| insn.reads & (1 << r) != 0)
+                        .map(core_register)
+                        .collect();
+                    let (rn, rm) = match regs.as_slice() {
+                        [a, b] => (*a, *b),
+                        [a] => (*a, *a),
+                        _ => continue,
+                    };
+                    let (rn, rm) = divide_operands(&insn.mnemonic).unwrap_or((rn, rm));
+                    sites.push((
+                        insn.addr,
+                        DivideSite {
+                            signed: insn.mnemonic.starts_with("sdiv"),
+                            rn,
+                            rm,
+                        },
+                    ));
+                }
+            }
+        }
+        for (addr, site) in sites {
+            self.uc.get_data_mut().divides.insert(addr, site);
+            self.uc
+                .add_code_hook(u64::from(addr), u64::from(addr), on_divide)
+                .map_err(|e| uc_err("divide hook", e))?;
+        }
+        Ok(())
+    }
+
+    /// Runs the firmware to its exit, a failure, or a limit.
+    pub fn run(mut self) -> Execution {
+        let started = Instant::now();
+        let mut pc = self.image.reset & !1;
+        let sp = self.initial_sp;
+        let _ = self.uc.reg_write(RegisterARM::SP, u64::from(sp));
+        let _ = self.uc.reg_write(RegisterARM::MSP, u64::from(sp));
+        let _ = self.uc.reg_write(RegisterARM::LR, 0xFFFF_FFFF);
+        let mut exit_code = None;
+        let failure = loop {
+            let remaining = self.options.wall_limit.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                break Some(self.wall_clock_failure());
+            }
+            let result = self.uc.emu_start(
+                u64::from(pc | 1),
+                NEVER,
+                remaining.as_micros().max(1) as u64,
+                0,
+            );
+            let now_pc = self.uc.pc_read().unwrap_or(0) as u32;
+            let stop = self.uc.get_data_mut().stop.take();
+            match (result, stop) {
+                (_, Some(Stop::Exit(code))) => {
+                    self.uc.get_data_mut().close_block();
+                    exit_code = Some(code);
+                    break None;
+                }
+                (_, Some(Stop::Exception(number))) => {
+                    match self.enter_exception(number, now_pc, false) {
+                        Ok(handler) => pc = handler,
+                        Err(f) => break Some(f),
+                    }
+                }
+                (_, Some(Stop::Budget)) => {
+                    let e = self.uc.get_data();
+                    break Some(Failure::Budget {
+                        max_cycles: e.max_cycles,
+                        pc: e.describe(now_pc),
+                    });
+                }
+                (_, Some(Stop::Hang(at))) => {
+                    let e = self.uc.get_data();
+                    break Some(Failure::Hang {
+                        pc: e.describe(at),
+                        after: e.handled_fault.clone(),
+                    });
+                }
+                (_, Some(Stop::StackOverflow(sp, at))) => {
+                    let e = self.uc.get_data();
+                    break Some(Failure::StackOverflow {
+                        sp,
+                        limit: e.static_ram_end.unwrap_or(0),
+                        pc: e.describe(at),
+                    });
+                }
+                (_, Some(Stop::Unsupported(u))) => {
+                    let kind = format!("{}: `{}`", u.reason, u.mnemonic);
+                    match self.fault(kind, u.addr, None) {
+                        Ok(handler) => pc = handler,
+                        Err(f) => break Some(f),
+                    }
+                }
+                (_, Some(Stop::FpuDisabled(at))) => {
+                    let kind = "floating-point instruction with the FPU disabled (CPACR CP10/CP11 not enabled)".to_owned();
+                    match self.fault(kind, at, None) {
+                        Ok(handler) => pc = handler,
+                        Err(f) => break Some(f),
+                    }
+                }
+                (
+                    _,
+                    Some(Stop::Fault {
+                        kind,
+                        pc: at,
+                        address,
+                    }),
+                ) => match self.fault(kind, at, address) {
+                    Ok(handler) => pc = handler,
+                    Err(f) => break Some(f),
+                },
+                (Err(err), None) => {
+                    let unmapped = self.uc.get_data_mut().unmapped.take();
+                    if now_pc & EXC_RETURN_PAGE == EXC_RETURN_PAGE
+                        && !self.uc.get_data().exceptions.is_empty()
+                    {
+                        match self.exception_return() {
+                            Ok(resume) => pc = resume,
+                            Err(f) => break Some(f),
+                        }
+                        continue;
+                    }
+                    let (kind, address) = describe_unmapped(err, unmapped);
+                    match self.fault(kind, now_pc, address) {
+                        Ok(handler) => pc = handler,
+                        Err(f) => break Some(f),
+                    }
+                }
+                (Ok(()), None) => {
+                    if started.elapsed() >= self.options.wall_limit {
+                        break Some(self.wall_clock_failure());
+                    }
+                    pc = now_pc;
+                }
+            }
+        };
+        let wall = started.elapsed();
+        let image = self.image.clone();
+        let e = self.uc.get_data_mut();
+        if failure.is_some() && e.cur != 0 {
+            let at = e.blocks.get(e.cur).addr;
+            e.close_block_at(at.max(0));
+        }
+        e.profiler.finish_all(e.cycles, e.weighted);
+        let stack_peak_bytes = u64::from(image.initial_sp.saturating_sub(e.lowest_sp));
+        Execution {
+            exit_code,
+            failure,
+            handled_fault: e.handled_fault.clone(),
+            cycles: e.cycles,
+            instructions: e.instructions,
+            weighted_cycles: e.weighted,
+            flash_program_pj: e.flash_program_pj,
+            flash_stall_cycles: e.flash_stall,
+            stack_peak_bytes,
+            stdout: std::mem::take(&mut e.semihosting.output),
+            profiler: e.profiler.clone(),
+            wall,
+        }
+    }
+
+    fn wall_clock_failure(&self) -> Failure {
+        let pc = self.uc.pc_read().unwrap_or(0) as u32;
+        Failure::WallClock {
+            seconds: self.options.wall_limit.as_secs(),
+            pc: self.uc.get_data().describe(pc),
+        }
+    }
+
+    /// Handles a fault at `pc`: the firmware's HardFault handler takes over if it
+    /// has a real one; otherwise the run fails with the fault.
+    fn fault(&mut self, kind: String, pc: u32, address: Option<u32>) -> Result<u32, Failure> {
+        let e = self.uc.get_data_mut();
+        let described = Failure::Fault {
+            kind: kind.clone(),
+            pc: e.describe(pc),
+            address: address.map(|a| e.describe(a)),
+        };
+        if e.exceptions.iter().any(|x| x.fault) {
+            return Err(described); // a fault inside the fault handler: lockup
+        }
+        let handler = self.vector(exception::HARD_FAULT);
+        let usable = handler.is_some_and(|h| !self.is_dead_loop(h & !1));
+        if !usable {
+            return Err(described);
+        }
+        let e = self.uc.get_data_mut();
+        e.sys.hfsr |= 1 << 30; // FORCED: escalated to HardFault
+        if let Some(a) = address {
+            e.sys.fault_address = a;
+            e.sys.cfsr |= 1 << 15 | 1 << 9; // BFARVALID, PRECISERR
+        } else if kind.contains("FPU disabled") {
+            e.sys.cfsr |= 1 << 19; // NOCP
+        } else {
+            e.sys.cfsr |= 1 << 16; // UNDEFINSTR
+        }
+        e.handled_fault = Some(described.to_string());
+        if e.cur != 0 {
+            e.close_block_at(pc);
+        }
+        self.enter_exception(exception::HARD_FAULT, pc, true)
+    }
+
+    fn vector(&self, number: u32) -> Option<u32> {
+        let vtor = self.uc.get_data().sys.vtor;
+        let mut b = [0u8; 4];
+        self.uc
+            .mem_read(u64::from(vtor + 4 * number), &mut b)
+            .ok()?;
+        Some(u32::from_le_bytes(b)).filter(|&h| h & 1 == 1)
+    }
+
+    fn is_dead_loop(&self, addr: u32) -> bool {
+        let mut b = [0u8; 2];
+        self.uc.mem_read(u64::from(addr), &mut b).is_ok() && u16::from_le_bytes(b) == 0xE7FE
+    }
+
+    /// Stacks the context and enters exception `number`; returns the handler address.
+    fn enter_exception(
+        &mut self,
+        number: u32,
+        return_addr: u32,
+        fault: bool,
+    ) -> Result<u32, Failure> {
+        let handler = self.vector(number).ok_or_else(|| Failure::Fault {
+            kind: format!("exception {number} has no handler in the vector table"),
+            pc: self.uc.get_data().describe(return_addr),
+            address: None,
+        })?;
+        let regs = [
+            RegisterARM::R0,
+            RegisterARM::R1,
+            RegisterARM::R2,
+            RegisterARM::R3,
+            RegisterARM::R12,
+            RegisterARM::LR,
+        ];
+        let mut frame: Vec<u32> = regs
+            .iter()
+            .map(|&r| self.uc.reg_read(r).unwrap_or(0) as u32)
+            .collect();
+        frame.push(return_addr | 1);
+        let mut xpsr = self.uc.reg_read(RegisterARM::XPSR).unwrap_or(0) as u32 | 1 << 24;
+        let extended = self.uc.get_data().sys.fpu_enabled();
+        if extended {
+            for i in 0..16 {
+                frame.push(self.uc.reg_read(fp_register(i)).unwrap_or(0) as u32);
+            }
+            frame.push(self.uc.reg_read(RegisterARM::FPSCR).unwrap_or(0) as u32);
+            frame.push(0);
+        }
+        let mut sp = self.uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
+        if sp % 8 != 0 {
+            sp -= 4;
+            xpsr |= 1 << 9;
+        }
+        frame.insert(7, xpsr);
+        frame.truncate(if extended { 26 } else { 8 });
+        sp -= 4 * frame.len() as u32;
+        let bytes: Vec<u8> = frame.iter().flat_map(|w| w.to_le_bytes()).collect();
+        if self.uc.mem_write(u64::from(sp), &bytes).is_err() {
+            return Err(Failure::Fault {
+                kind: "stack overflow while stacking the exception frame".into(),
+                pc: self.uc.get_data().describe(return_addr),
+                address: Some(format!("{sp:#010x}")),
+            });
+        }
+        let _ = self.uc.reg_write(RegisterARM::SP, u64::from(sp));
+        let exc_return: u32 = if extended { 0xFFFF_FFE9 } else { 0xFFFF_FFF9 };
+        let _ = self.uc.reg_write(RegisterARM::LR, u64::from(exc_return));
+        let e = self.uc.get_data_mut();
+        e.note_sp(sp);
+        e.sys.pending &= !(1 << number);
+        e.exceptions.push(ActiveException {
+            extended_frame: extended,
+            fault,
+        });
+        e.charge_stall(0);
+        e.cycles += EXCEPTION_ENTRY_CYCLES;
+        e.weighted += EXCEPTION_ENTRY_CYCLES * weight::MEMORY;
+        if e.cur != 0 && !fault {
+            e.close_block();
+        }
+        e.cur = 0;
+        let handler = handler & !1;
+        let func = e
+            .symbols
+            .index_of(handler)
+            .map_or(NO_FUNCTION, |i| i as u32);
+        e.profiler
+            .enter_exception(func, return_addr & !1, e.cycles, e.weighted);
+        e.expect = handler;
+        e.schedule_next_event();
+        Ok(handler)
+    }
+
+    /// Unstacks the frame of the active exception; returns where to resume.
+    fn exception_return(&mut self) -> Result<u32, Failure> {
+        let e = self.uc.get_data_mut();
+        if e.cur != 0 {
+            e.close_block();
+            e.cur = 0;
+        }
+        let active = e.exceptions.pop().expect("checked by the caller");
+        let words = if active.extended_frame { 26 } else { 8 };
+        let sp = self.uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
+        let mut bytes = vec![0u8; 4 * words];
+        self.uc
+            .mem_read(u64::from(sp), &mut bytes)
+            .map_err(|e| uc_err("reading the exception frame", e))?;
+        let frame: Vec<u32> = bytes
+            .chunks(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let regs = [
+            RegisterARM::R0,
+            RegisterARM::R1,
+            RegisterARM::R2,
+            RegisterARM::R3,
+            RegisterARM::R12,
+            RegisterARM::LR,
+        ];
+        for (r, v) in regs.iter().zip(&frame) {
+            let _ = self.uc.reg_write(*r, u64::from(*v));
+        }
+        if active.extended_frame {
+            for i in 0..16 {
+                let _ = self.uc.reg_write(fp_register(i), u64::from(frame[8 + i]));
+            }
+            let _ = self.uc.reg_write(RegisterARM::FPSCR, u64::from(frame[24]));
+        }
+        let xpsr = frame[7];
+        let _ = self
+            .uc
+            .reg_write(RegisterARM::XPSR, u64::from(xpsr & !0x1FF));
+        let padding = if xpsr & (1 << 9) != 0 { 4 } else { 0 };
+        let _ = self
+            .uc
+            .reg_write(RegisterARM::SP, u64::from(sp + 4 * words as u32 + padding));
+        let resume = frame[6] & !1;
+        let e = self.uc.get_data_mut();
+        e.cycles += EXCEPTION_RETURN_CYCLES;
+        e.weighted += EXCEPTION_RETURN_CYCLES * weight::MEMORY;
+        e.expect = resume;
+        if let Some(number) = (0..32).find(|n| e.sys.pending & (1 << n) != 0) {
+            return self.enter_exception(number, resume, false);
+        }
+        e.schedule_next_event();
+        Ok(resume)
+    }
+}
+
+impl ProgramCosts {
+    fn new(target: &Target, clock_hz: u64, flash_ranges: &[(u32, u32)]) -> ProgramCosts {
+        let p = &target.flash_program;
+        let ma = p.current_ma.unwrap_or(0.0);
+        let to_cycles = |us: f64| (us * clock_hz as f64 / 1e6).round() as u64;
+        // E = V × I × t: volts × mA × µs = nJ, × 1000 for pJ.
+        let to_pj = |us: f64| (target.energy.vdd_v * ma * us * 1000.0).round() as u64;
+        let base = flash_ranges
+            .iter()
+            .map(|r| r.0)
+            .find(|&b| b != 0)
+            .or_else(|| flash_ranges.first().map(|r| r.0))
+            .unwrap_or(0);
+        let mut start = base;
+        let mut sectors = Vec::new();
+        for &kib in &p.sector_kib {
+            let ms = p
+                .erase_ms
+                .iter()
+                .find(|e| e.sector_kib == kib)
+                .map_or(0.0, |e| e.ms);
+            sectors.push((
+                start,
+                kib * 1024,
+                to_cycles(ms * 1000.0),
+                to_pj(ms * 1000.0),
+            ));
+            start += kib * 1024;
+        }
+        ProgramCosts {
+            write_unit: p.write_unit_bytes.max(1),
+            write_cycles: to_cycles(p.write_us),
+            write_pj: to_pj(p.write_us),
+            sectors,
+        }
+    }
+}
+
+fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
+    let addr = addr as u32;
+    let id = match uc.get_data().blocks.lookup(addr, size) {
+        Some(id) => id,
+        None => {
+            let bytes = uc
+                .mem_read_as_vec(u64::from(addr), size as usize)
+                .unwrap_or_default();
+            let e = uc.get_data_mut();
+            let in_flash = e.in_flash(addr);
+            let info = BlockInfo::analyze(&e.decoder, e.model, &e.symbols, addr, &bytes, in_flash);
+            e.blocks.insert(info)
+        }
+    };
+    let sp = {
+        let e = uc.get_data();
+        let block = e.blocks.get(id);
+        if e.check_sp_next || block.push_bytes > 0 {
+            Some((
+                uc.reg_read(RegisterARM::SP).unwrap_or(u64::MAX) as u32,
+                block.push_bytes,
+            ))
+        } else {
+            None
+        }
+    };
+    let e = uc.get_data_mut();
+    // Charge the previous block, now that its exit is known.
+    let prev = e.blocks.get(e.cur);
+    let call_ret = prev.calls.then_some(prev.fallthrough);
+    let prev_func = prev.func;
+    e.cycles += u64::from(prev.cost.cycles);
+    e.weighted += e.energy_of(prev);
+    e.instructions += u64::from(prev.cost.instructions);
+    let block = e.blocks.get(id);
+    let jumped = addr != e.expect;
+    let exit = if jumped {
+        u64::from(prev.cost.taken) + u64::from(block.cost.refill) * u64::from(e.cur != 0)
+    } else {
+        u64::from(prev.cost.not_taken)
+    };
+    e.cycles += exit;
+    e.weighted += exit * weight::ALU;
+    if block.in_flash && e.timing.ws > 0 {
+        let stall = u64::from(e.timing.fetch_stall(addr, block.size, jumped));
+        e.flash_stall += stall;
+        e.cycles += stall;
+        e.weighted += stall * weight::STALL;
+    }
+    let (func, fallthrough, moves_sp, dead, fp, unsupported) = (
+        block.func,
+        block.fallthrough,
+        block.moves_sp,
+        block.dead_loop,
+        block.first_fp,
+        block.unsupported.clone(),
+    );
+    e.attribute(prev_func);
+    e.profiler.enter(addr, func, call_ret, e.cycles, e.weighted);
+    e.cur = id;
+    e.expect = fallthrough;
+    e.check_sp_next = moves_sp;
+    if let Some((sp, pushed)) = sp {
+        e.note_sp(sp.saturating_sub(pushed));
+        if let Some(limit) = e.static_ram_end {
+            if e.lowest_sp < limit {
+                e.stop = Some(Stop::StackOverflow(e.lowest_sp, addr));
+            }
+        }
+    }
+    if let Some(u) = unsupported {
+        e.stop = Some(Stop::Unsupported(u));
+    } else if let Some(at) = fp.filter(|_| !e.sys.fpu_enabled()) {
+        e.stop = Some(Stop::FpuDisabled(at));
+    } else if dead {
+        e.stop = Some(Stop::Hang(addr));
+    } else if e.cycles >= e.next_event {
+        if e.cycles >= e.max_cycles {
+            e.stop = Some(Stop::Budget);
+        } else {
+            let due = e
+                .sys
+                .next_systick(e.cycles.saturating_sub(1))
+                .is_some_and(|t| t <= e.cycles);
+            if due {
+                e.sys.pending |= 1 << exception::SYSTICK;
+            }
+            e.schedule_next_event();
+            let pending = e.sys.pending;
+            let nested = !e.exceptions.is_empty();
+            if pending != 0 && !nested {
+                let number = (0..32)
+                    .find(|n| pending & (1 << n) != 0)
+                    .unwrap_or(exception::SYSTICK);
+                e.stop = Some(Stop::Exception(number));
+                // The block runs to its end before the machine stops: enter the
+                // handler after it, as silicon does at an instruction boundary.
+            }
+        }
+    }
+    if e.stop.is_some() {
+        let _ = uc.emu_stop();
+    }
+}
+
+fn on_interrupt(uc: &mut Unicorn<'_, Engine>, intno: u32) {
+    let pc = uc.pc_read().unwrap_or(0) as u32;
+    // QEMU's ARM exception numbers (target/arm/cpu.h).
+    const UDEF: u32 = 1;
+    const SWI: u32 = 2;
+    const PREFETCH_ABORT: u32 = 3;
+    const DATA_ABORT: u32 = 4;
+    const BKPT: u32 = 7;
+    const SEMIHOST: u32 = 16;
+    const NOCP: u32 = 17;
+    const INVSTATE: u32 = 18;
+    let stop = match intno {
+        BKPT | SEMIHOST => {
+            let mut insn = [0u8; 2];
+            let _ = uc.mem_read(u64::from(pc), &mut insn);
+            if insn == [0xAB, 0xBE] {
+                let op = uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32;
+                let arg = uc.reg_read(RegisterARM::R1).unwrap_or(0) as u32;
+                let clock = {
+                    let e = uc.get_data();
+                    Clock {
+                        cycles: e.cycles_at(pc),
+                        hz: e.clock_hz,
+                    }
+                };
+                let mut semihosting = std::mem::take(&mut uc.get_data_mut().semihosting);
+                let outcome = semihosting.call(op, arg, &mut UcMemory(uc), clock);
+                uc.get_data_mut().semihosting = semihosting;
+                match outcome {
+                    Outcome::Return(value) => {
+                        let _ = uc.reg_write(RegisterARM::R0, u64::from(value));
+                        let _ = uc.reg_write(RegisterARM::PC, u64::from((pc + 2) | 1));
+                        None
+                    }
+                    Outcome::Exit(code) => Some(Stop::Exit(code)),
+                }
+            } else {
+                Some(Stop::Fault {
+                    kind: format!("breakpoint BKPT {:#04x} (no debugger attached)", insn[0]),
+                    pc,
+                    address: None,
+                })
+            }
+        }
+        SWI => Some(Stop::Exception(exception::SVCALL)),
+        UDEF => Some(Stop::Fault {
+            kind: "undefined instruction".into(),
+            pc,
+            address: None,
+        }),
+        NOCP => Some(Stop::FpuDisabled(pc)),
+        INVSTATE => Some(Stop::Fault {
+            kind: "invalid state (branch to an ARM-state address, bit 0 clear)".into(),
+            pc,
+            address: None,
+        }),
+        PREFETCH_ABORT | DATA_ABORT => Some(Stop::Fault {
+            kind: "bus fault".into(),
+            pc,
+            address: None,
+        }),
+        other => Some(Stop::Fault {
+            kind: format!("CPU exception {other}"),
+            pc,
+            address: None,
+        }),
+    };
+    if let Some(stop) = stop {
+        uc.get_data_mut().stop = Some(stop);
+        let _ = uc.emu_stop();
+    }
+}
+
+fn on_divide(uc: &mut Unicorn<'_, Engine>, addr: u64, _size: u32) {
+    let Some(site) = uc.get_data().divides.get(&(addr as u32)).copied() else {
+        return;
+    };
+    let n = uc.reg_read(site.rn).unwrap_or(0) as u32;
+    let d = uc.reg_read(site.rm).unwrap_or(0) as u32;
+    let e = uc.get_data_mut();
+    let cycles = u64::from(divide_cycles(e.model.core(), site.signed, n, d));
+    // One issue cycle is ordinary work; the rest is the divider iterating.
+    e.cycles += 1;
+    e.weighted += weight::ALU;
+    e.charge_stall(cycles - 1);
+}
+
+fn on_flash_write(
+    uc: &mut Unicorn<'_, Engine>,
+    _kind: MemType,
+    addr: u64,
+    size: usize,
+    _value: i64,
+) -> bool {
+    let pc = uc.pc_read().unwrap_or(0) as u32;
+    let e = uc.get_data_mut();
+    let programming = e.controller.as_ref().is_some_and(|(c, _)| c.programming());
+    if programming {
+        let units = (size as u64)
+            .div_ceil(u64::from(e.program.write_unit))
+            .max(1);
+        let cycles = units * e.program.write_cycles;
+        e.charge_stall(cycles);
+        e.flash_program_pj += units * e.program.write_pj;
+    } else {
+        e.stop = Some(Stop::Fault {
+            kind: "write to flash without programming it through the flash controller".into(),
+            pc,
+            address: Some(addr as u32),
+        });
+        let _ = uc.emu_stop();
+    }
+    true
+}
+
+fn on_controller_write(uc: &mut Unicorn<'_, Engine>, offset: u32, value: u32) {
+    let e = uc.get_data_mut();
+    let Some((controller, _)) = e.controller.as_mut() else {
+        return;
+    };
+    if let ControllerAction::EraseSector(n) = controller.write(offset, value) {
+        let Some(&(start, size, cycles, pj)) = e.program.sectors.get(n as usize) else {
+            return;
+        };
+        e.charge_stall(cycles);
+        e.flash_program_pj += pj;
+        let erased = vec![0xFF; size as usize];
+        let aliases: Vec<u32> = e.flash_ranges.iter().map(|&(base, _)| base).collect();
+        let flash_base = e.program.sectors.first().map_or(start, |s| s.0);
+        for base in aliases {
+            let _ = uc.mem_write(u64::from(base + (start - flash_base)), &erased);
+        }
+    }
+}
+
+fn describe_unmapped(
+    err: unicorn_engine::uc_error,
+    unmapped: Option<(MemType, u32)>,
+) -> (String, Option<u32>) {
+    use unicorn_engine::uc_error;
+    let kind = match err {
+        uc_error::READ_UNMAPPED => "read from unmapped memory",
+        uc_error::WRITE_UNMAPPED => "write to unmapped memory",
+        uc_error::FETCH_UNMAPPED => "instruction fetch from unmapped memory",
+        uc_error::WRITE_PROT => "write to read-only memory",
+        uc_error::READ_PROT => "read from protected memory",
+        uc_error::FETCH_PROT => "instruction fetch from non-executable memory",
+        uc_error::READ_UNALIGNED | uc_error::WRITE_UNALIGNED | uc_error::FETCH_UNALIGNED => {
+            "unaligned access"
+        }
+        uc_error::INSN_INVALID => "undefined instruction",
+        other => return (format!("CPU stopped: {other:?}"), unmapped.map(|u| u.1)),
+    };
+    (kind.to_owned(), unmapped.map(|u| u.1))
+}
+
+fn core_register(n: u16) -> RegisterARM {
+    use RegisterARM::*;
+    [
+        R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, SP, LR, PC,
+    ][usize::from(n)]
+}
+
+fn fp_register(n: usize) -> RegisterARM {
+    use RegisterARM::*;
+    [
+        S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, S11, S12, S13, S14, S15,
+    ][n]
+}
+
+/// `sdiv rd, rn, rm` or `sdiv rn, rm` (rd = rn): the dividend and divisor registers.
+fn divide_operands(text: &str) -> Option<(RegisterARM, RegisterARM)> {
+    let operands: Vec<u16> = text
+        .split_once(' ')?
+        .1
+        .split(',')
+        .map(|r| register_number(r.trim()))
+        .collect::<Option<_>>()?;
+    match operands.as_slice() {
+        [_, n, m] | [n, m] => Some((core_register(*n), core_register(*m))),
+        _ => None,
+    }
+}
+
+fn register_number(name: &str) -> Option<u16> {
+    match name {
+        "sb" => Some(9),
+        "sl" => Some(10),
+        "fp" => Some(11),
+        "ip" => Some(12),
+        "sp" => Some(13),
+        "lr" => Some(14),
+        "pc" => Some(15),
+        r => r.strip_prefix('r')?.parse().ok().filter(|&n| n < 16),
+    }
+}

@@ -1,0 +1,380 @@
+//! The system control space the firmware sees, driven by the modeled clock:
+//! DWT_CYCCNT returns the modeled cycle count at the reading instruction,
+//! SysTick counts modeled cycles and raises its exception, and SCB holds
+//! CPACR (which gates the FPU), VTOR and the fault status registers.
+//!
+//! Addresses are offsets from 0xE000_0000 (the Private Peripheral Bus).
+//! Registers not modeled here keep what was written, so configuration code
+//! (NVIC priorities, SCR, CCR...) runs unchanged.
+
+use std::collections::HashMap;
+
+use crate::target::Core;
+
+/// Offsets within the PPB.
+pub mod reg {
+    /// DWT control.
+    pub const DWT_CTRL: u32 = 0x1000;
+    /// DWT cycle counter.
+    pub const DWT_CYCCNT: u32 = 0x1004;
+    /// SysTick control and status.
+    pub const SYST_CSR: u32 = 0xE010;
+    /// SysTick reload value.
+    pub const SYST_RVR: u32 = 0xE014;
+    /// SysTick current value.
+    pub const SYST_CVR: u32 = 0xE018;
+    /// SysTick calibration.
+    pub const SYST_CALIB: u32 = 0xE01C;
+    /// CPU identification.
+    pub const CPUID: u32 = 0xED00;
+    /// Interrupt control and state.
+    pub const ICSR: u32 = 0xED04;
+    /// Vector table offset.
+    pub const VTOR: u32 = 0xED08;
+    /// Configurable fault status.
+    pub const CFSR: u32 = 0xED28;
+    /// HardFault status.
+    pub const HFSR: u32 = 0xED2C;
+    /// MemManage fault address.
+    pub const MMFAR: u32 = 0xED34;
+    /// BusFault address.
+    pub const BFAR: u32 = 0xED38;
+    /// Coprocessor access control.
+    pub const CPACR: u32 = 0xED88;
+    /// Debug exception and monitor control.
+    pub const DEMCR: u32 = 0xEDFC;
+    /// FP context control.
+    pub const FPCCR: u32 = 0xEF34;
+}
+
+/// Exception numbers (ARMv7-M ARM, B1.5.2).
+pub mod exception {
+    /// HardFault.
+    pub const HARD_FAULT: u32 = 3;
+    /// SVCall.
+    pub const SVCALL: u32 = 11;
+    /// PendSV.
+    pub const PENDSV: u32 = 14;
+    /// SysTick.
+    pub const SYSTICK: u32 = 15;
+}
+
+const DEMCR_TRCENA: u32 = 1 << 24;
+const DWT_CYCCNTENA: u32 = 1;
+const CSR_ENABLE: u32 = 1;
+const CSR_TICKINT: u32 = 1 << 1;
+const CSR_CLKSOURCE: u32 = 1 << 2;
+const CSR_COUNTFLAG: u32 = 1 << 16;
+const ICSR_PENDSVSET: u32 = 1 << 28;
+const ICSR_PENDSTSET: u32 = 1 << 26;
+/// CP10 and CP11 full access: the FPU is enabled.
+const CPACR_FPU: u32 = 0xF << 20;
+/// SysTick's external reference on STM32 parts is the core clock divided by 8
+/// (RM0090 section 6.2, "SysTick calibration"), the usual choice for CLKSOURCE = 0.
+const SYSTICK_EXTERNAL_DIVIDER: u64 = 8;
+
+/// The CPUID each core reports (the TRMs' CPUID reset values): Cortex-M3 r2p1
+/// (DDI 0337I), Cortex-M4 r0p1 (DDI 0439B), Cortex-M7 r1p2 (DDI 0489F).
+fn cpuid(core: Core) -> u32 {
+    match core {
+        Core::CortexM3 => 0x412F_C231,
+        Core::CortexM4 | Core::CortexM4f => 0x410F_C241,
+        Core::CortexM7 | Core::CortexM7f => 0x411F_C272,
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct SysTick {
+    csr: u32,
+    rvr: u32,
+    /// Counter value at `loaded_at`.
+    loaded_value: u32,
+    /// Cycle at which the counter held `loaded_value`.
+    loaded_at: u64,
+    /// Wraps already seen by a CSR read (COUNTFLAG clears on read).
+    wraps_read: u64,
+}
+
+impl SysTick {
+    fn divider(&self) -> u64 {
+        if self.csr & CSR_CLKSOURCE != 0 {
+            1
+        } else {
+            SYSTICK_EXTERNAL_DIVIDER
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.csr & CSR_ENABLE != 0
+    }
+
+    fn ticks(&self, now: u64) -> u64 {
+        now.saturating_sub(self.loaded_at) / self.divider()
+    }
+
+    /// Number of 1 -> 0 transitions up to `now`.
+    fn wraps(&self, now: u64) -> u64 {
+        if !self.running() {
+            return self.wraps_read;
+        }
+        let (k, v0, period) = (
+            self.ticks(now),
+            u64::from(self.loaded_value),
+            u64::from(self.rvr) + 1,
+        );
+        let first = if v0 > 0 { v0 } else { period };
+        if self.rvr == 0 && v0 == 0 || k < first {
+            0
+        } else {
+            1 + (k - first) / period
+        }
+    }
+
+    fn value(&self, now: u64) -> u32 {
+        if !self.running() {
+            return self.loaded_value;
+        }
+        let (k, v0, period) = (
+            self.ticks(now),
+            u64::from(self.loaded_value),
+            u64::from(self.rvr) + 1,
+        );
+        if k <= v0 {
+            (v0 - k) as u32
+        } else {
+            (u64::from(self.rvr) - (k - v0 - 1) % period) as u32
+        }
+    }
+
+    /// Cycle of the next wrap strictly after `now`, when it interrupts.
+    fn next_interrupt(&self, now: u64) -> Option<u64> {
+        if !self.running() || self.csr & CSR_TICKINT == 0 || self.rvr == 0 {
+            return None;
+        }
+        let (v0, period) = (u64::from(self.loaded_value), u64::from(self.rvr) + 1);
+        let first = if v0 > 0 { v0 } else { period };
+        let k = self.ticks(now);
+        let n = if k < first {
+            0
+        } else {
+            1 + (k - first) / period
+        };
+        Some(self.loaded_at + (first + n * period) * self.divider())
+    }
+
+    fn reload(&mut self, now: u64, value: u32) {
+        self.loaded_at = now;
+        self.loaded_value = value;
+        self.wraps_read = 0;
+    }
+}
+
+/// The PPB registers of one run.
+#[derive(Debug, Clone)]
+pub struct SystemRegisters {
+    core: Core,
+    demcr: u32,
+    dwt_ctrl: u32,
+    /// CYCCNT value at `cyccnt_at` (while counting).
+    cyccnt_value: u32,
+    cyccnt_at: u64,
+    systick: SysTick,
+    /// Coprocessor access control; bits 20..23 enable the FPU.
+    pub cpacr: u32,
+    /// Vector table offset.
+    pub vtor: u32,
+    /// Configurable fault status.
+    pub cfsr: u32,
+    /// HardFault status.
+    pub hfsr: u32,
+    /// Fault address (BFAR and MMFAR).
+    pub fault_address: u32,
+    /// Exceptions pended by software (bit n = exception n).
+    pub pending: u32,
+    other: HashMap<u32, u32>,
+}
+
+impl SystemRegisters {
+    /// Registers at reset, with the vector table at `vtor`.
+    pub fn new(core: Core, vtor: u32) -> SystemRegisters {
+        SystemRegisters {
+            core,
+            demcr: 0,
+            dwt_ctrl: 0,
+            cyccnt_value: 0,
+            cyccnt_at: 0,
+            systick: SysTick::default(),
+            cpacr: 0,
+            vtor,
+            cfsr: 0,
+            hfsr: 0,
+            fault_address: 0,
+            pending: 0,
+            other: HashMap::new(),
+        }
+    }
+
+    /// Whether the FPU may be used (CPACR grants CP10/CP11).
+    pub fn fpu_enabled(&self) -> bool {
+        self.core.has_fpu() && self.cpacr & CPACR_FPU == CPACR_FPU
+    }
+
+    fn cyccnt_counting(&self) -> bool {
+        self.demcr & DEMCR_TRCENA != 0 && self.dwt_ctrl & DWT_CYCCNTENA != 0
+    }
+
+    fn cyccnt(&self, now: u64) -> u32 {
+        if self.cyccnt_counting() {
+            self.cyccnt_value
+                .wrapping_add((now - self.cyccnt_at) as u32)
+        } else {
+            self.cyccnt_value
+        }
+    }
+
+    fn freeze_cyccnt(&mut self, now: u64) {
+        self.cyccnt_value = self.cyccnt(now);
+        self.cyccnt_at = now;
+    }
+
+    /// Reads the register at `offset` at cycle `now`.
+    pub fn read(&mut self, offset: u32, now: u64) -> u32 {
+        match offset {
+            reg::DWT_CTRL => self.dwt_ctrl | 0x4000_0000, // NUMCOMP = 4
+            reg::DWT_CYCCNT => self.cyccnt(now),
+            reg::SYST_CSR => {
+                let wraps = self.systick.wraps(now);
+                let flag = if wraps > self.systick.wraps_read {
+                    CSR_COUNTFLAG
+                } else {
+                    0
+                };
+                self.systick.wraps_read = wraps;
+                self.systick.csr | flag
+            }
+            reg::SYST_RVR => self.systick.rvr,
+            reg::SYST_CVR => self.systick.value(now),
+            // No reference clock calibration value (NOREF clear, SKEW set, TENMS 0).
+            reg::SYST_CALIB => 1 << 30,
+            reg::CPUID => cpuid(self.core),
+            reg::ICSR => {
+                let st = if self.pending & (1 << exception::SYSTICK) != 0 {
+                    ICSR_PENDSTSET
+                } else {
+                    0
+                };
+                let sv = if self.pending & (1 << exception::PENDSV) != 0 {
+                    ICSR_PENDSVSET
+                } else {
+                    0
+                };
+                st | sv
+            }
+            reg::VTOR => self.vtor,
+            reg::CFSR => self.cfsr,
+            reg::HFSR => self.hfsr,
+            reg::MMFAR | reg::BFAR => self.fault_address,
+            reg::CPACR => self.cpacr,
+            reg::DEMCR => self.demcr,
+            // ASPEN and LSPEN set at reset (ARMv7-M ARM B3.2.21).
+            reg::FPCCR => *self.other.get(&offset).unwrap_or(&0xC000_0000),
+            _ => self.other.get(&offset).copied().unwrap_or(0),
+        }
+    }
+
+    /// Writes the register at `offset` at cycle `now`.
+    pub fn write(&mut self, offset: u32, value: u32, now: u64) {
+        match offset {
+            reg::DWT_CTRL => {
+                self.freeze_cyccnt(now);
+                self.dwt_ctrl = value;
+            }
+            reg::DWT_CYCCNT => {
+                self.cyccnt_value = value;
+                self.cyccnt_at = now;
+            }
+            reg::DEMCR => {
+                self.freeze_cyccnt(now);
+                self.demcr = value;
+            }
+            reg::SYST_CSR => {
+                let value_now = self.systick.value(now);
+                let was_running = self.systick.running();
+                self.systick.csr = value & (CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE);
+                if self.systick.running() != was_running || self.systick.running() {
+                    self.systick.reload(now, value_now);
+                }
+            }
+            reg::SYST_RVR => {
+                let value_now = self.systick.value(now);
+                self.systick.rvr = value & 0x00FF_FFFF;
+                self.systick.reload(now, value_now);
+            }
+            // Any write clears the counter; it reloads from RVR on the next tick.
+            reg::SYST_CVR => self.systick.reload(now, 0),
+            reg::ICSR => {
+                if value & ICSR_PENDSVSET != 0 {
+                    self.pending |= 1 << exception::PENDSV;
+                }
+                if value & ICSR_PENDSTSET != 0 {
+                    self.pending |= 1 << exception::SYSTICK;
+                }
+            }
+            reg::VTOR => self.vtor = value & !0x7F,
+            reg::CFSR => self.cfsr &= !value,
+            reg::HFSR => self.hfsr &= !value,
+            reg::CPACR => self.cpacr = value,
+            _ => {
+                self.other.insert(offset, value);
+            }
+        }
+    }
+
+    /// The cycle at which SysTick next raises its exception, if it will.
+    pub fn next_systick(&self, now: u64) -> Option<u64> {
+        self.systick.next_interrupt(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cyccnt_counts_only_when_enabled_and_keeps_writes() {
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0);
+        assert_eq!(r.read(reg::DWT_CYCCNT, 100), 0);
+        r.write(reg::DEMCR, DEMCR_TRCENA, 100);
+        r.write(reg::DWT_CTRL, DWT_CYCCNTENA, 110);
+        assert_eq!(r.read(reg::DWT_CYCCNT, 150), 40);
+        r.write(reg::DWT_CYCCNT, 1000, 200);
+        assert_eq!(r.read(reg::DWT_CYCCNT, 205), 1005);
+        r.write(reg::DWT_CTRL, 0, 210);
+        assert_eq!(r.read(reg::DWT_CYCCNT, 9999), 1010);
+    }
+
+    #[test]
+    fn systick_counts_down_and_interrupts_every_period() {
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0);
+        r.write(reg::SYST_RVR, 999, 0);
+        r.write(reg::SYST_CVR, 0, 0);
+        r.write(reg::SYST_CSR, CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE, 10);
+        // CVR = 0 reloads on the first tick: wraps at 10 + 1000, 10 + 2000...
+        assert_eq!(r.next_systick(10), Some(1010));
+        assert_eq!(r.next_systick(1010), Some(2010));
+        assert_eq!(r.read(reg::SYST_CVR, 11), 999);
+        assert_eq!(r.read(reg::SYST_CVR, 1009), 1);
+        assert_eq!(r.read(reg::SYST_CSR, 1500) & CSR_COUNTFLAG, CSR_COUNTFLAG);
+        assert_eq!(r.read(reg::SYST_CSR, 1600) & CSR_COUNTFLAG, 0);
+    }
+
+    #[test]
+    fn cpacr_gates_the_fpu_and_cpuid_names_the_core() {
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0);
+        assert!(!r.fpu_enabled());
+        r.write(reg::CPACR, CPACR_FPU, 0);
+        assert!(r.fpu_enabled());
+        assert!(!SystemRegisters::new(Core::CortexM3, 0).fpu_enabled());
+        assert_eq!(r.read(reg::CPUID, 0), 0x410F_C241);
+    }
+}

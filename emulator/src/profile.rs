@@ -1,0 +1,235 @@
+//! Function profile without per-instruction work: each block's cycles go to
+//! the function holding it (self cycles) and to the current call path (folded
+//! stacks); calls are seen when a block ending in BL/BLX is followed by a new
+//! block, returns when execution reaches the return address on the shadow
+//! stack, so inclusive (total) cycles and call counts come out per function.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::image::Symbols;
+use crate::machine::blocks::NO_FUNCTION;
+
+/// One function's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionProfile {
+    /// Symbol name.
+    pub name: String,
+    /// Cycles spent in the function itself.
+    pub self_cycles: u64,
+    /// Cycles from entry to return, including callees (outermost activation only).
+    pub total_cycles: u64,
+    /// Times it was called.
+    pub calls: u64,
+}
+
+/// Cycles of one call path, `main;infer;conv2d` style.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StackSample {
+    /// Function names from the root, joined with `;`.
+    pub stack: String,
+    /// Self cycles spent with exactly this stack.
+    pub cycles: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    func: u32,
+    ret: u32,
+    path: u32,
+    entry_cycles: u64,
+    entry_energy: u64,
+}
+
+/// The shadow call stack and per-function counters.
+#[derive(Debug, Clone)]
+pub struct Profiler {
+    frames: Vec<Frame>,
+    self_cycles: Vec<u64>,
+    total_cycles: Vec<u64>,
+    total_energy: Vec<u64>,
+    calls: Vec<u64>,
+    active: Vec<u32>,
+    paths: Vec<(u32, u32)>,
+    path_ids: HashMap<(u32, u32), u32>,
+    path_cycles: Vec<u64>,
+}
+
+/// Frames deeper than this are not tracked (runaway recursion).
+const MAX_DEPTH: usize = 4096;
+
+impl Profiler {
+    /// A profiler for `functions` functions (plus one slot for code without a symbol).
+    pub fn new(functions: usize) -> Profiler {
+        let slots = functions + 1;
+        Profiler {
+            frames: Vec::with_capacity(64),
+            self_cycles: vec![0; slots],
+            total_cycles: vec![0; slots],
+            total_energy: vec![0; slots],
+            calls: vec![0; slots],
+            active: vec![0; slots],
+            paths: vec![(u32::MAX, NO_FUNCTION)],
+            path_ids: HashMap::new(),
+            path_cycles: vec![0],
+        }
+    }
+
+    #[inline]
+    fn slot(func: u32) -> usize {
+        if func == NO_FUNCTION {
+            0
+        } else {
+            func as usize + 1
+        }
+    }
+
+    fn path(&mut self, parent: u32, func: u32) -> u32 {
+        if let Some(&id) = self.path_ids.get(&(parent, func)) {
+            return id;
+        }
+        let id = self.paths.len() as u32;
+        self.paths.push((parent, func));
+        self.path_cycles.push(0);
+        self.path_ids.insert((parent, func), id);
+        id
+    }
+
+    /// Charges `cycles` spent in a block of `func`.
+    #[inline]
+    pub fn charge(&mut self, func: u32, cycles: u64) {
+        self.self_cycles[Self::slot(func)] += cycles;
+        let path = self.frames.last().map_or(0, |f| f.path);
+        self.path_cycles[path as usize] += cycles;
+    }
+
+    /// Notes that a block at `addr` of function `func` starts, reached by a
+    /// call returning to `call_ret` if the previous block called.
+    #[inline]
+    pub fn enter(&mut self, addr: u32, func: u32, call_ret: Option<u32>, cycles: u64, energy: u64) {
+        if let Some(top) = self.frames.last() {
+            if addr == top.ret {
+                self.pop(cycles, energy);
+                return;
+            }
+        }
+        match call_ret {
+            Some(ret) => self.push(func, ret, cycles, energy),
+            None => {
+                if self.frames.last().is_some_and(|top| top.func != func) {
+                    // A tail call or a jump into another function replaces the frame.
+                    let top = self.frames.pop().expect("checked above");
+                    self.finish(top, cycles, energy);
+                    self.push(func, top.ret, cycles, energy);
+                } else if self.frames.is_empty() {
+                    self.push(func, u32::MAX, cycles, energy);
+                }
+            }
+        }
+    }
+
+    /// Enters an exception handler that returns to `ret`.
+    pub fn enter_exception(&mut self, func: u32, ret: u32, cycles: u64, energy: u64) {
+        self.push(func, ret, cycles, energy);
+    }
+
+    fn push(&mut self, func: u32, ret: u32, cycles: u64, energy: u64) {
+        if self.frames.len() >= MAX_DEPTH {
+            return;
+        }
+        let parent = self.frames.last().map_or(0, |f| f.path);
+        let path = self.path(parent, func);
+        let slot = Self::slot(func);
+        self.calls[slot] += 1;
+        self.active[slot] += 1;
+        self.frames.push(Frame {
+            func,
+            ret,
+            path,
+            entry_cycles: cycles,
+            entry_energy: energy,
+        });
+    }
+
+    fn pop(&mut self, cycles: u64, energy: u64) {
+        if let Some(frame) = self.frames.pop() {
+            self.finish(frame, cycles, energy);
+        }
+    }
+
+    fn finish(&mut self, frame: Frame, cycles: u64, energy: u64) {
+        let slot = Self::slot(frame.func);
+        self.active[slot] -= 1;
+        if self.active[slot] == 0 {
+            self.total_cycles[slot] += cycles - frame.entry_cycles;
+            self.total_energy[slot] += energy - frame.entry_energy;
+        }
+    }
+
+    /// Closes every open frame at the end of a run.
+    pub fn finish_all(&mut self, cycles: u64, energy: u64) {
+        while !self.frames.is_empty() {
+            self.pop(cycles, energy);
+        }
+    }
+
+    /// Per-function figures, most self cycles first, functions that ran only.
+    pub fn functions(&self, symbols: &Symbols) -> Vec<FunctionProfile> {
+        let mut out: Vec<FunctionProfile> = (0..self.self_cycles.len())
+            .filter(|&slot| self.self_cycles[slot] > 0 || self.calls[slot] > 0)
+            .map(|slot| FunctionProfile {
+                name: Self::name(symbols, slot),
+                self_cycles: self.self_cycles[slot],
+                total_cycles: self.total_cycles[slot].max(self.self_cycles[slot]),
+                calls: self.calls[slot],
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.self_cycles
+                .cmp(&a.self_cycles)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        out
+    }
+
+    /// Inclusive cycles, weighted energy and calls of the function at `index`.
+    pub fn totals(&self, index: usize) -> (u64, u64, u64) {
+        let slot = index + 1;
+        (
+            self.total_cycles[slot],
+            self.total_energy[slot],
+            self.calls[slot],
+        )
+    }
+
+    /// Folded stacks with their self cycles, sorted by stack.
+    pub fn stacks(&self, symbols: &Symbols) -> Vec<StackSample> {
+        let mut out: Vec<StackSample> = (1..self.paths.len())
+            .filter(|&id| self.path_cycles[id] > 0)
+            .map(|id| {
+                let mut names = Vec::new();
+                let mut at = id as u32;
+                while at != 0 && at != u32::MAX {
+                    let (parent, func) = self.paths[at as usize];
+                    names.push(Self::name(symbols, Self::slot(func)));
+                    at = parent;
+                }
+                names.reverse();
+                StackSample {
+                    stack: names.join(";"),
+                    cycles: self.path_cycles[id],
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.stack.cmp(&b.stack));
+        out
+    }
+
+    fn name(symbols: &Symbols, slot: usize) -> String {
+        match slot {
+            0 => "[unknown]".to_owned(),
+            s => symbols.functions()[s - 1].name.clone(),
+        }
+    }
+}

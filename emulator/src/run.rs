@@ -1,0 +1,223 @@
+//! One run of one image on one target, turned from raw integer counters into
+//! the figures users read: time at the clock, energy from the target's energy
+//! model, memory, regions of interest and the function profile.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::image::{Image, ImageError};
+use crate::machine::{Execution, Failure, Machine, RunOptions};
+use crate::profile::{FunctionProfile, StackSample};
+use crate::target::{MemoryKind, Target};
+
+/// Functions whose names start with this are regions of interest.
+pub const REGION_PREFIX: &str = "roi_";
+
+/// Figures for one region of interest (a `roi_*` function).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Region {
+    /// The name after `roi_`.
+    pub name: String,
+    /// Times it was called.
+    pub calls: u64,
+    /// Inclusive cycles over all calls.
+    pub cycles: u64,
+    /// Time at the clock over all calls, in µs.
+    pub time_us: f64,
+    /// Energy over all calls, in µJ.
+    pub energy_uj: f64,
+}
+
+/// Host-side figures, kept apart from the modeled ones: they vary between machines.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostFigures {
+    /// Host time spent emulating, in ms.
+    pub wall_ms: f64,
+    /// Emulated instructions per host second, in millions.
+    pub mips: f64,
+}
+
+/// The result of running one image on one target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// The image file.
+    pub image: String,
+    /// Target name.
+    pub target: String,
+    /// Core name.
+    pub core: String,
+    /// Clock in MHz.
+    pub clock_mhz: f64,
+    /// Flash wait states at that clock.
+    pub wait_states: u32,
+    /// Modeled cycles.
+    pub cycles: u64,
+    /// Executed instructions.
+    pub instructions: u64,
+    /// Cycles per instruction.
+    pub cpi: f64,
+    /// Time at the clock, in µs.
+    pub time_us: f64,
+    /// Energy, in µJ.
+    pub energy_uj: f64,
+    /// Average power over the run, in mW.
+    pub avg_power_mw: f64,
+    /// Cycles lost to flash wait states.
+    pub flash_stall_cycles: u64,
+    /// Energy spent programming and erasing flash, in µJ (included in `energy_uj`).
+    pub flash_program_uj: f64,
+    /// Deepest stack use, in bytes.
+    pub stack_peak_bytes: u64,
+    /// Flash the image occupies, in bytes.
+    pub flash_bytes: u64,
+    /// RAM the image reserves, in bytes.
+    pub ram_bytes: u64,
+    /// Flash the target has, in bytes.
+    pub flash_capacity_bytes: u64,
+    /// RAM the target has, in bytes.
+    pub ram_capacity_bytes: u64,
+    /// Exit status the firmware reported; `None` when it did not exit.
+    pub exit_code: Option<i32>,
+    /// Why it did not exit normally.
+    pub error: Option<String>,
+    /// A fault the firmware's own handler took over.
+    pub handled_fault: Option<String>,
+    /// What the firmware printed through semihosting.
+    pub stdout: String,
+    /// Regions of interest.
+    pub regions: Vec<Region>,
+    /// Per-function figures, most self cycles first.
+    pub profile: Vec<FunctionProfile>,
+    /// Folded call stacks with self cycles.
+    pub stacks: Vec<StackSample>,
+    /// Host figures (never compared or gated).
+    pub host: HostFigures,
+}
+
+impl RunRecord {
+    /// Whether the firmware exited with status 0.
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0) && self.error.is_none()
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The image is unreadable, malformed or does not fit.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The machine could not be built.
+    #[error("{path}: {failure}")]
+    Machine {
+        /// The image file.
+        path: String,
+        /// What failed.
+        failure: Failure,
+    },
+}
+
+/// Loads, checks and runs an image.
+pub fn run_image(
+    path: &Path,
+    target: &Target,
+    options: &RunOptions,
+) -> Result<RunRecord, RunError> {
+    let image = Arc::new(Image::load(path)?);
+    run_loaded(image, target, options)
+}
+
+/// Runs an already loaded image.
+pub fn run_loaded(
+    image: Arc<Image>,
+    target: &Target,
+    options: &RunOptions,
+) -> Result<RunRecord, RunError> {
+    image.check_fits(target)?;
+    let machine = Machine::new(target, image.clone(), options.clone()).map_err(|failure| {
+        RunError::Machine {
+            path: image.path.display().to_string(),
+            failure,
+        }
+    })?;
+    let execution = machine.run();
+    Ok(record(&image, target, execution))
+}
+
+fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
+    let clock_mhz = target.clock_mhz;
+    let us = |cycles: u64| cycles as f64 / clock_mhz;
+    // Energy per active cycle: Vdd × I_run/f, with I/f in µA/MHz giving pJ per
+    // cycle (V × µA/MHz = pJ); weights are thousandths of a cycle.
+    let pj_per_cycle = target.energy.vdd_v * target.energy.run_ua_per_mhz;
+    let uj = |weighted: u64| weighted as f64 / 1000.0 * pj_per_cycle * 1e-6;
+    let flash_program_uj = execution.flash_program_pj as f64 * 1e-6;
+    let time_us = us(execution.cycles);
+    let energy_uj = uj(execution.weighted_cycles) + flash_program_uj;
+    let profile = execution.profiler.functions(&image.symbols);
+    let regions = image
+        .symbols
+        .functions()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let name = f.name.strip_prefix(REGION_PREFIX)?;
+            let (cycles, weighted, calls) = execution.profiler.totals(i);
+            (calls > 0).then(|| Region {
+                name: name.to_owned(),
+                calls,
+                cycles,
+                time_us: us(cycles),
+                energy_uj: uj(weighted),
+            })
+        })
+        .collect();
+    let wall_s = execution.wall.as_secs_f64();
+    RunRecord {
+        image: image.path.display().to_string(),
+        target: target.name.clone(),
+        core: target.core.name().to_owned(),
+        clock_mhz,
+        wait_states: target.wait_states(),
+        cycles: execution.cycles,
+        instructions: execution.instructions,
+        cpi: if execution.instructions > 0 {
+            execution.cycles as f64 / execution.instructions as f64
+        } else {
+            0.0
+        },
+        time_us,
+        energy_uj,
+        avg_power_mw: if time_us > 0.0 {
+            energy_uj / time_us * 1000.0
+        } else {
+            0.0
+        },
+        flash_stall_cycles: execution.flash_stall_cycles,
+        flash_program_uj,
+        stack_peak_bytes: execution.stack_peak_bytes,
+        flash_bytes: image.flash_bytes,
+        ram_bytes: image.ram_bytes,
+        flash_capacity_bytes: target.capacity(&[MemoryKind::Flash]),
+        ram_capacity_bytes: target.capacity(&[MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm]),
+        exit_code: execution.exit_code,
+        error: execution
+            .failure
+            .map(|f| format!("{}: {f}", image.path.display())),
+        handled_fault: execution.handled_fault,
+        stdout: String::from_utf8_lossy(&execution.stdout).into_owned(),
+        regions,
+        profile,
+        stacks: execution.profiler.stacks(&image.symbols),
+        host: HostFigures {
+            wall_ms: wall_s * 1000.0,
+            mips: if wall_s > 0.0 {
+                execution.instructions as f64 / wall_s / 1e6
+            } else {
+                0.0
+            },
+        },
+    }
+}

@@ -1,0 +1,581 @@
+//! Targets are data: one TOML file per MCU under `targets/`, deserialized into
+//! these structs and checked once by named validations before anything runs.
+//!
+//! A target says which core executes the firmware, at what clock, which memory
+//! regions exist, what the flash costs to read (wait states, prefetch, caches)
+//! and to program, and what the part draws per MHz. The field meanings and
+//! units are documented in `targets/README.md`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The processor core of a target, which selects the CPU model and the cost model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Core {
+    /// ARMv7-M, no DSP extension, no FPU.
+    CortexM3,
+    /// ARMv7E-M without an FPU.
+    CortexM4,
+    /// ARMv7E-M with the single-precision FPv4-SP.
+    CortexM4f,
+    /// ARMv7E-M dual-issue core without an FPU.
+    CortexM7,
+    /// ARMv7E-M dual-issue core with an FPv5 FPU.
+    CortexM7f,
+}
+
+impl Core {
+    /// Every core, in the order users see them listed.
+    pub const ALL: [Core; 5] = [
+        Core::CortexM3,
+        Core::CortexM4,
+        Core::CortexM4f,
+        Core::CortexM7,
+        Core::CortexM7f,
+    ];
+
+    /// The name used in target files, manifests and results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Core::CortexM3 => "cortex-m3",
+            Core::CortexM4 => "cortex-m4",
+            Core::CortexM4f => "cortex-m4f",
+            Core::CortexM7 => "cortex-m7",
+            Core::CortexM7f => "cortex-m7f",
+        }
+    }
+
+    /// Parses a core name as written in target files.
+    pub fn from_name(name: &str) -> Option<Core> {
+        Core::ALL.into_iter().find(|core| core.name() == name)
+    }
+
+    /// Whether the core has a floating-point unit.
+    pub fn has_fpu(self) -> bool {
+        matches!(self, Core::CortexM4f | Core::CortexM7f)
+    }
+
+    /// Whether the core implements the DSP extension (SIMD, saturating, SMLAD...).
+    pub fn has_dsp(self) -> bool {
+        !matches!(self, Core::CortexM3)
+    }
+
+    /// Whether an image built for `image_core` runs on this core unchanged.
+    pub fn runs_image_for(self, image_core: Core) -> bool {
+        let rank = |core: Core| match core {
+            Core::CortexM3 => 0,
+            Core::CortexM4 | Core::CortexM7 => 1,
+            Core::CortexM4f | Core::CortexM7f => 2,
+        };
+        rank(image_core) <= rank(self) && (image_core.has_fpu() <= self.has_fpu())
+    }
+}
+
+impl std::fmt::Display for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What kind of memory a region is; it decides its timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryKind {
+    /// Embedded flash: read through wait states, prefetch and caches.
+    Flash,
+    /// On-chip SRAM: zero wait states.
+    Sram,
+    /// Tightly coupled memory of a Cortex-M7: zero wait states.
+    Tcm,
+    /// Core-coupled memory of STM32F4 parts: zero wait states, data only.
+    Ccm,
+}
+
+/// Access rights of a region, as the firmware sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Read only.
+    R,
+    /// Read and write.
+    Rw,
+    /// Read and execute.
+    Rx,
+    /// Read, write and execute.
+    Rwx,
+}
+
+impl Access {
+    /// Whether the firmware may write the region with plain stores.
+    pub fn writable(self) -> bool {
+        matches!(self, Access::Rw | Access::Rwx)
+    }
+
+    /// Whether code may be fetched from the region.
+    pub fn executable(self) -> bool {
+        matches!(self, Access::Rx | Access::Rwx)
+    }
+}
+
+/// One memory region of the target's address map.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryRegion {
+    /// Name shown in reports, e.g. `flash`, `dtcm`.
+    pub name: String,
+    /// Kind of memory, which decides its timing.
+    pub kind: MemoryKind,
+    /// First address.
+    pub base: u32,
+    /// Size in bytes.
+    pub size: u32,
+    /// Access rights.
+    pub access: Access,
+    /// Other addresses at which the same contents are visible (boot remap).
+    #[serde(default)]
+    pub aliases: Vec<u32>,
+}
+
+impl MemoryRegion {
+    /// One past the last address, as u64 so a region ending at 4 GiB is expressible.
+    pub fn end(&self) -> u64 {
+        u64::from(self.base) + u64::from(self.size)
+    }
+
+    /// Every base address at which this region is visible: its own and its aliases.
+    pub fn bases(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.base).chain(self.aliases.iter().copied())
+    }
+
+    /// Whether `[addr, addr + len)` lies in this region at any of its bases.
+    pub fn contains(&self, addr: u64, len: u64) -> bool {
+        self.bases().any(|base| {
+            addr >= u64::from(base) && addr + len <= u64::from(base) + u64::from(self.size)
+        })
+    }
+}
+
+/// One step of the flash wait-state table.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitStateStep {
+    /// Highest clock in MHz at which `ws` wait states suffice.
+    pub max_mhz: f64,
+    /// Wait states needed up to that clock.
+    pub ws: u32,
+}
+
+/// Geometry of a cache in front of flash.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheGeometry {
+    /// Number of lines.
+    pub lines: u32,
+    /// Bytes per line.
+    pub line_bytes: u32,
+    /// Associativity.
+    pub ways: u32,
+}
+
+/// How reading the flash costs time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlashTiming {
+    /// Wait states by clock, ascending.
+    pub wait_states: Vec<WaitStateStep>,
+    /// Bytes one flash read delivers.
+    pub line_bytes: u32,
+    /// Whether sequential instruction fetches are prefetched.
+    pub prefetch: bool,
+    /// Instruction cache in front of flash fetches.
+    pub icache: Option<CacheGeometry>,
+    /// Data cache in front of flash data reads.
+    pub dcache: Option<CacheGeometry>,
+    /// Where these figures come from.
+    pub source: String,
+}
+
+/// The flash controller register interface that mcubench emulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashController {
+    /// No controller is emulated: the firmware cannot program flash.
+    None,
+    /// The STM32F4/F7 FLASH interface (KEYR, SR, CR).
+    Stm32f4,
+}
+
+/// Sector erase time for one sector size.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EraseTime {
+    /// Sector size in KiB.
+    pub sector_kib: u32,
+    /// Typical erase time in milliseconds.
+    pub ms: f64,
+}
+
+/// What programming and erasing the flash costs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlashProgram {
+    /// Register interface emulated for the firmware.
+    pub controller: FlashController,
+    /// Base address of that interface.
+    pub controller_base: Option<u32>,
+    /// Erase units in KiB, in order from the flash base.
+    pub sector_kib: Vec<u32>,
+    /// Bytes programmed at once.
+    pub write_unit_bytes: u32,
+    /// Typical time to program one write unit, in microseconds.
+    pub write_us: f64,
+    /// Typical erase time by sector size.
+    pub erase_ms: Vec<EraseTime>,
+    /// Supply current while programming or erasing, in mA.
+    pub current_ma: Option<f64>,
+    /// Where these figures come from.
+    pub source: String,
+}
+
+/// Electrical figures the energy model needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnergyFigures {
+    /// Supply voltage in volts.
+    pub vdd_v: f64,
+    /// Run-mode current per MHz with code in flash, in µA/MHz.
+    pub run_ua_per_mhz: f64,
+    /// Current in the lowest retention mode, in µA.
+    pub sleep_ua: f64,
+    /// Where these figures come from.
+    pub source: String,
+}
+
+/// A modeled MCU, as read from its target file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Short name, equal to the file stem.
+    pub name: String,
+    /// Part number.
+    pub part: String,
+    /// Vendor.
+    pub vendor: String,
+    /// One-line description.
+    pub description: String,
+    /// The core.
+    pub core: Core,
+    /// Default clock in MHz.
+    pub clock_mhz: f64,
+    /// Highest clock the part is specified for, in MHz.
+    pub max_clock_mhz: f64,
+    /// Where the core, clock and memory figures come from.
+    pub source: String,
+    /// The address map.
+    pub memory: Vec<MemoryRegion>,
+    /// Flash read timing.
+    pub flash: FlashTiming,
+    /// Flash programming and erasing.
+    pub flash_program: FlashProgram,
+    /// Energy figures.
+    pub energy: EnergyFigures,
+}
+
+/// Why a target could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// No target of that name exists.
+    #[error("unknown target `{name}` (known: {known})")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// Comma-separated known names.
+        known: String,
+    },
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The target file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for the schema.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The target file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// A named validation failed.
+    #[error("{path}: {check}: {message}")]
+    Invalid {
+        /// The target file.
+        path: PathBuf,
+        /// The validation that failed.
+        check: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A clock outside what the part supports was asked for.
+    #[error("{name}: clock {clock_mhz} MHz is outside 0 < f <= {max_mhz} MHz")]
+    Clock {
+        /// The target.
+        name: String,
+        /// The clock asked for.
+        clock_mhz: f64,
+        /// The part's maximum.
+        max_mhz: f64,
+    },
+}
+
+impl Target {
+    /// Loads and validates a target file.
+    pub fn load(path: &Path) -> Result<Target, TargetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let target: Target = toml::from_str(&text).map_err(|e| TargetError::Parse {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })?;
+        target.validate(path)?;
+        Ok(target)
+    }
+
+    /// Finds a target by name (or a path to a `.toml` file) in `dir`.
+    pub fn find(dir: &Path, name: &str) -> Result<Target, TargetError> {
+        if name.ends_with(".toml") {
+            return Target::load(Path::new(name));
+        }
+        let path = dir.join(format!("{name}.toml"));
+        if path.is_file() {
+            return Target::load(&path);
+        }
+        Err(TargetError::Unknown {
+            name: name.to_owned(),
+            known: Target::names(dir).join(", "),
+        })
+    }
+
+    /// Names of all target files in `dir`, sorted.
+    pub fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let path = entry.path();
+                (path.extension()? == "toml")
+                    .then(|| path.file_stem()?.to_str().map(str::to_owned))?
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Loads every target in `dir`, sorted by name.
+    pub fn load_all(dir: &Path) -> Result<Vec<Target>, TargetError> {
+        Target::names(dir)
+            .iter()
+            .map(|name| Target::load(&dir.join(format!("{name}.toml"))))
+            .collect()
+    }
+
+    /// Returns this target running at another clock, with wait states re-derived.
+    pub fn with_clock(mut self, clock_mhz: f64) -> Result<Target, TargetError> {
+        if !(clock_mhz > 0.0 && clock_mhz <= self.max_clock_mhz) {
+            return Err(TargetError::Clock {
+                name: self.name.clone(),
+                clock_mhz,
+                max_mhz: self.max_clock_mhz,
+            });
+        }
+        self.clock_mhz = clock_mhz;
+        Ok(self)
+    }
+
+    /// Flash wait states at the target's current clock.
+    pub fn wait_states(&self) -> u32 {
+        self.flash
+            .wait_states
+            .iter()
+            .find(|step| self.clock_mhz <= step.max_mhz + 1e-9)
+            .or(self.flash.wait_states.last())
+            .map_or(0, |step| step.ws)
+    }
+
+    /// The region holding `[addr, addr + len)`, at its own base or an alias.
+    pub fn region_of(&self, addr: u64, len: u64) -> Option<&MemoryRegion> {
+        self.memory.iter().find(|region| region.contains(addr, len))
+    }
+
+    /// Total bytes of regions of the given kinds.
+    pub fn capacity(&self, kinds: &[MemoryKind]) -> u64 {
+        self.memory
+            .iter()
+            .filter(|region| kinds.contains(&region.kind))
+            .map(|region| u64::from(region.size))
+            .sum()
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), TargetError> {
+        let fail = |check: &'static str, message: String| {
+            Err(TargetError::Invalid {
+                path: path.to_owned(),
+                check,
+                message,
+            })
+        };
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if self.name != stem {
+            return fail(
+                "name-matches-file",
+                format!("name `{}` but file `{stem}.toml`", self.name),
+            );
+        }
+        if !(self.clock_mhz > 0.0 && self.clock_mhz <= self.max_clock_mhz) {
+            return fail(
+                "clock-in-range",
+                format!(
+                    "clock_mhz {} not in (0, max_clock_mhz {}]",
+                    self.clock_mhz, self.max_clock_mhz
+                ),
+            );
+        }
+        let mut spans: Vec<(u64, u64, &str)> = Vec::new();
+        for region in &self.memory {
+            if region.size == 0 || region.base % 4096 != 0 || region.size % 4096 != 0 {
+                return fail(
+                    "region-4k-aligned",
+                    format!(
+                        "region `{}` must start and end on 4 KiB boundaries",
+                        region.name
+                    ),
+                );
+            }
+            for base in region.bases() {
+                let end = u64::from(base) + u64::from(region.size);
+                if end > 0xE000_0000 {
+                    return fail(
+                        "region-below-system-space",
+                        format!(
+                            "region `{}` reaches into the system space at 0xE0000000",
+                            region.name
+                        ),
+                    );
+                }
+                spans.push((u64::from(base), end, &region.name));
+            }
+        }
+        spans.sort();
+        for pair in spans.windows(2) {
+            if pair[1].0 < pair[0].1 {
+                return fail(
+                    "regions-disjoint",
+                    format!(
+                        "regions `{}` and `{}` overlap at {:#010x}",
+                        pair[0].2, pair[1].2, pair[1].0
+                    ),
+                );
+            }
+        }
+        if !self
+            .memory
+            .iter()
+            .any(|r| r.kind == MemoryKind::Flash || r.access.executable())
+        {
+            return fail("has-code-memory", "no executable region".into());
+        }
+        if !self.memory.iter().any(|r| r.access.writable()) {
+            return fail("has-ram", "no writable region".into());
+        }
+        if self
+            .memory
+            .iter()
+            .filter(|r| r.kind == MemoryKind::Flash)
+            .count()
+            > 1
+        {
+            return fail("one-flash", "more than one flash region".into());
+        }
+        let steps = &self.flash.wait_states;
+        if steps.is_empty()
+            || steps
+                .windows(2)
+                .any(|w| w[1].max_mhz <= w[0].max_mhz || w[1].ws < w[0].ws)
+        {
+            return fail(
+                "wait-states-ascending",
+                "wait_states must be non-empty and ascending".into(),
+            );
+        }
+        if steps
+            .last()
+            .is_some_and(|s| s.max_mhz + 1e-9 < self.max_clock_mhz)
+        {
+            return fail(
+                "wait-states-cover-clock",
+                format!("wait_states end below max_clock_mhz {}", self.max_clock_mhz),
+            );
+        }
+        if !self.flash.line_bytes.is_power_of_two() {
+            return fail(
+                "flash-line-power-of-two",
+                format!("line_bytes {}", self.flash.line_bytes),
+            );
+        }
+        for cache in [self.flash.icache, self.flash.dcache].into_iter().flatten() {
+            if cache.lines == 0
+                || cache.ways == 0
+                || cache.lines % cache.ways != 0
+                || !cache.line_bytes.is_power_of_two()
+            {
+                return fail("cache-geometry", format!("{cache:?}"));
+            }
+        }
+        let program = &self.flash_program;
+        if program.controller != FlashController::None && program.controller_base.is_none() {
+            return fail(
+                "controller-has-base",
+                "controller_base is required with a controller".into(),
+            );
+        }
+        for kib in &program.sector_kib {
+            if !program.erase_ms.iter().any(|e| e.sector_kib == *kib) {
+                return fail(
+                    "erase-time-per-sector-size",
+                    format!("no erase_ms for {kib} KiB sectors"),
+                );
+            }
+        }
+        let sources = [
+            ("source", &self.source),
+            ("flash.source", &self.flash.source),
+            ("flash_program.source", &self.flash_program.source),
+            ("energy.source", &self.energy.source),
+        ];
+        for (field, text) in sources {
+            if text.trim().is_empty() {
+                return fail("figures-have-sources", format!("{field} is empty"));
+            }
+        }
+        if self.energy.vdd_v <= 0.0
+            || self.energy.run_ua_per_mhz <= 0.0
+            || self.energy.sleep_ua < 0.0
+        {
+            return fail(
+                "energy-positive",
+                "vdd_v and run_ua_per_mhz must be positive".into(),
+            );
+        }
+        Ok(())
+    }
+}
