@@ -57,16 +57,23 @@ extern uint32_t __data_load[], __data_start[], __data_end[];
 
 #define RECORD_MAGIC 0x4D424D31u /* "MBM1" */
 
-/* What goes to flash: whole 32-bit words, programmed in order. */
-typedef struct {
-    uint32_t magic;
-    uint32_t params;
-    uint32_t steps; /* SGD steps the model was trained for */
-    uint32_t crc;   /* CRC-32 of the parameter words */
-    float weights[PARAMS];
+/* What goes to flash: whole 32-bit words, programmed in order. A union, so
+ * the same bytes are read as floats (inference) and as words (programming,
+ * CRC) without breaking C's aliasing rules. */
+#define HEADER_WORDS 4
+typedef union {
+    struct {
+        uint32_t magic;
+        uint32_t params;
+        uint32_t steps; /* SGD steps the model was trained for */
+        uint32_t crc;   /* CRC-32 of the parameter words */
+        float weights[PARAMS];
+    } m;
+    uint32_t words[HEADER_WORDS + PARAMS];
 } model_record;
 
-#define RECORD_WORDS ((int)(sizeof(model_record) / 4))
+#define RECORD_WORDS (HEADER_WORDS + PARAMS)
+_Static_assert(sizeof(model_record) == 4 * RECORD_WORDS, "record has padding");
 
 #ifdef STM32_FLASH_MODEL
 _Static_assert(RECORD_WORDS <= FLASH_MODEL_WORDS, "record larger than the model's window");
@@ -112,7 +119,7 @@ MB_ROI uint32_t roi_flash_erase(void)
 MB_ROI uint32_t roi_flash_program(const model_record *r)
 {
     flash_unlock();
-    uint32_t errors = flash_program_words(PERSIST_ADDR, (const uint32_t *)r, RECORD_WORDS);
+    uint32_t errors = flash_program_words(PERSIST_ADDR, r->words, RECORD_WORDS);
     flash_lock();
     return errors;
 }
@@ -173,12 +180,12 @@ int main(void)
     tr_print_figure("trained (RAM): heldout_loss", loss_after, 3, " ");
     tr_print_figure("heldout_acc", acc_after, 3, "\n");
 
-    record.magic = RECORD_MAGIC;
-    record.params = PARAMS;
-    record.steps = steps;
+    record.m.magic = RECORD_MAGIC;
+    record.m.params = PARAMS;
+    record.m.steps = steps;
     for (int i = 0; i < PARAMS; i++)
-        record.weights[i] = params[i];
-    record.crc = crc32_words((const uint32_t *)record.weights, PARAMS);
+        record.m.weights[i] = params[i];
+    record.m.crc = crc32_words(record.words + HEADER_WORDS, PARAMS);
 
     if (roi_flash_erase() != 0)
         return fail("flash controller reported an erase error");
@@ -191,9 +198,9 @@ int main(void)
     const volatile uint32_t *flash = PERSIST_ADDR;
     int mismatches = 0;
     for (int i = 0; i < RECORD_WORDS; i++)
-        mismatches += flash[i] != ((const uint32_t *)&record)[i];
+        mismatches += flash[i] != record.words[i];
     const model_record *stored = (const model_record *)(uintptr_t)PERSIST_ADDR;
-    uint32_t crc = crc32_words((const uint32_t *)stored->weights, PARAMS);
+    uint32_t crc = crc32_words(stored->words + HEADER_WORDS, PARAMS);
     mb_print("persisted words=");
     mb_print_int(RECORD_WORDS);
     mb_print(" mismatches=");
@@ -201,10 +208,10 @@ int main(void)
     mb_print(" crc=");
     mb_print_hex(crc);
     mb_print("\n");
-    if (mismatches != 0 || stored->magic != RECORD_MAGIC || crc != record.crc)
+    if (mismatches != 0 || stored->m.magic != RECORD_MAGIC || crc != record.m.crc)
         return fail("read-back of the persisted model differs");
 
-    float acc_flash = heldout(stored->weights, &loss_flash);
+    float acc_flash = heldout(stored->m.weights, &loss_flash);
     tr_print_figure("persisted (flash): heldout_loss", loss_flash, 3, " ");
     tr_print_figure("heldout_acc", acc_flash, 3, "\n");
 #ifdef STM32_FLASH_MODEL
