@@ -18,10 +18,10 @@
  * exactly what the RAM model scores, and held-back accuracy rose from the
  * untrained model's to at least 0.9.
  *
- * QEMU has no flash controller; build with -DSTM32_FLASH_MODEL to run the
- * same driver against the software model in stm32_flash.h, e.g.
- *   arm-none-eabi-gcc <cortex-m4f flags and CFLAGS of the Makefile> -DSTM32_FLASH_MODEL
- *     -Truntime/cortex-m4f.ld ... training/flash_persist.c runtime/mcubench.c runtime/startup.c -lm
+ * QEMU has no flash controller; compile this file with -DSTM32_FLASH_MODEL
+ * (plus the Makefile's cortex-m4f flags, CFLAGS, LDFLAGS, runtime/cortex-m4f.ld
+ * and the runtime's C files) to run the same driver against the software
+ * model in stm32_flash.h, then
  *   qemu-system-arm -M mps2-an386 -nographic -semihosting -kernel flash_persist_model.elf
  *
  * Regions: roi_train_step (one mini-batch), roi_flash_erase, roi_flash_program.
