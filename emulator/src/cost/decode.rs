@@ -243,7 +243,8 @@ impl Decoder {
         let mut addr_regs: RegMask = 0;
         let mut writeback = false;
         let mut reg_offset = false;
-        let mut reg_list = 0u8;
+        // Words each register operand stands for (2 for a D register), in order.
+        let mut reg_words: Vec<(RegMask, u8)> = Vec::new();
         let mut target = None;
         let mut shifted = false;
         let mut double = mnemonic.contains(".f64");
@@ -256,20 +257,16 @@ impl Decoder {
             }
             if let capstone::arch::ArchDetail::ArmDetail(arm) = detail.arch_detail() {
                 writeback = arm.writeback();
-                for (i, op) in arm.operands().enumerate() {
+                for op in arm.operands() {
                     let written = op.access.is_some_and(|a| a.is_writable());
                     shifted |= !matches!(op.shift, capstone::arch::arm::ArmShift::Invalid);
                     match op.op_type {
                         ArmOperandType::Reg(reg) => {
                             let mask = self.core_reg(reg.0);
-                            if mask == 0 {
-                                if self.cs.reg_name(reg).is_some_and(|n| n.starts_with('d')) {
-                                    double = true;
-                                }
-                            }
-                            if i > 0 || mask != 0 {
-                                reg_list = reg_list.saturating_add(1);
-                            }
+                            let is_double = mask == 0
+                                && self.cs.reg_name(reg).is_some_and(|n| n.starts_with('d'));
+                            double |= is_double;
+                            reg_words.push((mask, if is_double { 2 } else { 1 }));
                             if written {
                                 writes |= mask;
                             } else {
@@ -292,28 +289,26 @@ impl Decoder {
             }
         }
         let conditional = mnemonic_condition(&mnemonic, name);
-        let class = classify(name, conditional, shifted, reads, writes);
+        let class = name_candidates(name, &mnemonic)
+            .map(|n| classify(n, &mnemonic, conditional, shifted, reads, writes))
+            .find(|&c| c != Class::Undefined)
+            .unwrap_or(Class::Undefined);
+        // PUSH/POP list every operand; LDM/STM/VLDM/VSTM name their base first.
+        let stack_form = matches!(name, "push" | "pop" | "vpush" | "vpop");
         let transfers = match class {
-            Class::LoadMultiple | Class::StoreMultiple => {
-                let listed = (if class == Class::LoadMultiple {
-                    writes
+            Class::LoadMultiple
+            | Class::StoreMultiple
+            | Class::FpLoadMultiple
+            | Class::FpStoreMultiple => {
+                let listed = if stack_form {
+                    &reg_words[..]
                 } else {
-                    reads
-                }) & !(addr_regs & !SP);
-                let listed = if matches!(name, "push" | "pop") {
-                    listed & !SP
-                } else {
-                    listed
+                    reg_words.get(1..).unwrap_or_default()
                 };
-                listed.count_ones() as u8
-            }
-            Class::FpLoadMultiple | Class::FpStoreMultiple => {
-                let regs = reg_list.saturating_sub(u8::from(!matches!(name, "vpush" | "vpop")));
-                if double {
-                    regs * 2
-                } else {
-                    regs
+                if !stack_form {
+                    addr_regs |= reg_words.first().map_or(0, |r| r.0);
                 }
+                listed.iter().map(|r| r.1).sum::<u8>()
             }
             _ => 0,
         };
@@ -362,19 +357,33 @@ impl Default for Decoder {
     }
 }
 
+/// Names to classify by, best first: capstone's instruction name, then the
+/// mnemonic without its size/type suffix, condition code and flag-setting `s`
+/// (capstone names some encodings oddly, e.g. `fconsts` for `vmov.f32 #imm`).
+fn name_candidates<'a>(name: &'a str, mnemonic: &'a str) -> impl Iterator<Item = &'a str> {
+    let base = mnemonic.split('.').next().unwrap_or_default();
+    let uncond = CONDITIONS
+        .iter()
+        .find_map(|c| base.strip_suffix(c).filter(|rest| rest.len() >= 2))
+        .unwrap_or(base);
+    let unflag = |n: &'a str| n.strip_suffix('s').unwrap_or(n);
+    [name, base, unflag(base), uncond, unflag(uncond)].into_iter()
+}
+
+const CONDITIONS: [&str; 16] = [
+    "eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le",
+];
+
 /// Whether the mnemonic carries a condition code beyond the base name (B<cond>).
 fn mnemonic_condition(mnemonic: &str, name: &str) -> bool {
-    const CONDS: [&str; 14] = [
-        "eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt",
-    ];
-    const MORE: [&str; 2] = ["gt", "le"];
     let base = mnemonic.split('.').next().unwrap_or_default();
     base.strip_prefix(name)
-        .is_some_and(|rest| CONDS.contains(&rest) || MORE.contains(&rest))
+        .is_some_and(|rest| CONDITIONS.contains(&rest))
 }
 
 fn classify(
     name: &str,
+    mnemonic: &str,
     conditional: bool,
     shifted: bool,
     reads: RegMask,
@@ -388,7 +397,8 @@ fn classify(
         "cbz" | "cbnz" => Class::CompareBranch,
         "tbb" | "tbh" => Class::TableBranch,
         "it" => Class::It,
-        "nop" | "yield" | "dbg" => Class::Nop,
+        "hint" if mnemonic.starts_with("wf") || mnemonic.starts_with("sev") => Class::Sleep,
+        "nop" | "yield" | "dbg" | "hint" => Class::Nop,
         "dmb" | "dsb" | "isb" => Class::Barrier,
         "wfi" | "wfe" | "sev" => Class::Sleep,
         "bkpt" | "svc" | "udf" => Class::Trap,

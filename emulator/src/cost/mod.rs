@@ -121,7 +121,10 @@ impl CostModel {
                 "undefined instruction"
             } else if insn.class.is_fp() && !self.core.has_fpu() {
                 "floating-point instruction on a core without an FPU"
-            } else if insn.class.is_fp() && insn.double && self.core == Core::CortexM4f {
+            } else if matches!(insn.class, Class::FpAlu | Class::FpMac | Class::FpDivSqrt)
+                && insn.double
+                && self.core == Core::CortexM4f
+            {
                 "double-precision instruction on the single-precision FPv4-SP"
             } else if insn.class.is_dsp() && !self.core.has_dsp() {
                 "DSP-extension instruction on a core without it (ARMv7-M)"

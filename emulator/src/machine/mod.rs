@@ -143,6 +143,11 @@ enum Stop {
     FpuDisabled(u32),
     StackOverflow(u32, u32),
     Exception(u32),
+    ExceptionReturn,
+    /// Continue at this address. Writing PC from inside a hook would leave
+    /// unicorn 2.1.5 no longer syncing PC before memory hooks, which the
+    /// exact DWT_CYCCNT reads depend on; a fresh emu_start resets that.
+    Resume(u32),
     Fault {
         kind: String,
         pc: u32,
@@ -477,7 +482,7 @@ impl Machine {
             PPB_SIZE,
             Some(
                 |uc: &mut Unicorn<'_, Engine>, offset: u64, _size: usize| -> u64 {
-                    let pc = uc.pc_read().unwrap_or(0) as u32;
+                    let pc = uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
                     let e = uc.get_data_mut();
                     let now = e.cycles_at(pc);
                     u64::from(e.sys.read(offset as u32, now))
@@ -485,7 +490,7 @@ impl Machine {
             ),
             Some(
                 |uc: &mut Unicorn<'_, Engine>, offset: u64, _size: usize, value: u64| {
-                    let pc = uc.pc_read().unwrap_or(0) as u32;
+                    let pc = uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
                     let e = uc.get_data_mut();
                     let now = e.cycles_at(pc);
                     e.sys.write(offset as u32, value as u32, now);
@@ -498,6 +503,15 @@ impl Machine {
         )
         .map_err(|e| uc_err("system control space", e))?;
 
+        // A read hook on the system space makes unicorn keep PC exact at those
+        // loads, so a DWT_CYCCNT read knows which instruction of its block it is.
+        uc.add_mem_hook(
+            HookType::MEM_READ,
+            PPB_BASE,
+            PPB_BASE + PPB_SIZE - 1,
+            |_, _, _, _, _| true,
+        )
+        .map_err(|e| uc_err("system space read hook", e))?;
         let flash_ranges = uc.get_data().flash_ranges.clone();
         if uc.get_data().timing.charges() {
             for &(base, end) in &flash_ranges {
@@ -614,7 +628,7 @@ impl Machine {
                 remaining.as_micros().max(1) as u64,
                 0,
             );
-            let now_pc = self.uc.pc_read().unwrap_or(0) as u32;
+            let now_pc = self.uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
             let stop = self.uc.get_data_mut().stop.take();
             match (result, stop) {
                 (_, Some(Stop::Exit(code))) => {
@@ -627,6 +641,20 @@ impl Machine {
                         Ok(handler) => pc = handler,
                         Err(f) => break Some(f),
                     }
+                }
+                (_, Some(Stop::Resume(at))) => pc = at,
+                (_, Some(Stop::ExceptionReturn)) if !self.uc.get_data().exceptions.is_empty() => {
+                    match self.exception_return() {
+                        Ok(resume) => pc = resume,
+                        Err(f) => break Some(f),
+                    }
+                }
+                (_, Some(Stop::ExceptionReturn)) => {
+                    break Some(Failure::Fault {
+                        kind: "exception return outside an exception handler".into(),
+                        pc: self.uc.get_data().describe(now_pc),
+                        address: None,
+                    })
                 }
                 (_, Some(Stop::Budget)) => {
                     let e = self.uc.get_data();
@@ -726,7 +754,7 @@ impl Machine {
     }
 
     fn wall_clock_failure(&self) -> Failure {
-        let pc = self.uc.pc_read().unwrap_or(0) as u32;
+        let pc = self.uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
         Failure::WallClock {
             seconds: self.options.wall_limit.as_secs(),
             pc: self.uc.get_data().describe(pc),
@@ -1060,13 +1088,14 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
 }
 
 fn on_interrupt(uc: &mut Unicorn<'_, Engine>, intno: u32) {
-    let pc = uc.pc_read().unwrap_or(0) as u32;
+    let pc = uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
     // QEMU's ARM exception numbers (target/arm/cpu.h).
     const UDEF: u32 = 1;
     const SWI: u32 = 2;
     const PREFETCH_ABORT: u32 = 3;
     const DATA_ABORT: u32 = 4;
     const BKPT: u32 = 7;
+    const EXCEPTION_EXIT: u32 = 8;
     const SEMIHOST: u32 = 16;
     const NOCP: u32 = 17;
     const INVSTATE: u32 = 18;
@@ -1089,9 +1118,10 @@ fn on_interrupt(uc: &mut Unicorn<'_, Engine>, intno: u32) {
                 uc.get_data_mut().semihosting = semihosting;
                 match outcome {
                     Outcome::Return(value) => {
+                        // Resuming through emu_start rather than writing PC here keeps
+                        // unicorn syncing PC for memory hooks afterwards (see `Stop::Resume`).
                         let _ = uc.reg_write(RegisterARM::R0, u64::from(value));
-                        let _ = uc.reg_write(RegisterARM::PC, u64::from((pc + 2) | 1));
-                        None
+                        Some(Stop::Resume(pc + 2))
                     }
                     Outcome::Exit(code) => Some(Stop::Exit(code)),
                 }
@@ -1104,6 +1134,7 @@ fn on_interrupt(uc: &mut Unicorn<'_, Engine>, intno: u32) {
             }
         }
         SWI => Some(Stop::Exception(exception::SVCALL)),
+        EXCEPTION_EXIT => Some(Stop::ExceptionReturn),
         UDEF => Some(Stop::Fault {
             kind: "undefined instruction".into(),
             pc,
@@ -1153,7 +1184,7 @@ fn on_flash_write(
     size: usize,
     _value: i64,
 ) -> bool {
-    let pc = uc.pc_read().unwrap_or(0) as u32;
+    let pc = uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
     let e = uc.get_data_mut();
     let programming = e.controller.as_ref().is_some_and(|(c, _)| c.programming());
     if programming {

@@ -1,0 +1,45 @@
+//! `mcubench export RESULTS --format gab|bmf|folded|speedscope [--run W@T] --out FILE`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mcubench_reports::exports::{self, Format};
+use mcubench_reports::{json, output, Error};
+
+/// Convert results for other tools: github-action-benchmark (gab), Bencher (bmf), or one
+/// run's stacks as folded text or a speedscope profile.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// results.json written by `mcubench suite`.
+    pub results: PathBuf,
+    /// gab, bmf, folded or speedscope.
+    #[arg(long)]
+    pub format: Format,
+    /// The run to export, WORKLOAD@TARGET: needed for folded and speedscope when the file
+    /// holds several runs; limits gab and bmf to that run.
+    #[arg(long, value_name = "WORKLOAD@TARGET")]
+    pub run: Option<String>,
+    /// File to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Exit 0 with the file written, or 2 on bad input or an unwritable output.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match convert(&args) {
+        Ok(()) => {
+            println!("wrote {}", args.out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn convert(args: &Args) -> Result<(), Error> {
+    let results = json::read_results(&args.results)?;
+    let text = exports::export(&results, &args.results, args.format, args.run.as_deref())?;
+    output::write_atomic(&args.out, text.as_bytes())
+}
