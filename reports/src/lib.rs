@@ -24,11 +24,13 @@
 pub mod compare;
 mod error;
 pub mod exports;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod merge;
 pub mod numbers;
 pub mod output;
+pub mod plot;
 pub mod results;
 
 pub use compare::{Comparison, Limits, Metric};

@@ -31,7 +31,7 @@ pub fn figure(value: f64, integer: bool) -> String {
 /// A signed percentage, `+1.25%`, or `new` for growth from zero.
 pub fn delta_pct(delta: Option<f64>) -> String {
     match delta {
-        Some(d) if d == 0.0 => "0.00%".to_owned(),
+        Some(0.0) => "0.00%".to_owned(),
         Some(d) => format!("{d:+.2}%"),
         None => "from 0".to_owned(),
     }

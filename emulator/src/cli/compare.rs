@@ -19,7 +19,12 @@ pub struct Args {
     pub max_regression: String,
     /// Metrics to compare, comma separated: cycles, instructions, time_us, energy_uj,
     /// avg_power_mw, cycles_per_mac, stack_peak_bytes, flash_bytes, ram_bytes.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "cycles")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "cycles"
+    )]
     pub metric: Vec<String>,
     /// Hard limit on the new figures, KEY=NUMBER or KEY=FIELD, e.g.
     /// stack_peak_bytes=ram_capacity_bytes; repeatable.

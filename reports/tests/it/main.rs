@@ -2,6 +2,7 @@
 
 mod compare;
 mod exports;
+mod html;
 mod json;
 mod merge;
 mod sample;

@@ -1,0 +1,281 @@
+//! The HTML report: content, escaping, baseline deltas, refusals, and a real browser.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mcubench_reports::html::{self, Report};
+use mcubench_reports::plot::SvgPlotter;
+use mcubench_reports::{json, Error, Results, Status};
+
+use crate::sample;
+
+const CHART_IDS: [&str; 6] = [
+    "chart-latency",
+    "chart-energy",
+    "chart-cycles-per-mac",
+    "chart-memory",
+    "chart-train-cycles",
+    "chart-train-energy",
+];
+
+/// The sample as "new" and a baseline where some runs were slower and some faster.
+fn with_baseline() -> (Results, Results) {
+    let new = sample::results();
+    let mut base = new.clone();
+    base.runs[0].cycles -= base.runs[0].cycles / 20; // the new run is slower
+    base.runs[0].time_us *= 0.95;
+    base.runs[1].cycles += base.runs[1].cycles / 10; // the new run is faster
+    base.runs[1].energy_uj *= 1.1;
+    base.runs[6].regions[0].cycles += 1_000_000; // training got cheaper per step
+    base.runs.remove(4);
+    (base, new)
+}
+
+fn render(results: &Results, baseline: Option<&Results>) -> String {
+    let report = Report {
+        results,
+        label: "out/results.json",
+        baseline: baseline.map(|b| (b, "main/results.json")),
+    };
+    html::render(&report, &SvgPlotter::default()).unwrap()
+}
+
+#[test]
+fn the_page_has_every_chart_run_and_flame_graph() {
+    let page = render(&sample::results(), None);
+    for id in CHART_IDS {
+        assert!(
+            page.contains(&format!("<svg id=\"{id}\" class=\"chart\"")),
+            "{id}"
+        );
+    }
+    let results = sample::results();
+    for (i, run) in results.runs.iter().enumerate() {
+        assert!(page.contains(&format!("id=\"run-{i}\"")));
+        let has_flame = page.contains(&format!("id=\"flame-{i}\""));
+        assert_eq!(has_flame, !run.stacks.is_empty(), "{}", run.key());
+    }
+    assert!(page.contains("no image for core cortex-m3"));
+    assert!(!page.contains("{{"), "every placeholder filled");
+}
+
+#[test]
+fn the_page_is_self_contained() {
+    let page = render(&sample::results(), Some(&with_baseline().0));
+    for banned in [
+        "<link",
+        "<script src",
+        "url(http",
+        "url(//",
+        "@import",
+        "<img",
+        "src=\"http",
+        "href=\"http",
+    ] {
+        assert!(!page.contains(banned), "{banned} found");
+    }
+    // The only scripts are inferno's, inside the sandboxed flame graph documents.
+    let outside: String = page
+        .split("srcdoc=\"")
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part
+            } else {
+                part.split_once('"').map_or("", |p| p.1)
+            }
+        })
+        .collect();
+    assert!(!outside.contains("<script"), "no script in the page itself");
+}
+
+#[test]
+fn baselines_show_coloured_deltas() {
+    let (base, new) = with_baseline();
+    let page = render(&new, Some(&base));
+    assert!(page.contains("baseline <b>main/results.json</b>"));
+    let summary = page.split("<tbody>").nth(1).unwrap();
+    let mut rows = summary.lines().filter(|l| l.starts_with("<tr>"));
+    let first_row = rows.next().unwrap();
+    assert!(
+        first_row.contains("<span class=\"d worse\">+5.26%</span>"),
+        "{first_row}"
+    );
+    let second_row = rows.next().unwrap();
+    assert!(
+        second_row.contains("<span class=\"d better\">-9.09%</span>"),
+        "{second_row}"
+    );
+    assert!(
+        page.contains("<span class=\"d new\">new</span>"),
+        "run 4 is new"
+    );
+    assert!(
+        page.contains("baseline (outline)"),
+        "charts draw the baseline"
+    );
+    assert!(page.contains("<b>1</b>slower in cycles"));
+    assert!(page.contains("<b>1</b>faster in cycles"));
+}
+
+#[test]
+fn hostile_strings_are_escaped_everywhere() {
+    let mut results = sample::results();
+    let run = &mut results.runs[0];
+    run.workload = "<script>alert(1)</script>".to_owned();
+    run.target = "\"quoted\" & 'single'".to_owned();
+    run.profile[0].name = "<img src=x onerror=alert(2)>".to_owned();
+    run.stacks[0].stack = "main;<b>bold</b>;\"q\"&amp".to_owned();
+    run.stdout = "</pre><script>alert(3)</script>".to_owned();
+    run.error = Some("<iframe src=javascript:alert(4)>".to_owned());
+    results.provenance.suite = "</title><script>alert(5)</script>".to_owned();
+    let page = render(&results, None);
+    for raw in [
+        "<script>alert",
+        "<img src=x",
+        "<b>bold</b>",
+        "<iframe src=javascript",
+        "</title><script>",
+        "\"quoted\" &",
+    ] {
+        assert!(!page.contains(raw), "{raw} reached the page unescaped");
+    }
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.contains("&quot;quoted&quot; &amp; &#39;single&#39;"));
+    assert!(page.contains("&lt;/pre&gt;&lt;script&gt;alert(3)"));
+    // Inside the flame graph's srcdoc, inferno's escaping is escaped again.
+    assert!(
+        page.contains("&amp;lt;b&amp;gt;bold"),
+        "flame graph frame escaped twice"
+    );
+}
+
+fn sample_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let (base, new) = with_baseline();
+    let (b, n) = (dir.join("base.json"), dir.join("new.json"));
+    json::write_results(&b, &base).unwrap();
+    json::write_results(&n, &new).unwrap();
+    (b, n)
+}
+
+#[test]
+fn write_report_creates_the_directory_and_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, new) = sample_files(dir.path());
+    let out = dir.path().join("report/nested");
+    let index = html::write_report(&new, Some(&base), &out).unwrap();
+    assert_eq!(index, out.join("index.html"));
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["index.html"]);
+}
+
+#[test]
+fn bad_inputs_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, new) = sample_files(dir.path());
+    let out = dir.path().join("report");
+
+    let mut other = json::read_results(&base).unwrap();
+    other.provenance.suite = "other-suite".to_owned();
+    let other_path = dir.path().join("other.json");
+    json::write_results(&other_path, &other).unwrap();
+    let err = html::write_report(&new, Some(&other_path), &out).unwrap_err();
+    assert!(
+        matches!(err, Error::Mismatch { what: "suite", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("other.json"));
+
+    let truncated = dir.path().join("truncated.json");
+    let text = std::fs::read_to_string(&new).unwrap();
+    std::fs::write(&truncated, &text[..text.len() - 10]).unwrap();
+    let err = html::write_report(&truncated, None, &out).unwrap_err();
+    assert!(
+        err.to_string().contains("truncated.json is truncated"),
+        "{err}"
+    );
+    assert!(!out.exists(), "no output directory after bad input");
+
+    // A directory that cannot be created: its parent is a file.
+    let blocked = dir.path().join("new.json").join("report");
+    let err = html::write_report(&new, None, &blocked).unwrap_err();
+    assert!(matches!(err, Error::Write { .. }), "{err:?}");
+    assert!(err
+        .to_string()
+        .starts_with(&format!("cannot write {}", blocked.display())));
+}
+
+#[test]
+fn a_report_of_only_failures_still_renders() {
+    let mut results = sample::results();
+    for run in &mut results.runs {
+        run.status = Status::Error;
+    }
+    let page = render(&results, None);
+    assert!(page.contains("No successful runs to chart."));
+    assert!(!page.contains("class=\"chart\""));
+}
+
+/// Loads a rendered report in headless Chromium and checks the charts made it into the
+/// DOM. Set `MCUBENCH_SCREENSHOT=path.png` to also save a screenshot of the page.
+#[test]
+fn chromium_renders_the_charts() {
+    let chromium = Path::new("/usr/bin/chromium");
+    if !chromium.exists() {
+        eprintln!(
+            "notice: {} not found; browser check skipped",
+            chromium.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (base, new) = sample_files(dir.path());
+    let index = html::write_report(&new, Some(&base), &dir.path().join("report")).unwrap();
+    let url = format!("file://{}", index.display());
+    let browse = |extra: &[String]| {
+        let profile = tempfile::tempdir().unwrap();
+        let output = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("chromium runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let dom = browse(&["--dump-dom".to_owned()]);
+    for id in CHART_IDS {
+        assert!(
+            dom.contains(&format!("<svg id=\"{id}\" class=\"chart\"")),
+            "{id} not in DOM"
+        );
+    }
+    assert!(dom.contains("<rect"), "bars drawn");
+    assert_eq!(dom.matches("<iframe class=\"flamegraph\"").count(), 9);
+    assert!(dom.contains("<table class=\"summary\">"));
+    if let Some(shot) = std::env::var_os("MCUBENCH_SCREENSHOT") {
+        let shot = Path::new(&shot);
+        browse(&[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1400,3000".to_owned(),
+        ]);
+        assert!(shot.exists());
+    }
+}
