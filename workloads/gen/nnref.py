@@ -52,6 +52,7 @@ def requantize(acc, mult, shift):
     """nn_requantize: acc * mult * 2^shift / 2^31 with TFLite's rounding."""
     acc = _int32(acc)
     mult = np.asarray(mult, dtype=np.int64)
+    assert mult.min(initial=0) >= 0, "nn_requantize needs mult >= 0"
     shift = np.asarray(shift, dtype=np.int64)
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)

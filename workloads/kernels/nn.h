@@ -59,8 +59,27 @@ typedef struct nn_layer {
     uint32_t in, in2, out;
 } nn_layer;
 
-/* TFLite's fixed-point helpers, shared by every kernel. */
-int32_t nn_requantize(int32_t acc, int32_t mult, int32_t shift);
+/* TFLite's MultiplyByQuantizedMultiplier: acc * mult * 2^shift / 2^31 with
+ * the same rounding, bit for bit, for every mult >= 0 (the generators only
+ * make multipliers in [2^30, 2^31) or 0). Inline because every output value
+ * of every kernel passes through it.
+ *
+ * SaturatingRoundingDoublingHighMul only saturates for INT32_MIN * INT32_MIN,
+ * which mult >= 0 rules out, and its rounding (nudge 2^30, or 1 - 2^30 for a
+ * negative product, then divide truncating toward zero) equals
+ * floor((a * b + 2^30) / 2^31) for either sign: one SMULL, an add and a
+ * shift. RoundingDivideByPOT rounds half away from zero. Right shifts of
+ * negative values are arithmetic in GCC (implementation-defined in C). */
+static inline int32_t nn_requantize(int32_t acc, int32_t mult, int32_t shift)
+{
+    int left = shift > 0 ? shift : 0;
+    int right = shift > 0 ? 0 : -shift;
+    int64_t product = (int64_t)(acc * (1 << left)) * mult;
+    int32_t x = (int32_t)((product + (1 << 30)) >> 31);
+    int32_t mask = (int32_t)((1u << right) - 1u);
+    int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)x >> 31);
+    return (x >> right) + ((x & mask) > threshold ? 1 : 0);
+}
 
 void nn_conv_ref(const nn_layer *l, const int8_t *in, int8_t *out);
 void nn_dwconv_ref(const nn_layer *l, const int8_t *in, int8_t *out);

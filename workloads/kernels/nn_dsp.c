@@ -18,11 +18,12 @@
 #include <string.h>
 
 /* Longest column (k_h * k_w * in_c, or FC inputs) the DSP path widens;
- * longer ones use the reference kernel. 2 KiB + 1 KiB of RAM. */
+ * longer ones use the reference kernel. 5 KiB of RAM: the int8 im2col
+ * buffer and two widened columns (convolutions do two pixels at a time). */
 #define COL_MAX 1024
 
 static int8_t col8[COL_MAX];
-static int16_t col16[COL_MAX];
+static int16_t col16[2][COL_MAX];
 
 static uint32_t load32(const void *p)
 {
@@ -65,7 +66,7 @@ static void widen(const int8_t *src, int n, int32_t offset, int16_t *dst)
     int i = 0;
     for (; i + 4 <= n; i += 4) {
         uint32_t w = load32(src + i);
-        uint32_t even = (uint32_t)__sxtab16(off2, w);       /* b0, b2 */
+        uint32_t even = (uint32_t)__sxtab16(off2, w);   /* b0, b2 */
         uint32_t odd = (uint32_t)sxtab16_odd(off2, w);  /* b1, b3 */
         memcpy(dst + i, &even, 4);
         memcpy(dst + i + 2, &odd, 4);
@@ -74,90 +75,170 @@ static void widen(const int8_t *src, int n, int32_t offset, int16_t *dst)
         dst[i] = (int16_t)(src[i] + offset);
 }
 
-/* out[o] for o in 0..out_c: requantized dot product of the widened column
- * (length k) with weight row o. Two rows at a time share the column loads. */
+/* The output stage of one layer, copied out of the nn_layer so the compiler
+ * keeps it in registers across stores to int8 outputs (which may alias it). */
+typedef struct {
+    const int32_t *bias, *mult;
+    const int8_t *shift;
+    int32_t out_offset;
+    int8_t act_min, act_max;
+} out_stage;
+
+static out_stage out_stage_of(const nn_layer *l)
+{
+    out_stage q = {l->bias, l->mult, l->shift, l->out_offset, l->act_min, l->act_max};
+    return q;
+}
+
+static inline __attribute__((always_inline)) int8_t finish(const out_stage *q, int32_t acc, int c)
+{
+    return clamp(nn_requantize(acc, q->mult[c], q->shift[c]) + q->out_offset, q->act_min, q->act_max);
+}
+
+/* acc += dot(col, row) over k, for a column widened by widen(). */
+static int32_t dot(const int16_t *col, const int8_t *row, int k, int32_t acc)
+{
+    const int16_t *c = col;
+    const int8_t *w = row;
+    for (int n = k >> 2; n > 0; n--, c += 4, w += 4) {
+        uint32_t x = load32(w);
+        acc = __smlad((int32_t)load32(c), __sxtb16(x), acc);
+        acc = __smlad((int32_t)load32(c + 2), sxtb16_odd(x), acc);
+    }
+    for (int i = k & ~3; i < k; i++)
+        acc += col[i] * row[i];
+    return acc;
+}
+
+/* out[o] for every output channel o: the requantized dot product of one
+ * widened column (length k) with weight row o. Two rows at a time share the
+ * column loads. */
 static void mat_vec(const nn_layer *l, const int16_t *col, int k, int8_t *out)
 {
+    const out_stage q = out_stage_of(l);
     const int8_t *w = l->weights;
+    const int out_c = l->out_c;
     int o = 0;
-    for (; o + 2 <= l->out_c; o += 2) {
+    for (; o + 2 <= out_c; o += 2) {
         const int8_t *w0 = w + o * k;
         const int8_t *w1 = w0 + k;
-        int32_t a0 = l->bias[o], a1 = l->bias[o + 1];
+        int32_t a0 = q.bias[o], a1 = q.bias[o + 1];
         const int16_t *c = col;
-        const int8_t *p0 = w0, *p1 = w1;
-        for (int n = k >> 2; n > 0; n--, c += 4, p0 += 4, p1 += 4) {
+        for (int n = k >> 2; n > 0; n--, c += 4, w0 += 4, w1 += 4) {
             int32_t lo = (int32_t)load32(c);
             int32_t hi = (int32_t)load32(c + 2);
-            uint32_t x0 = load32(p0), x1 = load32(p1);
+            uint32_t x0 = load32(w0), x1 = load32(w1);
             a0 = __smlad(lo, __sxtb16(x0), a0);
             a0 = __smlad(hi, sxtb16_odd(x0), a0);
             a1 = __smlad(lo, __sxtb16(x1), a1);
             a1 = __smlad(hi, sxtb16_odd(x1), a1);
         }
         for (int i = k & ~3; i < k; i++) {
-            a0 += col[i] * w0[i];
-            a1 += col[i] * w1[i];
+            a0 += col[i] * w0[i - (k & ~3)];
+            a1 += col[i] * w1[i - (k & ~3)];
         }
-        a0 = nn_requantize(a0, l->mult[o], l->shift[o]) + l->out_offset;
-        a1 = nn_requantize(a1, l->mult[o + 1], l->shift[o + 1]) + l->out_offset;
-        out[o] = clamp(a0, l->act_min, l->act_max);
-        out[o + 1] = clamp(a1, l->act_min, l->act_max);
+        out[o] = finish(&q, a0, o);
+        out[o + 1] = finish(&q, a1, o + 1);
     }
-    if (o < l->out_c) {
+    if (o < out_c)
+        out[o] = finish(&q, dot(col, w + o * k, k, q.bias[o]), o);
+}
+
+/* The same for two columns (two output pixels) at once: each weight word is
+ * loaded and unpacked once for four multiply-accumulate pairs. */
+static void mat_vec2(const nn_layer *l, const int16_t *col_a, const int16_t *col_b, int k,
+                     int8_t *out_a, int8_t *out_b)
+{
+    const out_stage q = out_stage_of(l);
+    const int8_t *w = l->weights;
+    const int out_c = l->out_c;
+    int o = 0;
+    for (; o + 2 <= out_c; o += 2) {
         const int8_t *w0 = w + o * k;
-        int32_t a0 = l->bias[o];
-        const int16_t *c = col;
-        const int8_t *p0 = w0;
-        for (int n = k >> 2; n > 0; n--, c += 4, p0 += 4) {
-            uint32_t x0 = load32(p0);
-            a0 = __smlad((int32_t)load32(c), __sxtb16(x0), a0);
-            a0 = __smlad((int32_t)load32(c + 2), sxtb16_odd(x0), a0);
+        const int8_t *w1 = w0 + k;
+        int32_t a0 = q.bias[o], a1 = q.bias[o + 1];
+        int32_t b0 = a0, b1 = a1;
+        const int16_t *ca = col_a, *cb = col_b;
+        for (int n = k >> 2; n > 0; n--, ca += 4, cb += 4, w0 += 4, w1 += 4) {
+            uint32_t x0 = load32(w0), x1 = load32(w1);
+            int32_t w0e = __sxtb16(x0), w0o = sxtb16_odd(x0);
+            int32_t w1e = __sxtb16(x1), w1o = sxtb16_odd(x1);
+            int32_t c = (int32_t)load32(ca);
+            a0 = __smlad(c, w0e, a0);
+            a1 = __smlad(c, w1e, a1);
+            c = (int32_t)load32(ca + 2);
+            a0 = __smlad(c, w0o, a0);
+            a1 = __smlad(c, w1o, a1);
+            c = (int32_t)load32(cb);
+            b0 = __smlad(c, w0e, b0);
+            b1 = __smlad(c, w1e, b1);
+            c = (int32_t)load32(cb + 2);
+            b0 = __smlad(c, w0o, b0);
+            b1 = __smlad(c, w1o, b1);
         }
-        for (int i = k & ~3; i < k; i++)
-            a0 += col[i] * w0[i];
-        a0 = nn_requantize(a0, l->mult[o], l->shift[o]) + l->out_offset;
-        out[o] = clamp(a0, l->act_min, l->act_max);
+        for (int i = k & ~3; i < k; i++) {
+            int j = i - (k & ~3);
+            a0 += col_a[i] * w0[j];
+            a1 += col_a[i] * w1[j];
+            b0 += col_b[i] * w0[j];
+            b1 += col_b[i] * w1[j];
+        }
+        out_a[o] = finish(&q, a0, o);
+        out_a[o + 1] = finish(&q, a1, o + 1);
+        out_b[o] = finish(&q, b0, o);
+        out_b[o + 1] = finish(&q, b1, o + 1);
     }
+    if (o < out_c) {
+        out_a[o] = finish(&q, dot(col_a, w + o * k, k, q.bias[o]), o);
+        out_b[o] = finish(&q, dot(col_b, w + o * k, k, q.bias[o]), o);
+    }
+}
+
+/* Widens the receptive field of output pixel p into dst. Padding holds the
+ * input zero point, which the offset turns into 0, so it adds nothing, as
+ * in the reference kernel. */
+static void im2col(const nn_layer *l, const int8_t *in, int p, int16_t *dst)
+{
+    const int in_c = l->in_c, in_w = l->in_w, in_h = l->in_h;
+    const int y0 = p / l->out_w * l->stride_h - l->pad_top;
+    const int x0 = p % l->out_w * l->stride_w - l->pad_left;
+    const int k = l->k_h * l->k_w * in_c;
+    /* A 1x1 unpadded convolution reads its column straight from the input. */
+    if (k == in_c && l->pad_top == 0 && l->pad_left == 0) {
+        widen(in + (y0 * in_w + x0) * in_c, k, l->in_offset, dst);
+        return;
+    }
+    int8_t *d = col8;
+    for (int ky = 0; ky < l->k_h; ky++) {
+        int iy = y0 + ky;
+        for (int kx = 0; kx < l->k_w; kx++, d += in_c) {
+            int ix = x0 + kx;
+            if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w)
+                memset(d, -l->in_offset, (size_t)in_c);
+            else
+                memcpy(d, in + (iy * in_w + ix) * in_c, (size_t)in_c);
+        }
+    }
+    widen(col8, k, l->in_offset, dst);
 }
 
 void nn_conv_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
 {
-    int k = l->k_h * l->k_w * l->in_c;
+    const int k = l->k_h * l->k_w * l->in_c;
     if (k > COL_MAX) {
         nn_conv_ref(l, in, out);
         return;
     }
-    /* A 1x1 unpadded convolution reads its column straight from the input. */
-    int pointwise = l->k_h == 1 && l->k_w == 1 && l->pad_top == 0 && l->pad_left == 0;
-    int8_t zero_point = (int8_t)-l->in_offset;
-    for (int oy = 0; oy < l->out_h; oy++) {
-        for (int ox = 0; ox < l->out_w; ox++) {
-            int y0 = oy * l->stride_h - l->pad_top;
-            int x0 = ox * l->stride_w - l->pad_left;
-            const int8_t *src;
-            if (pointwise) {
-                src = in + (y0 * l->in_w + x0) * l->in_c;
-            } else {
-                /* im2col; padding holds the input zero point, which the
-                 * offset turns into 0, so it adds nothing, as in the reference. */
-                int8_t *dst = col8;
-                for (int ky = 0; ky < l->k_h; ky++) {
-                    int iy = y0 + ky;
-                    for (int kx = 0; kx < l->k_w; kx++, dst += l->in_c) {
-                        int ix = x0 + kx;
-                        if (iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w)
-                            memset(dst, zero_point, (size_t)l->in_c);
-                        else
-                            memcpy(dst, in + (iy * l->in_w + ix) * l->in_c, (size_t)l->in_c);
-                    }
-                }
-                src = col8;
-            }
-            widen(src, k, l->in_offset, col16);
-            mat_vec(l, col16, k, out);
-            out += l->out_c;
-        }
+    const int pixels = l->out_h * l->out_w, out_c = l->out_c;
+    int p = 0;
+    for (; p + 2 <= pixels; p += 2, out += 2 * out_c) {
+        im2col(l, in, p, col16[0]);
+        im2col(l, in, p + 1, col16[1]);
+        mat_vec2(l, col16[0], col16[1], k, out, out + out_c);
+    }
+    if (p < pixels) {
+        im2col(l, in, p, col16[0]);
+        mat_vec(l, col16[0], k, out);
     }
 }
 
@@ -167,8 +248,8 @@ void nn_fc_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
         nn_fc_ref(l, in, out);
         return;
     }
-    widen(in, l->in_c, l->in_offset, col16);
-    mat_vec(l, col16, l->in_c, out);
+    widen(in, l->in_c, l->in_offset, col16[0]);
+    mat_vec(l, col16[0], l->in_c, out);
 }
 
 /* Depthwise: channels are innermost in both activations and weights, so four
@@ -176,26 +257,34 @@ void nn_fc_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
  * halfwords of the unpacked pairs into four separate accumulators. */
 void nn_dwconv_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
 {
-    int c_n = l->in_c;
-    uint32_t off2 = pack_offset(l->in_offset);
+    const out_stage q = out_stage_of(l);
+    const int c_n = l->in_c, in_h = l->in_h, in_w = l->in_w, k_h = l->k_h, k_w = l->k_w;
+    const int32_t in_offset = l->in_offset;
+    const uint32_t off2 = pack_offset(in_offset);
+    const int8_t *weights = l->weights;
     for (int oy = 0; oy < l->out_h; oy++) {
-        for (int ox = 0; ox < l->out_w; ox++) {
-            int y0 = oy * l->stride_h - l->pad_top;
-            int x0 = ox * l->stride_w - l->pad_left;
-            int ky0 = y0 < 0 ? -y0 : 0;
-            int ky1 = l->in_h - y0 < l->k_h ? l->in_h - y0 : l->k_h;
-            int kx0 = x0 < 0 ? -x0 : 0;
-            int kx1 = l->in_w - x0 < l->k_w ? l->in_w - x0 : l->k_w;
+        const int y0 = oy * l->stride_h - l->pad_top;
+        const int ky0 = y0 < 0 ? -y0 : 0;
+        const int ky1 = in_h - y0 < k_h ? in_h - y0 : k_h;
+        for (int ox = 0; ox < l->out_w; ox++, out += c_n) {
+            const int x0 = ox * l->stride_w - l->pad_left;
+            const int kx0 = x0 < 0 ? -x0 : 0;
+            const int kx1 = in_w - x0 < k_w ? in_w - x0 : k_w;
+            /* The in-bounds part of the window: its first tap in the input
+             * and in the weights, and its size. */
+            const int8_t *in0 = in + ((y0 + ky0) * in_w + x0 + kx0) * c_n;
+            const int8_t *w_0 = weights + (ky0 * k_w + kx0) * c_n;
+            const int rows = ky1 - ky0, cols = kx1 - kx0;
             int c = 0;
             for (; c + 4 <= c_n; c += 4) {
-                int32_t a0 = l->bias[c], a1 = l->bias[c + 1];
-                int32_t a2 = l->bias[c + 2], a3 = l->bias[c + 3];
-                for (int ky = ky0; ky < ky1; ky++) {
-                    const int8_t *ip = in + ((y0 + ky) * l->in_w + x0) * c_n + c;
-                    const int8_t *wp = l->weights + ky * l->k_w * c_n + c;
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        uint32_t x = load32(ip + kx * c_n);
-                        uint32_t w = load32(wp + kx * c_n);
+                int32_t a0 = q.bias[c], a1 = q.bias[c + 1];
+                int32_t a2 = q.bias[c + 2], a3 = q.bias[c + 3];
+                const int8_t *ip = in0 + c, *wp = w_0 + c;
+                for (int r = rows; r > 0; r--, ip += in_w * c_n, wp += k_w * c_n) {
+                    const int8_t *x_p = ip, *w_p = wp;
+                    for (int t = cols; t > 0; t--, x_p += c_n, w_p += c_n) {
+                        uint32_t x = load32(x_p);
+                        uint32_t w = load32(w_p);
                         int32_t xe = __sxtab16(off2, x), xo = sxtab16_odd(off2, x);
                         int32_t we = __sxtb16(w), wo = sxtb16_odd(w);
                         a0 = __smlabb(xe, we, a0);
@@ -204,22 +293,18 @@ void nn_dwconv_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
                         a3 = __smlatt(xo, wo, a3);
                     }
                 }
-                int32_t acc[4] = {a0, a1, a2, a3};
-                for (int j = 0; j < 4; j++) {
-                    int32_t v = nn_requantize(acc[j], l->mult[c + j], l->shift[c + j]) + l->out_offset;
-                    out[c + j] = clamp(v, l->act_min, l->act_max);
-                }
+                out[c] = finish(&q, a0, c);
+                out[c + 1] = finish(&q, a1, c + 1);
+                out[c + 2] = finish(&q, a2, c + 2);
+                out[c + 3] = finish(&q, a3, c + 3);
             }
             for (; c < c_n; c++) {
-                int32_t acc = l->bias[c];
-                for (int ky = ky0; ky < ky1; ky++)
-                    for (int kx = kx0; kx < kx1; kx++)
-                        acc += (in[((y0 + ky) * l->in_w + x0 + kx) * c_n + c] + l->in_offset) *
-                               l->weights[(ky * l->k_w + kx) * c_n + c];
-                acc = nn_requantize(acc, l->mult[c], l->shift[c]) + l->out_offset;
-                out[c] = clamp(acc, l->act_min, l->act_max);
+                int32_t acc = q.bias[c];
+                for (int r = 0; r < rows; r++)
+                    for (int t = 0; t < cols; t++)
+                        acc += (in0[(r * in_w + t) * c_n + c] + in_offset) * w_0[(r * k_w + t) * c_n + c];
+                out[c] = finish(&q, acc, c);
             }
-            out += c_n;
         }
     }
 }

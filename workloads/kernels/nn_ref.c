@@ -3,30 +3,6 @@
  * the yardstick the DSP kernels are checked against. */
 #include "nn.h"
 
-static int32_t sat_rounding_doubling_high_mul(int32_t a, int32_t b)
-{
-    if (a == INT32_MIN && b == INT32_MIN)
-        return INT32_MAX;
-    int64_t ab = (int64_t)a * b;
-    int64_t nudge = ab >= 0 ? (1 << 30) : 1 - (1 << 30);
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
-}
-
-static int32_t rounding_divide_by_pot(int32_t x, int exponent)
-{
-    int32_t mask = (int32_t)((1u << exponent) - 1u);
-    int32_t remainder = x & mask;
-    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-int32_t nn_requantize(int32_t acc, int32_t mult, int32_t shift)
-{
-    int left = shift > 0 ? shift : 0;
-    int right = shift > 0 ? 0 : -shift;
-    return rounding_divide_by_pot(sat_rounding_doubling_high_mul(acc * (1 << left), mult), right);
-}
-
 static int8_t clamp(int32_t v, int8_t lo, int8_t hi)
 {
     return (int8_t)(v < lo ? lo : v > hi ? hi : v);
