@@ -124,6 +124,16 @@ pub enum Error {
     /// Nothing to merge.
     #[error("merge needs at least one results file")]
     NothingToMerge,
+    /// A figure is NaN or infinite, which JSON cannot hold.
+    #[error("cannot write {}: {field} is {value}, not a finite number", path.display())]
+    NotFinite {
+        /// The file that was to be written.
+        path: PathBuf,
+        /// Where the figure is, e.g. `runs[3].time_us`.
+        field: String,
+        /// The value.
+        value: f64,
+    },
     /// The output could not be written; nothing was left behind.
     #[error("cannot write {}: {source}", path.display())]
     Write {

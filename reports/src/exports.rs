@@ -56,31 +56,31 @@ impl FromStr for Format {
     }
 }
 
-/// The exported figures: (name suffix, unit, Bencher measure slug, value).
-fn figures(run: &Run) -> Vec<(&'static str, &'static str, &'static str, f64)> {
+/// The exported figures: (name suffix, unit, Bencher measure slug, value). Counts stay
+/// integers in the JSON.
+fn figures(run: &Run) -> Vec<(&'static str, &'static str, &'static str, Value)> {
     let mut out = vec![
-        ("cycles", "cycles", "cycles", run.cycles as f64),
+        ("cycles", "cycles", "cycles", json!(run.cycles)),
         (
             "instructions",
             "instructions",
             "instructions",
-            run.instructions as f64,
+            json!(run.instructions),
         ),
-        // Bencher's built-in latency measure is in nanoseconds.
-        ("time", "us", "latency", run.time_us),
-        ("energy", "uJ", "energy-uj", run.energy_uj),
+        ("time", "us", "latency", json!(run.time_us)),
+        ("energy", "uJ", "energy-uj", json!(run.energy_uj)),
     ];
     if let Some(cpm) = run.cycles_per_mac {
-        out.push(("cycles per MAC", "cycles/MAC", "cycles-per-mac", cpm));
+        out.push(("cycles per MAC", "cycles/MAC", "cycles-per-mac", json!(cpm)));
     }
     out.push((
         "stack peak",
         "bytes",
         "stack-peak-bytes",
-        run.stack_peak_bytes as f64,
+        json!(run.stack_peak_bytes),
     ));
-    out.push(("flash", "bytes", "flash-bytes", run.flash_bytes as f64));
-    out.push(("RAM", "bytes", "ram-bytes", run.ram_bytes as f64));
+    out.push(("flash", "bytes", "flash-bytes", json!(run.flash_bytes)));
+    out.push(("RAM", "bytes", "ram-bytes", json!(run.ram_bytes)));
     out
 }
 
@@ -92,7 +92,7 @@ fn ok_runs(results: &Results) -> impl Iterator<Item = &Run> {
 struct GabEntry {
     name: String,
     unit: &'static str,
-    value: f64,
+    value: Value,
     extra: String,
 }
 
@@ -122,8 +122,9 @@ pub fn bencher_metric_format(results: &Results) -> String {
     for run in ok_runs(results) {
         let mut measures = Map::new();
         for (_, _, slug, value) in figures(run) {
+            // Bencher's built-in latency measure is in nanoseconds.
             let value = if slug == "latency" {
-                value * 1000.0
+                json!(run.time_us * 1000.0)
             } else {
                 value
             };

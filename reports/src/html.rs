@@ -577,10 +577,10 @@ fn run_details(out: &mut String, report: &Report<'_>, i: usize, run: &Run) -> Re
         let _ = writeln!(
             out,
             "<h3>Flame graph</h3><iframe class=\"flamegraph\" id=\"flame-{i}\" \
-             sandbox=\"allow-scripts\" title=\"Flame graph of {}\" style=\"aspect-ratio: {}\" \
+             sandbox=\"allow-scripts\" title=\"Flame graph of {}\" style=\"height: {}px\" \
              srcdoc=\"{}\"></iframe>",
             escape(&run.key()),
-            svg_aspect(&svg),
+            svg_height(&svg),
             escape(&flame_document(&svg))
         );
     }
@@ -663,24 +663,43 @@ fn flame_graph(run: &Run) -> Result<String, Error> {
     })
 }
 
-/// The iframe's document: the SVG scaled to the frame's width.
+/// The iframe's document. inferno's script makes the SVG as wide as the frame and keeps
+/// its height, so the frame is given that height.
 fn flame_document(svg: &str) -> String {
     format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>html,body{{margin:0;overflow:hidden}}\
-         svg{{width:100%;height:auto;display:block}}</style></head><body>{svg}</body></html>"
+         svg{{width:100%;display:block}}</style></head><body>{svg}</body></html>"
     )
 }
 
-/// `width / height` of the SVG's root element, for the iframe's aspect ratio.
-fn svg_aspect(svg: &str) -> String {
-    let attr = |name: &str| -> Option<f64> {
+/// The `height` of the SVG's root element in pixels (inferno always writes one).
+fn svg_height(svg: &str) -> u32 {
+    let height = || -> Option<u32> {
         let root = &svg[svg.find("<svg")?..];
         let root = &root[..root.find('>')?];
-        let start = root.find(&format!(" {name}=\""))? + name.len() + 3;
+        let start = root.find(" height=\"")? + " height=\"".len();
         root[start..].split('"').next()?.parse().ok()
     };
-    match (attr("width"), attr("height")) {
-        (Some(w), Some(h)) if h > 0.0 => format!("{w} / {h}"),
-        _ => "3 / 1".to_owned(),
+    height().unwrap_or(400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_covers_markup_and_both_quotes() {
+        assert_eq!(
+            escape("<a href='x' title=\"y\">&</a>"),
+            "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn the_frame_takes_the_svg_height() {
+        let svg = "<?xml version=\"1.0\"?><svg version=\"1.1\" width=\"1200\" height=\"134\" \
+                   onload=\"init(evt)\"><rect height=\"9\"/></svg>";
+        assert_eq!(svg_height(svg), 134);
+        assert_eq!(svg_height("<svg width=\"5\">"), 400, "fallback");
     }
 }

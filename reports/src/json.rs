@@ -76,7 +76,37 @@ pub fn to_json(results: &Results) -> String {
     text
 }
 
-/// Writes a results file atomically (see [`write_atomic`]).
+/// Writes a results file atomically (see [`write_atomic`]). Refuses NaN and infinite
+/// figures: serde_json would write them as `null`, which no reader accepts.
 pub fn write_results(path: &Path, results: &Results) -> Result<(), Error> {
+    if let Some((field, value)) = first_non_finite(results) {
+        return Err(Error::NotFinite {
+            path: path.to_owned(),
+            field,
+            value,
+        });
+    }
     write_atomic(path, to_json(results).as_bytes())
+}
+
+fn first_non_finite(results: &Results) -> Option<(String, f64)> {
+    for (i, run) in results.runs.iter().enumerate() {
+        let mut figures = vec![
+            ("clock_mhz".to_owned(), run.clock_mhz),
+            ("time_us".to_owned(), run.time_us),
+            ("energy_uj".to_owned(), run.energy_uj),
+            ("avg_power_mw".to_owned(), run.avg_power_mw),
+            ("host.wall_ms".to_owned(), run.host.wall_ms),
+            ("host.mips".to_owned(), run.host.mips),
+        ];
+        figures.extend(run.cycles_per_mac.map(|v| ("cycles_per_mac".to_owned(), v)));
+        for (j, r) in run.regions.iter().enumerate() {
+            figures.push((format!("regions[{j}].time_us"), r.time_us));
+            figures.push((format!("regions[{j}].energy_uj"), r.energy_uj));
+        }
+        if let Some((field, value)) = figures.into_iter().find(|(_, v)| !v.is_finite()) {
+            return Some((format!("runs[{i}].{field}"), value));
+        }
+    }
+    None
 }

@@ -52,7 +52,7 @@ fn gab_matches_custom_smaller_is_better() {
         .iter()
         .find(|e| e["name"] == "kws-dscnn@stm32f407 cycles")
         .unwrap();
-    assert_eq!(cycles["value"], json!(sample::run(0, 0).cycles as f64));
+    assert_eq!(cycles["value"], json!(sample::run(0, 0).cycles));
     assert_eq!(cycles["unit"], "cycles");
     assert!(
         !names.iter().any(|n| n.contains("stm32f103")),
@@ -92,7 +92,7 @@ fn bmf_matches_bencher_metric_format() {
     );
     let run = sample::run(0, 0);
     let bench = &value["kws-dscnn@stm32f407"];
-    assert_eq!(bench["cycles"]["value"], json!(run.cycles as f64));
+    assert_eq!(bench["cycles"]["value"], json!(run.cycles));
     assert_eq!(
         bench["latency"]["value"],
         json!(run.time_us * 1000.0),
@@ -213,4 +213,20 @@ fn per_run_formats_need_a_run_when_there_are_several() {
         .contains("r.json has no run nope@none; it has: kws-dscnn@stm32f407"));
     assert_eq!("speedscope".parse::<Format>(), Ok(Format::Speedscope));
     assert!("svg".parse::<Format>().is_err());
+}
+
+/// What users feed to the tools, for one training run (no cycles per MAC) and one
+/// inference run.
+#[test]
+fn export_snapshots() {
+    let mut results = sample::results();
+    results.runs = vec![sample::run(0, 2), sample::run(2, 0)];
+    let path = Path::new("r.json");
+    let gab = exports::export(&results, path, Format::Gab, None).unwrap();
+    insta::assert_snapshot!("gab", gab);
+    let bmf = exports::export(&results, path, Format::Bmf, None).unwrap();
+    insta::assert_snapshot!("bmf", bmf);
+    let run = Some("kws-dscnn@nrf52840");
+    let speedscope = exports::export(&results, path, Format::Speedscope, run).unwrap();
+    insta::assert_snapshot!("speedscope", speedscope);
 }

@@ -185,3 +185,18 @@ fn the_committed_example_is_current() {
         json::to_json(&results)
     );
 }
+
+#[test]
+fn non_finite_figures_are_refused_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.json");
+    let mut results = sample::results();
+    results.runs[2].regions[0].energy_uj = f64::NAN;
+    let err = json::write_results(&path, &results).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("runs[2].regions[0].energy_uj is NaN, not a finite number"),
+        "{err}"
+    );
+    assert!(!path.exists());
+}
