@@ -248,7 +248,7 @@ fn status_badge(status: Status) -> String {
 fn summary_table(out: &mut String, report: &Report<'_>) {
     out.push_str(
         "<h2 id=\"summary\">Summary</h2>\n<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>Workload</th>\
-         <th>Target</th><th>Core</th><th class=\"num\">Clock (MHz)</th><th>Status</th>\
+         <th>Target</th><th>Status</th>\
          <th class=\"num\">Cycles</th><th class=\"num\">Time (µs)</th><th class=\"num\">Energy (µJ)</th>\
          <th class=\"num\">Cycles/MAC</th><th class=\"num\">Stack peak (B)</th>\
          <th class=\"num\">Flash (B)</th><th class=\"num\">RAM (B)</th></tr></thead><tbody>\n",
@@ -265,8 +265,8 @@ fn summary_table(out: &mut String, report: &Report<'_>) {
     for (i, run) in report.results.runs.iter().enumerate() {
         let _ = write!(
             out,
-            "<tr><td><a href=\"#run-{i}\">{}</a> <small>{}</small></td><td>{}</td><td>{}</td>\
-             <td class=\"num\">{}</td><td>{}</td>",
+            "<tr><td><a href=\"#run-{i}\">{}</a><small>{}</small></td><td>{}<small>{} at {} \
+             MHz</small></td><td>{}</td>",
             escape(&run.workload),
             kind_word(run.kind),
             escape(&run.target),
