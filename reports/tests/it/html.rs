@@ -75,8 +75,19 @@ fn the_page_is_self_contained() {
         assert!(!page.contains(banned), "{banned} found");
     }
     // The only scripts are inferno's, inside the sandboxed flame graph documents.
-    let outside: String = page
-        .split("srcdoc=\"")
+    assert!(
+        !outside_srcdoc(&page).contains("<script"),
+        "no script in the page itself"
+    );
+    assert!(
+        page.contains("srcdoc="),
+        "the flame graph documents were skipped, not missing"
+    );
+}
+
+/// The page with the values of `srcdoc` attributes (the flame graph documents) cut out.
+fn outside_srcdoc(page: &str) -> String {
+    page.split("srcdoc=\"")
         .enumerate()
         .map(|(i, part)| {
             if i == 0 {
@@ -85,8 +96,7 @@ fn the_page_is_self_contained() {
                 part.split_once('"').map_or("", |p| p.1)
             }
         })
-        .collect();
-    assert!(!outside.contains("<script"), "no script in the page itself");
+        .collect()
 }
 
 #[test]
@@ -219,48 +229,53 @@ fn a_report_of_only_failures_still_renders() {
     assert!(!page.contains("class=\"chart\""));
 }
 
-/// Loads a rendered report in headless Chromium and checks the charts made it into the
-/// DOM. Set `MCUBENCH_SCREENSHOT=path.png` to also save a screenshot of the page.
-#[test]
-fn chromium_renders_the_charts() {
+/// Runs headless Chromium on `url` with `extra` flags and returns its stdout, or `None`
+/// (after a notice) when Chromium is not installed.
+fn chromium(url: &str, extra: &[String]) -> Option<String> {
     let chromium = Path::new("/usr/bin/chromium");
     if !chromium.exists() {
         eprintln!(
             "notice: {} not found; browser check skipped",
             chromium.display()
         );
-        return;
+        return None;
     }
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("chromium runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8(output.stdout).unwrap())
+}
+
+/// Loads a rendered report in headless Chromium and checks the charts made it into the
+/// DOM. Set `MCUBENCH_SCREENSHOT=path.png` to also save a screenshot of the page.
+#[test]
+fn chromium_renders_the_charts() {
     let dir = tempfile::tempdir().unwrap();
     let (base, new) = sample_files(dir.path());
     let index = html::write_report(&new, Some(&base), &dir.path().join("report")).unwrap();
     let url = format!("file://{}", index.display());
-    let browse = |extra: &[String]| {
-        let profile = tempfile::tempdir().unwrap();
-        let output = Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(extra)
-            .arg(&url)
-            .output()
-            .expect("chromium runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
+    let Some(dom) = chromium(&url, &["--dump-dom".to_owned()]) else {
+        return;
     };
-    let dom = browse(&["--dump-dom".to_owned()]);
     for id in CHART_IDS {
         assert!(
             dom.contains(&format!("<svg id=\"{id}\" class=\"chart\"")),
@@ -272,10 +287,46 @@ fn chromium_renders_the_charts() {
     assert!(dom.contains("<table class=\"summary\">"));
     if let Some(shot) = std::env::var_os("MCUBENCH_SCREENSHOT") {
         let shot = Path::new(&shot);
-        browse(&[
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1400,3000".to_owned(),
-        ]);
+        chromium(
+            &url,
+            &[
+                format!("--screenshot={}", shot.display()),
+                "--window-size=1400,3000".to_owned(),
+            ],
+        );
         assert!(shot.exists());
     }
+}
+
+/// The browser's view of a page built from hostile names: no element came from them.
+#[test]
+fn chromium_finds_no_injected_elements() {
+    let mut results = sample::results();
+    results.runs[0].workload = "<script>document.title='pwned'</script>".to_owned();
+    results.runs[0].stdout = "</pre><img src=x onerror=alert(1)>".to_owned();
+    results.runs[0].profile[0].name = "<b id=injected>x</b>".to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("hostile.html");
+    std::fs::write(&page, render(&results, None)).unwrap();
+    let Some(dom) = chromium(
+        &format!("file://{}", page.display()),
+        &["--dump-dom".to_owned()],
+    ) else {
+        return;
+    };
+    let dom = outside_srcdoc(&dom);
+    assert!(!dom.contains("<script"), "no script element in the page");
+    assert!(!dom.contains("<img"), "no image element");
+    assert!(
+        !dom.contains("id=\"injected\""),
+        "no element from a function name"
+    );
+    assert!(
+        dom.contains("<title>mcubench report: tinyml</title>"),
+        "title untouched"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;document.title"),
+        "the name is shown as text"
+    );
 }
