@@ -33,13 +33,6 @@ pub enum Format {
     Speedscope,
 }
 
-impl Format {
-    /// Whether the format describes a single run (and so needs one chosen).
-    pub fn is_per_run(self) -> bool {
-        matches!(self, Format::Folded | Format::Speedscope)
-    }
-}
-
 impl FromStr for Format {
     type Err = String;
 
