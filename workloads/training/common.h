@@ -8,7 +8,6 @@
 #ifndef TRAINING_COMMON_H
 #define TRAINING_COMMON_H
 
-#include <math.h>
 #include <stdint.h>
 
 #include "mcubench.h"
@@ -133,6 +132,19 @@ static inline float tr_logf(float x)
     return (float)e * 0.693147182f + series;
 }
 
+/* Square root of x >= 0: exponent-halving first guess (within 6%), then four
+ * Newton steps, each squaring the relative error. Keeps libm and its errno
+ * state out of the images. */
+static inline float tr_sqrtf(float x)
+{
+    if (x <= 0.0f)
+        return 0.0f;
+    float r = tr_bits_to_float((tr_float_to_bits(x) >> 1) + 0x1FC00000u);
+    for (int i = 0; i < 4; i++)
+        r = 0.5f * (r + x / r);
+    return r;
+}
+
 /* ---- fp32 layers -------------------------------------------------------- */
 
 /* y = W x + b, optionally followed by ReLU; W is [n_out][n_in] row-major. */
@@ -221,7 +233,7 @@ static inline void tr_sgd_apply(float *p, float *g, int n, float lr)
 /* He-uniform initialisation: U(-sqrt(6/n_in), sqrt(6/n_in)), biases zero. */
 static inline void tr_init_dense(float *w, float *b, int n_in, int n_out, uint32_t *rng)
 {
-    float limit = sqrtf(6.0f / (float)n_in);
+    float limit = tr_sqrtf(6.0f / (float)n_in);
     for (int i = 0; i < n_in * n_out; i++)
         w[i] = limit * tr_rand_sym(rng);
     for (int o = 0; o < n_out; o++)
