@@ -520,6 +520,7 @@ impl Machine {
                     u64::from(base),
                     u64::from(end - 1),
                     |uc, _, addr, _, _| {
+                        clear_stale_it_state(uc);
                         let e = uc.get_data_mut();
                         let stall = u64::from(e.timing.read_stall(addr as u32));
                         e.flash_stall += stall;
@@ -1244,6 +1245,21 @@ fn describe_unmapped(
         other => return (format!("CPU stopped: {other:?}"), unmapped.map(|u| u.1)),
     };
     (kind.to_owned(), unmapped.map(|u| u.1))
+}
+
+/// Undoes a side effect of unicorn 2.1.5 syncing PC before a memory hook: it
+/// restores the IT-block state of the load into the CPU, which the translated
+/// code never clears again, so the next block would run as if inside an IT
+/// block (its first instructions predicated on a stale condition). While a
+/// translated block runs, that saved state is always zero.
+fn clear_stale_it_state(uc: &mut Unicorn<'_, Engine>) {
+    // CPSR bits 26:25 and 15:10 hold IT[1:0] and IT[7:2].
+    const IT_BITS: u64 = 0x0600_FC00;
+    if let Ok(cpsr) = uc.reg_read(RegisterARM::CPSR) {
+        if cpsr & IT_BITS != 0 {
+            let _ = uc.reg_write(RegisterARM::CPSR, cpsr & !IT_BITS);
+        }
+    }
 }
 
 fn core_register(n: u16) -> RegisterARM {
