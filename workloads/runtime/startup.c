@@ -26,12 +26,33 @@ __attribute__((noreturn)) void Reset_Handler(void)
     mb_exit(main());
 }
 
-/* Any exception other than reset is a bug in the workload: say so and stop
- * with a status the harness reports as a failure. */
-__attribute__((noreturn)) void Fault_Handler(void)
+/* Any exception other than reset is a bug in the workload: say which fault
+ * and where, and stop with a status the harness reports as a failure.
+ * Fault status registers: ARMv7-M ARM B3.2.15 (CFSR), B3.2.16 (HFSR),
+ * B3.2.18 (BFAR: the faulting address when CFSR.BFARVALID, bit 15, is set). */
+#define SCB_CFSR (*(volatile uint32_t *)0xE000ED28u)
+#define SCB_HFSR (*(volatile uint32_t *)0xE000ED2Cu)
+#define SCB_BFAR (*(volatile uint32_t *)0xE000ED38u)
+
+__attribute__((noreturn, used)) static void fault_report(const uint32_t *frame)
 {
-    mb_print("FAIL unexpected exception\n");
+    mb_print("FAIL unexpected exception: CFSR ");
+    mb_print_hex(SCB_CFSR);
+    mb_print(" HFSR ");
+    mb_print_hex(SCB_HFSR);
+    mb_print(" BFAR ");
+    mb_print_hex(SCB_BFAR);
+    mb_print(" PC ");
+    mb_print_hex(frame[6]); /* the exception frame: r0-r3, r12, lr, pc, xpsr */
+    mb_print("\n");
     mb_exit(3);
+}
+
+/* Hands the stacked exception frame (on the main stack: the workloads never
+ * switch to the process stack) to fault_report. */
+__attribute__((naked, noreturn)) void Fault_Handler(void)
+{
+    __asm__ volatile("mrs r0, msp\n\tb fault_report");
 }
 
 typedef void (*vector_t)(void);
