@@ -117,12 +117,12 @@ pub struct Image {
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     /// The file could not be read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The image file.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not a usable ELF.
     #[error("{path}: {message}")]
@@ -147,9 +147,9 @@ pub enum ImageError {
 impl Image {
     /// Reads and checks an ELF file.
     pub fn load(path: &Path) -> Result<Image, ImageError> {
-        let bytes = std::fs::read(path).map_err(|source| ImageError::Io {
+        let bytes = std::fs::read(path).map_err(|error| ImageError::Io {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Image::parse(path, &bytes)
     }
@@ -166,7 +166,8 @@ impl Image {
         if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
             return Err(malformed("not an ELF file (bad magic)".into()));
         }
-        let elf = Elf::parse(bytes).map_err(|e| malformed(format!("malformed ELF: {e}")))?;
+        let elf =
+            Elf::parse(bytes).map_err(|e| malformed(format!("malformed or truncated ELF: {e}")))?;
         if elf.header.e_machine != header::EM_ARM || elf.is_64 {
             return Err(malformed(format!(
                 "not a 32-bit ARM ELF (machine {}, {}-bit)",

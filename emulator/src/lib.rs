@@ -18,4 +18,5 @@ pub mod image;
 pub mod machine;
 pub mod profile;
 pub mod run;
+pub mod suite;
 pub mod target;

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use sha2::Digest;
 
 /// The processor core of a target, which selects the CPU model and the cost model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -281,6 +282,9 @@ pub struct Target {
     pub flash_program: FlashProgram,
     /// Energy figures.
     pub energy: EnergyFigures,
+    /// SHA-256 of the target file, recorded in results as provenance.
+    #[serde(skip)]
+    pub sha256: String,
 }
 
 /// Why a target could not be loaded.
@@ -295,12 +299,12 @@ pub enum TargetError {
         known: String,
     },
     /// The file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The target file.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid TOML for the schema.
     #[error("{path}: {message}")]
@@ -335,14 +339,15 @@ pub enum TargetError {
 impl Target {
     /// Loads and validates a target file.
     pub fn load(path: &Path) -> Result<Target, TargetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| TargetError::Io {
             path: path.to_owned(),
-            source,
+            error,
         })?;
-        let target: Target = toml::from_str(&text).map_err(|e| TargetError::Parse {
+        let mut target: Target = toml::from_str(&text).map_err(|e| TargetError::Parse {
             path: path.to_owned(),
             message: e.message().to_owned(),
         })?;
+        target.sha256 = crate::suite::hex(&sha2::Sha256::digest(text.as_bytes()));
         target.validate(path)?;
         Ok(target)
     }

@@ -1,6 +1,11 @@
 //! Command-line parsing: one file per subcommand.
 
+mod compare;
+mod export;
+mod merge;
+mod report;
 mod run;
+mod suite;
 mod targets;
 
 use std::path::PathBuf;
@@ -22,6 +27,16 @@ enum Command {
     Run(run::Args),
     /// List the shipped targets.
     Targets(targets::Args),
+    /// Run a suite of workloads on several targets into results.json and a report.
+    Suite(suite::Args),
+    /// Render results (and a baseline) as a self-contained HTML report.
+    Report(report::Args),
+    /// Compare two results files and fail on regressions.
+    Compare(compare::Args),
+    /// Join results files of suite shards.
+    Merge(merge::Args),
+    /// Export results for other tools (github-action-benchmark, Bencher, folded, speedscope).
+    Export(export::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -29,6 +44,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Targets(args) => targets::run(args),
+        Command::Suite(args) => suite::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Export(args) => export::run(args),
     }
 }
 

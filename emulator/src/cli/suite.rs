@@ -1,0 +1,161 @@
+//! `mcubench suite [MANIFEST]`: every workload on every target, in parallel,
+//! into DIR/results.json and DIR/index.html.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context;
+use mcubench::machine::RunOptions;
+use mcubench::suite::{jobs, run_suite, Manifest, Shard, SuiteOptions};
+use mcubench::target::Target;
+use mcubench_reports::{json, Status};
+
+/// Arguments of `mcubench suite`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Suite manifest (default: workloads/suite.toml).
+    manifest: Option<PathBuf>,
+    /// Comma-separated target names (default: the manifest's default_targets).
+    #[arg(long, value_delimiter = ',')]
+    targets: Vec<String>,
+    /// Output directory for results.json and index.html.
+    #[arg(long, default_value = "target/mcubench")]
+    out: PathBuf,
+    /// Run only shard k of n (1-based), for splitting a suite across CI machines.
+    #[arg(long)]
+    shard: Option<Shard>,
+    /// Host seconds allowed per run.
+    #[arg(long, default_value_t = RunOptions::default().wall_limit.as_secs())]
+    wall_limit_s: u64,
+    /// Skip writing the HTML report.
+    #[arg(long)]
+    no_report: bool,
+    /// Directory holding target files.
+    #[arg(long)]
+    targets_dir: Option<PathBuf>,
+}
+
+/// The default manifest: in the working directory, else in the source tree.
+fn default_manifest() -> PathBuf {
+    let local = PathBuf::from("workloads/suite.toml");
+    if local.is_file() {
+        local
+    } else {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../workloads/suite.toml"
+        ))
+    }
+}
+
+/// Runs the suite; exit 1 when any run failed or could not run for a reason other than a skip.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let manifest_path = args.manifest.unwrap_or_else(default_manifest);
+    let manifest = Manifest::load(&manifest_path)?;
+    let dir = super::targets_dir(args.targets_dir);
+    let names = if args.targets.is_empty() {
+        manifest.suite.default_targets.clone()
+    } else {
+        args.targets
+    };
+    let targets = names
+        .iter()
+        .map(|n| Target::find(&dir, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;
+    let options = SuiteOptions {
+        targets,
+        shard: args.shard,
+        run: RunOptions {
+            wall_limit: Duration::from_secs(args.wall_limit_s),
+            ..RunOptions::default()
+        },
+    };
+    let total = jobs(&manifest, options.targets.len(), options.shard).len();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let done = Mutex::new(0usize);
+    let progress = |run: &mcubench_reports::Run| {
+        let line = format!(
+            "{} on {}: {}",
+            run.workload,
+            run.target,
+            run.status.as_str()
+        );
+        match &bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(line);
+            }
+            None => {
+                let mut n = done.lock().unwrap_or_else(|e| e.into_inner());
+                *n += 1;
+                eprintln!("[{n}/{total}] {line}");
+            }
+        }
+    };
+    let results = run_suite(&manifest, &manifest_path, &options, &progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let results_path = args.out.join("results.json");
+    json::write_results(&results_path, &results)?;
+    print!("{}", summary(&results));
+    println!("results: {}", results_path.display());
+    if !args.no_report {
+        let page = mcubench_reports::html::write_report(&results_path, None, &args.out)?;
+        println!("report:  {}", page.display());
+    }
+    let failed = results.runs.iter().any(|r| {
+        r.status == Status::Failed || r.status == Status::Error && !is_skip(r.error.as_deref())
+    });
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn is_skip(error: Option<&str>) -> bool {
+    error.is_some_and(|e| e.starts_with("skipped:"))
+}
+
+/// One line per run: the figures a reader scans first.
+fn summary(results: &mcubench_reports::Results) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "{:<20} {:<11} {:<7} {:>14} {:>11} {:>11} {:>9} {:>10}\n",
+        "workload", "target", "status", "cycles", "time ms", "energy µJ", "cyc/MAC", "stack B"
+    );
+    for r in &results.runs {
+        let cpm = r
+            .cycles_per_mac
+            .map_or("-".to_owned(), |c| format!("{c:.2}"));
+        let _ = writeln!(
+            out,
+            "{:<20} {:<11} {:<7} {:>14} {:>11.3} {:>11.2} {:>9} {:>10}",
+            r.workload,
+            r.target,
+            r.status.as_str(),
+            r.cycles,
+            r.time_us / 1000.0,
+            r.energy_uj,
+            cpm,
+            r.stack_peak_bytes
+        );
+        if let Some(e) = &r.error {
+            let _ = writeln!(out, "    {e}");
+        }
+    }
+    out
+}

@@ -1,0 +1,457 @@
+//! Suites: a manifest of workloads, each with an image per core, run on every
+//! chosen target in parallel. One run's failure is recorded with its reason
+//! and the others go on; the whole set becomes one versioned results file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mcubench_reports::results::{self as schema, Kind, Results, Status};
+use rayon::prelude::*;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::image::Image;
+use crate::machine::RunOptions;
+use crate::run::{run_loaded, RunRecord};
+use crate::target::{Core, FlashController, Target};
+
+/// The `[suite]` table of a manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteHeader {
+    /// Suite name, recorded in results so comparisons refuse other suites.
+    pub name: String,
+    /// Targets used when none are given.
+    pub default_targets: Vec<String>,
+}
+
+/// Something a workload needs from the target beyond its core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Requirement {
+    /// An emulated flash controller, to erase and program flash.
+    FlashController,
+}
+
+/// One `[[workload]]` of a manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Unique name.
+    pub name: String,
+    /// Inference or training.
+    pub kind: Kind,
+    /// What it measures.
+    pub description: String,
+    /// Image per core name, relative to the manifest.
+    pub images: BTreeMap<String, PathBuf>,
+    /// The region whose per-call cycles are the headline figure.
+    pub roi: Option<String>,
+    /// MACs of one call of the roi (inference).
+    pub macs: Option<u64>,
+    /// Text the firmware must print to pass.
+    pub expect_stdout: Option<String>,
+    /// Cycle budget.
+    pub max_cycles: Option<u64>,
+    /// What the target must provide.
+    #[serde(default)]
+    pub requires: Vec<Requirement>,
+}
+
+/// A parsed manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The suite table.
+    pub suite: SuiteHeader,
+    /// The workloads, in order.
+    pub workload: Vec<WorkloadSpec>,
+}
+
+/// Why a suite could not be set up (bad input, exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// The manifest could not be read.
+    #[error("{path}: cannot read: {error}")]
+    Io {
+        /// The manifest.
+        path: PathBuf,
+        /// The underlying error.
+        error: std::io::Error,
+    },
+    /// The manifest is not valid.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A shard specification is not `k/n` with 1 <= k <= n.
+    #[error("bad shard `{0}`: expected k/n with 1 <= k <= n")]
+    Shard(String),
+}
+
+/// Which slice of the suite's runs this invocation executes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based index.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = SuiteError;
+    fn from_str(s: &str) -> Result<Shard, SuiteError> {
+        let bad = || SuiteError::Shard(s.to_owned());
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Manifest {
+    /// Reads and checks a manifest.
+    pub fn load(path: &Path) -> Result<Manifest, SuiteError> {
+        let text = std::fs::read_to_string(path).map_err(|error| SuiteError::Io {
+            path: path.to_owned(),
+            error,
+        })?;
+        let invalid = |message: String| SuiteError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let manifest: Manifest =
+            toml::from_str(&text).map_err(|e| invalid(e.message().to_owned()))?;
+        let mut seen = std::collections::HashSet::new();
+        for w in &manifest.workload {
+            if !seen.insert(&w.name) {
+                return Err(invalid(format!("workload `{}` is listed twice", w.name)));
+            }
+            if w.images.is_empty() {
+                return Err(invalid(format!("workload `{}` has no images", w.name)));
+            }
+            if let Some(core) = w.images.keys().find(|c| Core::from_name(c).is_none()) {
+                return Err(invalid(format!(
+                    "workload `{}`: unknown core `{core}`",
+                    w.name
+                )));
+            }
+            if w.kind == Kind::Inference && w.macs.is_none() {
+                return Err(invalid(format!(
+                    "inference workload `{}` needs `macs`",
+                    w.name
+                )));
+            }
+        }
+        Ok(manifest)
+    }
+}
+
+/// Options for running a suite.
+#[derive(Debug, Clone)]
+pub struct SuiteOptions {
+    /// Targets to run on, in order.
+    pub targets: Vec<Target>,
+    /// The slice of runs to execute.
+    pub shard: Option<Shard>,
+    /// Limits applied to every run (a workload's own `max_cycles` wins).
+    pub run: RunOptions,
+}
+
+/// One workload × target pair.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Index into the manifest's workloads.
+    pub workload: usize,
+    /// Index into the options' targets.
+    pub target: usize,
+}
+
+/// All pairs in manifest × target order, restricted to `shard`.
+pub fn jobs(manifest: &Manifest, targets: usize, shard: Option<Shard>) -> Vec<Job> {
+    (0..manifest.workload.len())
+        .flat_map(|w| {
+            (0..targets).map(move |t| Job {
+                workload: w,
+                target: t,
+            })
+        })
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|s| *i as u64 % s.count == s.index - 1))
+        .map(|(_, job)| job)
+        .collect()
+}
+
+/// The image of `spec` that `target` runs: the one built for its core, else one
+/// for a core it can run. `Err` says why none applies.
+pub fn pick_image<'a>(spec: &'a WorkloadSpec, target: &Target) -> Result<(Core, &'a Path), String> {
+    let images = || {
+        spec.images
+            .iter()
+            .filter_map(|(c, p)| Some((Core::from_name(c)?, p.as_path())))
+    };
+    if let Some(found) = images().find(|(c, _)| *c == target.core) {
+        return Ok(found);
+    }
+    if let Some(found) = images().find(|(c, _)| target.core.runs_image_for(*c)) {
+        return Ok(found);
+    }
+    let built: Vec<String> = spec.images.keys().cloned().collect();
+    let needs_fpu = images().all(|(c, _)| c.has_fpu());
+    Err(if needs_fpu && !target.core.has_fpu() {
+        format!(
+            "skipped: needs an FPU (images for {}), {} has a {} without one",
+            built.join(", "),
+            target.name,
+            target.core
+        )
+    } else {
+        format!(
+            "skipped: no image for {} (images for {})",
+            target.core,
+            built.join(", ")
+        )
+    })
+}
+
+/// Runs the jobs in parallel; `progress` is told about each finished run.
+pub fn run_suite(
+    manifest: &Manifest,
+    manifest_path: &Path,
+    options: &SuiteOptions,
+    progress: &(dyn Fn(&schema::Run) + Sync),
+) -> Results {
+    let base = manifest_path.parent().unwrap_or(Path::new("."));
+    let jobs = jobs(manifest, options.targets.len(), options.shard);
+    let runs: Vec<schema::Run> = jobs
+        .par_iter()
+        .map(|job| {
+            let spec = &manifest.workload[job.workload];
+            let target = &options.targets[job.target];
+            let run = run_one(spec, target, base, &options.run);
+            progress(&run);
+            run
+        })
+        .collect();
+    let mut images: Vec<schema::ImageDigest> = jobs
+        .iter()
+        .filter_map(|job| {
+            let (_, image) = pick_image(
+                &manifest.workload[job.workload],
+                &options.targets[job.target],
+            )
+            .ok()?;
+            Some(schema::ImageDigest {
+                path: image.display().to_string(),
+                sha256: file_sha256(&base.join(image)).unwrap_or_else(|| "unreadable".into()),
+            })
+        })
+        .collect();
+    images.sort_by(|a, b| a.path.cmp(&b.path));
+    images.dedup_by(|a, b| a.path == b.path);
+    Results {
+        schema_version: mcubench_reports::SCHEMA_VERSION.to_owned(),
+        tool: schema::Tool {
+            name: "mcubench".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        provenance: schema::Provenance {
+            suite: manifest.suite.name.clone(),
+            manifest: manifest_path.display().to_string(),
+            manifest_sha256: file_sha256(manifest_path).unwrap_or_default(),
+            targets: options
+                .targets
+                .iter()
+                .map(|t| schema::TargetDigest {
+                    name: t.name.clone(),
+                    sha256: t.sha256.clone(),
+                })
+                .collect(),
+            images,
+            shard: options.shard.map(|s| schema::Shard {
+                index: s.index,
+                count: s.count,
+            }),
+        },
+        runs,
+    }
+}
+
+fn run_one(spec: &WorkloadSpec, target: &Target, base: &Path, options: &RunOptions) -> schema::Run {
+    let not_run = |image: String, status: Status, error: String| schema::Run {
+        workload: spec.name.clone(),
+        kind: spec.kind,
+        target: target.name.clone(),
+        core: target.core.name().into(),
+        clock_mhz: target.clock_mhz,
+        image,
+        status,
+        error: Some(error),
+        exit_code: None,
+        cycles: 0,
+        instructions: 0,
+        time_us: 0.0,
+        energy_uj: 0.0,
+        avg_power_mw: 0.0,
+        macs: spec.macs,
+        cycles_per_mac: None,
+        stack_peak_bytes: 0,
+        flash_bytes: 0,
+        ram_bytes: 0,
+        flash_capacity_bytes: 0,
+        ram_capacity_bytes: 0,
+        regions: Vec::new(),
+        profile: Vec::new(),
+        stacks: Vec::new(),
+        stdout: String::new(),
+        host: schema::Host {
+            wall_ms: 0.0,
+            mips: 0.0,
+        },
+    };
+    let (_, image_path) = match pick_image(spec, target) {
+        Ok(found) => found,
+        Err(reason) => return not_run(String::new(), Status::Error, reason),
+    };
+    let shown = image_path.display().to_string();
+    for need in &spec.requires {
+        match need {
+            Requirement::FlashController
+                if target.flash_program.controller == FlashController::None =>
+            {
+                return not_run(
+                    shown,
+                    Status::Error,
+                    format!(
+                        "skipped: needs an emulated flash controller, {} has none",
+                        target.name
+                    ),
+                );
+            }
+            Requirement::FlashController => {}
+        }
+    }
+    let image = match Image::load(&base.join(image_path)) {
+        Ok(image) => Arc::new(image),
+        Err(e) => return not_run(shown, Status::Error, e.to_string()),
+    };
+    let mut options = options.clone();
+    if let Some(max) = spec.max_cycles {
+        options.max_cycles = max;
+    }
+    options.cmdline = image_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match run_loaded(image, target, &options) {
+        Ok(record) => to_schema(spec, shown, record),
+        Err(e) => not_run(shown, Status::Error, e.to_string()),
+    }
+}
+
+fn to_schema(spec: &WorkloadSpec, image: String, r: RunRecord) -> schema::Run {
+    let missing_output = spec
+        .expect_stdout
+        .as_ref()
+        .filter(|want| !r.stdout.contains(want.as_str()))
+        .map(|want| format!("expected output `{want}` not printed"));
+    let error = r
+        .error
+        .clone()
+        .or_else(|| {
+            (r.exit_code != Some(0))
+                .then(|| format!("firmware exited with status {}", r.exit_code.unwrap_or(-1)))
+        })
+        .or(missing_output);
+    let roi = spec
+        .roi
+        .as_ref()
+        .and_then(|name| r.regions.iter().find(|g| &g.name == name));
+    let cycles_per_mac = match (roi, spec.macs) {
+        (Some(g), Some(macs)) if macs > 0 && g.calls > 0 => {
+            Some(g.cycles as f64 / g.calls as f64 / macs as f64)
+        }
+        _ => None,
+    };
+    schema::Run {
+        workload: spec.name.clone(),
+        kind: spec.kind,
+        target: r.target,
+        core: r.core,
+        clock_mhz: r.clock_mhz,
+        image,
+        status: if error.is_none() {
+            Status::Ok
+        } else {
+            Status::Failed
+        },
+        error,
+        exit_code: r.exit_code.map(i64::from),
+        cycles: r.cycles,
+        instructions: r.instructions,
+        time_us: r.time_us,
+        energy_uj: r.energy_uj,
+        avg_power_mw: r.avg_power_mw,
+        macs: spec.macs,
+        cycles_per_mac,
+        stack_peak_bytes: r.stack_peak_bytes,
+        flash_bytes: r.flash_bytes,
+        ram_bytes: r.ram_bytes,
+        flash_capacity_bytes: r.flash_capacity_bytes,
+        ram_capacity_bytes: r.ram_capacity_bytes,
+        regions: r
+            .regions
+            .into_iter()
+            .map(|g| schema::Region {
+                name: g.name,
+                calls: g.calls,
+                cycles: g.cycles,
+                time_us: g.time_us,
+                energy_uj: g.energy_uj,
+            })
+            .collect(),
+        profile: r
+            .profile
+            .into_iter()
+            .map(|f| schema::ProfileEntry {
+                name: f.name,
+                self_cycles: f.self_cycles,
+                total_cycles: f.total_cycles,
+                calls: f.calls,
+            })
+            .collect(),
+        stacks: r
+            .stacks
+            .into_iter()
+            .map(|s| schema::StackSample {
+                stack: s.stack,
+                cycles: s.cycles,
+            })
+            .collect(),
+        stdout: r.stdout,
+        host: schema::Host {
+            wall_ms: r.host.wall_ms,
+            mips: r.host.mips,
+        },
+    }
+}
+
+/// Hex SHA-256 of a file's bytes.
+pub fn file_sha256(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(hex(&Sha256::digest(&bytes)))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
