@@ -1,0 +1,15 @@
+# The two entry points; each installs what it is missing first.
+#   make suite   run the default benchmark suite on the default targets
+#   make test    build and pass every test, and check that firmware rebuilds byte for byte
+
+.PHONY: suite test
+
+suite:
+	scripts/setup build
+	cargo run --release -p mcubench -- suite
+
+test:
+	scripts/setup test
+	cargo test --workspace --release
+	$(MAKE) -C workloads check-reproducible
+	$(MAKE) -C emulator/tests/fixtures check-reproducible
