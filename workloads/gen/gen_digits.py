@@ -14,6 +14,7 @@ must reproduce.
 """
 
 import numpy as np
+import sklearn
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -52,7 +53,7 @@ def main():
     n = len(y_test)
     assert correct * 10 >= 9 * n, f"int8 accuracy {correct}/{n} below 90%"
 
-    body = [f"/* 8x8 digits MLP 64-64-32-10 trained with scikit-learn {__import__('sklearn').__version__};\n"
+    body = [f"/* 8x8 digits MLP 64-64-32-10 trained with scikit-learn {sklearn.__version__};\n"
             f" * float accuracy {float_acc:.4f}, int8 accuracy {correct}/{n} on the held-back images.\n"
             f" * MACs per inference: {macs}. */\n",
             nn.emit_layers("digits", layers),

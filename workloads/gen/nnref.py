@@ -22,8 +22,6 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 ADD_LEFT_SHIFT = 20  # NN_ADD_LEFT_SHIFT in kernels/nn.h
 EXP_TABLE_BITS = 20  # softmax exp table in Q20 (kernels/nn_ref.c)
 
-OPS = ["NN_CONV", "NN_DWCONV", "NN_FC", "NN_AVGPOOL", "NN_MAXPOOL", "NN_ADD", "NN_SOFTMAX"]
-
 
 def _int32(x):
     x = np.asarray(x, dtype=np.int64)

@@ -28,7 +28,9 @@ enum nn_op {
     NN_AVGPOOL,   /* average over the in-bounds taps; same scale in and out */
     NN_MAXPOOL,   /* maximum; same scale in and out */
     NN_ADD,       /* elementwise add of in and in2 with its own rescaling */
-    NN_SOFTMAX,   /* over the last dimension; output scale 1/256, zero point -128 */
+    NN_SOFTMAX,   /* over the last dimension; output scale 1/256, zero point -128;
+                   * exp() from a per-layer table rather than TFLite's
+                   * fixed-point exp, so it may differ from TFLite by one unit */
 };
 
 /* Sentinel arena offset: the layer reads the model input passed to nn_run. */
