@@ -83,6 +83,12 @@ static inline int32_t nn_requantize(int32_t acc, int32_t mult, int32_t shift)
     return (x >> right) + ((x & mask) > threshold ? 1 : 0);
 }
 
+/* v limited to [lo, hi]: the activation clamp every kernel ends with. */
+static inline int8_t nn_clamp(int32_t v, int8_t lo, int8_t hi)
+{
+    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
 void nn_conv_ref(const nn_layer *l, const int8_t *in, int8_t *out);
 void nn_dwconv_ref(const nn_layer *l, const int8_t *in, int8_t *out);
 void nn_fc_ref(const nn_layer *l, const int8_t *in, int8_t *out);

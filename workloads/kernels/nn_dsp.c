@@ -6,10 +6,11 @@
  * SXTB16 unpacks bytes 0 and 2 of a word into two halfwords, and with the
  * word rotated by 8 bytes 1 and 3. Activations are widened once into a
  * 16-bit column in exactly that order (b0 b2 b1 b3 per group of four) with
- * the input offset added, so the inner loop is two word loads of the column,
- * one of weights, two SXTB16 and two SMLAD per four MACs. Results are
- * bit-identical to the reference kernels: only the order of the integer
- * additions changes. */
+ * the input offset added, so four MACs take two word loads of the column,
+ * one of weights, two SXTB16 and two SMLAD. Convolutions work on two output
+ * pixels and two output channels at once, so each unpacked weight word feeds
+ * two columns. Results are bit-identical to the reference kernels: only the
+ * order of the integer additions changes. */
 #include "nn.h"
 
 #if defined(__ARM_FEATURE_DSP)
@@ -54,11 +55,6 @@ static uint32_t pack_offset(int32_t offset)
     return ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
 }
 
-static int8_t clamp(int32_t v, int8_t lo, int8_t hi)
-{
-    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
-}
-
 /* Widens n int8 values to the reordered 16-bit column, adding offset. */
 static void widen(const int8_t *src, int n, int32_t offset, int16_t *dst)
 {
@@ -92,7 +88,7 @@ static out_stage out_stage_of(const nn_layer *l)
 
 static inline __attribute__((always_inline)) int8_t finish(const out_stage *q, int32_t acc, int c)
 {
-    return clamp(nn_requantize(acc, q->mult[c], q->shift[c]) + q->out_offset, q->act_min, q->act_max);
+    return nn_clamp(nn_requantize(acc, q->mult[c], q->shift[c]) + q->out_offset, q->act_min, q->act_max);
 }
 
 /* acc += dot(col, row) over k, for a column widened by widen(). */

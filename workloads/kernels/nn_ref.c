@@ -6,11 +6,6 @@
  * field inside the loops. */
 #include "nn.h"
 
-static int8_t clamp(int32_t v, int8_t lo, int8_t hi)
-{
-    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
-}
-
 void nn_conv_ref(const nn_layer *layer, const int8_t *in, int8_t *out)
 {
     const nn_layer l = *layer;
@@ -35,7 +30,7 @@ void nn_conv_ref(const nn_layer *layer, const int8_t *in, int8_t *out)
                     }
                 }
                 acc = nn_requantize(acc, l.mult[oc], l.shift[oc]) + l.out_offset;
-                *out++ = clamp(acc, l.act_min, l.act_max);
+                *out++ = nn_clamp(acc, l.act_min, l.act_max);
             }
         }
     }
@@ -64,7 +59,7 @@ void nn_dwconv_ref(const nn_layer *layer, const int8_t *in, int8_t *out)
                     }
                 }
                 acc = nn_requantize(acc, l.mult[c], l.shift[c]) + l.out_offset;
-                *out++ = clamp(acc, l.act_min, l.act_max);
+                *out++ = nn_clamp(acc, l.act_min, l.act_max);
             }
         }
     }
@@ -79,7 +74,7 @@ void nn_fc_ref(const nn_layer *layer, const int8_t *in, int8_t *out)
         for (int i = 0; i < l.in_c; i++)
             acc += (in[i] + l.in_offset) * wp[i];
         acc = nn_requantize(acc, l.mult[o], l.shift[o]) + l.out_offset;
-        out[o] = clamp(acc, l.act_min, l.act_max);
+        out[o] = nn_clamp(acc, l.act_min, l.act_max);
     }
 }
 
@@ -112,7 +107,7 @@ static void pool(const nn_layer *layer, const int8_t *in, int8_t *out, int avera
                 int32_t v = max;
                 if (average) /* round half away from zero, as TFLite does */
                     v = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
-                *out++ = clamp(v, l.act_min, l.act_max);
+                *out++ = nn_clamp(v, l.act_min, l.act_max);
             }
         }
     }
@@ -138,7 +133,7 @@ void nn_add(const nn_layer *layer, const int8_t *in, const int8_t *in2, int8_t *
         int32_t sum = nn_requantize(a, l.mult[0], l.shift[0]) +
                       nn_requantize(b, l.mult[1], l.shift[1]);
         int32_t v = nn_requantize(sum, l.mult[2], l.shift[2]) + l.out_offset;
-        out[i] = clamp(v, l.act_min, l.act_max);
+        out[i] = nn_clamp(v, l.act_min, l.act_max);
     }
 }
 
@@ -160,7 +155,7 @@ void nn_softmax(const nn_layer *layer, const int8_t *in, int8_t *out)
             sum += l.exp_table[max - in[i]];
         for (int i = 0; i < depth; i++) {
             uint32_t p = (l.exp_table[max - in[i]] * 256u + sum / 2u) / sum;
-            out[i] = clamp((int32_t)p - 128, -128, 127);
+            out[i] = nn_clamp((int32_t)p - 128, -128, 127);
         }
     }
 }
