@@ -136,12 +136,20 @@ pub fn run_loaded(
     options: &RunOptions,
 ) -> Result<RunRecord, RunError> {
     image.check_fits(target)?;
-    let machine = Machine::new(target, image.clone(), options.clone()).map_err(|failure| {
-        RunError::Machine {
+    let mut options = options.clone();
+    if options.cmdline.is_empty() {
+        // The firmware's argv[0], as a host shell would pass it.
+        options.cmdline = image
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+    }
+    let machine =
+        Machine::new(target, image.clone(), options).map_err(|failure| RunError::Machine {
             path: image.path.display().to_string(),
             failure,
-        }
-    })?;
+        })?;
     let execution = machine.run();
     Ok(record(&image, target, execution))
 }

@@ -178,6 +178,7 @@ struct Engine {
     mark_cycles: u64,
     mark_weighted: u64,
     next_event: u64,
+    systick_at: u64,
     max_cycles: u64,
     blocks: BlockTable,
     decoder: Decoder,
@@ -279,8 +280,8 @@ impl Engine {
     }
 
     fn schedule_next_event(&mut self) {
-        let systick = self.sys.next_systick(self.cycles).unwrap_or(u64::MAX);
-        self.next_event = systick.min(self.max_cycles);
+        self.systick_at = self.sys.next_systick(self.cycles).unwrap_or(u64::MAX);
+        self.next_event = self.systick_at.min(self.max_cycles);
     }
 
     fn note_sp(&mut self, sp: u32) {
@@ -398,6 +399,7 @@ impl Machine {
             mark_cycles: 0,
             mark_weighted: 0,
             next_event: options.max_cycles,
+            systick_at: u64::MAX,
             max_cycles: options.max_cycles,
             blocks: BlockTable::new(code_ranges),
             decoder: Decoder::new(),
@@ -884,6 +886,7 @@ impl Machine {
             .map_or(NO_FUNCTION, |i| i as u32);
         e.profiler
             .enter_exception(func, return_addr & !1, e.cycles, e.weighted);
+        e.attribute(func);
         e.expect = handler;
         e.schedule_next_event();
         Ok(handler)
@@ -892,6 +895,7 @@ impl Machine {
     /// Unstacks the frame of the active exception; returns where to resume.
     fn exception_return(&mut self) -> Result<u32, Failure> {
         let e = self.uc.get_data_mut();
+        let handler_func = e.blocks.get(e.cur).func;
         if e.cur != 0 {
             e.close_block();
             e.cur = 0;
@@ -936,6 +940,7 @@ impl Machine {
         let e = self.uc.get_data_mut();
         e.cycles += EXCEPTION_RETURN_CYCLES;
         e.weighted += EXCEPTION_RETURN_CYCLES * weight::MEMORY;
+        e.attribute(handler_func);
         e.expect = resume;
         if let Some(number) = (0..32).find(|n| e.sys.pending & (1 << n) != 0) {
             return self.enter_exception(number, resume, false);
@@ -1063,11 +1068,7 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         if e.cycles >= e.max_cycles {
             e.stop = Some(Stop::Budget);
         } else {
-            let due = e
-                .sys
-                .next_systick(e.cycles.saturating_sub(1))
-                .is_some_and(|t| t <= e.cycles);
-            if due {
+            if e.cycles >= e.systick_at {
                 e.sys.pending |= 1 << exception::SYSTICK;
             }
             e.schedule_next_event();

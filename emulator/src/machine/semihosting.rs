@@ -106,11 +106,14 @@ pub struct Clock {
 }
 
 impl Semihosting {
-    /// State for a run with this command line and memory layout.
+    /// State for a run with this command line and memory layout. Handles 1
+    /// and 2 are the console's stdout and stderr from the start, as file
+    /// descriptors are on a host, for firmware that writes without opening.
     pub fn new(cmdline: String, heap: HeapInfo) -> Semihosting {
         Semihosting {
             cmdline,
             heap,
+            handles: vec![Some(Handle::Stdout), Some(Handle::Stderr)],
             ..Semihosting::default()
         }
     }
@@ -341,20 +344,23 @@ mod tests {
     #[test]
     fn rdimon_opens_tt_and_reads_the_feature_file() {
         let mut ram = ram_with(200, b":tt\0:semihosting-features\0");
-        let mut sh = Semihosting::default();
+        let mut sh = Semihosting::new(String::new(), HeapInfo::default());
         words(&mut ram, 0, &[200, 4, 3]);
-        assert_eq!(sh.call(op::OPEN, 0, &mut ram, CLOCK), Outcome::Return(1));
+        assert_eq!(sh.call(op::OPEN, 0, &mut ram, CLOCK), Outcome::Return(3));
         words(&mut ram, 0, &[204, 0, FEATURES_FILE.len() as u32]);
-        assert_eq!(sh.call(op::OPEN, 0, &mut ram, CLOCK), Outcome::Return(2));
-        words(&mut ram, 0, &[2]);
+        assert_eq!(sh.call(op::OPEN, 0, &mut ram, CLOCK), Outcome::Return(4));
+        words(&mut ram, 0, &[4]);
         assert_eq!(sh.call(op::FLEN, 0, &mut ram, CLOCK), Outcome::Return(5));
-        words(&mut ram, 0, &[2, 300, 5]);
+        words(&mut ram, 0, &[4, 300, 5]);
         assert_eq!(sh.call(op::READ, 0, &mut ram, CLOCK), Outcome::Return(0));
         assert_eq!(&ram.0[300..305], &FEATURES);
         ram.0[400..405].copy_from_slice(b"data\n");
-        words(&mut ram, 0, &[1, 400, 5]);
+        words(&mut ram, 0, &[3, 400, 5]);
         assert_eq!(sh.call(op::WRITE, 0, &mut ram, CLOCK), Outcome::Return(0));
-        assert_eq!(sh.output, b"data\n");
+        // Handle 2 is stderr without an open.
+        words(&mut ram, 0, &[2, 400, 5]);
+        assert_eq!(sh.call(op::WRITE, 0, &mut ram, CLOCK), Outcome::Return(0));
+        assert_eq!(sh.output, b"data\ndata\n");
     }
 
     #[test]

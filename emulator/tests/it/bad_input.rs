@@ -1,0 +1,185 @@
+//! Every kind of bad input ends with one clear message naming the file (and
+//! where it applies the PC, function and address) and exit code 1 or 2.
+
+use assert_cmd::Command;
+
+use crate::{fixture, targets_dir};
+
+fn mcubench(args: &[&str]) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("mcubench")
+        .unwrap()
+        .args(args)
+        .arg("--targets-dir")
+        .arg(targets_dir())
+        .assert()
+}
+
+fn fails(image: &str, target: &str, extra: &[&str], code: i32, needles: &[&str]) {
+    let path = fixture(image);
+    let path = path.to_str().unwrap();
+    let mut args = vec!["run", path, "--target", target];
+    args.extend_from_slice(extra);
+    let out = mcubench(&args).code(code).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "`{needle}` missing from: {stderr}");
+    }
+}
+
+#[test]
+fn unreadable_and_malformed_files_are_bad_input() {
+    fails(
+        "no_such_file.elf",
+        "stm32f407",
+        &[],
+        2,
+        &["no_such_file.elf", "cannot read"],
+    );
+    fails(
+        "empty.elf",
+        "stm32f407",
+        &[],
+        2,
+        &["empty.elf", "empty file"],
+    );
+    fails(
+        "random.elf",
+        "stm32f407",
+        &[],
+        2,
+        &["random.elf", "not an ELF"],
+    );
+    fails(
+        "truncated.elf",
+        "stm32f407",
+        &[],
+        2,
+        &["truncated.elf", "truncated"],
+    );
+    fails(
+        "x86.elf",
+        "stm32f407",
+        &[],
+        2,
+        &["x86.elf", "not a 32-bit ARM ELF"],
+    );
+}
+
+#[test]
+fn images_that_do_not_fit_and_unknown_targets_are_bad_input() {
+    fails(
+        "too_big.elf",
+        "stm32f407",
+        &[],
+        2,
+        &["too_big.elf", "does not fit stm32f407"],
+    );
+    fails(
+        "semihost.elf",
+        "stm32f999",
+        &[],
+        2,
+        &["unknown target `stm32f999`"],
+    );
+    fails(
+        "semihost.elf",
+        "stm32f407",
+        &["--clock-mhz", "400"],
+        2,
+        &["clock 400 MHz"],
+    );
+}
+
+#[test]
+fn faults_name_the_pc_function_and_address() {
+    fails(
+        "fault_unmapped.elf",
+        "stm32f407",
+        &[],
+        1,
+        &[
+            "fault_unmapped.elf",
+            "write to unmapped memory",
+            "poke_unmapped",
+            "0x60000000",
+        ],
+    );
+    fails(
+        "fpu_disabled.elf",
+        "stm32f407",
+        &[],
+        1,
+        &["fpu_disabled.elf", "FPU disabled", "fpu_vadd"],
+    );
+    fails(
+        "fpu_on_m3.elf",
+        "mps2-an385",
+        &[],
+        1,
+        &["fpu_on_m3.elf", "without an FPU", "vpush"],
+    );
+    fails(
+        "dsp_on_m3.elf",
+        "mps2-an385",
+        &[],
+        1,
+        &[
+            "dsp_on_m3.elf",
+            "DSP-extension instruction",
+            "smlad",
+            "run_smlad",
+        ],
+    );
+    fails(
+        "stack_overflow.elf",
+        "stm32f407",
+        &[],
+        1,
+        &["stack_overflow.elf", "stack overflow", "recurse_deep"],
+    );
+}
+
+#[test]
+fn endless_firmware_stops_with_a_clear_error() {
+    fails(
+        "dead_loop.elf",
+        "stm32f407",
+        &[],
+        1,
+        &["dead_loop.elf", "endless `b .` loop", "hang_here"],
+    );
+    fails(
+        "endless_loop.elf",
+        "stm32f407",
+        &["--max-cycles", "2000000"],
+        1,
+        &[
+            "endless_loop.elf",
+            "cycle budget of 2000000",
+            "spin_forever",
+        ],
+    );
+    fails(
+        "endless_loop.elf",
+        "stm32f407",
+        &["--wall-limit-s", "1"],
+        1,
+        &[
+            "endless_loop.elf",
+            "wall-clock limit of 1 s",
+            "spin_forever",
+        ],
+    );
+}
+
+#[test]
+fn a_nonzero_exit_fails_the_run() {
+    fails(
+        "exit_nonzero.elf",
+        "stm32f407",
+        &[],
+        1,
+        &["exit_nonzero.elf", "exited with status 5"],
+    );
+}

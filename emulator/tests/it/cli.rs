@@ -1,0 +1,80 @@
+use assert_cmd::Command;
+
+use crate::{fixture, targets_dir};
+
+fn run_output(format: &str) -> String {
+    let out = Command::cargo_bin("mcubench")
+        .unwrap()
+        .current_dir(crate::root())
+        .args([
+            "run",
+            "emulator/tests/fixtures/systick.elf",
+            "--target",
+            "stm32f407",
+            "--format",
+            format,
+            "--top",
+            "5",
+        ])
+        .arg("--targets-dir")
+        .arg(targets_dir())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn the_run_table_reads_well() {
+    // Host figures vary between machines; everything else is exact.
+    let table: String = run_output("table")
+        .lines()
+        .filter(|l| !l.starts_with("host:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!(table);
+}
+
+#[test]
+fn the_json_record_has_every_documented_field() {
+    let record: serde_json::Value = serde_json::from_str(&run_output("json")).unwrap();
+    for key in [
+        "target",
+        "core",
+        "clock_mhz",
+        "cycles",
+        "instructions",
+        "time_us",
+        "energy_uj",
+        "avg_power_mw",
+        "stack_peak_bytes",
+        "flash_bytes",
+        "ram_bytes",
+        "exit_code",
+        "stdout",
+        "profile",
+        "regions",
+        "stacks",
+        "host",
+    ] {
+        assert!(record.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(record["exit_code"], 0);
+    assert!(record["profile"][0]["self_cycles"].as_u64().unwrap() > 0);
+    assert!(fixture("systick.elf").exists());
+}
+
+#[test]
+fn targets_lists_every_shipped_target() {
+    let out = Command::cargo_bin("mcubench")
+        .unwrap()
+        .arg("targets")
+        .arg("--targets-dir")
+        .arg(targets_dir())
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    insta::assert_snapshot!(text);
+}

@@ -1,0 +1,132 @@
+use mcubench::machine::RunOptions;
+
+use crate::{run, run_with};
+
+fn value(stdout: &str, key: &str) -> i64 {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{key} ")))
+        .unwrap_or_else(|| panic!("no `{key}` in:\n{stdout}"));
+    let text = line[key.len()..].trim();
+    match text.strip_prefix("0x") {
+        Some(hex) => i64::from_str_radix(hex, 16).unwrap(),
+        None => text.parse().unwrap(),
+    }
+}
+
+#[test]
+fn semihosting_calls_reach_the_console_and_answer_with_modeled_figures() {
+    let r = run("semihost.elf", "mps2-an386");
+    assert_eq!(r.exit_code, Some(0), "{}", r.stdout);
+    assert!(r.stdout.starts_with("writec\nwrite0\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("cmdline semihost.elf"), "{}", r.stdout);
+    // SYS_HEAPINFO: the heap starts after .bss, the stack base is the initial SP.
+    assert_eq!(value(&r.stdout, "stack_base"), 0x2002_0000);
+    assert!(value(&r.stdout, "heap_base") < value(&r.stdout, "heap_limit"));
+    // SYS_ELAPSED reports modeled cycles: below the run's total, never zero.
+    let elapsed = value(&r.stdout, "elapsed_lo");
+    assert!(
+        elapsed > 0 && (elapsed as u64) < r.cycles,
+        "{elapsed} vs {}",
+        r.cycles
+    );
+}
+
+#[test]
+fn newlib_rdimon_runs_unmodified() {
+    let r = run("hello_rdimon.elf", "mps2-an386");
+    assert_eq!(
+        r.stdout,
+        "hello from rdimon 42\nputs through newlib\nfputs to stderr\n"
+    );
+    assert_eq!(r.exit_code, Some(3));
+    assert!(r.error.is_none());
+}
+
+#[test]
+fn systick_interrupts_every_period_and_cpuid_names_the_core() {
+    let r = run("systick.elf", "mps2-an386");
+    assert_eq!(r.exit_code, Some(0));
+    assert_eq!(value(&r.stdout, "cpuid"), 0x410F_C241);
+    let (ticks, cycles) = (value(&r.stdout, "ticks"), value(&r.stdout, "cycles"));
+    // RVR = 999 on the processor clock: one interrupt per 1000 cycles.
+    assert!(
+        (ticks - cycles / 1000).abs() <= 1,
+        "{ticks} ticks in {cycles} cycles"
+    );
+    let handler = r
+        .profile
+        .iter()
+        .find(|f| f.name == "systick_handler")
+        .expect("handler in profile");
+    assert_eq!(handler.calls as i64, ticks);
+}
+
+#[test]
+fn a_firmware_hardfault_handler_takes_over_faults() {
+    let r = run("fault_hardfault_handler.elf", "stm32f407");
+    assert_eq!(r.exit_code, Some(7));
+    assert!(
+        r.stdout.contains("cfsr 0x00008200") && r.stdout.contains("hfsr 0x40000000"),
+        "{}",
+        r.stdout
+    );
+    let fault = r.handled_fault.expect("fault recorded");
+    assert!(fault.contains("0x60000000"), "{fault}");
+}
+
+#[test]
+fn figures_follow_from_cycles_clock_and_energy_model() {
+    let r = run("semihost.elf", "stm32f407");
+    assert!((r.time_us - r.cycles as f64 / 168.0).abs() < 1e-9);
+    // Energy per cycle is Vdd × µA/MHz (3.3 V × 238 µA/MHz = 785.4 pJ) times a class weight within ±50%.
+    let pj_per_cycle = r.energy_uj * 1e6 / r.cycles as f64;
+    assert!(
+        (0.5 * 785.4..=1.1 * 785.4).contains(&pj_per_cycle),
+        "{pj_per_cycle} pJ/cycle"
+    );
+    assert!((r.avg_power_mw - r.energy_uj / r.time_us * 1000.0).abs() < 1e-9);
+    assert!(r.stack_peak_bytes > 0 && r.stack_peak_bytes < 4096);
+    assert_eq!(r.flash_capacity_bytes, 1 << 20);
+    let main = r
+        .profile
+        .iter()
+        .find(|f| f.name == "main")
+        .expect("main profiled");
+    assert_eq!(main.calls, 1);
+    assert!(main.total_cycles > main.self_cycles);
+    assert!(
+        r.stacks
+            .iter()
+            .any(|s| s.stack.ends_with("main;semihost_print_hex")),
+        "{:?}",
+        r.stacks
+    );
+}
+
+#[test]
+fn runs_are_deterministic() {
+    let strip = |mut r: mcubench::run::RunRecord| {
+        r.host.wall_ms = 0.0;
+        r.host.mips = 0.0;
+        serde_json::to_string(&r).unwrap()
+    };
+    let a = strip(run("systick.elf", "stm32f407"));
+    let b = strip(run("systick.elf", "stm32f407"));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn flash_wait_states_cost_cycles_only_above_zero_wait_clocks() {
+    let options = RunOptions::default();
+    let fast = run_with("fpu_on_m3.elf", "stm32f407", &options);
+    let mut slow_target = crate::target("stm32f407");
+    slow_target = slow_target.with_clock(24.0).unwrap();
+    let slow =
+        mcubench::run::run_image(&crate::fixture("fpu_on_m3.elf"), &slow_target, &options).unwrap();
+    assert_eq!(slow.wait_states, 0);
+    assert_eq!(slow.flash_stall_cycles, 0);
+    assert!(fast.flash_stall_cycles > 0);
+    assert_eq!(fast.cycles - fast.flash_stall_cycles, slow.cycles);
+    assert_eq!(fast.instructions, slow.instructions);
+}

@@ -1,0 +1,165 @@
+use std::path::Path;
+
+use mcubench::machine::RunOptions;
+use mcubench::suite::{jobs, run_suite, Manifest, Shard, SuiteOptions};
+use mcubench_reports::Status;
+
+use crate::{fixture, target};
+
+const MANIFEST: &str = r#"
+[suite]
+name = "fixtures"
+default_targets = ["stm32f407"]
+
+[[workload]]
+name = "semihost"
+kind = "training"
+description = "prints and exits 0"
+images = { cortex-m4f = "semihost.elf" }
+roi = "nothing"
+expect_stdout = "cmdline semihost.elf"
+
+[[workload]]
+name = "exit-nonzero"
+kind = "inference"
+description = "exits 5"
+images = { cortex-m4f = "exit_nonzero.elf" }
+macs = 10
+
+[[workload]]
+name = "fpu-only"
+kind = "inference"
+description = "needs an FPU"
+images = { cortex-m4f = "fpu_on_m3.elf" }
+macs = 10
+"#;
+
+fn manifest_in(dir: &Path) -> std::path::PathBuf {
+    for f in ["semihost.elf", "exit_nonzero.elf", "fpu_on_m3.elf"] {
+        std::fs::copy(fixture(f), dir.join(f)).unwrap();
+    }
+    let path = dir.join("suite.toml");
+    std::fs::write(&path, MANIFEST).unwrap();
+    path
+}
+
+#[test]
+fn a_failing_workload_is_recorded_and_the_rest_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest_in(dir.path());
+    let manifest = Manifest::load(&path).unwrap();
+    let options = SuiteOptions {
+        targets: vec![target("stm32f407"), target("mps2-an385")],
+        shard: None,
+        run: RunOptions::default(),
+    };
+    let results = run_suite(&manifest, &path, &options, &|_| {});
+    let status: Vec<(String, Status)> = results.runs.iter().map(|r| (r.key(), r.status)).collect();
+    assert_eq!(results.runs.len(), 6);
+    let get = |w: &str, t: &str| {
+        results
+            .runs
+            .iter()
+            .find(|r| r.workload == w && r.target == t)
+            .unwrap()
+    };
+    assert_eq!(
+        get("semihost", "stm32f407").status,
+        Status::Ok,
+        "{status:?}"
+    );
+    assert_eq!(get("exit-nonzero", "stm32f407").status, Status::Failed);
+    assert!(get("exit-nonzero", "stm32f407")
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("status 5"));
+    let skipped = get("fpu-only", "mps2-an385");
+    assert_eq!(skipped.status, Status::Error);
+    assert!(
+        skipped
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("skipped: needs an FPU"),
+        "{:?}",
+        skipped.error
+    );
+    assert_eq!(results.provenance.targets.len(), 2);
+    assert!(results
+        .provenance
+        .images
+        .iter()
+        .all(|i| i.sha256.len() == 64));
+    // The written file reads back through the versioned reader.
+    let out = dir.path().join("results.json");
+    mcubench_reports::json::write_results(&out, &results).unwrap();
+    assert_eq!(
+        mcubench_reports::json::read_results(&out)
+            .unwrap()
+            .runs
+            .len(),
+        6
+    );
+}
+
+#[test]
+fn shards_partition_the_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = Manifest::load(&manifest_in(dir.path())).unwrap();
+    let all = jobs(&manifest, 3, None).len();
+    let parts: usize = (1..=4)
+        .map(|k| jobs(&manifest, 3, Some(Shard { index: k, count: 4 })).len())
+        .sum();
+    assert_eq!((all, parts), (9, 9));
+    assert!(
+        "0/2".parse::<Shard>().is_err()
+            && "3/2".parse::<Shard>().is_err()
+            && "x".parse::<Shard>().is_err()
+    );
+}
+
+#[test]
+fn bad_manifests_are_refused_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("suite.toml");
+    std::fs::write(&path, MANIFEST.replace("macs = 10\n", "")).unwrap();
+    let err = Manifest::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("suite.toml") && err.contains("needs `macs`"),
+        "{err}"
+    );
+    std::fs::write(
+        &path,
+        MANIFEST.replace(
+            "cortex-m4f = \"semihost.elf\"",
+            "cortex-m9 = \"semihost.elf\"",
+        ),
+    )
+    .unwrap();
+    assert!(Manifest::load(&path)
+        .unwrap_err()
+        .to_string()
+        .contains("unknown core `cortex-m9`"));
+}
+
+#[test]
+fn the_shipped_suite_manifest_loads() {
+    let manifest = Manifest::load(&crate::root().join("workloads/suite.toml")).unwrap();
+    assert!(
+        manifest
+            .workload
+            .iter()
+            .filter(|w| w.kind == mcubench_reports::Kind::Inference)
+            .count()
+            >= 5
+    );
+    assert!(
+        manifest
+            .workload
+            .iter()
+            .filter(|w| w.kind == mcubench_reports::Kind::Training)
+            .count()
+            >= 6
+    );
+}
