@@ -12,39 +12,13 @@
 
 static int8_t out[N_CASES][SELFTEST_MAX_OUT];
 
-static void run_case(const selftest_case *c, const nn_kernels *k, int8_t *dst)
-{
-    const nn_layer *l = c->layer;
-    switch (l->op) {
-    case NN_CONV:
-        k->conv(l, c->in, dst);
-        break;
-    case NN_DWCONV:
-        k->dwconv(l, c->in, dst);
-        break;
-    case NN_FC:
-        k->fc(l, c->in, dst);
-        break;
-    case NN_AVGPOOL:
-        nn_avgpool(l, c->in, dst);
-        break;
-    case NN_MAXPOOL:
-        nn_maxpool(l, c->in, dst);
-        break;
-    case NN_ADD:
-        nn_add(l, c->in, c->in2, dst);
-        break;
-    case NN_SOFTMAX:
-        nn_softmax(l, c->in, dst);
-        break;
-    }
-}
-
 /* One pass over all cases with one kernel set. */
 MB_ROI void roi_selftest(const nn_kernels *k)
 {
-    for (int i = 0; i < N_CASES; i++)
-        run_case(&selftest_cases[i], k, out[i]);
+    for (int i = 0; i < N_CASES; i++) {
+        const selftest_case *c = &selftest_cases[i];
+        nn_run_layer(c->layer, c->in, c->in2, out[i], k);
+    }
 }
 
 /* Returns the number of cases whose output differs from the golden bytes. */

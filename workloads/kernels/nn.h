@@ -119,6 +119,10 @@ extern const nn_kernels nn_kernels_dsp;
 #define NN_KERNELS_BEST nn_kernels_ref
 #endif
 
+/* Runs one layer with kernel set k; in2 is only read by NN_ADD. */
+void nn_run_layer(const nn_layer *l, const int8_t *in, const int8_t *in2, int8_t *out,
+                  const nn_kernels *k);
+
 /* Runs n layers in order, with intermediate tensors at their arena offsets;
  * returns the last layer's output. */
 const int8_t *nn_run(const nn_layer *layers, int n, const int8_t *input, int8_t *arena,

@@ -7,6 +7,34 @@ const nn_kernels nn_kernels_ref = {nn_conv_ref, nn_dwconv_ref, nn_fc_ref};
 const nn_kernels nn_kernels_dsp = {nn_conv_dsp, nn_dwconv_dsp, nn_fc_dsp};
 #endif
 
+void nn_run_layer(const nn_layer *l, const int8_t *in, const int8_t *in2, int8_t *out,
+                  const nn_kernels *k)
+{
+    switch (l->op) {
+    case NN_CONV:
+        k->conv(l, in, out);
+        break;
+    case NN_DWCONV:
+        k->dwconv(l, in, out);
+        break;
+    case NN_FC:
+        k->fc(l, in, out);
+        break;
+    case NN_AVGPOOL:
+        nn_avgpool(l, in, out);
+        break;
+    case NN_MAXPOOL:
+        nn_maxpool(l, in, out);
+        break;
+    case NN_ADD:
+        nn_add(l, in, in2, out);
+        break;
+    case NN_SOFTMAX:
+        nn_softmax(l, in, out);
+        break;
+    }
+}
+
 const int8_t *nn_run(const nn_layer *layers, int n, const int8_t *input, int8_t *arena,
                      const nn_kernels *k)
 {
@@ -14,30 +42,9 @@ const int8_t *nn_run(const nn_layer *layers, int n, const int8_t *input, int8_t 
     for (int i = 0; i < n; i++) {
         const nn_layer *l = &layers[i];
         const int8_t *in = l->in == NN_INPUT ? input : arena + l->in;
+        const int8_t *in2 = l->in2 == NN_INPUT ? input : arena + l->in2;
         out = arena + l->out;
-        switch (l->op) {
-        case NN_CONV:
-            k->conv(l, in, out);
-            break;
-        case NN_DWCONV:
-            k->dwconv(l, in, out);
-            break;
-        case NN_FC:
-            k->fc(l, in, out);
-            break;
-        case NN_AVGPOOL:
-            nn_avgpool(l, in, out);
-            break;
-        case NN_MAXPOOL:
-            nn_maxpool(l, in, out);
-            break;
-        case NN_ADD:
-            nn_add(l, in, l->in2 == NN_INPUT ? input : arena + l->in2, out);
-            break;
-        case NN_SOFTMAX:
-            nn_softmax(l, in, out);
-            break;
-        }
+        nn_run_layer(l, in, in2, out, k);
     }
     return out;
 }
