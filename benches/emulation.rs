@@ -1,0 +1,55 @@
+//! Emulated speed of the whole machine: the small int8 matrix-product image
+//! (firmware/matmul_int8_small.elf, about 2e7 instructions) run through
+//! `run_image` on the MPS2 AN386 target with the cycle model, profile and
+//! every hook on, as `mcubench run` does. Throughput is in emulated
+//! instructions, so criterion's elements/s is the emulator's host speed
+//! (divide by 1e6 for MIPS).
+
+#![allow(
+    missing_docs,
+    reason = "criterion_main! generates an undocumented main"
+)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use mcubench::machine::RunOptions;
+use mcubench::run::run_image;
+use mcubench::target::Target;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn emulated_mips(c: &mut Criterion) {
+    let image = repo().join("benches/firmware/matmul_int8_small.elf");
+    let target = Target::find(&repo().join("targets"), "mps2-an386").expect("shipped target");
+    let options = RunOptions::default();
+    let first = run_image(&image, &target, &options).expect("image runs");
+    assert!(
+        first.succeeded() && first.stdout.contains("PASS"),
+        "the bench image must pass its own check: {:?} {}",
+        first.error,
+        first.stdout
+    );
+
+    let mut group = c.benchmark_group("emulation");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(first.instructions));
+    group.bench_function("matmul_int8_small/mps2-an386", |b| {
+        b.iter(|| {
+            let record = run_image(&image, &target, &options).expect("image runs");
+            assert_eq!(record.instructions, first.instructions);
+            record.cycles
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, emulated_mips);
+criterion_main!(benches);
