@@ -147,8 +147,31 @@ pub struct Insn {
     pub double: bool,
     /// Direct branch target, for B/BL/B<cond>/CBZ.
     pub target: Option<u32>,
+    /// Operands in assembly order, for the data-flow questions the machine
+    /// asks of a block (which loads read through which register).
+    pub operands: Vec<Operand>,
     /// The mnemonic, for listings and errors.
     pub mnemonic: String,
+}
+
+/// One operand, reduced to what the machine's data-flow analysis needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    /// A core register, r0..r15.
+    Core(u8),
+    /// An FP or other non-core register.
+    Other,
+    /// An immediate.
+    Imm(i32),
+    /// A memory operand: base register, index register, displacement.
+    Mem {
+        /// Base register.
+        base: u8,
+        /// Index register, if any.
+        index: Option<u8>,
+        /// Signed displacement in bytes.
+        disp: i32,
+    },
 }
 
 impl Insn {
@@ -225,6 +248,7 @@ impl Decoder {
                         reg_offset: false,
                         double: false,
                         target: None,
+                        operands: Vec::new(),
                         mnemonic: "(undefined)".into(),
                     });
                     offset += 2;
@@ -245,6 +269,7 @@ impl Decoder {
         let mut reg_offset = false;
         // Words each register operand stands for (2 for a D register), in order.
         let mut reg_words: Vec<(RegMask, u8)> = Vec::new();
+        let mut operands = Vec::new();
         let mut target = None;
         let mut shifted = false;
         let mut double = mnemonic.contains(".f64");
@@ -267,6 +292,10 @@ impl Decoder {
                                 && self.cs.reg_name(reg).is_some_and(|n| n.starts_with('d'));
                             double |= is_double;
                             reg_words.push((mask, if is_double { 2 } else { 1 }));
+                            operands.push(match mask {
+                                0 => Operand::Other,
+                                m => Operand::Core(m.trailing_zeros() as u8),
+                            });
                             if written {
                                 writes |= mask;
                             } else {
@@ -274,11 +303,27 @@ impl Decoder {
                             }
                         }
                         ArmOperandType::Mem(mem) => {
+                            let number = |id: u16| {
+                                Some(self.core_reg(id).trailing_zeros() as u8).filter(|&n| n < 16)
+                            };
+                            if let Some(base) = number(mem.base().0) {
+                                let disp = if op.subtracted {
+                                    -mem.disp()
+                                } else {
+                                    mem.disp()
+                                };
+                                operands.push(Operand::Mem {
+                                    base,
+                                    index: number(mem.index().0),
+                                    disp,
+                                });
+                            }
                             addr_regs |= self.core_reg(mem.base().0) | self.core_reg(mem.index().0);
                             reg_offset |= mem.index().0 != 0;
                             reads |= addr_regs;
                         }
                         ArmOperandType::Imm(imm) => {
+                            operands.push(Operand::Imm(imm));
                             if matches!(name, "b" | "bl" | "cbz" | "cbnz") {
                                 target = Some(imm as u32);
                             }
@@ -324,6 +369,7 @@ impl Decoder {
             reg_offset,
             double,
             target,
+            operands,
             mnemonic: format!("{} {}", mnemonic, insn.op_str().unwrap_or_default())
                 .trim()
                 .to_owned(),

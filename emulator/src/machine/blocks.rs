@@ -1,7 +1,7 @@
 //! The block table: every translated block decoded and priced once, found
 //! again by address through flat per-region arrays (no hashing on the hot path).
 
-use crate::cost::decode::{Class, Decoder, Insn, SP};
+use crate::cost::decode::{Class, Decoder, Insn, Operand, SP};
 use crate::cost::{BlockCost, CostModel, Unsupported};
 use crate::image::Symbols;
 
@@ -37,6 +37,39 @@ pub struct BlockInfo {
     pub in_flash: bool,
     /// Addresses of the instructions, to find the one that read a register mid-block.
     pub insn_addrs: Vec<u32>,
+    /// The block's loads and stores, for finding which one touched a device register.
+    pub accesses: Vec<Access>,
+    /// Literal-pool loads from flash: their addresses are known statically.
+    pub flash_literals: Vec<u32>,
+    /// Loads through registers that hold a pointer at block entry, by register.
+    pub pointer_loads: Vec<PointerLoads>,
+    /// Registers in `pointer_loads`, as a mask.
+    pub pointer_mask: u16,
+}
+
+/// A load or store of a block: where its address comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    /// Index of the instruction in the block.
+    pub index: u16,
+    /// Base register.
+    pub base: u8,
+    /// Index register.
+    pub offset_reg: Option<u8>,
+    /// Displacement.
+    pub disp: i32,
+    /// Whether it reads memory.
+    pub load: bool,
+}
+
+/// Loads that read at fixed offsets from a register's value at block entry:
+/// when that value points into flash, each costs the flash's data wait states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointerLoads {
+    /// The register.
+    pub reg: u8,
+    /// Byte offsets from its entry value, one per word read.
+    pub offsets: Vec<i32>,
 }
 
 impl BlockInfo {
@@ -51,6 +84,7 @@ impl BlockInfo {
     ) -> BlockInfo {
         let insns = decoder.decode(addr, bytes);
         let cost = model.price(&insns);
+        let pointers = pointer_loads(&insns);
         let last = insns.last();
         let mut push_bytes = 0u32;
         let mut popped = false;
@@ -82,6 +116,14 @@ impl BlockInfo {
             unsupported: model.unsupported(&insns),
             in_flash,
             insn_addrs: insns.iter().map(|i| i.addr).collect(),
+            accesses: accesses(&insns),
+            flash_literals: if in_flash {
+                literal_loads(&insns)
+            } else {
+                Vec::new()
+            },
+            pointer_mask: pointers.iter().fold(0, |m, p| m | 1 << p.reg),
+            pointer_loads: pointers,
             cost,
         }
     }
@@ -153,4 +195,183 @@ impl BlockTable {
     pub fn blocks(&self) -> &[BlockInfo] {
         &self.blocks
     }
+}
+
+fn is_load(class: Class) -> bool {
+    matches!(
+        class,
+        Class::Load
+            | Class::LoadDouble
+            | Class::LoadMultiple
+            | Class::FpLoad
+            | Class::FpLoadMultiple
+            | Class::Exclusive
+    )
+}
+
+fn is_memory(class: Class) -> bool {
+    is_load(class)
+        || matches!(
+            class,
+            Class::Store
+                | Class::StoreDouble
+                | Class::StoreMultiple
+                | Class::FpStore
+                | Class::FpStoreMultiple
+        )
+}
+
+/// The memory operand of a load or store: base, index, displacement. LDM/STM
+/// name their base as the first register operand.
+pub fn memory_operand(insn: &Insn) -> Option<(u8, Option<u8>, i32)> {
+    insn.operands
+        .iter()
+        .find_map(|op| match *op {
+            Operand::Mem { base, index, disp } => Some((base, index, disp)),
+            _ => None,
+        })
+        .or_else(|| match insn.operands.first() {
+            Some(&Operand::Core(base))
+                if matches!(
+                    insn.class,
+                    Class::LoadMultiple
+                        | Class::StoreMultiple
+                        | Class::FpLoadMultiple
+                        | Class::FpStoreMultiple
+                ) =>
+            {
+                Some((base, None, 0))
+            }
+            _ => None,
+        })
+}
+
+fn accesses(insns: &[Insn]) -> Vec<Access> {
+    insns
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| is_memory(i.class))
+        .filter_map(|(index, insn)| {
+            let (base, offset_reg, disp) = memory_operand(insn)?;
+            Some(Access {
+                index: index as u16,
+                base,
+                offset_reg,
+                disp,
+                load: is_load(insn.class),
+            })
+        })
+        .collect()
+}
+
+/// Addresses of PC-relative loads (literal pools), which live with the code.
+fn literal_loads(insns: &[Insn]) -> Vec<u32> {
+    insns
+        .iter()
+        .filter(|i| is_load(i.class))
+        .filter_map(|insn| match memory_operand(insn)? {
+            (15, None, disp) => Some(((insn.addr + 4) & !3).wrapping_add(disp as u32)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Words each load reads.
+fn words_read(insn: &Insn) -> u32 {
+    match insn.class {
+        Class::LoadDouble => 2,
+        Class::LoadMultiple | Class::FpLoadMultiple => u32::from(insn.transfers.max(1)),
+        Class::FpLoad if insn.double => 2,
+        _ => 1,
+    }
+}
+
+/// Follows pointers through the block: a register still holds its entry value
+/// plus a known offset after writeback, `add/sub #imm` and `mov`; any other
+/// write makes it unknown. Loads through a register with a known origin are
+/// grouped by that origin, so the machine reads one register per group at
+/// block entry to tell whether those loads read flash.
+fn pointer_loads(insns: &[Insn]) -> Vec<PointerLoads> {
+    let mut origin: [Option<(u8, i32)>; 16] = std::array::from_fn(|r| Some((r as u8, 0)));
+    origin[13] = None; // SP never points into flash
+    origin[15] = None;
+    let mut groups: Vec<PointerLoads> = Vec::new();
+    for insn in insns {
+        let mut next = origin;
+        for r in 0..16 {
+            if insn.writes & (1 << r) != 0 {
+                next[r] = None;
+            }
+        }
+        if is_memory(insn.class) {
+            if let Some((base, _, disp)) = memory_operand(insn) {
+                let base = usize::from(base);
+                if is_load(insn.class) {
+                    if let Some((reg, off)) = origin[base] {
+                        let at = off.wrapping_add(disp);
+                        let offsets = (0..words_read(insn) as i32).map(|w| at.wrapping_add(4 * w));
+                        match groups.iter_mut().find(|g| g.reg == reg) {
+                            Some(g) => g.offsets.extend(offsets),
+                            None => groups.push(PointerLoads {
+                                reg,
+                                offsets: offsets.collect(),
+                            }),
+                        }
+                    }
+                }
+                if insn.writeback {
+                    let step = match insn.operands.last() {
+                        Some(&Operand::Imm(imm)) => imm,
+                        _ => disp,
+                    };
+                    next[base] = origin[base].map(|(reg, off)| (reg, off.wrapping_add(step)));
+                }
+            }
+        } else {
+            let base_name = insn
+                .mnemonic
+                .split(|c: char| c == '.' || c == ' ')
+                .next()
+                .unwrap_or_default();
+            let moved = match (base_name, insn.operands.as_slice()) {
+                ("mov" | "movs", [Operand::Core(d), Operand::Core(n)]) => {
+                    Some((*d, origin[usize::from(*n)]))
+                }
+                (
+                    "add" | "adds" | "addw",
+                    [Operand::Core(d), Operand::Core(n), Operand::Imm(i)],
+                ) => Some((
+                    *d,
+                    origin[usize::from(*n)].map(|(r, o)| (r, o.wrapping_add(*i))),
+                )),
+                (
+                    "sub" | "subs" | "subw",
+                    [Operand::Core(d), Operand::Core(n), Operand::Imm(i)],
+                ) => Some((
+                    *d,
+                    origin[usize::from(*n)].map(|(r, o)| (r, o.wrapping_sub(*i))),
+                )),
+                ("add" | "adds", [Operand::Core(d), Operand::Imm(i)]) => Some((
+                    *d,
+                    origin[usize::from(*d)].map(|(r, o)| (r, o.wrapping_add(*i))),
+                )),
+                ("sub" | "subs", [Operand::Core(d), Operand::Imm(i)]) => Some((
+                    *d,
+                    origin[usize::from(*d)].map(|(r, o)| (r, o.wrapping_sub(*i))),
+                )),
+                // Pointer plus index: the region is the pointer's, the offset unknown (kept).
+                ("add" | "adds", [Operand::Core(d), Operand::Core(n), Operand::Core(m)]) => {
+                    Some((*d, origin[usize::from(*n)].or(origin[usize::from(*m)])))
+                }
+                _ => None,
+            };
+            if let Some((d, o)) = moved {
+                if usize::from(d) < 16 && d != 13 && d != 15 {
+                    next[usize::from(d)] = o;
+                }
+            }
+        }
+        origin = next;
+    }
+    groups
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use unicorn_engine::{Arch, ArmCpuModel, HookType, MemType, Mode, Prot, RegisterARM, Unicorn};
 
-use crate::cost::decode::{Class, Decoder};
+use crate::cost::decode::{Class, Decoder, Operand};
 use crate::cost::{divide_cycles, weight, CostModel, Unsupported};
 use crate::image::{Image, Symbols};
 use crate::profile::Profiler;
@@ -200,6 +200,9 @@ struct Engine {
     exceptions: Vec<ActiveException>,
     handled_fault: Option<String>,
     unmapped: Option<(MemType, u32)>,
+    /// Index of the first instruction of the current block that has not yet
+    /// been matched to a system-space access (see `access_pc`).
+    access_cursor: usize,
     divides: HashMap<u32, DivideSite>,
     clock_hz: u64,
     program: ProgramCosts,
@@ -322,9 +325,9 @@ fn uc_err(context: &str, e: unicorn_engine::uc_error) -> Failure {
     Failure::Internal(format!("{context}: {e:?}"))
 }
 
-fn prot(access: crate::target::Access, kind: MemoryKind, programmable: bool) -> Prot {
+fn prot(access: crate::target::Access) -> Prot {
     let mut p = Prot::READ;
-    if access.writable() || (kind == MemoryKind::Flash && programmable) {
+    if access.writable() {
         p |= Prot::WRITE;
     }
     if access.executable() {
@@ -365,7 +368,6 @@ impl Machine {
             (ControllerKind::Stm32f4, Some(base)) => Some((FlashController::new(), base)),
             _ => None,
         };
-        let programmable = controller.is_some();
         let flash_ranges: Vec<(u32, u32)> = target
             .memory
             .iter()
@@ -420,6 +422,7 @@ impl Machine {
             exceptions: Vec::new(),
             handled_fault: None,
             unmapped: None,
+            access_cursor: 0,
             divides: HashMap::new(),
             clock_hz,
             program: ProgramCosts::new(target, clock_hz, &flash_ranges),
@@ -431,7 +434,7 @@ impl Machine {
             .map_err(|e| uc_err("selecting the CPU model", e))?;
 
         for region in &target.memory {
-            let p = prot(region.access, region.kind, programmable);
+            let p = prot(region.access);
             for base in region.bases() {
                 uc.mem_map(u64::from(base), u64::from(region.size), p)
                     .map_err(|e| uc_err(&format!("mapping {} at {base:#010x}", region.name), e))?;
@@ -469,22 +472,29 @@ impl Machine {
             .map_err(|e| uc_err("block hook", e))?;
         uc.add_intr_hook(on_interrupt)
             .map_err(|e| uc_err("interrupt hook", e))?;
-        uc.add_mem_hook(
-            HookType::MEM_UNMAPPED | HookType::MEM_PROT,
-            1,
-            0,
-            |uc, kind, addr, _size, _value| {
-                uc.get_data_mut().unmapped = Some((kind, addr as u32));
-                false
-            },
-        )
-        .map_err(|e| uc_err("fault hook", e))?;
+        // Faults are noted only in the gaps of the memory map: a hook whose range
+        // covers a mapped page sends every access to that page down unicorn's
+        // slow path. Accesses the map forbids (e.g. stores to read-only flash)
+        // stop emulation with an error, and the address is decoded from the
+        // faulting instruction.
+        for (begin, end) in unmapped_gaps(target) {
+            uc.add_mem_hook(
+                HookType::MEM_UNMAPPED,
+                begin,
+                end,
+                |uc, kind, addr, _size, _value| {
+                    uc.get_data_mut().unmapped = Some((kind, addr as u32));
+                    false
+                },
+            )
+            .map_err(|e| uc_err("fault hook", e))?;
+        }
         uc.mmio_map(
             PPB_BASE,
             PPB_SIZE,
             Some(
                 |uc: &mut Unicorn<'_, Engine>, offset: u64, _size: usize| -> u64 {
-                    let pc = uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
+                    let pc = access_pc(uc, (PPB_BASE + offset) as u32, true);
                     let e = uc.get_data_mut();
                     let now = e.cycles_at(pc);
                     u64::from(e.sys.read(offset as u32, now))
@@ -492,7 +502,7 @@ impl Machine {
             ),
             Some(
                 |uc: &mut Unicorn<'_, Engine>, offset: u64, _size: usize, value: u64| {
-                    let pc = uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
+                    let pc = access_pc(uc, (PPB_BASE + offset) as u32, false);
                     let e = uc.get_data_mut();
                     let now = e.cycles_at(pc);
                     e.sys.write(offset as u32, value as u32, now);
@@ -505,43 +515,6 @@ impl Machine {
         )
         .map_err(|e| uc_err("system control space", e))?;
 
-        // A read hook on the system space makes unicorn keep PC exact at those
-        // loads, so a DWT_CYCCNT read knows which instruction of its block it is.
-        uc.add_mem_hook(
-            HookType::MEM_READ,
-            PPB_BASE,
-            PPB_BASE + PPB_SIZE - 1,
-            |_, _, _, _, _| true,
-        )
-        .map_err(|e| uc_err("system space read hook", e))?;
-        let flash_ranges = uc.get_data().flash_ranges.clone();
-        if uc.get_data().timing.charges() {
-            for &(base, end) in &flash_ranges {
-                uc.add_mem_hook(
-                    HookType::MEM_READ,
-                    u64::from(base),
-                    u64::from(end - 1),
-                    |uc, _, addr, _, _| {
-                        clear_stale_it_state(uc);
-                        let e = uc.get_data_mut();
-                        let stall = u64::from(e.timing.read_stall(addr as u32));
-                        e.flash_stall += stall;
-                        e.charge_stall(stall);
-                        true
-                    },
-                )
-                .map_err(|e| uc_err("flash read hook", e))?;
-            }
-        }
-        for &(base, end) in &flash_ranges {
-            uc.add_mem_hook(
-                HookType::MEM_WRITE,
-                u64::from(base),
-                u64::from(end - 1),
-                on_flash_write,
-            )
-            .map_err(|e| uc_err("flash write hook", e))?;
-        }
         if let Some(base) = target
             .flash_program
             .controller_base
@@ -717,6 +690,15 @@ impl Machine {
                         }
                         continue;
                     }
+                    if err == unicorn_engine::uc_error::WRITE_PROT {
+                        match self.store_to_flash(now_pc) {
+                            Ok(resume) => {
+                                pc = resume;
+                                continue;
+                            }
+                            Err(f) => break Some(f),
+                        }
+                    }
                     let (kind, address) = describe_unmapped(err, unmapped);
                     match self.fault(kind, now_pc, address) {
                         Ok(handler) => pc = handler,
@@ -762,6 +744,70 @@ impl Machine {
             seconds: self.options.wall_limit.as_secs(),
             pc: self.uc.get_data().describe(pc),
         }
+    }
+
+    /// A store into read-only memory at `pc`. While the flash controller is in
+    /// programming mode, a store into flash programs it: the store is carried
+    /// out here, charged the target's programming time and energy, and
+    /// execution resumes after it. Otherwise it is a fault.
+    fn store_to_flash(&mut self, pc: u32) -> Result<u32, Failure> {
+        let mut bytes = [0u8; 4];
+        let _ = self.uc.mem_read(u64::from(pc), &mut bytes);
+        let insn = Decoder::new().decode(pc, &bytes).into_iter().next();
+        let store = insn.as_ref().and_then(|insn| {
+            let (base, index, disp) = blocks::memory_operand(insn)?;
+            let value = match insn.operands.first()? {
+                Operand::Core(r) => *r,
+                _ => return None,
+            };
+            let width: usize = match insn.mnemonic.get(..4) {
+                Some("strb") => 1,
+                Some("strh") => 2,
+                _ if insn.class == Class::Store => 4,
+                _ => return None,
+            };
+            let reg = |r: u8| self.uc.reg_read(core_register(u16::from(r))).unwrap_or(0) as u32;
+            let post_indexed =
+                insn.writeback && matches!(insn.operands.last(), Some(Operand::Imm(_)));
+            let offset = if post_indexed { 0 } else { disp as u32 };
+            let addr = reg(base)
+                .wrapping_add(offset)
+                .wrapping_add(index.map_or(0, reg));
+            Some((insn.len, addr, reg(value).to_le_bytes(), width))
+        });
+        let e = self.uc.get_data_mut();
+        let programming = e.controller.as_ref().is_some_and(|(c, _)| c.programming());
+        let Some((len, addr, value, width)) = store.filter(|s| programming && e.in_flash(s.1))
+        else {
+            return Err(Failure::Fault {
+                kind: if e.controller.is_some() {
+                    "write to flash without programming it through the flash controller".into()
+                } else {
+                    "write to read-only memory".into()
+                },
+                pc: e.describe(pc),
+                address: store.map(|s| e.describe(s.1)),
+            });
+        };
+        let units = (width as u64)
+            .div_ceil(u64::from(e.program.write_unit))
+            .max(1);
+        e.charge_stall(units * e.program.write_cycles);
+        e.flash_program_pj += units * e.program.write_pj;
+        let offset = addr
+            - e.flash_ranges
+                .iter()
+                .find(|r| addr >= r.0 && addr < r.1)
+                .map_or(addr, |r| r.0);
+        let bases: Vec<u32> = e.flash_ranges.iter().map(|r| r.0).collect();
+        let resume = pc + u32::from(len);
+        // Charge the block up to and including the store; execution goes on after it.
+        e.close_block_at(resume);
+        e.expect = resume;
+        for base in bases {
+            let _ = self.uc.mem_write(u64::from(base + offset), &value[..width]);
+        }
+        Ok(resume)
     }
 
     /// Handles a fault at `pc`: the firmware's HardFault handler takes over if it
@@ -1002,6 +1048,19 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             e.blocks.insert(info)
         }
     };
+    // Registers that may point into flash, read once per block (not per load).
+    let mut pointers = [0u32; 16];
+    {
+        let e = uc.get_data();
+        if e.timing.ws > 0 {
+            let mut mask = e.blocks.get(id).pointer_mask;
+            while mask != 0 {
+                let r = mask.trailing_zeros() as u16;
+                pointers[usize::from(r)] = uc.reg_read(core_register(r)).unwrap_or(0) as u32;
+                mask &= mask - 1;
+            }
+        }
+    }
     let sp = {
         let e = uc.get_data();
         let block = e.blocks.get(id);
@@ -1031,8 +1090,13 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     };
     e.cycles += exit;
     e.weighted += exit * weight::ALU;
-    if block.in_flash && e.timing.ws > 0 {
-        let stall = u64::from(e.timing.fetch_stall(addr, block.size, jumped));
+    if e.timing.ws > 0 {
+        let fetch = if block.in_flash {
+            e.timing.fetch_stall(addr, block.size, jumped)
+        } else {
+            0
+        };
+        let stall = u64::from(fetch + data_stall(block, &mut e.timing, &e.flash_ranges, &pointers));
         e.flash_stall += stall;
         e.cycles += stall;
         e.weighted += stall * weight::STALL;
@@ -1048,6 +1112,7 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     e.attribute(prev_func);
     e.profiler.enter(addr, func, call_ret, e.cycles, e.weighted);
     e.cur = id;
+    e.access_cursor = 0;
     e.expect = fallthrough;
     e.check_sp_next = moves_sp;
     if let Some((sp, pushed)) = sp {
@@ -1086,6 +1151,69 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     }
     if e.stop.is_some() {
         let _ = uc.emu_stop();
+    }
+}
+
+/// Wait states of the block's data reads from flash: literal-pool loads, and
+/// loads through registers that point into flash at block entry.
+fn data_stall(
+    block: &BlockInfo,
+    timing: &mut FlashTiming,
+    flash: &[(u32, u32)],
+    pointers: &[u32; 16],
+) -> u32 {
+    let in_flash = |a: u32| flash.iter().any(|&(base, end)| a >= base && a < end);
+    let mut stall = 0;
+    for &literal in &block.flash_literals {
+        stall += timing.read_stall(literal);
+    }
+    for group in &block.pointer_loads {
+        let value = pointers[usize::from(group.reg)];
+        if in_flash(value) {
+            for &offset in &group.offsets {
+                stall += timing.read_stall(value.wrapping_add(offset as u32));
+            }
+        }
+    }
+    stall
+}
+
+/// The address of the instruction making a system-space access. Unicorn keeps
+/// PC exact only at block starts, so the access is matched against the current
+/// block's loads (or stores) in order: the first one not yet matched whose
+/// operands give this address.
+fn access_pc(uc: &mut Unicorn<'_, Engine>, addr: u32, load: bool) -> u32 {
+    let (found, block_start) = {
+        let e = uc.get_data();
+        let block = e.blocks.get(e.cur);
+        let candidates = || {
+            block
+                .accesses
+                .iter()
+                .filter(|a| usize::from(a.index) >= e.access_cursor && a.load == load)
+        };
+        let reg = |r: u8| uc.reg_read(core_register(u16::from(r))).unwrap_or(0) as u32;
+        let computed = |a: &blocks::Access| {
+            let base = if a.base == 15 {
+                (block.insn_addrs[usize::from(a.index)] + 4) & !3
+            } else {
+                reg(a.base)
+            };
+            base.wrapping_add(a.disp as u32)
+                .wrapping_add(a.offset_reg.map_or(0, reg))
+        };
+        let found = candidates()
+            .find(|a| computed(a) & !3 == addr & !3)
+            .or_else(|| candidates().next())
+            .map(|a| (usize::from(a.index), block.insn_addrs[usize::from(a.index)]));
+        (found, block.addr)
+    };
+    match found {
+        Some((index, pc)) => {
+            uc.get_data_mut().access_cursor = index + 1;
+            pc
+        }
+        None => block_start,
     }
 }
 
@@ -1179,34 +1307,6 @@ fn on_divide(uc: &mut Unicorn<'_, Engine>, addr: u64, _size: u32) {
     e.charge_stall(cycles - 1);
 }
 
-fn on_flash_write(
-    uc: &mut Unicorn<'_, Engine>,
-    _kind: MemType,
-    addr: u64,
-    size: usize,
-    _value: i64,
-) -> bool {
-    let pc = uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
-    let e = uc.get_data_mut();
-    let programming = e.controller.as_ref().is_some_and(|(c, _)| c.programming());
-    if programming {
-        let units = (size as u64)
-            .div_ceil(u64::from(e.program.write_unit))
-            .max(1);
-        let cycles = units * e.program.write_cycles;
-        e.charge_stall(cycles);
-        e.flash_program_pj += units * e.program.write_pj;
-    } else {
-        e.stop = Some(Stop::Fault {
-            kind: "write to flash without programming it through the flash controller".into(),
-            pc,
-            address: Some(addr as u32),
-        });
-        let _ = uc.emu_stop();
-    }
-    true
-}
-
 fn on_controller_write(uc: &mut Unicorn<'_, Engine>, offset: u32, value: u32) {
     let e = uc.get_data_mut();
     let Some((controller, _)) = e.controller.as_mut() else {
@@ -1248,19 +1348,36 @@ fn describe_unmapped(
     (kind.to_owned(), unmapped.map(|u| u.1))
 }
 
-/// Undoes a side effect of unicorn 2.1.5 syncing PC before a memory hook: it
-/// restores the IT-block state of the load into the CPU, which the translated
-/// code never clears again, so the next block would run as if inside an IT
-/// block (its first instructions predicated on a stale condition). While a
-/// translated block runs, that saved state is always zero.
-fn clear_stale_it_state(uc: &mut Unicorn<'_, Engine>) {
-    // CPSR bits 26:25 and 15:10 hold IT[1:0] and IT[7:2].
-    const IT_BITS: u64 = 0x0600_FC00;
-    if let Ok(cpsr) = uc.reg_read(RegisterARM::CPSR) {
-        if cpsr & IT_BITS != 0 {
-            let _ = uc.reg_write(RegisterARM::CPSR, cpsr & !IT_BITS);
+/// The address ranges (inclusive) that no region of `target` maps.
+fn unmapped_gaps(target: &Target) -> Vec<(u64, u64)> {
+    let mut mapped: Vec<(u64, u64)> = target
+        .memory
+        .iter()
+        .flat_map(|r| {
+            r.bases()
+                .map(move |b| (u64::from(b), u64::from(b) + u64::from(r.size)))
+        })
+        .chain([(PPB_BASE, PPB_BASE + PPB_SIZE)])
+        .chain(
+            target
+                .flash_program
+                .controller_base
+                .map(|b| (u64::from(b & !0xFFF), u64::from(b & !0xFFF) + 0x1000)),
+        )
+        .collect();
+    mapped.sort();
+    let mut gaps = Vec::new();
+    let mut next = 0u64;
+    for (start, end) in mapped {
+        if start > next {
+            gaps.push((next, start - 1));
         }
+        next = next.max(end);
     }
+    if next <= 0xFFFF_FFFF {
+        gaps.push((next, 0xFFFF_FFFF));
+    }
+    gaps
 }
 
 fn core_register(n: u16) -> RegisterARM {
