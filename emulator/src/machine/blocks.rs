@@ -2,7 +2,7 @@
 //! again by address through flat per-region arrays (no hashing on the hot path).
 
 use crate::cost::decode::{Class, Decoder, Insn, Operand, SP};
-use crate::cost::{BlockCost, CostModel, Unsupported};
+use crate::cost::{weight, BlockCost, CostModel, Unsupported};
 use crate::image::Symbols;
 
 /// Function index used when no symbol covers a block.
@@ -135,10 +135,95 @@ impl BlockInfo {
     }
 }
 
+/// What the block hook reads for every executed block, packed into one cache
+/// line; everything else stays in [`BlockInfo`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HotBlock {
+    /// Size in bytes.
+    pub size: u32,
+    /// Address after the block.
+    pub fallthrough: u32,
+    /// Function index.
+    pub func: u32,
+    /// Cycles when falling through.
+    pub cycles: u32,
+    /// Instructions.
+    pub instructions: u32,
+    /// Energy weight, in thousandths of a cycle (code in SRAM already discounted).
+    pub energy: u64,
+    /// Bytes pushed before any pop.
+    pub push_bytes: u16,
+    /// Registers that may point into flash.
+    pub pointer_mask: u16,
+    /// Extra cycles of a taken exit.
+    pub taken: u8,
+    /// Extra cycles of a fall-through exit.
+    pub not_taken: u8,
+    /// Refill P when entered by a taken branch.
+    pub refill: u8,
+    /// `HotBlock::*` flags.
+    pub flags: u8,
+}
+
+impl HotBlock {
+    /// Ends in a call.
+    pub const CALLS: u8 = 1;
+    /// Moves SP by a register amount.
+    pub const MOVES_SP: u8 = 1 << 1;
+    /// A `b .` loop.
+    pub const DEAD_LOOP: u8 = 1 << 2;
+    /// Holds FP or unsupported instructions: check before running.
+    pub const CHECK: u8 = 1 << 3;
+    /// Fetched from flash.
+    pub const IN_FLASH: u8 = 1 << 4;
+    /// Reads flash data (literals or pointer loads).
+    pub const READS_DATA: u8 = 1 << 5;
+
+    fn new(info: &BlockInfo) -> HotBlock {
+        let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+        HotBlock {
+            size: info.size,
+            fallthrough: info.fallthrough,
+            func: info.func,
+            cycles: info.cost.cycles,
+            instructions: info.cost.instructions,
+            energy: if info.in_flash {
+                info.cost.energy
+            } else {
+                info.cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
+            },
+            push_bytes: info.push_bytes.min(u32::from(u16::MAX)) as u16,
+            pointer_mask: info.pointer_mask,
+            taken: info.cost.taken,
+            not_taken: info.cost.not_taken,
+            refill: info.cost.refill,
+            flags: flag(info.calls, Self::CALLS)
+                | flag(info.moves_sp, Self::MOVES_SP)
+                | flag(info.dead_loop, Self::DEAD_LOOP)
+                | flag(
+                    info.first_fp.is_some() || info.unsupported.is_some(),
+                    Self::CHECK,
+                )
+                | flag(info.in_flash, Self::IN_FLASH)
+                | flag(
+                    !info.flash_literals.is_empty() || !info.pointer_loads.is_empty(),
+                    Self::READS_DATA,
+                ),
+        }
+    }
+
+    /// Whether a flag is set.
+    #[inline]
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+}
+
 /// Executable address ranges with one slot per halfword holding a block id.
 #[derive(Debug, Default)]
 pub struct BlockTable {
     ranges: Vec<(u32, u32, Vec<u32>)>,
+    hot: Vec<HotBlock>,
     blocks: Vec<BlockInfo>,
 }
 
@@ -146,16 +231,19 @@ impl BlockTable {
     /// A table covering the given `[base, base + size)` ranges. Block 0 is the
     /// empty block the machine starts from.
     pub fn new(ranges: impl IntoIterator<Item = (u32, u32)>) -> BlockTable {
+        let empty = BlockInfo {
+            fallthrough: u32::MAX,
+            func: NO_FUNCTION,
+            in_flash: true,
+            ..BlockInfo::default()
+        };
         BlockTable {
             ranges: ranges
                 .into_iter()
                 .map(|(base, size)| (base, size, vec![0; (size / 2) as usize]))
                 .collect(),
-            blocks: vec![BlockInfo {
-                fallthrough: u32::MAX,
-                func: NO_FUNCTION,
-                ..BlockInfo::default()
-            }],
+            hot: vec![HotBlock::new(&empty)],
+            blocks: vec![empty],
         }
     }
 
@@ -166,7 +254,7 @@ impl BlockTable {
             let offset = addr.wrapping_sub(*base);
             if offset < *len {
                 let id = slots[(offset / 2) as usize];
-                return (id != 0 && self.blocks[id as usize].size == size).then_some(id);
+                return (id != 0 && self.hot[id as usize].size == size).then_some(id);
             }
         }
         None
@@ -181,8 +269,15 @@ impl BlockTable {
                 slots[(offset / 2) as usize] = id;
             }
         }
+        self.hot.push(HotBlock::new(&info));
         self.blocks.push(info);
         id
+    }
+
+    /// The hot-path figures of the block with this id.
+    #[inline]
+    pub fn hot(&self, id: u32) -> HotBlock {
+        self.hot[id as usize]
     }
 
     /// The block with this id.

@@ -25,7 +25,7 @@ use crate::cost::{divide_cycles, weight, CostModel, Unsupported};
 use crate::image::{Image, Symbols};
 use crate::profile::Profiler;
 use crate::target::{Core, FlashController as ControllerKind, MemoryKind, Target};
-use blocks::{BlockInfo, BlockTable, NO_FUNCTION};
+use blocks::{BlockInfo, BlockTable, HotBlock, NO_FUNCTION};
 use flash::{ControllerAction, FlashController, FlashTiming};
 use semihosting::{Clock, HeapInfo, Memory, Outcome, Semihosting};
 use sysregs::{exception, SystemRegisters};
@@ -185,7 +185,6 @@ struct Engine {
     model: CostModel,
     symbols: Arc<Symbols>,
     flash_ranges: Vec<(u32, u32)>,
-    sram_energy_scale: bool,
     timing: FlashTiming,
     flash_stall: u64,
     profiler: Profiler,
@@ -247,12 +246,11 @@ impl Engine {
 
     /// Charges the current block as executed in full and attributes its cost.
     fn close_block(&mut self) {
-        let block = self.blocks.get(self.cur);
-        self.cycles += u64::from(block.cost.cycles);
-        self.weighted += self.energy_of(block);
-        self.instructions += u64::from(block.cost.instructions);
-        let func = block.func;
-        self.attribute(func);
+        let block = self.blocks.hot(self.cur);
+        self.cycles += u64::from(block.cycles);
+        self.weighted += block.energy;
+        self.instructions += u64::from(block.instructions);
+        self.attribute(block.func);
     }
 
     /// Charges the current block up to (not including) the instruction at `pc`.
@@ -265,14 +263,6 @@ impl Engine {
         let func = block.func;
         self.attribute(func);
         self.cur = 0;
-    }
-
-    fn energy_of(&self, block: &BlockInfo) -> u64 {
-        if self.sram_energy_scale && !block.in_flash {
-            block.cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
-        } else {
-            block.cost.energy
-        }
     }
 
     fn attribute(&mut self, func: u32) {
@@ -407,7 +397,6 @@ impl Machine {
             decoder: Decoder::new(),
             model: CostModel::new(core),
             symbols: Arc::new(image.symbols.clone()),
-            sram_energy_scale: true,
             timing: FlashTiming::new(target),
             flash_stall: 0,
             profiler: Profiler::new(image.symbols.functions().len()),
@@ -1048,86 +1037,74 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             e.blocks.insert(info)
         }
     };
+    let (block, charges_flash, check_sp) = {
+        let e = uc.get_data();
+        (e.blocks.hot(id), e.timing.ws > 0, e.check_sp_next)
+    };
     // Registers that may point into flash, read once per block (not per load).
     let mut pointers = [0u32; 16];
-    {
-        let e = uc.get_data();
-        if e.timing.ws > 0 {
-            let mut mask = e.blocks.get(id).pointer_mask;
-            while mask != 0 {
-                let r = mask.trailing_zeros() as u16;
-                pointers[usize::from(r)] = uc.reg_read(core_register(r)).unwrap_or(0) as u32;
-                mask &= mask - 1;
-            }
+    if charges_flash {
+        let mut mask = block.pointer_mask;
+        while mask != 0 {
+            let r = mask.trailing_zeros() as u16;
+            pointers[usize::from(r)] = uc.reg_read(core_register(r)).unwrap_or(0) as u32;
+            mask &= mask - 1;
         }
     }
-    let sp = {
-        let e = uc.get_data();
-        let block = e.blocks.get(id);
-        if e.check_sp_next || block.push_bytes > 0 {
-            Some((
-                uc.reg_read(RegisterARM::SP).unwrap_or(u64::MAX) as u32,
-                block.push_bytes,
-            ))
-        } else {
-            None
-        }
-    };
+    let sp = (check_sp || block.push_bytes > 0).then(|| {
+        (uc.reg_read(RegisterARM::SP).unwrap_or(u64::MAX) as u32)
+            .saturating_sub(u32::from(block.push_bytes))
+    });
     let e = uc.get_data_mut();
     // Charge the previous block, now that its exit is known.
-    let prev = e.blocks.get(e.cur);
-    let call_ret = prev.calls.then_some(prev.fallthrough);
-    let prev_func = prev.func;
-    e.cycles += u64::from(prev.cost.cycles);
-    e.weighted += e.energy_of(prev);
-    e.instructions += u64::from(prev.cost.instructions);
-    let block = e.blocks.get(id);
+    let prev = e.blocks.hot(e.cur);
+    e.cycles += u64::from(prev.cycles);
+    e.weighted += prev.energy;
+    e.instructions += u64::from(prev.instructions);
     let jumped = addr != e.expect;
     let exit = if jumped {
-        u64::from(prev.cost.taken) + u64::from(block.cost.refill) * u64::from(e.cur != 0)
+        u64::from(prev.taken) + u64::from(block.refill) * u64::from(e.cur != 0)
     } else {
-        u64::from(prev.cost.not_taken)
+        u64::from(prev.not_taken)
     };
     e.cycles += exit;
     e.weighted += exit * weight::ALU;
-    if e.timing.ws > 0 {
-        let fetch = if block.in_flash {
-            e.timing.fetch_stall(addr, block.size, jumped)
-        } else {
-            0
-        };
-        let stall = u64::from(fetch + data_stall(block, &mut e.timing, &e.flash_ranges, &pointers));
+    if charges_flash {
+        let mut stall = 0;
+        if block.has(HotBlock::IN_FLASH) {
+            stall += e.timing.fetch_stall(addr, block.size, jumped);
+        }
+        if block.has(HotBlock::READS_DATA) {
+            stall += data_stall(e.blocks.get(id), &mut e.timing, &e.flash_ranges, &pointers);
+        }
+        let stall = u64::from(stall);
         e.flash_stall += stall;
         e.cycles += stall;
         e.weighted += stall * weight::STALL;
     }
-    let (func, fallthrough, moves_sp, dead, fp, unsupported) = (
-        block.func,
-        block.fallthrough,
-        block.moves_sp,
-        block.dead_loop,
-        block.first_fp,
-        block.unsupported.clone(),
-    );
-    e.attribute(prev_func);
-    e.profiler.enter(addr, func, call_ret, e.cycles, e.weighted);
+    e.attribute(prev.func);
+    let call_ret = prev.has(HotBlock::CALLS).then_some(prev.fallthrough);
+    e.profiler
+        .enter(addr, block.func, call_ret, e.cycles, e.weighted);
     e.cur = id;
     e.access_cursor = 0;
-    e.expect = fallthrough;
-    e.check_sp_next = moves_sp;
-    if let Some((sp, pushed)) = sp {
-        e.note_sp(sp.saturating_sub(pushed));
-        if let Some(limit) = e.static_ram_end {
-            if e.lowest_sp < limit {
-                e.stop = Some(Stop::StackOverflow(e.lowest_sp, addr));
-            }
+    e.expect = block.fallthrough;
+    e.check_sp_next = block.has(HotBlock::MOVES_SP);
+    if let Some(sp) = sp {
+        e.note_sp(sp);
+        if e.static_ram_end.is_some_and(|limit| e.lowest_sp < limit) {
+            e.stop = Some(Stop::StackOverflow(e.lowest_sp, addr));
         }
     }
-    if let Some(u) = unsupported {
-        e.stop = Some(Stop::Unsupported(u));
-    } else if let Some(at) = fp.filter(|_| !e.sys.fpu_enabled()) {
-        e.stop = Some(Stop::FpuDisabled(at));
-    } else if dead {
+    if block.has(HotBlock::CHECK) {
+        let info = e.blocks.get(id);
+        if let Some(u) = &info.unsupported {
+            e.stop = Some(Stop::Unsupported(u.clone()));
+        } else if let Some(at) = info.first_fp.filter(|_| !e.sys.fpu_enabled()) {
+            e.stop = Some(Stop::FpuDisabled(at));
+        }
+    }
+    if block.has(HotBlock::DEAD_LOOP) {
         e.stop = Some(Stop::Hang(addr));
     } else if e.cycles >= e.next_event {
         if e.cycles >= e.max_cycles {
@@ -1138,14 +1115,13 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             }
             e.schedule_next_event();
             let pending = e.sys.pending;
-            let nested = !e.exceptions.is_empty();
-            if pending != 0 && !nested {
+            if pending != 0 && e.exceptions.is_empty() {
+                // The block runs to its end before the machine stops: the
+                // handler is entered after it, at an instruction boundary.
                 let number = (0..32)
                     .find(|n| pending & (1 << n) != 0)
                     .unwrap_or(exception::SYSTICK);
                 e.stop = Some(Stop::Exception(number));
-                // The block runs to its end before the machine stops: enter the
-                // handler after it, as silicon does at an instruction boundary.
             }
         }
     }
