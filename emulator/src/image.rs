@@ -295,6 +295,16 @@ impl Image {
         Some(u32::from_le_bytes(seg.data[at..at + 4].try_into().ok()?))
     }
 
+    /// The image's bytes at `[addr, addr + len)`, if one segment holds them all.
+    pub fn bytes_at(&self, addr: u32, len: u32) -> Option<&[u8]> {
+        let seg = self.segments.iter().find(|s| {
+            addr >= s.addr
+                && u64::from(addr) + u64::from(len) <= u64::from(s.addr) + s.data.len() as u64
+        })?;
+        let at = (addr - seg.addr) as usize;
+        seg.data.get(at..at + len as usize)
+    }
+
     /// Checks that every segment, the vector table and the stack lie in the target's memory.
     pub fn check_fits(&self, target: &Target) -> Result<(), ImageError> {
         let does_not_fit = |message: String| ImageError::DoesNotFit {

@@ -20,3 +20,4 @@ pub mod profile;
 pub mod run;
 pub mod suite;
 pub mod target;
+pub mod trace;

@@ -11,6 +11,7 @@ use crate::image::{Image, ImageError};
 use crate::machine::{Execution, Failure, Machine, RunOptions};
 use crate::profile::{FunctionProfile, StackSample};
 use crate::target::{MemoryKind, Target};
+use crate::trace::Trace;
 
 /// Functions whose names start with this are regions of interest.
 pub const REGION_PREFIX: &str = "roi_";
@@ -94,6 +95,9 @@ pub struct RunRecord {
     pub stacks: Vec<StackSample>,
     /// Host figures (never compared or gated).
     pub host: HostFigures,
+    /// Block counts for re-pricing, when recorded.
+    #[serde(skip)]
+    pub trace: Option<Trace>,
 }
 
 impl RunRecord {
@@ -150,7 +154,12 @@ pub fn run_loaded(
             path: image.path.display().to_string(),
             failure,
         })?;
-    let execution = machine.run();
+    let mut execution = machine.run();
+    if let Some(trace) = &mut execution.trace {
+        trace.image = image.path.display().to_string();
+        trace.image_sha256 = crate::suite::file_sha256(&image.path).unwrap_or_default();
+        trace.target = target.name.clone();
+    }
     Ok(record(&image, target, execution))
 }
 
@@ -227,5 +236,6 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
                 0.0
             },
         },
+        trace: execution.trace,
     }
 }

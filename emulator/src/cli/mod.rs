@@ -4,6 +4,7 @@ mod compare;
 mod export;
 mod merge;
 mod report;
+mod reprice;
 mod run;
 mod suite;
 mod targets;
@@ -27,6 +28,8 @@ enum Command {
     Run(run::Args),
     /// List the shipped targets.
     Targets(targets::Args),
+    /// Price a recorded run (`run --record-trace`) for another target, core or clock.
+    Reprice(reprice::Args),
     /// Run a suite of workloads on several targets into results.json and a report.
     Suite(suite::Args),
     /// Render results (and a baseline) as a self-contained HTML report.
@@ -45,6 +48,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Targets(args) => targets::run(args),
         Command::Suite(args) => suite::run(args),
+        Command::Reprice(args) => reprice::run(args),
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Merge(args) => merge::run(args),

@@ -35,6 +35,9 @@ pub struct Args {
     /// Directory holding target files.
     #[arg(long)]
     targets_dir: Option<PathBuf>,
+    /// Record block counts into this file, for `mcubench reprice`.
+    #[arg(long)]
+    record_trace: Option<PathBuf>,
     /// Arguments passed to the firmware through SYS_GET_CMDLINE.
     #[arg(last = true)]
     firmware_args: Vec<String>,
@@ -65,8 +68,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_cycles: args.max_cycles,
         wall_limit: Duration::from_secs(args.wall_limit_s),
         cmdline,
+        record_trace: args.record_trace.is_some(),
     };
     let record = run_image(&args.elf, &target, &options)?;
+    if let (Some(path), Some(trace)) = (&args.record_trace, &record.trace) {
+        let json = serde_json::to_vec(trace).context("encoding the trace")?;
+        mcubench_reports::output::write_atomic(path, &json)?;
+    }
     match args.format {
         Format::Json => println!(
             "{}",

@@ -67,6 +67,12 @@ pub struct FlashTiming {
     sequential_stall: u32,
     icache: Option<Cache>,
     dcache: Option<Cache>,
+    /// Lines missed on fetches after a taken branch.
+    pub misses_jumped: u64,
+    /// Lines missed on sequential fetches.
+    pub misses_sequential: u64,
+    /// Data words missed.
+    pub data_misses: u64,
 }
 
 impl FlashTiming {
@@ -85,7 +91,15 @@ impl FlashTiming {
             sequential_stall,
             icache: target.flash.icache.map(Cache::new),
             dcache: target.flash.dcache.map(Cache::new),
+            misses_jumped: 0,
+            misses_sequential: 0,
+            data_misses: 0,
         }
+    }
+
+    /// Stall per sequentially fetched line that misses.
+    pub fn sequential_stall(&self) -> u32 {
+        self.sequential_stall
     }
 
     /// Whether reads cost anything at all; with zero wait states no hook is installed.
@@ -106,11 +120,13 @@ impl FlashTiming {
                 None => false,
             };
             if !hit {
-                stall += if line == first && jumped {
-                    self.ws
+                if line == first && jumped {
+                    self.misses_jumped += 1;
+                    stall += self.ws;
                 } else {
-                    self.sequential_stall
-                };
+                    self.misses_sequential += 1;
+                    stall += self.sequential_stall;
+                }
             }
         }
         stall
@@ -121,7 +137,10 @@ impl FlashTiming {
     pub fn read_stall(&mut self, addr: u32) -> u32 {
         match self.dcache.as_mut().map(|cache| cache.access(addr)) {
             Some(true) => 0,
-            _ => self.ws,
+            _ => {
+                self.data_misses += 1;
+                self.ws
+            }
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::cost::{divide_cycles, weight, CostModel, Unsupported};
 use crate::image::{Image, Symbols};
 use crate::profile::Profiler;
 use crate::target::{Core, FlashController as ControllerKind, MemoryKind, Target};
+use crate::trace::{Trace, TracedBlock};
 use blocks::{BlockInfo, BlockTable, HotBlock, NO_FUNCTION};
 use flash::{ControllerAction, FlashController, FlashTiming};
 use semihosting::{Clock, HeapInfo, Memory, Outcome, Semihosting};
@@ -39,6 +40,8 @@ pub struct RunOptions {
     pub wall_limit: Duration,
     /// The command line the firmware reads through SYS_GET_CMDLINE.
     pub cmdline: String,
+    /// Record block counts so the run can be re-priced (see `trace`).
+    pub record_trace: bool,
 }
 
 impl Default for RunOptions {
@@ -47,6 +50,7 @@ impl Default for RunOptions {
             max_cycles: 20_000_000_000,
             wall_limit: Duration::from_secs(300),
             cmdline: String::new(),
+            record_trace: false,
         }
     }
 }
@@ -132,6 +136,8 @@ pub struct Execution {
     pub profiler: Profiler,
     /// Host time spent emulating.
     pub wall: Duration,
+    /// Block counts for re-pricing, when recorded (image fields left empty).
+    pub trace: Option<Trace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,15 +211,51 @@ struct Engine {
     divides: HashMap<u32, DivideSite>,
     clock_hz: u64,
     program: ProgramCosts,
+    /// Time spent programming and erasing flash, in µs.
+    program_us: f64,
+    /// Cycles of exception entries and returns.
+    exception_cycles: u64,
+    counts: Option<TraceCounts>,
 }
 
-/// Flash programming costs in cycles and picojoules at the run's clock.
+/// Per-block counts for a trace, kept only when one is asked for.
+#[derive(Debug, Default)]
+struct TraceCounts {
+    executions: Vec<u64>,
+    taken_exits: Vec<u64>,
+    taken_entries: Vec<u64>,
+    divide_cycles_m4: u64,
+    divide_cycles_m7: u64,
+}
+
+impl TraceCounts {
+    fn record(&mut self, id: u32, prev: u32, jumped: bool, refilled: bool) {
+        let need = id.max(prev) as usize + 1;
+        if self.executions.len() < need {
+            self.executions.resize(need, 0);
+            self.taken_exits.resize(need, 0);
+            self.taken_entries.resize(need, 0);
+        }
+        self.executions[id as usize] += 1;
+        if jumped {
+            self.taken_exits[prev as usize] += 1;
+        }
+        if refilled {
+            self.taken_entries[id as usize] += 1;
+        }
+    }
+}
+
+/// Flash programming and erasing times, and what they cost at the run's clock.
 #[derive(Debug, Clone, Default)]
 struct ProgramCosts {
     write_unit: u32,
-    write_cycles: u64,
-    write_pj: u64,
-    sectors: Vec<(u32, u32, u64, u64)>, // (start, size, erase cycles, erase pJ)
+    write_us: f64,
+    /// Sectors from the flash base: start address, size, erase time in µs.
+    sectors: Vec<(u32, u32, f64)>,
+    clock_mhz: f64,
+    /// Supply power while programming, in mW (V × mA).
+    power_mw: f64,
 }
 
 impl Engine {
@@ -414,7 +456,10 @@ impl Machine {
             access_cursor: 0,
             divides: HashMap::new(),
             clock_hz,
-            program: ProgramCosts::new(target, clock_hz, &flash_ranges),
+            program: ProgramCosts::new(target, &flash_ranges),
+            program_us: 0.0,
+            exception_cycles: 0,
+            counts: options.record_trace.then(TraceCounts::default),
             flash_ranges,
         };
         let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, engine)
@@ -724,6 +769,34 @@ impl Machine {
             stdout: std::mem::take(&mut e.semihosting.output),
             profiler: e.profiler.clone(),
             wall,
+            trace: e.counts.take().map(|counts| {
+                let blocks = e.blocks.blocks();
+                Trace {
+                    image: String::new(),
+                    image_sha256: String::new(),
+                    target: String::new(),
+                    blocks: counts
+                        .executions
+                        .iter()
+                        .enumerate()
+                        .filter(|&(id, &n)| id != 0 && n > 0)
+                        .map(|(id, &executions)| TracedBlock {
+                            addr: blocks[id].addr,
+                            size: blocks[id].size,
+                            executions,
+                            taken_exits: counts.taken_exits[id],
+                            taken_entries: counts.taken_entries[id],
+                        })
+                        .collect(),
+                    divide_cycles_m4: counts.divide_cycles_m4,
+                    divide_cycles_m7: counts.divide_cycles_m7,
+                    exception_cycles: e.exception_cycles,
+                    fetch_misses_jumped: e.timing.misses_jumped,
+                    fetch_misses_sequential: e.timing.misses_sequential,
+                    data_misses: e.timing.data_misses,
+                    flash_program_us: e.program_us,
+                }
+            }),
         }
     }
 
@@ -781,8 +854,10 @@ impl Machine {
         let units = (width as u64)
             .div_ceil(u64::from(e.program.write_unit))
             .max(1);
-        e.charge_stall(units * e.program.write_cycles);
-        e.flash_program_pj += units * e.program.write_pj;
+        let us = units as f64 * e.program.write_us;
+        e.charge_stall(e.program.cycles(us));
+        e.flash_program_pj += e.program.pj(us);
+        e.program_us += us;
         let offset = addr
             - e.flash_ranges
                 .iter()
@@ -909,6 +984,7 @@ impl Machine {
         });
         e.charge_stall(0);
         e.cycles += EXCEPTION_ENTRY_CYCLES;
+        e.exception_cycles += EXCEPTION_ENTRY_CYCLES;
         e.weighted += EXCEPTION_ENTRY_CYCLES * weight::MEMORY;
         if e.cur != 0 && !fault {
             e.close_block();
@@ -974,6 +1050,7 @@ impl Machine {
         let resume = frame[6] & !1;
         let e = self.uc.get_data_mut();
         e.cycles += EXCEPTION_RETURN_CYCLES;
+        e.exception_cycles += EXCEPTION_RETURN_CYCLES;
         e.weighted += EXCEPTION_RETURN_CYCLES * weight::MEMORY;
         e.attribute(handler_func);
         e.expect = resume;
@@ -986,12 +1063,9 @@ impl Machine {
 }
 
 impl ProgramCosts {
-    fn new(target: &Target, clock_hz: u64, flash_ranges: &[(u32, u32)]) -> ProgramCosts {
+    fn new(target: &Target, flash_ranges: &[(u32, u32)]) -> ProgramCosts {
         let p = &target.flash_program;
-        let ma = p.current_ma.unwrap_or(0.0);
-        let to_cycles = |us: f64| (us * clock_hz as f64 / 1e6).round() as u64;
-        // E = V × I × t: volts × mA × µs = nJ, × 1000 for pJ.
-        let to_pj = |us: f64| (target.energy.vdd_v * ma * us * 1000.0).round() as u64;
+        // Sectors are numbered from the flash's own base, not a boot alias at 0.
         let base = flash_ranges
             .iter()
             .map(|r| r.0)
@@ -1006,20 +1080,26 @@ impl ProgramCosts {
                 .iter()
                 .find(|e| e.sector_kib == kib)
                 .map_or(0.0, |e| e.ms);
-            sectors.push((
-                start,
-                kib * 1024,
-                to_cycles(ms * 1000.0),
-                to_pj(ms * 1000.0),
-            ));
+            sectors.push((start, kib * 1024, ms * 1000.0));
             start += kib * 1024;
         }
         ProgramCosts {
             write_unit: p.write_unit_bytes.max(1),
-            write_cycles: to_cycles(p.write_us),
-            write_pj: to_pj(p.write_us),
+            write_us: p.write_us,
             sectors,
+            clock_mhz: target.clock_mhz,
+            power_mw: target.energy.vdd_v * p.current_ma.unwrap_or(0.0),
         }
+    }
+
+    /// Cycles the core waits for an operation of `us` microseconds.
+    fn cycles(&self, us: f64) -> u64 {
+        (us * self.clock_mhz).round() as u64
+    }
+
+    /// Energy of an operation of `us` microseconds, in pJ (mW × µs = nJ).
+    fn pj(&self, us: f64) -> u64 {
+        (self.power_mw * us * 1000.0).round() as u64
     }
 }
 
@@ -1039,7 +1119,12 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     };
     let (block, charges_flash, check_sp) = {
         let e = uc.get_data();
-        (e.blocks.hot(id), e.timing.ws > 0, e.check_sp_next)
+        // A trace records cache misses even where they cost nothing here.
+        (
+            e.blocks.hot(id),
+            e.timing.ws > 0 || e.counts.is_some(),
+            e.check_sp_next,
+        )
     };
     // Registers that may point into flash, read once per block (not per load).
     let mut pointers = [0u32; 16];
@@ -1062,6 +1147,9 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     e.weighted += prev.energy;
     e.instructions += u64::from(prev.instructions);
     let jumped = addr != e.expect;
+    if let Some(counts) = &mut e.counts {
+        counts.record(id, e.cur, jumped && e.cur != 0, jumped && e.cur != 0);
+    }
     let exit = if jumped {
         u64::from(prev.taken) + u64::from(block.refill) * u64::from(e.cur != 0)
     } else {
@@ -1277,6 +1365,10 @@ fn on_divide(uc: &mut Unicorn<'_, Engine>, addr: u64, _size: u32) {
     let d = uc.reg_read(site.rm).unwrap_or(0) as u32;
     let e = uc.get_data_mut();
     let cycles = u64::from(divide_cycles(e.model.core(), site.signed, n, d));
+    if let Some(counts) = &mut e.counts {
+        counts.divide_cycles_m4 += u64::from(divide_cycles(Core::CortexM4, site.signed, n, d));
+        counts.divide_cycles_m7 += u64::from(divide_cycles(Core::CortexM7, site.signed, n, d));
+    }
     // One issue cycle is ordinary work; the rest is the divider iterating.
     e.cycles += 1;
     e.weighted += weight::ALU;
@@ -1289,11 +1381,12 @@ fn on_controller_write(uc: &mut Unicorn<'_, Engine>, offset: u32, value: u32) {
         return;
     };
     if let ControllerAction::EraseSector(n) = controller.write(offset, value) {
-        let Some(&(start, size, cycles, pj)) = e.program.sectors.get(n as usize) else {
+        let Some(&(start, size, us)) = e.program.sectors.get(n as usize) else {
             return;
         };
-        e.charge_stall(cycles);
-        e.flash_program_pj += pj;
+        e.charge_stall(e.program.cycles(us));
+        e.flash_program_pj += e.program.pj(us);
+        e.program_us += us;
         let erased = vec![0xFF; size as usize];
         let aliases: Vec<u32> = e.flash_ranges.iter().map(|&(base, _)| base).collect();
         let flash_base = e.program.sectors.first().map_or(start, |s| s.0);

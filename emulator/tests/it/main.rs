@@ -7,6 +7,7 @@ mod machine;
 mod qemu;
 mod suite;
 mod targets;
+mod trace;
 mod trm;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,204 @@
+//! Trace once, cost many: a run can record how often each block ran and how
+//! it was left and entered; re-pricing that record for another core, clock or
+//! wait-state setting of a compatible memory map decodes each distinct block
+//! once and multiplies, instead of emulating again.
+//!
+//! What carries over exactly: static block costs, branch penalties (taken and
+//! not-taken exits, refills on taken entries), divides (their cycles are
+//! recorded per core family), exception entry and return. What is carried
+//! over approximately: flash wait states, because the cache misses are those
+//! the recorded target's caches saw; the new wait states are charged per
+//! recorded miss. Interrupt timing is the recorded run's.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cost::decode::Decoder;
+use crate::cost::{weight, CostModel};
+use crate::image::{Image, ImageError};
+use crate::target::{Core, Target};
+
+/// Counts for one block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TracedBlock {
+    /// Start address.
+    pub addr: u32,
+    /// Size in bytes.
+    pub size: u32,
+    /// Times it ran.
+    pub executions: u64,
+    /// Times it was left by a taken branch.
+    pub taken_exits: u64,
+    /// Times it was entered by a taken branch.
+    pub taken_entries: u64,
+}
+
+/// The record of one run, independent of the core's timing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// The image file.
+    pub image: String,
+    /// SHA-256 of the image, checked before re-pricing.
+    pub image_sha256: String,
+    /// Target the run was recorded on.
+    pub target: String,
+    /// Blocks that ran, by address.
+    pub blocks: Vec<TracedBlock>,
+    /// Divide cycles as a Cortex-M3/M4 would take them.
+    pub divide_cycles_m4: u64,
+    /// Divide cycles as a Cortex-M7 would take them.
+    pub divide_cycles_m7: u64,
+    /// Cycles of exception entries and returns.
+    pub exception_cycles: u64,
+    /// Flash lines missed on taken-branch fetches.
+    pub fetch_misses_jumped: u64,
+    /// Flash lines missed on sequential fetches.
+    pub fetch_misses_sequential: u64,
+    /// Flash data words missed in the data cache.
+    pub data_misses: u64,
+    /// Time spent programming and erasing flash, in µs.
+    pub flash_program_us: f64,
+}
+
+/// Why a trace could not be re-priced.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The trace file could not be read or parsed.
+    #[error("{path}: {message}")]
+    Read {
+        /// The trace file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The image changed since the trace was recorded.
+    #[error("{image}: changed since the trace was recorded (sha256 differs)")]
+    ImageChanged {
+        /// The image file.
+        image: String,
+    },
+    /// The image could not be loaded.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// A traced block lies outside the image's loaded bytes.
+    #[error("{image}: traced block at {addr:#010x} is not in the image")]
+    MissingBlock {
+        /// The image file.
+        image: String,
+        /// The block's address.
+        addr: u32,
+    },
+}
+
+/// Figures of a re-priced run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Repriced {
+    /// Target priced for.
+    pub target: String,
+    /// Core priced for.
+    pub core: String,
+    /// Clock in MHz.
+    pub clock_mhz: f64,
+    /// Modeled cycles.
+    pub cycles: u64,
+    /// Executed instructions.
+    pub instructions: u64,
+    /// Cycles lost to flash wait states.
+    pub flash_stall_cycles: u64,
+    /// Time at the clock, in µs.
+    pub time_us: f64,
+    /// Energy, in µJ.
+    pub energy_uj: f64,
+}
+
+impl Trace {
+    /// Reads a trace file.
+    pub fn load(path: &Path) -> Result<Trace, TraceError> {
+        let read = |message: String| TraceError::Read {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| read(format!("not a trace: {e}")))
+    }
+
+    /// Prices the recorded run on `target`, optionally with another core.
+    pub fn reprice(&self, target: &Target, core: Option<Core>) -> Result<Repriced, TraceError> {
+        let bytes = std::fs::read(&self.image).map_err(|e| TraceError::Read {
+            path: self.image.clone(),
+            message: e.to_string(),
+        })?;
+        if crate::suite::hex(&sha2::Digest::finalize(
+            <sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes),
+        )) != self.image_sha256
+        {
+            return Err(TraceError::ImageChanged {
+                image: self.image.clone(),
+            });
+        }
+        let image = Image::parse(Path::new(&self.image), &bytes)?;
+        image.check_fits(target)?;
+        let core = core.unwrap_or(target.core);
+        let model = CostModel::new(core);
+        let decoder = Decoder::new();
+        let timing = crate::machine::flash::FlashTiming::new(target);
+        let in_flash = |addr: u32| {
+            target
+                .region_of(u64::from(addr), 2)
+                .is_some_and(|r| r.kind == crate::target::MemoryKind::Flash)
+        };
+        let (mut cycles, mut weighted, mut instructions) = (0u64, 0u64, 0u64);
+        for block in &self.blocks {
+            let code =
+                image
+                    .bytes_at(block.addr, block.size)
+                    .ok_or_else(|| TraceError::MissingBlock {
+                        image: self.image.clone(),
+                        addr: block.addr,
+                    })?;
+            let insns = decoder.decode(block.addr, code);
+            let cost = model.price(&insns);
+            let falls = block.executions - block.taken_exits;
+            let branch = block.taken_exits * u64::from(cost.taken)
+                + falls * u64::from(cost.not_taken)
+                + block.taken_entries * u64::from(cost.refill);
+            let energy = if in_flash(block.addr) {
+                cost.energy
+            } else {
+                cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
+            };
+            cycles += block.executions * u64::from(cost.cycles) + branch;
+            weighted += block.executions * energy + branch * weight::ALU;
+            instructions += block.executions * u64::from(cost.instructions);
+        }
+        let divides = match core {
+            Core::CortexM7 | Core::CortexM7f => self.divide_cycles_m7,
+            _ => self.divide_cycles_m4,
+        };
+        let stalls = self.fetch_misses_jumped * u64::from(timing.ws)
+            + self.fetch_misses_sequential * u64::from(timing.sequential_stall())
+            + self.data_misses * u64::from(timing.ws);
+        let program = (self.flash_program_us * target.clock_mhz).round() as u64;
+        cycles += divides + self.exception_cycles + stalls + program;
+        weighted += divides * weight::STALL
+            + self.exception_cycles * weight::MEMORY
+            + (stalls + program) * weight::STALL;
+        let time_us = cycles as f64 / target.clock_mhz;
+        let pj_per_cycle = target.energy.vdd_v * target.energy.run_ua_per_mhz;
+        let program_uj = target.energy.vdd_v
+            * target.flash_program.current_ma.unwrap_or(0.0)
+            * self.flash_program_us
+            * 1e-3;
+        Ok(Repriced {
+            target: target.name.clone(),
+            core: core.name().to_owned(),
+            clock_mhz: target.clock_mhz,
+            cycles,
+            instructions,
+            flash_stall_cycles: stalls,
+            time_us,
+            energy_uj: weighted as f64 / 1000.0 * pj_per_cycle * 1e-6 + program_uj,
+        })
+    }
+}

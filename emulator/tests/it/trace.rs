@@ -1,0 +1,58 @@
+//! Trace once, cost many: a recorded run re-priced for its own target gives
+//! the emulated figures exactly, and so does any clock of the same target.
+
+use mcubench::machine::RunOptions;
+use mcubench::run::run_image;
+use mcubench::trace::Trace;
+
+use crate::{root, target};
+
+#[test]
+fn repricing_matches_emulation_for_the_same_caches_at_any_clock() {
+    let image = root().join("workloads/prebuilt/cortex-m4f/ad_autoencoder.elf");
+    let options = RunOptions {
+        record_trace: true,
+        ..RunOptions::default()
+    };
+    let slow = target("stm32f407").with_clock(24.0).unwrap();
+    let recorded = run_image(&image, &slow, &options).unwrap();
+    let trace: Trace = recorded.trace.clone().expect("trace recorded");
+    assert_eq!(trace.reprice(&slow, None).unwrap().cycles, recorded.cycles);
+    for mhz in [60.0, 168.0] {
+        let t = target("stm32f407").with_clock(mhz).unwrap();
+        let emulated = run_image(&image, &t, &RunOptions::default()).unwrap();
+        let priced = trace.reprice(&t, None).unwrap();
+        assert_eq!(priced.cycles, emulated.cycles, "{mhz} MHz");
+        assert_eq!(priced.instructions, emulated.instructions);
+        assert!((priced.energy_uj - emulated.energy_uj).abs() < 1e-6 * emulated.energy_uj);
+    }
+    // Another core over the same memory map: the M7's dual issue needs fewer cycles.
+    let m7 = trace
+        .reprice(&slow, Some(mcubench::target::Core::CortexM7f))
+        .unwrap();
+    assert!(
+        m7.cycles < recorded.cycles,
+        "{} vs {}",
+        m7.cycles,
+        recorded.cycles
+    );
+}
+
+#[test]
+fn a_changed_image_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("fw.elf");
+    std::fs::copy(crate::fixture("semihost.elf"), &image).unwrap();
+    let options = RunOptions {
+        record_trace: true,
+        ..RunOptions::default()
+    };
+    let record = run_image(&image, &target("mps2-an386"), &options).unwrap();
+    let trace = record.trace.unwrap();
+    std::fs::copy(crate::fixture("exit_nonzero.elf"), &image).unwrap();
+    let err = trace
+        .reprice(&target("mps2-an386"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("fw.elf") && err.contains("changed"), "{err}");
+}
