@@ -3,7 +3,7 @@
 //! `run_image` on the MPS2 AN386 target with the cycle model, profile and
 //! every hook on, as `mcubench run` does. Throughput is in emulated
 //! instructions, so criterion's elements/s is the emulator's host speed
-//! (divide by 1e6 for MIPS).
+//! (divide by 1e6 for MIPS). A second group re-prices the recorded run.
 
 #![allow(
     missing_docs,
@@ -51,5 +51,27 @@ fn emulated_mips(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, emulated_mips);
+/// Re-pricing the same run from its trace, for another clock of the target:
+/// compare its time with `emulation` to see what trace-once-cost-many saves.
+fn repricing(c: &mut Criterion) {
+    let image = repo().join("benches/firmware/matmul_int8_small.elf");
+    let target = Target::find(&repo().join("targets"), "mps2-an386").expect("shipped target");
+    let options = RunOptions {
+        record_trace: true,
+        ..RunOptions::default()
+    };
+    let record = run_image(&image, &target, &options).expect("image runs");
+    let trace = record.trace.expect("trace recorded");
+    let f407 = Target::find(&repo().join("targets"), "stm32f407").expect("shipped target");
+    let mut group = c.benchmark_group("reprice");
+    group
+        .sample_size(10)
+        .throughput(Throughput::Elements(record.instructions));
+    group.bench_function("matmul_int8_small/mps2-an386->stm32f407", |b| {
+        b.iter(|| trace.reprice(&f407, None).expect("compatible target").cycles)
+    });
+    group.finish();
+}
+
+criterion_group!(benches, emulated_mips, repricing);
 criterion_main!(benches);
