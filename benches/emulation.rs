@@ -68,7 +68,12 @@ fn repricing(c: &mut Criterion) {
         .sample_size(10)
         .throughput(Throughput::Elements(record.instructions));
     group.bench_function("matmul_int8_small/mps2-an386->stm32f407", |b| {
-        b.iter(|| trace.reprice(&f407, None).expect("compatible target").cycles)
+        b.iter(|| {
+            trace
+                .reprice(&f407, None)
+                .expect("compatible target")
+                .cycles
+        })
     });
     group.finish();
 }

@@ -142,9 +142,9 @@ pub fn schedule(insns: &[Insn]) -> (Vec<u32>, u8, u8) {
         if t.issue == Issue::Alone {
             group.push((Issue::Alone, Unit::None));
         }
-        for r in 0..16 {
+        for (r, ready) in ready.iter_mut().enumerate() {
             if insn.writes & (1 << r) != 0 {
-                ready[r] = start + t.latency;
+                *ready = start + t.latency;
             }
         }
         starts.push(start);

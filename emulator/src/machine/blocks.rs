@@ -393,9 +393,9 @@ fn pointer_loads(insns: &[Insn]) -> Vec<PointerLoads> {
     let mut groups: Vec<PointerLoads> = Vec::new();
     for insn in insns {
         let mut next = origin;
-        for r in 0..16 {
+        for (r, slot) in next.iter_mut().enumerate() {
             if insn.writes & (1 << r) != 0 {
-                next[r] = None;
+                *slot = None;
             }
         }
         if is_memory(insn.class) {
@@ -423,11 +423,7 @@ fn pointer_loads(insns: &[Insn]) -> Vec<PointerLoads> {
                 }
             }
         } else {
-            let base_name = insn
-                .mnemonic
-                .split(|c: char| c == '.' || c == ' ')
-                .next()
-                .unwrap_or_default();
+            let base_name = insn.mnemonic.split(['.', ' ']).next().unwrap_or_default();
             let moved = match (base_name, insn.operands.as_slice()) {
                 ("mov" | "movs", [Operand::Core(d), Operand::Core(n)]) => {
                     Some((*d, origin[usize::from(*n)]))

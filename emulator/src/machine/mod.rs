@@ -751,8 +751,9 @@ impl Machine {
         let image = self.image.clone();
         let e = self.uc.get_data_mut();
         if failure.is_some() && e.cur != 0 {
+            // How far the failing block got is unknown: none of it is charged.
             let at = e.blocks.get(e.cur).addr;
-            e.close_block_at(at.max(0));
+            e.close_block_at(at);
         }
         e.profiler.finish_all(e.cycles, e.weighted);
         let stack_peak_bytes = u64::from(image.initial_sp.saturating_sub(e.lowest_sp));
