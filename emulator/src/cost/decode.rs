@@ -111,6 +111,32 @@ impl Class {
         )
     }
 
+    /// Whether the instruction reads memory.
+    pub fn is_load(self) -> bool {
+        matches!(
+            self,
+            Class::Load
+                | Class::LoadDouble
+                | Class::LoadMultiple
+                | Class::FpLoad
+                | Class::FpLoadMultiple
+                | Class::Exclusive
+        )
+    }
+
+    /// Whether the instruction reads or writes memory.
+    pub fn is_memory(self) -> bool {
+        self.is_load()
+            || matches!(
+                self,
+                Class::Store
+                    | Class::StoreDouble
+                    | Class::StoreMultiple
+                    | Class::FpStore
+                    | Class::FpStoreMultiple
+            )
+    }
+
     /// Whether the instruction is a single load or store (may pipeline).
     pub fn is_single_transfer(self) -> bool {
         matches!(self, Class::Load | Class::Store)

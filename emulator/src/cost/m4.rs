@@ -115,19 +115,7 @@ fn pipelines_after(insn: &Insn, prev: Option<&Insn>) -> bool {
 /// instruction is not ready for address generation: one extra cycle.
 fn address_interlock(insn: &Insn, prev: Option<&Insn>) -> u32 {
     let Some(prev) = prev else { return 0 };
-    let memory = matches!(
-        insn.class,
-        Class::Load
-            | Class::Store
-            | Class::LoadDouble
-            | Class::StoreDouble
-            | Class::LoadMultiple
-            | Class::StoreMultiple
-            | Class::FpLoad
-            | Class::FpStore
-            | Class::FpLoadMultiple
-            | Class::FpStoreMultiple
-    );
+    let memory = insn.class.is_memory() && insn.class != Class::Exclusive;
     let data_processing = matches!(
         prev.class,
         Class::Alu

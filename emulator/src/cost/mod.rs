@@ -144,17 +144,7 @@ impl CostModel {
 pub fn class_weight(class: Class) -> u64 {
     match class {
         Class::Mul | Class::Mla | Class::MulLong | Class::MulDsp => weight::MUL,
-        Class::Load
-        | Class::Store
-        | Class::LoadDouble
-        | Class::StoreDouble
-        | Class::LoadMultiple
-        | Class::StoreMultiple
-        | Class::Exclusive
-        | Class::FpLoad
-        | Class::FpStore
-        | Class::FpLoadMultiple
-        | Class::FpStoreMultiple => weight::MEMORY,
+        c if c.is_memory() => weight::MEMORY,
         Class::FpAlu | Class::FpMac | Class::FpMove | Class::FpSystem => weight::FPU,
         Class::FpDivSqrt | Class::Div => weight::STALL,
         _ => weight::ALU,

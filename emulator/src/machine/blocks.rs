@@ -292,30 +292,6 @@ impl BlockTable {
     }
 }
 
-fn is_load(class: Class) -> bool {
-    matches!(
-        class,
-        Class::Load
-            | Class::LoadDouble
-            | Class::LoadMultiple
-            | Class::FpLoad
-            | Class::FpLoadMultiple
-            | Class::Exclusive
-    )
-}
-
-fn is_memory(class: Class) -> bool {
-    is_load(class)
-        || matches!(
-            class,
-            Class::Store
-                | Class::StoreDouble
-                | Class::StoreMultiple
-                | Class::FpStore
-                | Class::FpStoreMultiple
-        )
-}
-
 /// The memory operand of a load or store: base, index, displacement. LDM/STM
 /// name their base as the first register operand.
 pub fn memory_operand(insn: &Insn) -> Option<(u8, Option<u8>, i32)> {
@@ -345,7 +321,7 @@ fn accesses(insns: &[Insn]) -> Vec<Access> {
     insns
         .iter()
         .enumerate()
-        .filter(|(_, i)| is_memory(i.class))
+        .filter(|(_, i)| i.class.is_memory())
         .filter_map(|(index, insn)| {
             let (base, offset_reg, disp) = memory_operand(insn)?;
             Some(Access {
@@ -353,7 +329,7 @@ fn accesses(insns: &[Insn]) -> Vec<Access> {
                 base,
                 offset_reg,
                 disp,
-                load: is_load(insn.class),
+                load: insn.class.is_load(),
             })
         })
         .collect()
@@ -363,7 +339,7 @@ fn accesses(insns: &[Insn]) -> Vec<Access> {
 fn literal_loads(insns: &[Insn]) -> Vec<u32> {
     insns
         .iter()
-        .filter(|i| is_load(i.class))
+        .filter(|i| i.class.is_load())
         .filter_map(|insn| match memory_operand(insn)? {
             (15, None, disp) => Some(((insn.addr + 4) & !3).wrapping_add(disp as u32)),
             _ => None,
@@ -398,10 +374,10 @@ fn pointer_loads(insns: &[Insn]) -> Vec<PointerLoads> {
                 *slot = None;
             }
         }
-        if is_memory(insn.class) {
+        if insn.class.is_memory() {
             if let Some((base, _, disp)) = memory_operand(insn) {
                 let base = usize::from(base);
-                if is_load(insn.class) {
+                if insn.class.is_load() {
                     if let Some((reg, off)) = origin[base] {
                         let at = off.wrapping_add(disp);
                         let offsets = (0..words_read(insn) as i32).map(|w| at.wrapping_add(4 * w));

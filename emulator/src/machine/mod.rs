@@ -587,23 +587,19 @@ impl Machine {
                 continue;
             };
             for insn in decoder.decode(f.addr, &bytes) {
+                // `sdiv rd, rn, rm`, or `sdiv rn, rm` with rd = rn.
+                let (rn, rm) = match insn.operands.as_slice() {
+                    [_, Operand::Core(n), Operand::Core(m)]
+                    | [Operand::Core(n), Operand::Core(m)] => (*n, *m),
+                    _ => continue,
+                };
                 if insn.class == Class::Div {
-                    let regs: Vec<RegisterARM> = (0..15u16)
-                        .filter(|r| insn.reads & (1 << r) != 0)
-                        .map(core_register)
-                        .collect();
-                    let (rn, rm) = match regs.as_slice() {
-                        [a, b] => (*a, *b),
-                        [a] => (*a, *a),
-                        _ => continue,
-                    };
-                    let (rn, rm) = divide_operands(&insn.mnemonic).unwrap_or((rn, rm));
                     sites.push((
                         insn.addr,
                         DivideSite {
                             signed: insn.mnemonic.starts_with("sdiv"),
-                            rn,
-                            rm,
+                            rn: core_register(u16::from(rn)),
+                            rm: core_register(u16::from(rm)),
                         },
                     ));
                 }
@@ -1462,31 +1458,4 @@ fn fp_register(n: usize) -> RegisterARM {
     [
         S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, S11, S12, S13, S14, S15,
     ][n]
-}
-
-/// `sdiv rd, rn, rm` or `sdiv rn, rm` (rd = rn): the dividend and divisor registers.
-fn divide_operands(text: &str) -> Option<(RegisterARM, RegisterARM)> {
-    let operands: Vec<u16> = text
-        .split_once(' ')?
-        .1
-        .split(',')
-        .map(|r| register_number(r.trim()))
-        .collect::<Option<_>>()?;
-    match operands.as_slice() {
-        [_, n, m] | [n, m] => Some((core_register(*n), core_register(*m))),
-        _ => None,
-    }
-}
-
-fn register_number(name: &str) -> Option<u16> {
-    match name {
-        "sb" => Some(9),
-        "sl" => Some(10),
-        "fp" => Some(11),
-        "ip" => Some(12),
-        "sp" => Some(13),
-        "lr" => Some(14),
-        "pc" => Some(15),
-        r => r.strip_prefix('r')?.parse().ok().filter(|&n| n < 16),
-    }
 }
