@@ -71,6 +71,8 @@ pub struct RunRecord {
     pub flash_program_uj: f64,
     /// Deepest stack use, in bytes.
     pub stack_peak_bytes: u64,
+    /// Most heap held through `_sbrk`, in bytes; `None` without `_sbrk`.
+    pub heap_peak_bytes: Option<u64>,
     /// Flash the image occupies, in bytes.
     pub flash_bytes: u64,
     /// RAM the image reserves, in bytes.
@@ -215,6 +217,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         flash_stall_cycles: execution.flash_stall_cycles,
         flash_program_uj,
         stack_peak_bytes: execution.stack_peak_bytes,
+        heap_peak_bytes: execution.heap_peak_bytes,
         flash_bytes: image.flash_bytes,
         ram_bytes: image.ram_bytes,
         flash_capacity_bytes: target.capacity(&[MemoryKind::Flash]),

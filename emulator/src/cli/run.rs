@@ -123,6 +123,11 @@ pub fn table(r: &RunRecord, top: usize) -> String {
         ("flash wait cycles", r.flash_stall_cycles.to_string()),
         ("stack peak", format!("{} B", r.stack_peak_bytes)),
         (
+            "heap peak",
+            r.heap_peak_bytes
+                .map_or("no _sbrk".to_owned(), |b| format!("{b} B")),
+        ),
+        (
             "flash",
             format!("{} / {} B", r.flash_bytes, r.flash_capacity_bytes),
         ),

@@ -130,6 +130,8 @@ pub struct Execution {
     pub flash_stall_cycles: u64,
     /// Highest SP minus lowest SP seen.
     pub stack_peak_bytes: u64,
+    /// Most heap the firmware held through `_sbrk`, if it has one.
+    pub heap_peak_bytes: Option<u64>,
     /// The console output.
     pub stdout: Vec<u8>,
     /// The function profile.
@@ -215,6 +217,8 @@ struct Engine {
     program_us: f64,
     /// Cycles of exception entries and returns.
     exception_cycles: u64,
+    /// Heap handed out by `_sbrk` so far, and the most at any time.
+    heap: Option<(i64, i64)>,
     counts: Option<TraceCounts>,
 }
 
@@ -459,6 +463,7 @@ impl Machine {
             program: ProgramCosts::new(target, &flash_ranges),
             program_us: 0.0,
             exception_cycles: 0,
+            heap: image.symbols.addr_of("_sbrk").map(|_| (0, 0)),
             counts: options.record_trace.then(TraceCounts::default),
             flash_ranges,
         };
@@ -574,6 +579,19 @@ impl Machine {
                 ),
             )
             .map_err(|e| uc_err("flash controller", e))?;
+        }
+        // The heap is seen where newlib asks for it: one hook on `_sbrk`'s
+        // first instruction, which runs once per heap growth.
+        if let Some(sbrk) = self.image.symbols.addr_of("_sbrk") {
+            self.uc
+                .add_code_hook(u64::from(sbrk), u64::from(sbrk), |uc, _, _| {
+                    let increment = uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32 as i32;
+                    if let Some((held, peak)) = &mut uc.get_data_mut().heap {
+                        *held += i64::from(increment);
+                        *peak = (*peak).max(*held);
+                    }
+                })
+                .map_err(|e| uc_err("heap hook", e))?;
         }
         self.install_divide_hooks()
     }
@@ -763,6 +781,7 @@ impl Machine {
             flash_program_pj: e.flash_program_pj,
             flash_stall_cycles: e.flash_stall,
             stack_peak_bytes,
+            heap_peak_bytes: e.heap.map(|(_, peak)| peak.max(0) as u64),
             stdout: std::mem::take(&mut e.semihosting.output),
             profiler: e.profiler.clone(),
             wall,

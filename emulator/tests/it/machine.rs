@@ -41,6 +41,13 @@ fn newlib_rdimon_runs_unmodified() {
     );
     assert_eq!(r.exit_code, Some(3));
     assert!(r.error.is_none());
+    // printf's buffers come from malloc, through newlib's _sbrk.
+    assert!(
+        r.heap_peak_bytes.is_some_and(|b| b > 0),
+        "{:?}",
+        r.heap_peak_bytes
+    );
+    assert_eq!(run("semihost.elf", "mps2-an386").heap_peak_bytes, None);
 }
 
 #[test]
