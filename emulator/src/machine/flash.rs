@@ -10,6 +10,9 @@
 //! (taken as one cycle per 32-bit word). Without prefetch each new line stalls
 //! for `ws`. Caches are simulated as set-associative with LRU; associativity
 //! above 4 is simulated as 4-way with the same number of lines.
+//!
+//! Data reads: each word read from flash that misses the data cache (or every
+//! word, without one) stalls for the wait states.
 
 use crate::target::{CacheGeometry, Target};
 

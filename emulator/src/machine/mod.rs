@@ -1,9 +1,17 @@
 //! The machine: the only module that touches unicorn. It maps the target's
 //! memory, loads the image, and runs it with one block hook that charges the
-//! precomputed price of each block, plus narrow hooks where something dynamic
-//! must be seen: reads of flash data (only when they cost wait states),
-//! divides (their cycles depend on the operands), the system control space
-//! (DWT, SysTick, SCB), the flash controller, semihosting and faults.
+//! precomputed price of each block. Narrow hooks see what is dynamic: divides
+//! (one code hook per divide instruction: their cycles depend on the
+//! operands), `_sbrk` (heap), the system control space and the flash
+//! controller (MMIO callbacks), semihosting and exception return (interrupt
+//! hook), and accesses to unmapped addresses (hooks on the gaps of the map).
+//!
+//! No memory hook covers a mapped page: unicorn sends every access to such a
+//! page down its slow path. So data reads from flash are priced by the block
+//! hook: literal-pool loads by address, and loads through registers that point
+//! into flash at block entry (one register read per pointer, not per load);
+//! stores to flash fault on its read-only mapping and are carried out here
+//! while the flash controller is programming.
 //!
 //! A block is charged when the next one starts, because only then is it known
 //! whether its last branch was taken; so the cycle counter at any instruction
