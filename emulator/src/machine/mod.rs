@@ -612,23 +612,23 @@ impl Machine {
             let Ok(bytes) = self.uc.mem_read_as_vec(u64::from(f.addr), f.size as usize) else {
                 continue;
             };
-            for insn in decoder.decode(f.addr, &bytes) {
+            for insn in decoder
+                .decode(f.addr, &bytes)
+                .into_iter()
+                .filter(|i| i.class == Class::Div)
+            {
                 // `sdiv rd, rn, rm`, or `sdiv rn, rm` with rd = rn.
                 let (rn, rm) = match insn.operands.as_slice() {
                     [_, Operand::Core(n), Operand::Core(m)]
                     | [Operand::Core(n), Operand::Core(m)] => (*n, *m),
                     _ => continue,
                 };
-                if insn.class == Class::Div {
-                    sites.push((
-                        insn.addr,
-                        DivideSite {
-                            signed: insn.mnemonic.starts_with("sdiv"),
-                            rn: core_register(u16::from(rn)),
-                            rm: core_register(u16::from(rm)),
-                        },
-                    ));
-                }
+                let site = DivideSite {
+                    signed: insn.mnemonic.starts_with("sdiv"),
+                    rn: core_register(u16::from(rn)),
+                    rm: core_register(u16::from(rm)),
+                };
+                sites.push((insn.addr, site));
             }
         }
         for (addr, site) in sites {
