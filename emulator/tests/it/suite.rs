@@ -6,6 +6,11 @@ use mcubench_reports::Status;
 
 use crate::{fixture, target};
 
+/// The reports crate's validator for the committed JSON Schema, shared so that
+/// real suite output is checked against the same rules as the samples there.
+#[path = "../../../reports/tests/it/validator.rs"]
+mod validator;
+
 const MANIFEST: &str = r#"
 [suite]
 name = "fixtures"
@@ -91,9 +96,16 @@ fn a_failing_workload_is_recorded_and_the_rest_still_run() {
         .images
         .iter()
         .all(|i| i.sha256.len() == 64));
-    // The written file reads back through the versioned reader.
+    // The written file matches the committed schema and reads back through the versioned reader.
     let out = dir.path().join("results.json");
     mcubench_reports::json::write_results(&out, &results).unwrap();
+    let schema_text =
+        std::fs::read_to_string(crate::root().join("reports/schema/results.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let violations = validator::validate(&schema, &written);
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
     assert_eq!(
         mcubench_reports::json::read_results(&out)
             .unwrap()
