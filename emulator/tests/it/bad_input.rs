@@ -183,3 +183,41 @@ fn a_nonzero_exit_fails_the_run() {
         &["exit_nonzero.elf", "exited with status 5"],
     );
 }
+
+/// Corrupting headers and code of a valid image must give an error or a
+/// bounded run, never a panic: a fixed-seed sweep of single-byte changes.
+#[test]
+fn corrupted_images_never_panic() {
+    use mcubench::machine::RunOptions;
+    let original = std::fs::read(fixture("semihost.elf")).unwrap();
+    let target = crate::target("stm32f407");
+    let options = RunOptions {
+        max_cycles: 200_000,
+        ..RunOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.elf");
+    // A small linear congruential generator keeps the sweep the same on every run.
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    for _ in 0..300 {
+        let mut bytes = original.clone();
+        // Half the changes hit the ELF and program headers, half anywhere.
+        let at = if next() % 2 == 0 {
+            next() % 0x80
+        } else {
+            next() % bytes.len()
+        };
+        bytes[at] = (next() & 0xFF) as u8;
+        std::fs::write(&path, &bytes).unwrap();
+        let outcome = std::panic::catch_unwind(|| {
+            mcubench::run::run_image(&path, &target, &options).map(|r| r.exit_code)
+        });
+        assert!(outcome.is_ok(), "panic with byte {at:#x} changed");
+    }
+}
