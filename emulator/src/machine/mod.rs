@@ -357,9 +357,12 @@ const PPB_BASE: u64 = 0xE000_0000;
 const PPB_SIZE: u64 = 0x0010_0000;
 /// Branching to an EXC_RETURN value lands here; the page is never mapped.
 const EXC_RETURN_PAGE: u32 = 0xFFFF_F000;
-/// Exception entry and return latencies of the Cortex-M3/M4 (TRM section
-/// 5.5 "Exception entry and return": 12 cycles to the first handler
-/// instruction, 10 cycles to return); the Cortex-M7 matches them.
+/// Exception entry and return latencies of the Cortex-M3/M4 at zero wait
+/// states: 12 cycles to the first handler instruction, 10 back (Cortex-M4 TRM,
+/// as restated in Arm knowledge article 103489845, which also corrects the M3
+/// TRM's exit figure to 10). The extra 17 cycles of an FP context are not
+/// charged: lazy stacking (FPCCR.LSPEN, set at reset) defers them until a
+/// handler uses the FPU. The Cortex-M7 is taken to match.
 const EXCEPTION_ENTRY_CYCLES: u64 = 12;
 const EXCEPTION_RETURN_CYCLES: u64 = 10;
 /// An address never executed, used as emu_start's `until`.
