@@ -62,6 +62,18 @@ class Header:
         print("wrote", os.path.relpath(path))
 
 
+def shuffled_standardized(data, seed, train):
+    """A scikit-learn data set's rows in a seeded order, with its features
+    standardized by the mean and spread of the first `train` rows (the
+    training split), as the device's fixed preprocessing would be."""
+    order = np.random.default_rng(seed).permutation(len(data.target))
+    x = data.data[order]
+    y = data.target[order]
+    mean = x[:train].mean(axis=0)
+    std = x[:train].std(axis=0)
+    return x, y, ((x - mean) / std).astype(np.float32)
+
+
 def float_literal(v):
     """A C float literal that rounds back to exactly this float32 value."""
     s = "%.9g" % np.float32(v)

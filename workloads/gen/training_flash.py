@@ -5,10 +5,9 @@ seed; the first 100 train the device's model, the last 50 are held back. Feature
 are standardized with the training part's mean and standard deviation.
 """
 
-import numpy as np
 from sklearn.datasets import load_iris
 
-from training_common import Header
+from training_common import Header, shuffled_standardized
 
 SEED = 3
 TRAIN = 100
@@ -16,13 +15,7 @@ TRAIN = 100
 
 def main():
     data = load_iris()
-    rng = np.random.default_rng(SEED)
-    order = rng.permutation(len(data.target))
-    x = data.data[order]
-    y = data.target[order]
-    mean = x[:TRAIN].mean(axis=0)
-    std = x[:TRAIN].std(axis=0)
-    xs = ((x - mean) / std).astype(np.float32)
+    x, y, xs = shuffled_standardized(data, SEED, TRAIN)
 
     h = Header(
         "iris",

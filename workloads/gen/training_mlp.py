@@ -7,10 +7,9 @@ the training set's mean and standard deviation (the device's fixed preprocessing
 The network's initial weights come from the firmware's own seeded PRNG.
 """
 
-import numpy as np
 from sklearn.datasets import load_breast_cancer
 
-from training_common import Header
+from training_common import Header, shuffled_standardized
 
 SEED = 5
 TRAIN = 400
@@ -18,13 +17,7 @@ TRAIN = 400
 
 def main():
     data = load_breast_cancer()
-    rng = np.random.default_rng(SEED)
-    order = rng.permutation(len(data.target))
-    x = data.data[order]
-    y = data.target[order]
-    mean = x[:TRAIN].mean(axis=0)
-    std = x[:TRAIN].std(axis=0)
-    xs = ((x - mean) / std).astype(np.float32)
+    x, y, xs = shuffled_standardized(data, SEED, TRAIN)
 
     h = Header(
         "breast_cancer",
