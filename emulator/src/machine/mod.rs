@@ -192,7 +192,6 @@ struct Engine {
     cur: u32,
     expect: u32,
     mark_cycles: u64,
-    mark_weighted: u64,
     next_event: u64,
     systick_at: u64,
     max_cycles: u64,
@@ -323,7 +322,6 @@ impl Engine {
         let spent = self.cycles - self.mark_cycles;
         self.profiler.charge(func, spent);
         self.mark_cycles = self.cycles;
-        self.mark_weighted = self.weighted;
     }
 
     fn schedule_next_event(&mut self) {
@@ -446,7 +444,6 @@ impl Machine {
             cur: 0,
             expect: image.reset & !1,
             mark_cycles: 0,
-            mark_weighted: 0,
             next_event: options.max_cycles,
             systick_at: u64::MAX,
             max_cycles: options.max_cycles,
@@ -1009,7 +1006,6 @@ impl Machine {
             extended_frame: extended,
             fault,
         });
-        e.charge_stall(0);
         e.cycles += EXCEPTION_ENTRY_CYCLES;
         e.exception_cycles += EXCEPTION_ENTRY_CYCLES;
         e.weighted += EXCEPTION_ENTRY_CYCLES * weight::MEMORY;
