@@ -285,16 +285,6 @@ impl Image {
         })
     }
 
-    /// Reads the little-endian word at `addr` from the image's segments.
-    pub fn word_at(&self, addr: u32) -> Option<u32> {
-        let seg = self
-            .segments
-            .iter()
-            .find(|s| addr >= s.addr && addr + 4 <= s.addr + s.data.len() as u32)?;
-        let at = (addr - seg.addr) as usize;
-        Some(u32::from_le_bytes(seg.data[at..at + 4].try_into().ok()?))
-    }
-
     /// The image's bytes at `[addr, addr + len)`, if one segment holds them all.
     pub fn bytes_at(&self, addr: u32, len: u32) -> Option<&[u8]> {
         let seg = self.segments.iter().find(|s| {

@@ -137,10 +137,6 @@ impl Class {
             )
     }
 
-    /// Whether the instruction is a single load or store (may pipeline).
-    pub fn is_single_transfer(self) -> bool {
-        matches!(self, Class::Load | Class::Store)
-    }
 
     /// Whether the instruction needs the DSP extension.
     pub fn is_dsp(self) -> bool {
@@ -167,8 +163,6 @@ pub struct Insn {
     pub addr_regs: RegMask,
     /// Whether a memory operand writes its base back.
     pub writeback: bool,
-    /// Whether a memory operand uses a register offset.
-    pub reg_offset: bool,
     /// Whether the FP operation is double precision.
     pub double: bool,
     /// Direct branch target, for B/BL/B<cond>/CBZ.
@@ -201,20 +195,6 @@ pub enum Operand {
 }
 
 impl Insn {
-    /// Whether the instruction can change the flow of control.
-    pub fn writes_pc(&self) -> bool {
-        self.writes & PC != 0
-            || matches!(
-                self.class,
-                Class::Branch
-                    | Class::CondBranch
-                    | Class::CompareBranch
-                    | Class::Call
-                    | Class::BranchIndirect
-                    | Class::TableBranch
-            )
-    }
-
     /// Whether the instruction changes SP by an amount not known statically.
     pub fn sp_dynamic(&self) -> bool {
         self.writes & SP != 0 && !matches!(self.class, Class::LoadMultiple | Class::StoreMultiple)
@@ -271,7 +251,6 @@ impl Decoder {
                         reads: 0,
                         addr_regs: 0,
                         writeback: false,
-                        reg_offset: false,
                         double: false,
                         target: None,
                         operands: Vec::new(),
@@ -292,7 +271,6 @@ impl Decoder {
         let mut writes: RegMask = 0;
         let mut addr_regs: RegMask = 0;
         let mut writeback = false;
-        let mut reg_offset = false;
         // Words each register operand stands for (2 for a D register), in order.
         let mut reg_words: Vec<(RegMask, u8)> = Vec::new();
         let mut operands = Vec::new();
@@ -345,7 +323,6 @@ impl Decoder {
                                 });
                             }
                             addr_regs |= self.core_reg(mem.base().0) | self.core_reg(mem.index().0);
-                            reg_offset |= mem.index().0 != 0;
                             reads |= addr_regs;
                         }
                         ArmOperandType::Imm(imm) => {
@@ -392,7 +369,6 @@ impl Decoder {
             reads,
             addr_regs,
             writeback,
-            reg_offset,
             double,
             target,
             operands,
