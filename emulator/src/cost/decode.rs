@@ -195,6 +195,20 @@ pub enum Operand {
 }
 
 impl Insn {
+    /// Whether the instruction can change the flow of control (ends a block).
+    pub fn writes_pc(&self) -> bool {
+        self.writes & PC != 0
+            || matches!(
+                self.class,
+                Class::Branch
+                    | Class::CondBranch
+                    | Class::CompareBranch
+                    | Class::Call
+                    | Class::BranchIndirect
+                    | Class::TableBranch
+            )
+    }
+
     /// Whether the instruction changes SP by an amount not known statically.
     pub fn sp_dynamic(&self) -> bool {
         self.writes & SP != 0 && !matches!(self.class, Class::LoadMultiple | Class::StoreMultiple)
