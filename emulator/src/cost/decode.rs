@@ -137,7 +137,6 @@ impl Class {
             )
     }
 
-
     /// Whether the instruction needs the DSP extension.
     pub fn is_dsp(self) -> bool {
         matches!(self, Class::Dsp | Class::MulDsp)

@@ -271,9 +271,7 @@ struct ProgramCosts {
 
 impl Engine {
     fn in_flash(&self, addr: u32) -> bool {
-        self.flash_ranges
-            .iter()
-            .any(|&(base, end)| addr >= base && addr < end)
+        flash_range(&self.flash_ranges, addr).is_some()
     }
 
     /// Cycles charged before the instruction at `pc` of the current block starts.
@@ -882,11 +880,7 @@ impl Machine {
         e.charge_stall(e.program.cycles(us));
         e.flash_program_pj += e.program.pj(us);
         e.program_us += us;
-        let offset = addr
-            - e.flash_ranges
-                .iter()
-                .find(|r| addr >= r.0 && addr < r.1)
-                .map_or(addr, |r| r.0);
+        let offset = addr - flash_range(&e.flash_ranges, addr).map_or(addr, |r| r.0);
         let bases: Vec<u32> = e.flash_ranges.iter().map(|r| r.0).collect();
         let resume = pc + u32::from(len);
         // Charge the block up to and including the store; execution goes on after it.
@@ -1241,6 +1235,14 @@ fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     }
 }
 
+/// The flash range (at its own base or an alias) holding `addr`.
+fn flash_range(ranges: &[(u32, u32)], addr: u32) -> Option<(u32, u32)> {
+    ranges
+        .iter()
+        .copied()
+        .find(|&(base, end)| addr >= base && addr < end)
+}
+
 /// Wait states of the block's data reads from flash: literal-pool loads, and
 /// loads through registers that point into flash at block entry.
 fn data_stall(
@@ -1249,14 +1251,13 @@ fn data_stall(
     flash: &[(u32, u32)],
     pointers: &[u32; 16],
 ) -> u32 {
-    let in_flash = |a: u32| flash.iter().any(|&(base, end)| a >= base && a < end);
     let mut stall = 0;
     for &literal in &block.flash_literals {
         stall += timing.read_stall(literal);
     }
     for group in &block.pointer_loads {
         let value = pointers[usize::from(group.reg)];
-        if in_flash(value) {
+        if flash_range(flash, value).is_some() {
             for &offset in &group.offsets {
                 stall += timing.read_stall(value.wrapping_add(offset as u32));
             }
