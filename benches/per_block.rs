@@ -43,13 +43,7 @@ fn gemm_block() -> (u32, Vec<u8>) {
     let image = Image::load(&path).expect("bench image loads");
     let addr = image.symbols.addr_of("roi_gemm").expect("roi_gemm symbol") & !1;
     let func = &image.symbols.functions()[image.symbols.index_of(addr).expect("indexed")];
-    let seg = image
-        .segments
-        .iter()
-        .find(|s| addr >= s.addr && addr < s.addr + s.data.len() as u32)
-        .expect("roi_gemm is loaded");
-    let start = (addr - seg.addr) as usize;
-    let code = &seg.data[start..start + func.size as usize];
+    let code = image.bytes_at(addr, func.size).expect("roi_gemm is loaded");
     let insns = Decoder::new().decode(addr, code);
     let end = insns
         .iter()
