@@ -50,7 +50,7 @@ pub enum Class {
     Exclusive,
     /// B, B.W (unconditional, direct).
     Branch,
-    /// B<cond>.
+    /// `B<cond>`.
     CondBranch,
     /// CBZ/CBNZ.
     CompareBranch,
@@ -164,7 +164,7 @@ pub struct Insn {
     pub writeback: bool,
     /// Whether the FP operation is double precision.
     pub double: bool,
-    /// Direct branch target, for B/BL/B<cond>/CBZ.
+    /// Direct branch target, for B/BL/`B<cond>`/CBZ.
     pub target: Option<u32>,
     /// Operands in assembly order, for the data-flow questions the machine
     /// asks of a block (which loads read through which register).
