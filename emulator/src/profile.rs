@@ -6,32 +6,10 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use mcubench_reports::results::{ProfileEntry, StackSample};
 
 use crate::image::Symbols;
 use crate::machine::blocks::NO_FUNCTION;
-
-/// One function's figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FunctionProfile {
-    /// Symbol name.
-    pub name: String,
-    /// Cycles spent in the function itself.
-    pub self_cycles: u64,
-    /// Cycles from entry to return, including callees (outermost activation only).
-    pub total_cycles: u64,
-    /// Times it was called.
-    pub calls: u64,
-}
-
-/// Cycles of one call path, `main;infer;conv2d` style.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StackSample {
-    /// Function names from the root, joined with `;`.
-    pub stack: String,
-    /// Self cycles spent with exactly this stack.
-    pub cycles: u64,
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Frame {
@@ -175,10 +153,10 @@ impl Profiler {
     }
 
     /// Per-function figures, most self cycles first, functions that ran only.
-    pub fn functions(&self, symbols: &Symbols) -> Vec<FunctionProfile> {
-        let mut out: Vec<FunctionProfile> = (0..self.self_cycles.len())
+    pub fn functions(&self, symbols: &Symbols) -> Vec<ProfileEntry> {
+        let mut out: Vec<ProfileEntry> = (0..self.self_cycles.len())
             .filter(|&slot| self.self_cycles[slot] > 0 || self.calls[slot] > 0)
-            .map(|slot| FunctionProfile {
+            .map(|slot| ProfileEntry {
                 name: Self::name(symbols, slot),
                 self_cycles: self.self_cycles[slot],
                 total_cycles: self.total_cycles[slot].max(self.self_cycles[slot]),

@@ -9,36 +9,12 @@ use serde::Serialize;
 
 use crate::image::{Image, ImageError};
 use crate::machine::{Execution, Failure, Machine, RunOptions};
-use crate::profile::{FunctionProfile, StackSample};
 use crate::target::{MemoryKind, Target};
 use crate::trace::Trace;
+use mcubench_reports::results::{Host, ProfileEntry, Region, StackSample};
 
 /// Functions whose names start with this are regions of interest.
 pub const REGION_PREFIX: &str = "roi_";
-
-/// Figures for one region of interest (a `roi_*` function).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Region {
-    /// The name after `roi_`.
-    pub name: String,
-    /// Times it was called.
-    pub calls: u64,
-    /// Inclusive cycles over all calls.
-    pub cycles: u64,
-    /// Time at the clock over all calls, in µs.
-    pub time_us: f64,
-    /// Energy over all calls, in µJ.
-    pub energy_uj: f64,
-}
-
-/// Host-side figures, kept apart from the modeled ones: they vary between machines.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HostFigures {
-    /// Host time spent emulating, in ms.
-    pub wall_ms: f64,
-    /// Emulated instructions per host second, in millions.
-    pub mips: f64,
-}
 
 /// The result of running one image on one target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,11 +68,11 @@ pub struct RunRecord {
     /// Regions of interest.
     pub regions: Vec<Region>,
     /// Per-function figures, most self cycles first.
-    pub profile: Vec<FunctionProfile>,
+    pub profile: Vec<ProfileEntry>,
     /// Folded call stacks with self cycles.
     pub stacks: Vec<StackSample>,
     /// Host figures (never compared or gated).
-    pub host: HostFigures,
+    pub host: Host,
     /// Block counts for re-pricing, when recorded.
     #[serde(skip)]
     pub trace: Option<Trace>,
@@ -231,7 +207,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         regions,
         profile,
         stacks: execution.profiler.stacks(&image.symbols),
-        host: HostFigures {
+        host: Host {
             wall_ms: wall_s * 1000.0,
             mips: if wall_s > 0.0 {
                 execution.instructions as f64 / wall_s / 1e6

@@ -408,40 +408,11 @@ fn to_schema(spec: &WorkloadSpec, image: String, r: RunRecord) -> schema::Run {
         ram_bytes: r.ram_bytes,
         flash_capacity_bytes: r.flash_capacity_bytes,
         ram_capacity_bytes: r.ram_capacity_bytes,
-        regions: r
-            .regions
-            .into_iter()
-            .map(|g| schema::Region {
-                name: g.name,
-                calls: g.calls,
-                cycles: g.cycles,
-                time_us: g.time_us,
-                energy_uj: g.energy_uj,
-            })
-            .collect(),
-        profile: r
-            .profile
-            .into_iter()
-            .map(|f| schema::ProfileEntry {
-                name: f.name,
-                self_cycles: f.self_cycles,
-                total_cycles: f.total_cycles,
-                calls: f.calls,
-            })
-            .collect(),
-        stacks: r
-            .stacks
-            .into_iter()
-            .map(|s| schema::StackSample {
-                stack: s.stack,
-                cycles: s.cycles,
-            })
-            .collect(),
+        regions: r.regions,
+        profile: r.profile,
+        stacks: r.stacks,
         stdout: r.stdout,
-        host: schema::Host {
-            wall_ms: r.host.wall_ms,
-            mips: r.host.mips,
-        },
+        host: r.host,
     }
 }
 
