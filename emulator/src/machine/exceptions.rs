@@ -13,6 +13,17 @@ use super::{
 use crate::cost::weight;
 use crate::machine::blocks::NO_FUNCTION;
 
+/// Core registers in the first words of an exception frame; the return
+/// address and xPSR follow (ARMv7-M ARM B1.5.6).
+const STACKED: [RegisterARM; 6] = [
+    RegisterARM::R0,
+    RegisterARM::R1,
+    RegisterARM::R2,
+    RegisterARM::R3,
+    RegisterARM::R12,
+    RegisterARM::LR,
+];
+
 impl Machine {
     /// Handles a fault at `pc`: the firmware's HardFault handler takes over if it
     /// has a real one; otherwise the run fails with the fault.
@@ -79,15 +90,7 @@ impl Machine {
             pc: self.uc.get_data().describe(return_addr),
             address: None,
         })?;
-        let regs = [
-            RegisterARM::R0,
-            RegisterARM::R1,
-            RegisterARM::R2,
-            RegisterARM::R3,
-            RegisterARM::R12,
-            RegisterARM::LR,
-        ];
-        let mut frame: Vec<u32> = regs
+        let mut frame: Vec<u32> = STACKED
             .iter()
             .map(|&r| self.uc.reg_read(r).unwrap_or(0) as u32)
             .collect();
@@ -166,15 +169,7 @@ impl Machine {
             .chunks(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let regs = [
-            RegisterARM::R0,
-            RegisterARM::R1,
-            RegisterARM::R2,
-            RegisterARM::R3,
-            RegisterARM::R12,
-            RegisterARM::LR,
-        ];
-        for (r, v) in regs.iter().zip(&frame) {
+        for (r, v) in STACKED.iter().zip(&frame) {
             let _ = self.uc.reg_write(*r, u64::from(*v));
         }
         if active.extended_frame {
