@@ -71,6 +71,8 @@ pub struct RunRecord {
     pub profile: Vec<ProfileEntry>,
     /// Folded call stacks with self cycles.
     pub stacks: Vec<StackSample>,
+    /// The average draw at a duty cycle, when one was asked for.
+    pub duty_cycle: Option<DutyCycle>,
     /// Host figures (never compared or gated).
     pub host: Host,
     /// Block counts for re-pricing, when recorded.
@@ -78,7 +80,60 @@ pub struct RunRecord {
     pub trace: Option<Trace>,
 }
 
+/// The run repeated once per period with the part asleep in between: what a
+/// battery-powered device doing this work on a schedule draws on average.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DutyCycle {
+    /// The period, in ms.
+    pub period_ms: f64,
+    /// Average power over a period, in mW.
+    pub avg_power_mw: f64,
+    /// Average supply current over a period, in mA.
+    pub avg_current_ma: f64,
+    /// Hours a battery of the given capacity lasts at that current.
+    pub battery_life_h: Option<f64>,
+}
+
+/// Why a duty cycle cannot be computed.
+#[derive(Debug, thiserror::Error)]
+#[error("a period of {period_ms} ms is shorter than the run's {active_ms} ms")]
+pub struct DutyCycleError {
+    /// The period asked for.
+    pub period_ms: f64,
+    /// The run's active time.
+    pub active_ms: f64,
+}
+
 impl RunRecord {
+    /// The average draw when this run repeats every `period_ms` with the part
+    /// in its lowest retention mode in between (I_avg = Σ I·t / T), and the
+    /// life of a `battery_mah` battery at that draw.
+    pub fn at_period(
+        &self,
+        target: &Target,
+        period_ms: f64,
+        battery_mah: Option<f64>,
+    ) -> Result<DutyCycle, DutyCycleError> {
+        let active_ms = self.time_us / 1000.0;
+        if !(period_ms >= active_ms && period_ms > 0.0) {
+            return Err(DutyCycleError {
+                period_ms,
+                active_ms,
+            });
+        }
+        // V × µA = µW; µW × ms = nJ; / 1000 for µJ.
+        let sleep_uj =
+            target.energy.vdd_v * target.energy.sleep_ua * (period_ms - active_ms) / 1000.0;
+        let avg_power_mw = (self.energy_uj + sleep_uj) / period_ms;
+        let avg_current_ma = avg_power_mw / target.energy.vdd_v;
+        Ok(DutyCycle {
+            period_ms,
+            avg_power_mw,
+            avg_current_ma,
+            battery_life_h: battery_mah.map(|mah| mah / avg_current_ma),
+        })
+    }
+
     /// Whether the firmware exited with status 0.
     pub fn succeeded(&self) -> bool {
         self.exit_code == Some(0) && self.error.is_none()
@@ -207,6 +262,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         regions,
         profile,
         stacks: execution.profiler.stacks(&image.symbols),
+        duty_cycle: None,
         host: Host {
             wall_ms: wall_s * 1000.0,
             mips: if wall_s > 0.0 {

@@ -38,6 +38,13 @@ pub struct Args {
     /// Record block counts into this file, for `mcubench reprice`.
     #[arg(long)]
     record_trace: Option<PathBuf>,
+    /// Also report the average draw when the run repeats every this many ms,
+    /// asleep in between.
+    #[arg(long)]
+    period_ms: Option<f64>,
+    /// With --period-ms: battery capacity in mAh, for its life at that draw.
+    #[arg(long, requires = "period_ms")]
+    battery_mah: Option<f64>,
     /// Arguments passed to the firmware through SYS_GET_CMDLINE.
     #[arg(last = true)]
     firmware_args: Vec<String>,
@@ -70,7 +77,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cmdline,
         record_trace: args.record_trace.is_some(),
     };
-    let record = run_image(&args.elf, &target, &options)?;
+    let mut record = run_image(&args.elf, &target, &options)?;
+    if let Some(period_ms) = args.period_ms {
+        record.duty_cycle = Some(record.at_period(&target, period_ms, args.battery_mah)?);
+    }
     if let (Some(path), Some(trace)) = (&args.record_trace, &record.trace) {
         let json = serde_json::to_vec(trace).context("encoding the trace")?;
         mcubench_reports::output::write_atomic(path, &json)?;
@@ -138,6 +148,24 @@ pub fn table(r: &RunRecord, top: usize) -> String {
     ];
     for (k, v) in rows {
         let _ = writeln!(out, "  {k:<18} {v}");
+    }
+    if let Some(d) = &r.duty_cycle {
+        let _ = writeln!(
+            out,
+            "  {:<18} {:.4} mW, {:.4} mA",
+            format!("every {} ms", d.period_ms),
+            d.avg_power_mw,
+            d.avg_current_ma
+        );
+        if let Some(hours) = d.battery_life_h {
+            let _ = writeln!(
+                out,
+                "  {:<18} {:.1} h ({:.1} days)",
+                "battery life",
+                hours,
+                hours / 24.0
+            );
+        }
     }
     if let Some(fault) = &r.handled_fault {
         let _ = writeln!(out, "  {:<18} {fault}", "handled fault");

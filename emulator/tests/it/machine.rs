@@ -137,3 +137,16 @@ fn flash_wait_states_cost_cycles_only_above_zero_wait_clocks() {
     assert_eq!(fast.cycles - fast.flash_stall_cycles, slow.cycles);
     assert_eq!(fast.instructions, slow.instructions);
 }
+
+#[test]
+fn a_duty_cycle_adds_the_sleep_current_between_runs() {
+    let target = crate::target("nrf52840");
+    let r = run("semihost.elf", "nrf52840");
+    let d = r.at_period(&target, 1000.0, Some(220.0)).unwrap();
+    // Sleep draws Vdd × I_sleep (3.0 V × 1.5 µA from the target file) for the rest of the second.
+    let sleep_uj = 3.0 * 1.5 * (1000.0 - r.time_us / 1000.0) / 1000.0;
+    assert!((d.avg_power_mw * 1000.0 - (r.energy_uj + sleep_uj)).abs() < 1e-9);
+    assert!((d.avg_current_ma - d.avg_power_mw / 3.0).abs() < 1e-12);
+    assert!((d.battery_life_h.unwrap() - 220.0 / d.avg_current_ma).abs() < 1e-9);
+    assert!(r.at_period(&target, r.time_us / 2000.0, None).is_err());
+}
