@@ -24,6 +24,9 @@ struct Frame {
 #[derive(Debug, Clone)]
 pub struct Profiler {
     frames: Vec<Frame>,
+    /// Path of the top frame (0 with no frame), kept beside the stack so the
+    /// per-block charge needs no look at it.
+    path: u32,
     self_cycles: Vec<u64>,
     total_cycles: Vec<u64>,
     total_energy: Vec<u64>,
@@ -43,6 +46,7 @@ impl Profiler {
         let slots = functions + 1;
         Profiler {
             frames: Vec::with_capacity(64),
+            path: 0,
             self_cycles: vec![0; slots],
             total_cycles: vec![0; slots],
             total_energy: vec![0; slots],
@@ -78,8 +82,7 @@ impl Profiler {
     #[inline]
     pub fn charge(&mut self, func: u32, cycles: u64) {
         self.self_cycles[Self::slot(func)] += cycles;
-        let path = self.frames.last().map_or(0, |f| f.path);
-        self.path_cycles[path as usize] += cycles;
+        self.path_cycles[self.path as usize] += cycles;
     }
 
     /// Notes that a block at `addr` of function `func` starts, reached by a
@@ -99,6 +102,7 @@ impl Profiler {
                     // A tail call or a jump into another function replaces the frame.
                     let top = self.frames.pop().expect("checked above");
                     self.finish(top, cycles, energy);
+                    self.path = self.frames.last().map_or(0, |f| f.path);
                     self.push(func, top.ret, cycles, energy);
                 } else if self.frames.is_empty() {
                     self.push(func, u32::MAX, cycles, energy);
@@ -128,12 +132,14 @@ impl Profiler {
             entry_cycles: cycles,
             entry_energy: energy,
         });
+        self.path = path;
     }
 
     fn pop(&mut self, cycles: u64, energy: u64) {
         if let Some(frame) = self.frames.pop() {
             self.finish(frame, cycles, energy);
         }
+        self.path = self.frames.last().map_or(0, |f| f.path);
     }
 
     fn finish(&mut self, frame: Frame, cycles: u64, energy: u64) {
