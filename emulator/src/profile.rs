@@ -120,8 +120,7 @@ impl Profiler {
         if self.frames.len() >= MAX_DEPTH {
             return;
         }
-        let parent = self.frames.last().map_or(0, |f| f.path);
-        let path = self.path(parent, func);
+        let path = self.path(self.path, func);
         let slot = Self::slot(func);
         self.calls[slot] += 1;
         self.active[slot] += 1;
