@@ -15,7 +15,7 @@ use crate::machine::blocks::NO_FUNCTION;
 struct Frame {
     func: u32,
     ret: u32,
-    path: u32,
+    top_path: u32,
     entry_cycles: u64,
     entry_energy: u64,
 }
@@ -26,7 +26,7 @@ pub struct Profiler {
     frames: Vec<Frame>,
     /// Path of the top frame (0 with no frame), kept beside the stack so the
     /// per-block charge needs no look at it.
-    path: u32,
+    top_path: u32,
     self_cycles: Vec<u64>,
     total_cycles: Vec<u64>,
     total_energy: Vec<u64>,
@@ -46,7 +46,7 @@ impl Profiler {
         let slots = functions + 1;
         Profiler {
             frames: Vec::with_capacity(64),
-            path: 0,
+            top_path: 0,
             self_cycles: vec![0; slots],
             total_cycles: vec![0; slots],
             total_energy: vec![0; slots],
@@ -82,7 +82,7 @@ impl Profiler {
     #[inline]
     pub fn charge(&mut self, func: u32, cycles: u64) {
         self.self_cycles[Self::slot(func)] += cycles;
-        self.path_cycles[self.path as usize] += cycles;
+        self.path_cycles[self.top_path as usize] += cycles;
     }
 
     /// Notes that a block at `addr` of function `func` starts, reached by a
@@ -102,7 +102,7 @@ impl Profiler {
                     // A tail call or a jump into another function replaces the frame.
                     let top = self.frames.pop().expect("checked above");
                     self.finish(top, cycles, energy);
-                    self.path = self.frames.last().map_or(0, |f| f.path);
+                    self.top_path = self.frames.last().map_or(0, |f| f.path);
                     self.push(func, top.ret, cycles, energy);
                 } else if self.frames.is_empty() {
                     self.push(func, u32::MAX, cycles, energy);
@@ -120,7 +120,7 @@ impl Profiler {
         if self.frames.len() >= MAX_DEPTH {
             return;
         }
-        let path = self.path(self.path, func);
+        let path = self.path(self.top_path, func);
         let slot = Self::slot(func);
         self.calls[slot] += 1;
         self.active[slot] += 1;
@@ -131,14 +131,14 @@ impl Profiler {
             entry_cycles: cycles,
             entry_energy: energy,
         });
-        self.path = path;
+        self.top_path = path;
     }
 
     fn pop(&mut self, cycles: u64, energy: u64) {
         if let Some(frame) = self.frames.pop() {
             self.finish(frame, cycles, energy);
         }
-        self.path = self.frames.last().map_or(0, |f| f.path);
+        self.top_path = self.frames.last().map_or(0, |f| f.path);
     }
 
     fn finish(&mut self, frame: Frame, cycles: u64, energy: u64) {
