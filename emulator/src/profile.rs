@@ -15,7 +15,7 @@ use crate::machine::blocks::NO_FUNCTION;
 struct Frame {
     func: u32,
     ret: u32,
-    top_path: u32,
+    path: u32,
     entry_cycles: u64,
     entry_energy: u64,
 }
