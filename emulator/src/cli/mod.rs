@@ -28,8 +28,6 @@ enum Command {
     Run(run::Args),
     /// List the shipped targets.
     Targets(targets::Args),
-    /// Price a recorded run (`run --record-trace`) for another target, core or clock.
-    Reprice(reprice::Args),
     /// Run a suite of workloads on several targets into results.json and a report.
     Suite(suite::Args),
     /// Render results (and a baseline) as a self-contained HTML report.
@@ -40,6 +38,8 @@ enum Command {
     Merge(merge::Args),
     /// Export results for other tools (github-action-benchmark, Bencher, folded, speedscope).
     Export(export::Args),
+    /// Price a recorded run (`run --record-trace`) for another target, core or clock.
+    Reprice(reprice::Args),
 }
 
 /// Runs the chosen subcommand.
