@@ -238,11 +238,20 @@ fn cell_marked(
     format!("<td class=\"num\">{}{delta}</td>", figure(v, integer))
 }
 
-fn status_badge(status: Status) -> String {
-    format!(
-        "<span class=\"status status-{0}\">{0}</span>",
-        status.as_str()
-    )
+/// The run's status; a run that could not run because its target lacks what
+/// it needs (the suite's reasons start with "skipped:") reads as skipped.
+fn status_badge(run: &Run) -> String {
+    let skipped = run.status == Status::Error
+        && run
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("skipped:"));
+    let word = if skipped {
+        "skipped"
+    } else {
+        run.status.as_str()
+    };
+    format!("<span class=\"status status-{word}\">{word}</span>")
 }
 
 fn summary_table(out: &mut String, report: &Report<'_>) {
@@ -272,7 +281,7 @@ fn summary_table(out: &mut String, report: &Report<'_>) {
             escape(&run.target),
             escape(&run.core),
             figure(run.clock_mhz, true),
-            status_badge(run.status)
+            status_badge(run)
         );
         let base = base_run(report, run);
         for m in metrics {
@@ -513,7 +522,7 @@ fn run_details(out: &mut String, report: &Report<'_>, i: usize, run: &Run) -> Re
          {} µs</span></summary>",
         escape(&run.workload),
         escape(&run.target),
-        status_badge(run.status),
+        status_badge(run),
         escape(&run.core),
         thousands(run.cycles),
         figure(run.time_us, false)

@@ -229,6 +229,21 @@ fn a_report_of_only_failures_still_renders() {
     assert!(!page.contains("class=\"chart\""));
 }
 
+#[test]
+fn runs_skipped_for_a_missing_feature_read_as_skipped() {
+    let mut results = sample::results();
+    results.runs[0].status = Status::Error;
+    results.runs[0].error = Some("skipped: needs an FPU".into());
+    results.runs[1].status = Status::Error;
+    results.runs[1].error = Some("fw.elf: does not fit".into());
+    let page = render(&results, None);
+    assert!(page.contains("status-skipped\">skipped<"), "skip badge");
+    assert!(
+        page.contains("status-error\">error<"),
+        "a real error stays an error"
+    );
+}
+
 /// Runs headless Chromium on `url` with `extra` flags and returns its stdout, or `None`
 /// (after a notice) when Chromium is not installed.
 fn chromium(url: &str, extra: &[String]) -> Option<String> {
