@@ -86,12 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     let done = Mutex::new(0usize);
     let progress = |run: &mcubench_reports::Run| {
-        let line = format!(
-            "{} on {}: {}",
-            run.workload,
-            run.target,
-            run.status.as_str()
-        );
+        let line = format!("{} on {}: {}", run.workload, run.target, status_word(run));
         match &bar {
             Some(bar) => {
                 bar.inc(1);
@@ -130,6 +125,16 @@ fn is_skip(error: Option<&str>) -> bool {
     error.is_some_and(|e| e.starts_with("skipped:"))
 }
 
+/// The status as users read it: a run skipped for a feature its target lacks
+/// says so rather than "error".
+fn status_word(run: &mcubench_reports::Run) -> &'static str {
+    if is_skip(run.error.as_deref()) {
+        "skipped"
+    } else {
+        run.status.as_str()
+    }
+}
+
 /// One line per run: the figures a reader scans first.
 fn summary(results: &mcubench_reports::Results) -> String {
     use std::fmt::Write;
@@ -146,7 +151,7 @@ fn summary(results: &mcubench_reports::Results) -> String {
             "{:<20} {:<11} {:<7} {:>14} {:>11.3} {:>11.2} {:>9} {:>10}",
             r.workload,
             r.target,
-            r.status.as_str(),
+            status_word(r),
             r.cycles,
             r.time_us / 1000.0,
             r.energy_uj,
