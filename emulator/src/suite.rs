@@ -418,11 +418,13 @@ fn to_schema(spec: &WorkloadSpec, image: String, r: RunRecord) -> schema::Run {
 
 /// Hex SHA-256 of a file's bytes.
 pub fn file_sha256(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(hex(&Sha256::digest(&bytes)))
+    Some(sha256_hex(&std::fs::read(path).ok()?))
 }
 
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Lowercase hex SHA-256 of bytes, as provenance records it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha2::Digest;
 
 /// The processor core of a target, which selects the CPU model and the cost model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -347,7 +346,7 @@ impl Target {
             path: path.to_owned(),
             message: e.message().to_owned(),
         })?;
-        target.sha256 = crate::suite::hex(&sha2::Sha256::digest(text.as_bytes()));
+        target.sha256 = crate::suite::sha256_hex(text.as_bytes());
         target.validate(path)?;
         Ok(target)
     }

@@ -129,10 +129,7 @@ impl Trace {
             path: self.image.clone(),
             message: e.to_string(),
         })?;
-        if crate::suite::hex(&sha2::Digest::finalize(
-            <sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes),
-        )) != self.image_sha256
-        {
+        if crate::suite::sha256_hex(&bytes) != self.image_sha256 {
             return Err(TraceError::ImageChanged {
                 image: self.image.clone(),
             });
