@@ -253,6 +253,134 @@ pub struct EnergyFigures {
     pub source: String,
 }
 
+/// The part's interrupt controller: how many external IRQs its NVIC has and
+/// how many priority bits it implements (the rest of each 8-bit field reads 0).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interrupts {
+    /// External interrupt lines (exception numbers 16 and up).
+    pub irqs: u32,
+    /// Implemented priority bits, 3..=8.
+    pub priority_bits: u8,
+    /// Where these figures come from.
+    pub source: String,
+}
+
+/// Which register layout and behaviour a peripheral block has: one model each
+/// in `machine::bus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PeripheralKind {
+    /// Registers that keep what is written and read their reset values, named
+    /// in the access record but with no behaviour.
+    Registers,
+    /// STM32F1 reset and clock control.
+    Stm32f1Rcc,
+    /// STM32F2/F4/F7 reset and clock control.
+    Stm32f4Rcc,
+    /// STM32H7 reset and clock control.
+    Stm32h7Rcc,
+    /// STM32L4/L4+ reset and clock control.
+    Stm32l4Rcc,
+    /// STM32F4/F7 power controller (VOS, overdrive).
+    Stm32f4Pwr,
+    /// STM32H7 power controller (supply configuration, VOS).
+    Stm32h7Pwr,
+    /// STM32L4 power controller (VOS, range 1 boost).
+    Stm32l4Pwr,
+    /// STM32F1 flash interface (ACR latency and prefetch).
+    Stm32f1Flash,
+    /// STM32F4/F7 flash interface: ACR (latency, prefetch, ART) and programming.
+    Stm32f4Flash,
+    /// STM32H7 flash interface (ACR latency and WRHIGHFREQ).
+    Stm32h7Flash,
+    /// STM32L4 flash interface (ACR latency, prefetch, caches).
+    Stm32l4Flash,
+    /// STM32F2+ GPIO port (MODER..AFR, IDR/ODR/BSRR).
+    Stm32Gpio,
+    /// STM32F1 GPIO port (CRL/CRH, IDR/ODR/BSRR/BRR).
+    Stm32f1Gpio,
+    /// STM32F1/F4 USART (SR/DR).
+    Stm32Usart,
+    /// STM32F7/H7/L4 USART (ISR/TDR/RDR).
+    Stm32UsartV2,
+    /// STM32 CRC unit (CRC-32/MPEG-2).
+    Stm32Crc,
+    /// STM32 debug MCU block (IDCODE).
+    Stm32Dbgmcu,
+    /// STM32 basic and general-purpose timer (TIM2..TIM7 behaviour).
+    Stm32Timer,
+    /// Arm CMSDK APB UART.
+    CmsdkUart,
+    /// Arm CMSDK APB timer.
+    CmsdkTimer,
+    /// nRF52 CLOCK (HFCLK/LFCLK start tasks and events).
+    NrfClock,
+    /// nRF52 UARTE with EasyDMA.
+    NrfUarte,
+    /// nRF52 RTC (32.768 kHz counter, compare events).
+    NrfRtc,
+    /// nRF52 TIMER.
+    NrfTimer,
+}
+
+/// The bus clock a peripheral runs from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusClock {
+    /// The core/AHB clock.
+    #[default]
+    Ahb,
+    /// The first APB bus (timers there run at twice it when it is divided).
+    Apb1,
+    /// The second APB bus.
+    Apb2,
+}
+
+/// The value a register holds at reset, when it is not 0.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetValue {
+    /// Byte offset from the block's base.
+    pub offset: u32,
+    /// Value at reset.
+    pub value: u32,
+}
+
+/// One peripheral block on the bus.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeripheralSpec {
+    /// Name as the reference manual gives it, e.g. `RCC`, `USART2`.
+    pub name: String,
+    /// Which model serves it.
+    pub kind: PeripheralKind,
+    /// First address.
+    pub base: u32,
+    /// Size of its register block in bytes.
+    pub size: u32,
+    /// External interrupt numbers it raises (NVIC IRQn), in the model's order.
+    #[serde(default)]
+    pub irqs: Vec<u32>,
+    /// The bus clock it runs from.
+    #[serde(default)]
+    pub clock: BusClock,
+    /// Registers whose reset value is not 0.
+    #[serde(default)]
+    pub reset: Vec<ResetValue>,
+}
+
+/// An address range holding peripherals: registers there that no model covers
+/// read their reset value (0) and keep what is written.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeripheralSpace {
+    /// First address.
+    pub base: u32,
+    /// Size in bytes.
+    pub size: u32,
+}
+
 /// A modeled MCU, as read from its target file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -281,6 +409,17 @@ pub struct Target {
     pub flash_program: FlashProgram,
     /// Energy figures.
     pub energy: EnergyFigures,
+    /// The NVIC as implemented.
+    pub interrupts: Interrupts,
+    /// Whether the part has the Cortex-M3/M4 bit-band aliases of SRAM and peripherals.
+    #[serde(default)]
+    pub bitband: bool,
+    /// Ranges of the address map that hold peripheral registers.
+    #[serde(default)]
+    pub peripheral_space: Vec<PeripheralSpace>,
+    /// The peripherals modeled or named in those ranges.
+    #[serde(default, rename = "peripheral")]
+    pub peripherals: Vec<PeripheralSpec>,
     /// SHA-256 of the target file, recorded in results as provenance.
     #[serde(skip)]
     pub sha256: String,

@@ -18,6 +18,8 @@
 //! is "everything before the current block" plus the block's prefix up to it.
 
 pub mod blocks;
+pub mod bus;
+pub mod clock;
 mod exceptions;
 pub mod flash;
 mod hooks;

@@ -1,0 +1,351 @@
+//! The peripheral bus: the blocks a target file lists, each served by a small
+//! model behind [`Peripheral`], plus what no model covers. A register inside
+//! the target's peripheral space that no model serves reads its reset value
+//! (0 unless the target file gives one) and keeps what is written; it is
+//! reported once, and `--strict-peripherals` makes it an error. Every access
+//! is counted per register for the run record.
+//!
+//! Models see the bus through [`BusContext`]: the modeled time, the clocks in
+//! force (which the RCC and flash models may change), the console, the
+//! interrupt lines and memory for DMA.
+
+mod registers;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::clock::{Clocks, FlashSettings};
+use super::semihosting::Memory;
+use crate::target::{PeripheralKind, PeripheralSpec, Target};
+pub use registers::RegisterFile;
+
+/// What a model may use and change besides its own registers.
+pub struct BusContext<'a> {
+    /// Core clock cycles elapsed since reset (awake and asleep).
+    pub now: u64,
+    /// The clocks in force; the RCC model changes them.
+    pub clocks: &'a mut Clocks,
+    /// The flash settings in force; the flash interface model changes them.
+    pub flash: &'a mut FlashSettings,
+    /// The firmware's output stream (UART TX and the like).
+    pub console: &'a mut Vec<u8>,
+    /// External interrupts raised by this access (NVIC IRQ numbers).
+    pub raised: &'a mut Vec<u32>,
+    /// Memory, for peripherals that read or write it themselves (EasyDMA).
+    pub memory: &'a mut dyn Memory,
+}
+
+impl BusContext<'_> {
+    /// Pends external interrupt `irq` in the NVIC.
+    pub fn raise(&mut self, irq: u32) {
+        self.raised.push(irq);
+    }
+}
+
+/// A register access the bus refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BusError {
+    /// The register does not accept accesses of this width.
+    #[error("{width}-byte access to a register that takes only {allowed}-byte accesses")]
+    Width {
+        /// Bytes accessed.
+        width: u8,
+        /// Bytes the register takes.
+        allowed: u8,
+    },
+    /// `--strict-peripherals`: no model serves this register.
+    #[error("access to a register no model serves (--strict-peripherals)")]
+    Unmodeled,
+    /// The model refuses this access, e.g. a DMA pointer outside RAM.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// One peripheral model: its registers and its own sense of time.
+///
+/// Offsets are from the block's base and word-aligned; `mask` selects the byte
+/// lanes a narrower store writes (0xFF for a byte at offset 0, 0xFFFF_0000 for
+/// the upper halfword), and reads return the whole word.
+pub trait Peripheral: Send {
+    /// Reads the word at `offset`.
+    fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError>;
+
+    /// Writes the lanes of `value` selected by `mask` at `offset`.
+    fn write(
+        &mut self,
+        offset: u32,
+        value: u32,
+        mask: u32,
+        ctx: &mut BusContext<'_>,
+    ) -> Result<(), BusError>;
+
+    /// The register's name as the reference manual gives it, for records and errors.
+    fn register_name(&self, offset: u32) -> Option<&'static str>;
+
+    /// Whether a `width`-byte access at `offset` is allowed (all widths unless a model says not).
+    fn check_width(&self, offset: u32, width: u8) -> Result<(), BusError> {
+        let _ = (offset, width);
+        Ok(())
+    }
+
+    /// The cycle at which the model next needs to act (a timer's update event),
+    /// or None while it waits for the firmware.
+    fn next_event(&self, now: u64, clocks: &Clocks) -> Option<u64> {
+        let _ = (now, clocks);
+        None
+    }
+
+    /// Acts on everything due up to `ctx.now`: counters wrap, events fire, interrupts are raised.
+    fn advance(&mut self, ctx: &mut BusContext<'_>) {
+        let _ = ctx;
+    }
+
+    /// The clocks changed at `now` from `before`; a model counting at a bus
+    /// clock re-anchors its counter here.
+    fn clocks_changed(&mut self, now: u64, before: &Clocks, after: &Clocks) {
+        let _ = (now, before, after);
+    }
+}
+
+/// How often the firmware read and wrote one register.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RegisterAccess {
+    /// Absolute address.
+    pub address: u32,
+    /// Block name, e.g. `RCC`.
+    pub peripheral: String,
+    /// Register name, e.g. `CFGR`, or `+0x1c` where unknown.
+    pub register: String,
+    /// Whether a model gives it behaviour (false: it only keeps what is written).
+    pub modeled: bool,
+    /// Reads.
+    pub reads: u64,
+    /// Writes.
+    pub writes: u64,
+}
+
+struct Block {
+    spec: PeripheralSpec,
+    model: Box<dyn Peripheral>,
+    modeled: bool,
+}
+
+/// Every peripheral of a target, found by address.
+pub struct Bus {
+    blocks: Vec<Block>,
+    /// Unmodeled registers outside any listed block: address -> value.
+    loose: RegisterFile,
+    strict: bool,
+    counts: BTreeMap<u32, (u64, u64)>,
+    /// Unmodeled registers touched so far, reported once each.
+    pub unmodeled_seen: Vec<u32>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("blocks", &self.blocks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where an access landed, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// Block name, or `peripheral space`.
+    pub peripheral: String,
+    /// Register name or offset.
+    pub register: String,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.peripheral, self.register)
+    }
+}
+
+impl Bus {
+    /// The target's peripherals at reset.
+    pub fn new(target: &Target, strict: bool) -> Bus {
+        let blocks = target
+            .peripherals
+            .iter()
+            .map(|spec| {
+                let (model, modeled) = build(spec, target);
+                Block {
+                    spec: spec.clone(),
+                    model,
+                    modeled,
+                }
+            })
+            .collect();
+        Bus {
+            blocks,
+            loose: RegisterFile::new(&[]),
+            strict,
+            counts: BTreeMap::new(),
+            unmodeled_seen: Vec::new(),
+        }
+    }
+
+    fn block_at(&self, addr: u32) -> Option<usize> {
+        self.blocks
+            .iter()
+            .position(|b| addr.wrapping_sub(b.spec.base) < b.spec.size)
+    }
+
+    /// Names the register at `addr`.
+    pub fn locate(&self, addr: u32) -> Location {
+        match self.block_at(addr) {
+            Some(i) => {
+                let b = &self.blocks[i];
+                let offset = (addr - b.spec.base) & !3;
+                Location {
+                    peripheral: b.spec.name.clone(),
+                    register: b
+                        .model
+                        .register_name(offset)
+                        .map_or_else(|| format!("+{offset:#x}"), str::to_owned),
+                }
+            }
+            None => Location {
+                peripheral: "peripheral space".into(),
+                register: format!("{:#010x}", addr & !3),
+            },
+        }
+    }
+
+    fn note(&mut self, word: u32, write: bool, modeled: bool) {
+        let entry = self.counts.entry(word).or_default();
+        if write {
+            entry.1 += 1;
+        } else {
+            entry.0 += 1;
+        }
+        if !modeled && !self.unmodeled_seen.contains(&word) {
+            self.unmodeled_seen.push(word);
+        }
+    }
+
+    /// Reads `width` bytes at `addr`.
+    pub fn read(
+        &mut self,
+        addr: u32,
+        width: u8,
+        ctx: &mut BusContext<'_>,
+    ) -> Result<u32, BusError> {
+        let word = addr & !3;
+        let shift = 8 * (addr & 3);
+        let (value, modeled) = match self.block_at(addr) {
+            Some(i) => {
+                let b = &mut self.blocks[i];
+                let offset = word - b.spec.base;
+                b.model.check_width(offset, width)?;
+                let modeled = b.modeled && b.model.register_name(offset).is_some();
+                (b.model.read(offset, ctx)?, modeled)
+            }
+            None => {
+                if self.strict {
+                    return Err(BusError::Unmodeled);
+                }
+                (self.loose.get(word), false)
+            }
+        };
+        self.note(word, false, modeled);
+        Ok((value >> shift) & lanes(width))
+    }
+
+    /// Writes `width` bytes of `value` at `addr`.
+    pub fn write(
+        &mut self,
+        addr: u32,
+        width: u8,
+        value: u32,
+        ctx: &mut BusContext<'_>,
+    ) -> Result<(), BusError> {
+        let word = addr & !3;
+        let shift = 8 * (addr & 3);
+        let mask = lanes(width) << shift;
+        let value = (value << shift) & mask;
+        let modeled = match self.block_at(addr) {
+            Some(i) => {
+                let b = &mut self.blocks[i];
+                let offset = word - b.spec.base;
+                b.model.check_width(offset, width)?;
+                let modeled = b.modeled && b.model.register_name(offset).is_some();
+                b.model.write(offset, value, mask, ctx)?;
+                modeled
+            }
+            None => {
+                if self.strict {
+                    return Err(BusError::Unmodeled);
+                }
+                self.loose.set(word, value, mask);
+                false
+            }
+        };
+        self.note(word, true, modeled);
+        Ok(())
+    }
+
+    /// The earliest cycle at which a model needs to act.
+    pub fn next_event(&self, now: u64, clocks: &Clocks) -> Option<u64> {
+        self.blocks
+            .iter()
+            .filter_map(|b| b.model.next_event(now, clocks))
+            .min()
+    }
+
+    /// Lets every model act on what is due up to `ctx.now`.
+    pub fn advance(&mut self, ctx: &mut BusContext<'_>) {
+        for b in &mut self.blocks {
+            b.model.advance(ctx);
+        }
+    }
+
+    /// Tells every model the clocks changed.
+    pub fn clocks_changed(&mut self, now: u64, before: &Clocks, after: &Clocks) {
+        for b in &mut self.blocks {
+            b.model.clocks_changed(now, before, after);
+        }
+    }
+
+    /// Every register touched, by address.
+    pub fn accesses(&self) -> Vec<RegisterAccess> {
+        self.counts
+            .iter()
+            .map(|(&address, &(reads, writes))| {
+                let location = self.locate(address);
+                let modeled = !self.unmodeled_seen.contains(&address);
+                RegisterAccess {
+                    address,
+                    peripheral: location.peripheral,
+                    register: location.register,
+                    modeled,
+                    reads,
+                    writes,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The low `width` bytes of a word.
+fn lanes(width: u8) -> u32 {
+    match width {
+        1 => 0xFF,
+        2 => 0xFFFF,
+        _ => 0xFFFF_FFFF,
+    }
+}
+
+/// The model serving `spec`, and whether it has behaviour of its own.
+fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) {
+    let _ = target;
+    match spec.kind {
+        PeripheralKind::Registers => (Box::new(RegisterFile::new(&spec.reset)), false),
+        // Kinds whose models are not in this build yet keep what is written.
+        _ => (Box::new(RegisterFile::new(&spec.reset)), false),
+    }
+}

@@ -1,0 +1,166 @@
+//! The clock tree as the firmware has set it: the core clock, the bus clocks
+//! peripherals count with, and the flash settings in force. Firmware that
+//! never touches RCC or FLASH_ACR runs at the target's configured clock and
+//! wait states; once it programs them, the models of those blocks change the
+//! settings here and the machine records how long each setting was in force.
+
+use serde::Serialize;
+
+/// Frequencies of the clocks the core and peripherals run from, in Hz.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Clocks {
+    /// Core and AHB clock (HCLK).
+    pub hclk_hz: u64,
+    /// First APB bus clock.
+    pub apb1_hz: u64,
+    /// Second APB bus clock.
+    pub apb2_hz: u64,
+    /// Clock of the timers on APB1: twice PCLK1 when APB1 is divided (RM0090 6.2).
+    pub apb1_timer_hz: u64,
+    /// Clock of the timers on APB2.
+    pub apb2_timer_hz: u64,
+}
+
+impl Clocks {
+    /// Every bus at the core clock: the state the target's `clock_mhz` describes.
+    pub fn uniform(hz: u64) -> Clocks {
+        Clocks {
+            hclk_hz: hz,
+            apb1_hz: hz,
+            apb2_hz: hz,
+            apb1_timer_hz: hz,
+            apb2_timer_hz: hz,
+        }
+    }
+}
+
+/// How the flash interface is configured: wait states and accelerators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FlashSettings {
+    /// Wait states per flash read (FLASH_ACR LATENCY).
+    pub wait_states: u32,
+    /// Prefetch of sequential instruction fetches.
+    pub prefetch: bool,
+    /// Instruction cache (ART I-cache, L1 I-cache).
+    pub icache: bool,
+    /// Data cache in front of flash.
+    pub dcache: bool,
+}
+
+/// One span of the run with the same clock and flash settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockSpan {
+    /// Core clock in Hz.
+    pub hclk_hz: u64,
+    /// Flash settings.
+    pub flash: FlashSettings,
+    /// Cycles the core ran (awake or asleep) under these settings.
+    pub cycles: u64,
+}
+
+/// The settings in force and the spans recorded so far.
+#[derive(Debug, Clone)]
+pub struct ClockRecord {
+    /// Clocks now in force.
+    pub clocks: Clocks,
+    /// Flash settings now in force.
+    pub flash: FlashSettings,
+    /// Cycle at which the current settings took effect.
+    since: u64,
+    /// Closed spans, oldest first.
+    spans: Vec<ClockSpan>,
+}
+
+/// At most this many spans are kept; later changes merge into the last one,
+/// so firmware that switches clocks in a loop cannot grow the record unbounded.
+const MAX_SPANS: usize = 64;
+
+impl ClockRecord {
+    /// Starts at `clocks` and `flash` at cycle 0.
+    pub fn new(clocks: Clocks, flash: FlashSettings) -> ClockRecord {
+        ClockRecord {
+            clocks,
+            flash,
+            since: 0,
+            spans: Vec::new(),
+        }
+    }
+
+    /// Puts new settings in force from cycle `now`.
+    pub fn change(&mut self, now: u64, clocks: Clocks, flash: FlashSettings) {
+        if clocks == self.clocks && flash == self.flash {
+            return;
+        }
+        self.close(now);
+        self.clocks = clocks;
+        self.flash = flash;
+    }
+
+    fn close(&mut self, now: u64) {
+        let cycles = now - self.since;
+        self.since = now;
+        if cycles == 0 {
+            return;
+        }
+        let span = ClockSpan {
+            hclk_hz: self.clocks.hclk_hz,
+            flash: self.flash,
+            cycles,
+        };
+        let full = self.spans.len() >= MAX_SPANS;
+        match self.spans.last_mut() {
+            Some(last) if full || (last.hclk_hz == span.hclk_hz && last.flash == span.flash) => {
+                last.cycles += cycles;
+            }
+            _ => self.spans.push(span),
+        }
+    }
+
+    /// Every span up to cycle `now`, the current one included.
+    pub fn spans(&self, now: u64) -> Vec<ClockSpan> {
+        let mut record = self.clone();
+        record.close(now);
+        record.spans
+    }
+
+    /// Seconds elapsed up to cycle `now`, each span at its own clock.
+    pub fn seconds(&self, now: u64) -> f64 {
+        self.spans(now)
+            .iter()
+            .map(|s| s.cycles as f64 / s.hclk_hz.max(1) as f64)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLASH: FlashSettings = FlashSettings {
+        wait_states: 0,
+        prefetch: false,
+        icache: false,
+        dcache: false,
+    };
+
+    #[test]
+    fn time_sums_each_span_at_its_own_clock() {
+        let mut r = ClockRecord::new(Clocks::uniform(16_000_000), FLASH);
+        let fast = FlashSettings {
+            wait_states: 5,
+            ..FLASH
+        };
+        r.change(16_000, Clocks::uniform(168_000_000), fast);
+        let spans = r.spans(16_000 + 168_000);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[1].flash.wait_states, 5);
+        assert!((r.seconds(16_000 + 168_000) - 0.002).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_unchanged_setting_opens_no_span() {
+        let mut r = ClockRecord::new(Clocks::uniform(1_000_000), FLASH);
+        r.change(10, Clocks::uniform(1_000_000), FLASH);
+        assert_eq!(r.spans(20).len(), 1);
+    }
+}
