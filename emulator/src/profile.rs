@@ -18,6 +18,8 @@ struct Frame {
     path: u32,
     entry_cycles: u64,
     entry_energy: u64,
+    /// Whether the frame is an exception handler's, left by exception return.
+    exception: bool,
 }
 
 /// The shadow call stack and per-function counters.
@@ -111,9 +113,24 @@ impl Profiler {
         }
     }
 
-    /// Enters an exception handler that returns to `ret`.
-    pub fn enter_exception(&mut self, func: u32, ret: u32, cycles: u64, energy: u64) {
-        self.push(func, ret, cycles, energy);
+    /// Enters an exception handler. Its frame is left by [`Self::leave_exception`],
+    /// not by reaching an address: an RTOS returns into another task.
+    pub fn enter_exception(&mut self, func: u32, cycles: u64, energy: u64) {
+        self.push(func, u32::MAX, cycles, energy);
+        if let Some(top) = self.frames.last_mut() {
+            top.exception = true;
+        }
+    }
+
+    /// Leaves the innermost exception handler and whatever it called.
+    pub fn leave_exception(&mut self, cycles: u64, energy: u64) {
+        while let Some(frame) = self.frames.pop() {
+            self.finish(frame, cycles, energy);
+            if frame.exception {
+                break;
+            }
+        }
+        self.top_path = self.frames.last().map_or(0, |f| f.path);
     }
 
     fn push(&mut self, func: u32, ret: u32, cycles: u64, energy: u64) {
@@ -130,6 +147,7 @@ impl Profiler {
             path,
             entry_cycles: cycles,
             entry_energy: energy,
+            exception: false,
         });
         self.top_path = path;
     }

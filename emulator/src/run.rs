@@ -8,6 +8,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::image::{Image, ImageError};
+use crate::machine::bus::RegisterAccess;
+use crate::machine::clock::ClockSpan;
 use crate::machine::{Execution, Failure, Machine, RunOptions};
 use crate::target::{MemoryKind, Target};
 use crate::trace::Trace;
@@ -29,16 +31,26 @@ pub struct RunRecord {
     pub clock_mhz: f64,
     /// Flash wait states at that clock.
     pub wait_states: u32,
-    /// Modeled cycles.
+    /// Modeled cycles the core was awake.
     pub cycles: u64,
+    /// Cycles asleep in WFI/WFE or sleep-on-exit (deep sleep included).
+    pub sleep_cycles: u64,
+    /// Cycles in deep sleep (SCR.SLEEPDEEP), charged at the stop-mode current.
+    pub deep_sleep_cycles: u64,
     /// Executed instructions.
     pub instructions: u64,
     /// Cycles per instruction.
     pub cpi: f64,
-    /// Time at the clock, in µs.
+    /// Time from reset to the end, awake and asleep, each clock span at its clock, in µs.
     pub time_us: f64,
-    /// Energy, in µJ.
+    /// Of that, the time awake, in µs.
+    pub active_time_us: f64,
+    /// Of that, the time asleep, in µs.
+    pub sleep_time_us: f64,
+    /// Energy, awake and asleep, in µJ.
     pub energy_uj: f64,
+    /// Of that, the energy asleep, in µJ.
+    pub sleep_energy_uj: f64,
     /// Average power over the run, in mW.
     pub avg_power_mw: f64,
     /// Cycles lost to flash wait states.
@@ -63,8 +75,13 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// A fault the firmware's own handler took over.
     pub handled_fault: Option<String>,
-    /// What the firmware printed through semihosting.
+    /// What the firmware printed (semihosting, UART, RTT, ITM), in order.
     pub stdout: String,
+    /// The core clock and flash settings in force, and for how many cycles:
+    /// one span unless the firmware programmed its clock tree or FLASH_ACR.
+    pub clocks: Vec<ClockSpan>,
+    /// Every peripheral register the firmware touched, with read and write counts.
+    pub peripherals: Vec<RegisterAccess>,
     /// Regions of interest.
     pub regions: Vec<Region>,
     /// Per-function figures, most self cycles first.
@@ -204,8 +221,14 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
     let pj_per_cycle = target.energy.vdd_v * target.energy.run_ua_per_mhz;
     let uj = |weighted: u64| weighted as f64 / 1000.0 * pj_per_cycle * 1e-6;
     let flash_program_uj = execution.flash_program_pj as f64 * 1e-6;
-    let time_us = us(execution.cycles);
-    let energy_uj = uj(execution.weighted_cycles) + flash_program_uj;
+    let time_us = execution.seconds * 1e6;
+    let sleep_time_us = execution.sleep_seconds * 1e6;
+    // Sleep: V × µA/MHz per cycle (pJ) while the clocks run, V × µA × s in stop mode.
+    let light_sleep = execution.sleep_cycles - execution.deep_sleep_cycles;
+    let sleep_energy_uj =
+        light_sleep as f64 * target.energy.vdd_v * target.energy.sleep_mode_ua_per_mhz * 1e-6
+            + execution.deep_sleep_seconds * target.energy.stop_ua * target.energy.vdd_v;
+    let energy_uj = uj(execution.weighted_cycles) + flash_program_uj + sleep_energy_uj;
     let profile = execution.profiler.functions(&image.symbols);
     let regions = image
         .symbols
@@ -232,6 +255,8 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         clock_mhz,
         wait_states: target.wait_states(),
         cycles: execution.cycles,
+        sleep_cycles: execution.sleep_cycles,
+        deep_sleep_cycles: execution.deep_sleep_cycles,
         instructions: execution.instructions,
         cpi: if execution.instructions > 0 {
             execution.cycles as f64 / execution.instructions as f64
@@ -239,7 +264,10 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
             0.0
         },
         time_us,
+        active_time_us: time_us - sleep_time_us,
+        sleep_time_us,
         energy_uj,
+        sleep_energy_uj,
         avg_power_mw: if time_us > 0.0 {
             energy_uj / time_us * 1000.0
         } else {
@@ -259,6 +287,8 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
             .map(|f| format!("{}: {f}", image.path.display())),
         handled_fault: execution.handled_fault,
         stdout: String::from_utf8_lossy(&execution.stdout).into_owned(),
+        clocks: execution.clock_spans,
+        peripherals: execution.peripheral_accesses,
         regions,
         profile,
         stacks: execution.profiler.stacks(&image.symbols),

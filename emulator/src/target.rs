@@ -249,6 +249,13 @@ pub struct EnergyFigures {
     pub run_ua_per_mhz: f64,
     /// Current in the lowest retention mode, in µA.
     pub sleep_ua: f64,
+    /// Current with the core halted in WFI/WFE and the clocks running (Sleep
+    /// mode, peripherals off), per MHz of the core clock, in µA/MHz.
+    pub sleep_mode_ua_per_mhz: f64,
+    /// Current in deep sleep (SCR.SLEEPDEEP: the part's Stop mode), in µA.
+    pub stop_ua: f64,
+    /// Where the sleep-mode and stop figures come from.
+    pub sleep_source: String,
     /// Where these figures come from.
     pub source: String,
 }
@@ -704,6 +711,7 @@ impl Target {
             ("flash.source", &self.flash.source),
             ("flash_program.source", &self.flash_program.source),
             ("energy.source", &self.energy.source),
+            ("energy.sleep_source", &self.energy.sleep_source),
         ];
         for (field, text) in sources {
             if text.trim().is_empty() {
@@ -713,6 +721,8 @@ impl Target {
         if self.energy.vdd_v <= 0.0
             || self.energy.run_ua_per_mhz <= 0.0
             || self.energy.sleep_ua < 0.0
+            || self.energy.sleep_mode_ua_per_mhz < 0.0
+            || self.energy.stop_ua < 0.0
         {
             return fail(
                 "energy-positive",

@@ -45,6 +45,10 @@ pub struct Args {
     /// With --period-ms: battery capacity in mAh, for its life at that draw.
     #[arg(long, requires = "period_ms")]
     battery_mah: Option<f64>,
+    /// Make accesses to peripheral registers that no model serves errors
+    /// (by default they keep what is written and are listed in the record).
+    #[arg(long)]
+    strict_peripherals: bool,
     /// Arguments passed to the firmware through SYS_GET_CMDLINE.
     #[arg(last = true)]
     firmware_args: Vec<String>,
@@ -76,7 +80,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         wall_limit: Duration::from_secs(args.wall_limit_s),
         cmdline,
         record_trace: args.record_trace.is_some(),
+        strict_peripherals: args.strict_peripherals,
+        stream_output: args.format == Format::Table,
     };
+    if args.format == Format::Table {
+        print!("{}", header(&args.elf.display().to_string(), &target));
+        println!("--- firmware output ---");
+    }
     let mut record = run_image(&args.elf, &target, &options)?;
     if let Some(period_ms) = args.period_ms {
         record.duty_cycle = Some(record.at_period(&target, period_ms, args.battery_mah)?);
@@ -90,7 +100,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&record).context("encoding the record")?
         ),
-        Format::Table => print!("{}", table(&record, args.top)),
+        Format::Table => {
+            println!("-----------------------");
+            print!("{}", figures(&record, args.top));
+        }
     }
     if let Some(error) = &record.error {
         eprintln!("error: {error}");
@@ -101,26 +114,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             record.exit_code.unwrap_or(-1)
         );
     }
-    Ok(if record.succeeded() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    // The firmware's own exit code where it has one, as probe-rs and QEMU
+    // runners do; 1 when it failed without one.
+    Ok(match (&record.error, record.exit_code) {
+        (None, Some(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+        _ => ExitCode::from(1),
     })
 }
 
-/// The human-readable summary of a run.
-pub fn table(r: &RunRecord, top: usize) -> String {
+/// The first line of a run's summary: what runs where.
+fn header(image: &str, target: &Target) -> String {
+    format!(
+        "{image} on {} ({}, {} MHz, {} WS)\n",
+        target.name,
+        target.core,
+        target.clock_mhz,
+        target.wait_states()
+    )
+}
+
+/// The figures of a run: what follows the firmware's output.
+fn figures(r: &RunRecord, top: usize) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} on {} ({}, {} MHz, {} WS)",
-        r.image, r.target, r.core, r.clock_mhz, r.wait_states
-    );
-    if !r.stdout.is_empty() {
-        let _ = writeln!(out, "--- firmware output ---\n{}", r.stdout.trim_end());
-        let _ = writeln!(out, "-----------------------");
-    }
     let exit = r.exit_code.map_or("none".to_owned(), |c| c.to_string());
     let rows = [
         ("exit code", exit),
@@ -128,6 +144,15 @@ pub fn table(r: &RunRecord, top: usize) -> String {
         ("instructions", r.instructions.to_string()),
         ("CPI", format!("{:.3}", r.cpi)),
         ("time", format!("{:.3} µs", r.time_us)),
+        (
+            "asleep",
+            format!(
+                "{:.3} µs ({:.1}%), {:.3} µJ",
+                r.sleep_time_us,
+                100.0 * r.sleep_time_us / r.time_us.max(f64::MIN_POSITIVE),
+                r.sleep_energy_uj
+            ),
+        ),
         ("energy", format!("{:.3} µJ", r.energy_uj)),
         ("average power", format!("{:.3} mW", r.avg_power_mw)),
         ("flash wait cycles", r.flash_stall_cycles.to_string()),
@@ -169,6 +194,54 @@ pub fn table(r: &RunRecord, top: usize) -> String {
     }
     if let Some(fault) = &r.handled_fault {
         let _ = writeln!(out, "  {:<18} {fault}", "handled fault");
+    }
+    if r.clocks.len() > 1 {
+        let _ = writeln!(
+            out,
+            "clocks (as the firmware set them):\n  {:>10} {:>4} {:>8} {:>14}",
+            "MHz", "WS", "caches", "cycles"
+        );
+        for c in &r.clocks {
+            let flag = |on: bool, letter: char| if on { letter } else { '-' };
+            let caches: String = [
+                flag(c.flash.prefetch, 'P'),
+                flag(c.flash.icache, 'I'),
+                flag(c.flash.dcache, 'D'),
+            ]
+            .iter()
+            .collect();
+            let _ = writeln!(
+                out,
+                "  {:>10.3} {:>4} {:>8} {:>14}",
+                c.hclk_hz as f64 / 1e6,
+                c.flash.wait_states,
+                caches,
+                c.cycles
+            );
+        }
+    }
+    if !r.peripherals.is_empty() {
+        let _ = writeln!(
+            out,
+            "peripherals touched:\n  {:<12} {:<10} {:>10} {:>8} {:>8}",
+            "block", "register", "address", "reads", "writes"
+        );
+        for p in &r.peripherals {
+            let _ = writeln!(
+                out,
+                "  {:<12} {:<10} {:#010x} {:>8} {:>8}{}",
+                p.peripheral,
+                p.register,
+                p.address,
+                p.reads,
+                p.writes,
+                if p.modeled {
+                    ""
+                } else {
+                    "  (not modeled: keeps writes)"
+                }
+            );
+        }
     }
     if !r.regions.is_empty() {
         let _ = writeln!(

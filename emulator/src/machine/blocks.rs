@@ -31,6 +31,13 @@ pub struct BlockInfo {
     pub first_fp: Option<u32>,
     /// Whether the block is a `b .` loop: firmware that can never leave it.
     pub dead_loop: bool,
+    /// Whether the block ends in WFI or WFE: the core sleeps after it.
+    pub sleeps: bool,
+    /// Whether that is WFE, which returns at once when the event register is set.
+    pub ends_in_wfe: bool,
+    /// Whether the block changes PRIMASK, FAULTMASK or BASEPRI (CPS, MSR),
+    /// after which a pending exception may be taken.
+    pub changes_masks: bool,
     /// The first instruction the core cannot execute.
     pub unsupported: Option<Unsupported>,
     /// Whether the block is fetched from flash (wait states, caches).
@@ -113,6 +120,10 @@ impl BlockInfo {
             first_fp: insns.iter().find(|i| i.class.is_fp()).map(|i| i.addr),
             dead_loop: insns.len() == 1
                 && last.is_some_and(|i| i.class == Class::Branch && i.target == Some(addr)),
+            sleeps: last
+                .is_some_and(|i| i.mnemonic.starts_with("wfi") || i.mnemonic.starts_with("wfe")),
+            ends_in_wfe: last.is_some_and(|i| i.mnemonic.starts_with("wfe")),
+            changes_masks: insns.iter().any(changes_masks),
             unsupported: model.unsupported(&insns),
             in_flash,
             insn_addrs: insns.iter().map(|i| i.addr).collect(),
@@ -133,6 +144,17 @@ impl BlockInfo {
         let i = self.insn_addrs.partition_point(|&a| a < pc);
         self.cost.prefix.get(i).copied().unwrap_or(self.cost.cycles)
     }
+}
+
+/// Whether `insn` writes PRIMASK, FAULTMASK or BASEPRI.
+fn changes_masks(insn: &Insn) -> bool {
+    let m = insn.mnemonic.as_str();
+    m.starts_with("cpsie")
+        || m.starts_with("cpsid")
+        || (m.starts_with("msr")
+            && ["primask", "faultmask", "basepri"]
+                .iter()
+                .any(|r| m.contains(r)))
 }
 
 /// What the block hook reads for every executed block, packed into one cache
@@ -178,6 +200,10 @@ impl HotBlock {
     pub const IN_FLASH: u8 = 1 << 4;
     /// Reads flash data (literals or pointer loads).
     pub const READS_DATA: u8 = 1 << 5;
+    /// Ends in WFI/WFE.
+    pub const SLEEPS: u8 = 1 << 6;
+    /// Changes PRIMASK, FAULTMASK or BASEPRI.
+    pub const MASKS: u8 = 1 << 7;
 
     fn new(info: &BlockInfo) -> HotBlock {
         let flag = |on: bool, bit: u8| if on { bit } else { 0 };
@@ -208,7 +234,9 @@ impl HotBlock {
                 | flag(
                     !info.flash_literals.is_empty() || !info.pointer_loads.is_empty(),
                     Self::READS_DATA,
-                ),
+                )
+                | flag(info.sleeps, Self::SLEEPS)
+                | flag(info.changes_masks, Self::MASKS),
         }
     }
 

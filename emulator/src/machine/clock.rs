@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use crate::target::Target;
+
 /// Frequencies of the clocks the core and peripherals run from, in Hz.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Clocks {
@@ -45,6 +47,18 @@ pub struct FlashSettings {
     pub icache: bool,
     /// Data cache in front of flash.
     pub dcache: bool,
+}
+
+impl FlashSettings {
+    /// The settings the target file describes at its configured clock.
+    pub fn of(target: &Target) -> FlashSettings {
+        FlashSettings {
+            wait_states: target.wait_states(),
+            prefetch: target.flash.prefetch,
+            icache: target.flash.icache.is_some(),
+            dcache: target.flash.dcache.is_some(),
+        }
+    }
 }
 
 /// One span of the run with the same clock and flash settings.

@@ -1,20 +1,54 @@
-//! Exceptions as the core takes them: the context stacked on entry (with the
-//! FP registers when the FPU is on), the handler from the vector table, and
-//! the frame unstacked on return; faults go to the firmware's HardFault
-//! handler when it has a real one.
+//! Exceptions as the ARMv7-M core takes and returns from them (ARMv7-M ARM
+//! B1.5.6-B1.5.8): the frame stacked on the stack in use (MSP or PSP), basic
+//! or extended with the FP registers when CONTROL.FPCA says the context has
+//! FP state, the handler entered in handler mode on the MSP with LR holding
+//! EXC_RETURN; on return EXC_RETURN is decoded (thread or handler mode, MSP or
+//! PSP, basic or extended frame), a pending exception that would preempt the
+//! returned-to context is tail-chained instead, and sleep-on-exit is honoured.
+//! Faults go to their configurable handler when SHCSR enables it and its
+//! priority allows, else escalate to HardFault; a fault HardFault cannot take
+//! is a lockup and ends the run.
+//!
+//! unicorn runs the code but knows nothing of this: the machine keeps the
+//! NVIC state and writes unicorn's IPSR, CONTROL, MSP and PSP so that MRS,
+//! MSR and CPS in the firmware see and change the real thing.
 
 use unicorn_engine::RegisterARM;
 
-use super::sysregs::exception;
-use super::{
-    fp_register, uc_err, ActiveException, Failure, Machine, EXCEPTION_ENTRY_CYCLES,
-    EXCEPTION_RETURN_CYCLES,
-};
-use crate::cost::weight;
+use super::nvic::{exception, Masks};
+use super::{fp_register, Failure, Machine};
 use crate::machine::blocks::NO_FUNCTION;
 
+/// CONTROL bits (B1.4.4).
+const CONTROL_NPRIV: u32 = 1;
+const CONTROL_SPSEL: u32 = 1 << 1;
+const CONTROL_FPCA: u32 = 1 << 2;
+/// EXC_RETURN bits (B1.5.8): return to thread mode, to the PSP, basic frame.
+const EXC_RETURN_THREAD: u32 = 1 << 3;
+const EXC_RETURN_PSP: u32 = 1 << 2;
+const EXC_RETURN_BASIC: u32 = 1 << 4;
+/// xPSR bit 9 in a stacked frame: the frame was realigned to 8 bytes.
+const XPSR_REALIGNED: u32 = 1 << 9;
+/// FPCCR (0xE000EF34) LSPEN: lazy state preservation (B3.2.21).
+pub(super) const FPCCR_LSPEN: u32 = 1 << 30;
+
+/// Exception latencies of the Cortex-M3/M4 at zero wait states: 12 cycles
+/// from the interrupt to the handler's first instruction, 10 back, and 6
+/// between two handlers when tail-chaining (Cortex-M4 TRM DDI 0439B section
+/// 3.? "Exception model" / Cortex-M3 TRM DDI 0337 section 5.5, as restated in
+/// Arm knowledge article 103489845, which also corrects the M3 TRM's exit
+/// figure to 10). The Cortex-M7 is taken to match.
+pub(super) const ENTRY_CYCLES: u64 = 12;
+pub(super) const RETURN_CYCLES: u64 = 10;
+pub(super) const TAIL_CHAIN_CYCLES: u64 = 6;
+/// Saving (or restoring) S0-S15 and FPSCR: Arm application note AN298
+/// ("Cortex-M4(F) lazy stacking and context switching") gives 29 cycles of
+/// entry latency with the FP context stacked against 12 without, so 17.
+/// Recalled, not re-read; restoring is taken to cost the same.
+pub(super) const FP_STACKING_CYCLES: u64 = 17;
+
 /// Core registers in the first words of an exception frame; the return
-/// address and xPSR follow (ARMv7-M ARM B1.5.6).
+/// address and xPSR follow (B1.5.6).
 const STACKED: [RegisterARM; 6] = [
     RegisterARM::R0,
     RegisterARM::R1,
@@ -23,179 +57,419 @@ const STACKED: [RegisterARM; 6] = [
     RegisterARM::R12,
     RegisterARM::LR,
 ];
+/// Words of a basic frame and of one extended with S0-S15, FPSCR and a reserved word.
+const BASIC_WORDS: u32 = 8;
+const EXTENDED_WORDS: u32 = 26;
+
+/// What raised a fault, for CFSR and the choice of handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultCause {
+    /// The configurable fault that reports it (MemManage, BusFault, UsageFault).
+    pub exception: u32,
+    /// Its CFSR status bits.
+    pub cfsr: u32,
+}
+
+impl FaultCause {
+    /// An undefined instruction (UsageFault UNDEFINSTR).
+    pub const UNDEFINED: FaultCause = FaultCause::usage(1 << 16);
+    /// Execution in ARM state: a branch with bit 0 clear (UsageFault INVSTATE).
+    pub const INVALID_STATE: FaultCause = FaultCause::usage(1 << 17);
+    /// An invalid EXC_RETURN (UsageFault INVPC).
+    pub const INVALID_RETURN: FaultCause = FaultCause::usage(1 << 18);
+    /// An FP instruction with the FPU disabled (UsageFault NOCP).
+    pub const NO_COPROCESSOR: FaultCause = FaultCause::usage(1 << 19);
+    /// An unaligned access (UsageFault UNALIGNED).
+    pub const UNALIGNED: FaultCause = FaultCause::usage(1 << 24);
+    /// A precise data bus error, address in BFAR (BusFault PRECISERR, BFARVALID).
+    pub const DATA_BUS: FaultCause = FaultCause {
+        exception: exception::BUS_FAULT,
+        cfsr: 1 << 9 | 1 << 15,
+    };
+    /// An instruction fetch bus error (BusFault IBUSERR).
+    pub const FETCH_BUS: FaultCause = FaultCause {
+        exception: exception::BUS_FAULT,
+        cfsr: 1 << 8,
+    };
+
+    const fn usage(cfsr: u32) -> FaultCause {
+        FaultCause {
+            exception: exception::USAGE_FAULT,
+            cfsr,
+        }
+    }
+}
 
 impl Machine {
-    /// Handles a fault at `pc`: the firmware's HardFault handler takes over if it
-    /// has a real one; otherwise the run fails with the fault.
+    pub(super) fn reg(&self, r: RegisterARM) -> u32 {
+        self.uc.reg_read(r).unwrap_or(0) as u32
+    }
+
+    fn set_reg(&mut self, r: RegisterARM, value: u32) {
+        let _ = self.uc.reg_write(r, u64::from(value));
+    }
+
+    /// PRIMASK, FAULTMASK and BASEPRI as the firmware left them.
+    pub(super) fn masks(&self) -> Masks {
+        Masks {
+            primask: self.reg(RegisterARM::PRIMASK) & 1 != 0,
+            faultmask: self.reg(RegisterARM::FAULTMASK) & 1 != 0,
+            basepri: self.reg(RegisterARM::BASEPRI) as u8,
+        }
+    }
+
+    /// Puts unicorn's core in the mode given by `ipsr` (0: thread) with
+    /// `control`, `msp` and `psp`. unicorn applies MSR's rules (no SPSEL write
+    /// in handler mode, none at all unprivileged), so the state is reached
+    /// through privileged thread mode, and the stack pointers are written last.
+    fn set_core_state(&mut self, ipsr: u32, control: u32, msp: u32, psp: u32) {
+        let spsel = if ipsr == 0 {
+            control & CONTROL_SPSEL
+        } else {
+            0
+        };
+        let privileged = control & !CONTROL_NPRIV & !CONTROL_SPSEL;
+        self.set_reg(RegisterARM::IPSR, exception::HARD_FAULT);
+        self.set_reg(RegisterARM::CONTROL, privileged);
+        self.set_reg(RegisterARM::IPSR, 0);
+        self.set_reg(RegisterARM::CONTROL, privileged | spsel);
+        self.set_reg(RegisterARM::MSP, msp);
+        self.set_reg(RegisterARM::PSP, psp);
+        self.set_reg(RegisterARM::IPSR, ipsr);
+        self.set_reg(RegisterARM::CONTROL, (control & !CONTROL_SPSEL) | spsel);
+        // unicorn caches mode-dependent translation flags; writing the flags
+        // register makes it recompute them (FPCA, handler mode).
+        let nzcv = self.reg(RegisterARM::APSR_NZCV);
+        self.set_reg(RegisterARM::APSR_NZCV, nzcv);
+        self.uc.get_data_mut().ipsr = ipsr;
+    }
+
+    /// The handler address of exception `number` from the vector table.
+    fn vector(&mut self, number: u32) -> Option<u32> {
+        let addr = self.uc.get_data().sys.vtor.wrapping_add(4 * number);
+        let mut b = [0u8; 4];
+        self.uc.mem_read(u64::from(addr), &mut b).ok()?;
+        let e = self.uc.get_data_mut();
+        if e.in_flash(addr) {
+            let stall = u64::from(e.timing.read_stall(addr));
+            e.flash_stall += stall;
+            e.charge_stall(stall);
+        }
+        Some(u32::from_le_bytes(b)).filter(|&h| h & 1 == 1)
+    }
+
+    /// Whether the handler of `number` is missing or a `b .` loop: then a
+    /// fault is reported as itself rather than as a hang in that loop.
+    fn handler_is_dead(&self, number: u32) -> bool {
+        let vtor = self.uc.get_data().sys.vtor;
+        let mut v = [0u8; 4];
+        if self
+            .uc
+            .mem_read(u64::from(vtor.wrapping_add(4 * number)), &mut v)
+            .is_err()
+        {
+            return true;
+        }
+        let handler = u32::from_le_bytes(v);
+        let mut b = [0u8; 2];
+        handler & 1 == 0
+            || self.uc.mem_read(u64::from(handler & !1), &mut b).is_err()
+            || u16::from_le_bytes(b) == 0xE7FE
+    }
+
+    /// A fault at `pc`. The fault's own handler takes it when SHCSR enables it
+    /// and its priority preempts; else it escalates to HardFault (FORCED);
+    /// where HardFault cannot preempt either, the core locks up. When the
+    /// handler that would run is a `b .` loop, the run ends with the fault itself.
     pub(super) fn fault(
         &mut self,
         kind: String,
+        cause: FaultCause,
         pc: u32,
         address: Option<u32>,
     ) -> Result<u32, Failure> {
+        let masks = self.masks();
         let e = self.uc.get_data_mut();
         let described = Failure::Fault {
             kind: kind.clone(),
             pc: e.describe(pc),
             address: address.map(|a| e.describe(a)),
         };
-        if e.exceptions.iter().any(|x| x.fault) {
-            return Err(described); // a fault inside the fault handler: lockup
-        }
-        let handler = self.vector(exception::HARD_FAULT);
-        let usable = handler.is_some_and(|h| !self.is_dead_loop(h & !1));
-        if !usable {
-            return Err(described);
-        }
-        let e = self.uc.get_data_mut();
-        e.sys.hfsr |= 1 << 30; // FORCED: escalated to HardFault
-        if let Some(a) = address {
-            e.sys.fault_address = a;
-            e.sys.cfsr |= 1 << 15 | 1 << 9; // BFARVALID, PRECISERR
-        } else if kind.contains("FPU disabled") {
-            e.sys.cfsr |= 1 << 19; // NOCP
-        } else {
-            e.sys.cfsr |= 1 << 16; // UNDEFINSTR
-        }
-        e.handled_fault = Some(described.to_string());
         if e.cur != 0 {
             e.close_block_at(pc);
         }
-        self.enter_exception(exception::HARD_FAULT, pc, true)
-    }
-
-    fn vector(&self, number: u32) -> Option<u32> {
-        let vtor = self.uc.get_data().sys.vtor;
-        let mut b = [0u8; 4];
-        self.uc
-            .mem_read(u64::from(vtor + 4 * number), &mut b)
-            .ok()?;
-        Some(u32::from_le_bytes(b)).filter(|&h| h & 1 == 1)
-    }
-
-    fn is_dead_loop(&self, addr: u32) -> bool {
-        let mut b = [0u8; 2];
-        self.uc.mem_read(u64::from(addr), &mut b).is_ok() && u16::from_le_bytes(b) == 0xE7FE
-    }
-
-    /// Stacks the context and enters exception `number`; returns the handler address.
-    pub(super) fn enter_exception(
-        &mut self,
-        number: u32,
-        return_addr: u32,
-        fault: bool,
-    ) -> Result<u32, Failure> {
-        let handler = self.vector(number).ok_or_else(|| Failure::Fault {
-            kind: format!("exception {number} has no handler in the vector table"),
-            pc: self.uc.get_data().describe(return_addr),
-            address: None,
-        })?;
-        let mut frame: Vec<u32> = STACKED
-            .iter()
-            .map(|&r| self.uc.reg_read(r).unwrap_or(0) as u32)
-            .collect();
-        frame.push(return_addr | 1);
-        let mut xpsr = self.uc.reg_read(RegisterARM::XPSR).unwrap_or(0) as u32 | 1 << 24;
-        let extended = self.uc.get_data().sys.fpu_enabled();
-        if extended {
-            for i in 0..16 {
-                frame.push(self.uc.reg_read(fp_register(i)).unwrap_or(0) as u32);
-            }
-            frame.push(self.uc.reg_read(RegisterARM::FPSCR).unwrap_or(0) as u32);
-            frame.push(0);
-        }
-        let mut sp = self.uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
-        if sp % 8 != 0 {
-            sp -= 4;
-            xpsr |= 1 << 9;
-        }
-        frame.insert(7, xpsr);
-        frame.truncate(if extended { 26 } else { 8 });
-        sp -= 4 * frame.len() as u32;
-        let bytes: Vec<u8> = frame.iter().flat_map(|w| w.to_le_bytes()).collect();
-        if self.uc.mem_write(u64::from(sp), &bytes).is_err() {
-            return Err(Failure::Fault {
-                kind: "stack overflow while stacking the exception frame".into(),
-                pc: self.uc.get_data().describe(return_addr),
-                address: Some(format!("{sp:#010x}")),
+        let nvic = &e.sys.nvic;
+        let current = nvic.execution_priority(masks);
+        let own = cause.exception;
+        let number = if nvic.fault_enabled(own) && nvic.group_priority(own) < current {
+            own
+        } else if current > -1 {
+            exception::HARD_FAULT
+        } else {
+            let active = if nvic.is_active(exception::NMI) {
+                "NMI"
+            } else if nvic.is_active(exception::HARD_FAULT) {
+                "HardFault"
+            } else {
+                "FAULTMASK"
+            };
+            return Err(Failure::Lockup {
+                fault: described.to_string(),
+                during: active.into(),
             });
+        };
+        if self.handler_is_dead(number) {
+            return Err(described);
         }
-        let _ = self.uc.reg_write(RegisterARM::SP, u64::from(sp));
-        let exc_return: u32 = if extended { 0xFFFF_FFE9 } else { 0xFFFF_FFF9 };
-        let _ = self.uc.reg_write(RegisterARM::LR, u64::from(exc_return));
         let e = self.uc.get_data_mut();
-        e.note_sp(sp);
-        e.sys.pending &= !(1 << number);
-        e.exceptions.push(ActiveException {
-            extended_frame: extended,
-            fault,
-        });
-        e.cycles += EXCEPTION_ENTRY_CYCLES;
-        e.exception_cycles += EXCEPTION_ENTRY_CYCLES;
-        e.weighted += EXCEPTION_ENTRY_CYCLES * weight::MEMORY;
-        if e.cur != 0 && !fault {
+        e.sys.cfsr |= cause.cfsr;
+        if number == exception::HARD_FAULT {
+            e.sys.hfsr |= 1 << 30; // FORCED: escalated from a configurable fault
+        }
+        if let Some(a) = address {
+            e.sys.fault_address = a;
+        }
+        e.handled_fault = Some(described.to_string());
+        // Synchronous faults pend like any exception, so a late-arriving
+        // interrupt of higher priority runs first and the fault tail-chains.
+        e.sys.nvic.set_pending(number);
+        self.stack_and_enter(number, pc)
+    }
+
+    /// Takes the pending exception `number`, interrupting execution before
+    /// `return_addr`. A higher-priority exception that becomes pending while
+    /// the frame is stacked is taken instead (late arrival).
+    pub(super) fn take_exception(&mut self, number: u32, return_addr: u32) -> Result<u32, Failure> {
+        let e = self.uc.get_data_mut();
+        if e.cur != 0 {
             e.close_block();
         }
         e.cur = 0;
+        self.stack_and_enter(number, return_addr)
+    }
+
+    fn stack_and_enter(&mut self, number: u32, return_addr: u32) -> Result<u32, Failure> {
+        let control = self.reg(RegisterARM::CONTROL);
+        let (msp, psp) = (self.reg(RegisterARM::MSP), self.reg(RegisterARM::PSP));
+        let ipsr = self.uc.get_data().ipsr;
+        let on_psp = ipsr == 0 && control & CONTROL_SPSEL != 0;
+        let fpccr = self.uc.get_data().sys.fpccr();
+        let extended = self.uc.get_data().sys.fpu_enabled() && control & CONTROL_FPCA != 0;
+        let mut frame: Vec<u32> = STACKED.iter().map(|&r| self.reg(r)).collect();
+        frame.push(return_addr | 1);
+        let mut xpsr = self.reg(RegisterARM::XPSR) | 1 << 24;
+        let mut sp = if on_psp { psp } else { msp };
+        if sp % 8 != 0 {
+            sp -= 4;
+            xpsr |= XPSR_REALIGNED;
+        }
+        frame.push(xpsr);
+        if extended {
+            frame.extend((0..16).map(|i| self.reg(fp_register(i))));
+            frame.push(self.reg(RegisterARM::FPSCR));
+            frame.push(0);
+        }
+        sp = sp.wrapping_sub(4 * frame.len() as u32);
+        let bytes: Vec<u8> = frame.iter().flat_map(|w| w.to_le_bytes()).collect();
+        if self.uc.mem_write(u64::from(sp), &bytes).is_err() {
+            let e = self.uc.get_data();
+            return Err(Failure::Fault {
+                kind: format!(
+                    "stack overflow while stacking the frame of exception {number} ({})",
+                    if on_psp { "PSP" } else { "MSP" }
+                ),
+                pc: e.describe(return_addr),
+                address: Some(format!("{sp:#010x}")),
+            });
+        }
+        let (msp, psp) = if on_psp { (msp, sp) } else { (sp, psp) };
+        let exc_return = 0xFFFF_FFE1
+            | if ipsr == 0 { EXC_RETURN_THREAD } else { 0 }
+            | if on_psp { EXC_RETURN_PSP } else { 0 }
+            | if extended { 0 } else { EXC_RETURN_BASIC };
+        let e = self.uc.get_data_mut();
+        e.note_sp(sp);
+        // Lazy stacking reserves the FP words and saves them at the handler's
+        // first FP instruction; the values are written now (no handler can
+        // change S0-S15 before its first FP instruction) and the time is
+        // charged where the hardware spends it.
+        let lazy = extended && fpccr & FPCCR_LSPEN != 0;
+        e.fp_lazy_pending = lazy;
+        let mut cycles = ENTRY_CYCLES;
+        if extended && !lazy {
+            cycles += FP_STACKING_CYCLES;
+        }
+        e.charge_exception(cycles);
+        // Late arrival: something more urgent became pending while stacking.
+        self.poll_events();
+        let masks = self.masks();
+        let e = self.uc.get_data_mut();
+        let chosen = match e.sys.nvic.preempting(masks) {
+            Some(n) if e.sys.nvic.priority(n) < e.sys.nvic.priority(number) => n,
+            _ => number,
+        };
+        self.vector_to(chosen, exc_return, control, msp, psp)
+    }
+
+    /// Enters the handler of `number` with `exc_return` in LR, the frame
+    /// already stacked (after entry, or when tail-chaining).
+    fn vector_to(
+        &mut self,
+        number: u32,
+        exc_return: u32,
+        control: u32,
+        msp: u32,
+        psp: u32,
+    ) -> Result<u32, Failure> {
+        let handler = self.vector(number).ok_or_else(|| {
+            let e = self.uc.get_data();
+            Failure::Fault {
+                kind: format!("exception {number} has no handler in the vector table (vector without the Thumb bit)"),
+                pc: e.describe(e.expect),
+                address: None,
+            }
+        })?;
+        let control = control & !CONTROL_SPSEL & !CONTROL_FPCA;
+        self.set_core_state(number, control, msp, psp);
+        self.set_reg(RegisterARM::LR, exc_return);
+        let e = self.uc.get_data_mut();
+        e.sys.nvic.activate(number);
+        e.event_register = true;
         let handler = handler & !1;
         let func = e
             .symbols
             .index_of(handler)
             .map_or(NO_FUNCTION, |i| i as u32);
-        e.profiler
-            .enter_exception(func, return_addr & !1, e.cycles, e.weighted);
+        e.profiler.enter_exception(func, e.cycles, e.weighted);
+        // Entry (or tail-chain) cycles belong to the handler.
         e.attribute(func);
         e.expect = handler;
         e.schedule_next_event();
         Ok(handler)
     }
 
-    /// Unstacks the frame of the active exception; returns where to resume.
-    pub(super) fn exception_return(&mut self) -> Result<u32, Failure> {
+    /// Returns from the active exception through `exc_return`: tail-chains
+    /// into a pending exception that would preempt the context returned to,
+    /// or sleeps on exit, or unstacks the frame; gives where execution goes on.
+    pub(super) fn exception_return(&mut self, exc_return: u32, pc: u32) -> Result<u32, Failure> {
         let e = self.uc.get_data_mut();
         let handler_func = e.blocks.get(e.cur).func;
         if e.cur != 0 {
             e.close_block();
             e.cur = 0;
         }
-        let active = e.exceptions.pop().expect("checked by the caller");
-        let words = if active.extended_frame { 26 } else { 8 };
-        let sp = self.uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
-        let mut bytes = vec![0u8; 4 * words];
-        self.uc
-            .mem_read(u64::from(sp), &mut bytes)
-            .map_err(|e| uc_err("reading the exception frame", e))?;
+        e.attribute(handler_func);
+        let returning = e.ipsr;
+        let to_thread = exc_return & EXC_RETURN_THREAD != 0;
+        let valid = exc_return | 0x1C == 0xFFFF_FFFD
+            && matches!(exc_return & 0xF, 0x1 | 0x9 | 0xD)
+            && (exc_return & EXC_RETURN_BASIC != 0 || e.sys.fpu_enabled())
+            && returning != 0
+            && e.sys.nvic.is_active(returning);
+        if !valid {
+            let kind = format!(
+                "invalid exception return: EXC_RETURN {exc_return:#010x} from {}",
+                if returning == 0 {
+                    "thread mode".to_owned()
+                } else {
+                    format!("exception {returning}")
+                }
+            );
+            return self.fault(kind, FaultCause::INVALID_RETURN, pc, None);
+        }
+        e.sys.nvic.deactivate(returning);
+        e.profiler.leave_exception(e.cycles, e.weighted);
+        e.returning_from = handler_func;
+        if returning != exception::NMI {
+            self.set_reg(RegisterARM::FAULTMASK, 0);
+        }
+        let control = self.reg(RegisterARM::CONTROL);
+        loop {
+            let masks = self.masks();
+            let e = self.uc.get_data_mut();
+            if let Some(next) = e.sys.nvic.preempting(masks) {
+                e.charge_exception(TAIL_CHAIN_CYCLES);
+                let (msp, psp) = (self.reg(RegisterARM::MSP), self.reg(RegisterARM::PSP));
+                return self.vector_to(next, exc_return, control, msp, psp);
+            }
+            let sleeps_on_exit =
+                to_thread && e.sys.nvic.sleep_on_exit() && !e.sys.nvic.any_active();
+            if !sleeps_on_exit {
+                break;
+            }
+            // The core sleeps with the frame still stacked; the interrupt
+            // that wakes it is tail-chained (B1.5.19).
+            self.sleep(pc)?;
+        }
+        self.unstack(exc_return, control)
+    }
+
+    fn unstack(&mut self, exc_return: u32, control: u32) -> Result<u32, Failure> {
+        let on_psp = exc_return & EXC_RETURN_PSP != 0;
+        let extended = exc_return & EXC_RETURN_BASIC == 0;
+        let (msp, psp) = (self.reg(RegisterARM::MSP), self.reg(RegisterARM::PSP));
+        let sp = if on_psp { psp } else { msp };
+        let words = if extended {
+            EXTENDED_WORDS
+        } else {
+            BASIC_WORDS
+        };
+        let mut bytes = vec![0u8; 4 * words as usize];
+        if self.uc.mem_read(u64::from(sp), &mut bytes).is_err() {
+            let e = self.uc.get_data();
+            return Err(Failure::Fault {
+                kind: format!(
+                    "exception return reads its frame from unmapped memory ({})",
+                    if on_psp { "PSP" } else { "MSP" }
+                ),
+                pc: e.describe(e.expect),
+                address: Some(format!("{sp:#010x}")),
+            });
+        }
         let frame: Vec<u32> = bytes
-            .chunks(4)
+            .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         for (r, v) in STACKED.iter().zip(&frame) {
-            let _ = self.uc.reg_write(*r, u64::from(*v));
+            self.set_reg(*r, *v);
         }
-        if active.extended_frame {
+        let fp_restored = extended && !self.uc.get_data().fp_lazy_pending;
+        if extended {
             for i in 0..16 {
-                let _ = self.uc.reg_write(fp_register(i), u64::from(frame[8 + i]));
+                self.set_reg(fp_register(i), frame[8 + i]);
             }
-            let _ = self.uc.reg_write(RegisterARM::FPSCR, u64::from(frame[24]));
+            self.set_reg(RegisterARM::FPSCR, frame[24]);
         }
         let xpsr = frame[7];
-        let _ = self
-            .uc
-            .reg_write(RegisterARM::XPSR, u64::from(xpsr & !0x1FF));
-        let padding = if xpsr & (1 << 9) != 0 { 4 } else { 0 };
-        let _ = self
-            .uc
-            .reg_write(RegisterARM::SP, u64::from(sp + 4 * words as u32 + padding));
+        let padding = if xpsr & XPSR_REALIGNED != 0 { 4 } else { 0 };
+        let sp = sp.wrapping_add(4 * words + padding);
+        let (msp, psp) = if on_psp { (msp, sp) } else { (sp, psp) };
+        let ipsr = if exc_return & EXC_RETURN_THREAD != 0 {
+            0
+        } else {
+            xpsr & 0x1FF
+        };
+        let control = (control & !CONTROL_SPSEL & !CONTROL_FPCA)
+            | if on_psp { CONTROL_SPSEL } else { 0 }
+            | if extended { CONTROL_FPCA } else { 0 };
+        self.set_core_state(ipsr, control, msp, psp);
+        self.set_reg(
+            RegisterARM::XPSR_NZCVQG,
+            (xpsr & !0x1FF & !XPSR_REALIGNED) | ipsr,
+        );
         let resume = frame[6] & !1;
         let e = self.uc.get_data_mut();
-        e.cycles += EXCEPTION_RETURN_CYCLES;
-        e.exception_cycles += EXCEPTION_RETURN_CYCLES;
-        e.weighted += EXCEPTION_RETURN_CYCLES * weight::MEMORY;
-        e.attribute(handler_func);
-        e.expect = resume;
-        if let Some(number) = (0..32).find(|n| e.sys.pending & (1 << n) != 0) {
-            return self.enter_exception(number, resume, false);
+        e.fp_lazy_pending = false;
+        e.event_register = true;
+        let mut cycles = RETURN_CYCLES;
+        if fp_restored {
+            cycles += FP_STACKING_CYCLES;
         }
+        e.charge_exception(cycles);
+        // Return cycles belong to the handler returned from.
+        let func = e.returning_from;
+        e.attribute(func);
+        e.expect = resume;
         e.schedule_next_event();
         Ok(resume)
     }

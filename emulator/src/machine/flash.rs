@@ -14,6 +14,7 @@
 //! Data reads: each word read from flash that misses the data cache (or every
 //! word, without one) stalls for the wait states.
 
+use super::clock::FlashSettings;
 use crate::target::{CacheGeometry, Target};
 
 /// A set-associative cache directory (tags only).
@@ -70,6 +71,9 @@ pub struct FlashTiming {
     sequential_stall: u32,
     icache: Option<Cache>,
     dcache: Option<Cache>,
+    /// Whether the caches are switched on (FLASH_ACR ICEN/DCEN, ARTEN).
+    icache_on: bool,
+    dcache_on: bool,
     /// Lines missed on fetches after a taken branch.
     pub misses_jumped: u64,
     /// Lines missed on sequential fetches.
@@ -81,23 +85,34 @@ pub struct FlashTiming {
 impl FlashTiming {
     /// The timing of `target`'s flash at its clock.
     pub fn new(target: &Target) -> FlashTiming {
-        let ws = target.wait_states();
-        let line = target.flash.line_bytes;
-        let sequential_stall = if target.flash.prefetch {
-            (ws + 1).saturating_sub(line / 4)
-        } else {
-            ws
-        };
-        FlashTiming {
-            ws,
-            line_shift: line.trailing_zeros(),
-            sequential_stall,
+        let mut timing = FlashTiming {
+            ws: 0,
+            line_shift: target.flash.line_bytes.trailing_zeros(),
+            sequential_stall: 0,
             icache: target.flash.icache.map(Cache::new),
             dcache: target.flash.dcache.map(Cache::new),
+            icache_on: false,
+            dcache_on: false,
             misses_jumped: 0,
             misses_sequential: 0,
             data_misses: 0,
-        }
+        };
+        timing.configure(FlashSettings::of(target));
+        timing
+    }
+
+    /// Puts `settings` in force, as the firmware's FLASH_ACR write does. A
+    /// cache switched off keeps its contents but neither hits nor fills.
+    pub fn configure(&mut self, settings: FlashSettings) {
+        let line = 1u32 << self.line_shift;
+        self.ws = settings.wait_states;
+        self.sequential_stall = if settings.prefetch {
+            (self.ws + 1).saturating_sub(line / 4)
+        } else {
+            self.ws
+        };
+        self.icache_on = settings.icache;
+        self.dcache_on = settings.dcache;
     }
 
     /// Stall per sequentially fetched line that misses.
@@ -119,8 +134,8 @@ impl FlashTiming {
         let mut stall = 0;
         for line in first..=last {
             let hit = match &mut self.icache {
-                Some(cache) => cache.access(line << self.line_shift),
-                None => false,
+                Some(cache) if self.icache_on => cache.access(line << self.line_shift),
+                _ => false,
             };
             if !hit {
                 if line == first && jumped {
@@ -138,7 +153,13 @@ impl FlashTiming {
     /// Stall cycles for a data read from flash at `addr`.
     #[inline]
     pub fn read_stall(&mut self, addr: u32) -> u32 {
-        match self.dcache.as_mut().map(|cache| cache.access(addr)) {
+        let dcache_on = self.dcache_on;
+        match self
+            .dcache
+            .as_mut()
+            .filter(|_| dcache_on)
+            .map(|c| c.access(addr))
+        {
             Some(true) => 0,
             _ => {
                 self.data_misses += 1;

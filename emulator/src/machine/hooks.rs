@@ -1,16 +1,29 @@
 //! The hooks unicorn calls while the firmware runs: the block hook that
-//! charges every block, and the narrow ones for semihosting and CPU
-//! exceptions, divides, and the flash controller's registers.
+//! charges every block and notices due events, sleep and mask changes; the
+//! narrow ones for semihosting and CPU exceptions and divides; and the MMIO
+//! callbacks of the system space, the peripherals and the bit-band aliases.
 
 use unicorn_engine::{RegisterARM, Unicorn};
 
 use super::blocks::{self, BlockInfo, HotBlock};
+use super::bus::{Bus, BusContext};
+use super::exceptions::{FaultCause, FP_STACKING_CYCLES};
 use super::flash::{ControllerAction, FlashTiming};
+use super::nvic::{exception, Masks, Nvic};
 use super::semihosting::{Clock, Outcome};
-use super::sysregs::exception;
-use super::{core_register, Engine, Stop, UcMemory};
+use super::{core_register, Engine, Stop, UcMemory, PPB_BASE};
 use crate::cost::{divide_cycles, weight};
 use crate::target::Core;
+
+/// The masks of the special registers, read from the core.
+fn masks(uc: &Unicorn<'_, Engine>) -> Masks {
+    let read = |r| uc.reg_read(r).unwrap_or(0) as u32;
+    Masks {
+        primask: read(RegisterARM::PRIMASK) & 1 != 0,
+        faultmask: read(RegisterARM::FAULTMASK) & 1 != 0,
+        basepri: read(RegisterARM::BASEPRI) as u8,
+    }
+}
 
 pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     let addr = addr as u32;
@@ -26,6 +39,14 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             e.blocks.insert(info)
         }
     };
+    let prev_flags = uc.get_data().blocks.hot(uc.get_data().cur).flags;
+    if prev_flags & HotBlock::SLEEPS != 0 {
+        if let Err(stop) = sleep(uc) {
+            let e = uc.get_data_mut();
+            e.stop = Some(stop);
+            let _ = uc.emu_stop();
+        }
+    }
     let (block, charges_flash, check_sp) = {
         let e = uc.get_data();
         // A trace records cache misses even where they cost nothing here.
@@ -97,33 +118,127 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         let info = e.blocks.get(id);
         if let Some(u) = &info.unsupported {
             e.stop = Some(Stop::Unsupported(u.clone()));
-        } else if let Some(at) = info.first_fp.filter(|_| !e.sys.fpu_enabled()) {
-            e.stop = Some(Stop::FpuDisabled(at));
+        } else if let Some(at) = info.first_fp {
+            if !e.sys.fpu_enabled() {
+                e.stop = Some(Stop::FpuDisabled(at));
+            } else if e.fp_lazy_pending && e.ipsr != 0 {
+                // The handler's first FP instruction saves the interrupted
+                // context's S0-S15 and FPSCR into the reserved frame space.
+                e.fp_lazy_pending = false;
+                e.charge_exception(FP_STACKING_CYCLES);
+            }
         }
     }
+    if prev_flags & HotBlock::MASKS != 0 {
+        // PRIMASK, FAULTMASK or BASEPRI changed: a pending exception may be due.
+        e.next_event = 0;
+    }
     if block.has(HotBlock::DEAD_LOOP) {
-        e.stop = Some(Stop::Hang(addr));
-    } else if e.cycles >= e.next_event {
-        if e.cycles >= e.max_cycles {
+        dead_loop(uc, addr);
+    } else if e.now() >= e.next_event {
+        if e.now() >= e.max_cycles {
             e.stop = Some(Stop::Budget);
         } else {
-            if e.cycles >= e.systick_at {
-                e.sys.pending |= 1 << exception::SYSTICK;
-            }
-            e.schedule_next_event();
-            let pending = e.sys.pending;
-            if pending != 0 && e.exceptions.is_empty() {
-                // The block runs to its end before the machine stops: the
-                // handler is entered after it, at an instruction boundary.
-                let number = (0..32)
-                    .find(|n| pending & (1 << n) != 0)
-                    .unwrap_or(exception::SYSTICK);
+            poll_events(uc);
+            // The block runs to its end before the machine stops: the handler
+            // is entered after it, at an instruction boundary.
+            let masks = masks(uc);
+            let e = uc.get_data_mut();
+            if let Some(number) = e.sys.nvic.preempting(masks) {
                 e.stop = Some(Stop::Exception(number));
             }
         }
     }
-    if e.stop.is_some() {
+    if uc.get_data().stop.is_some() {
         let _ = uc.emu_stop();
+    }
+}
+
+/// A `b .` loop. At newlib's nosys `_exit` it is the firmware's exit, with
+/// the code in r0. With a timer running the core spins until the next event,
+/// which may interrupt it: the time jumps there, charged as busy cycles. With
+/// nothing that could ever interrupt it, it hangs.
+fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
+    let code = uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32 as i32;
+    let e = uc.get_data_mut();
+    if e.exit_at == Some(addr) {
+        e.stop = Some(Stop::Exit(code));
+        return;
+    }
+    let Some(wake) = e.next_wake().filter(|&t| t < e.max_cycles) else {
+        e.stop = Some(if e.next_wake().is_some() {
+            Stop::Budget
+        } else {
+            Stop::Hang(addr)
+        });
+        return;
+    };
+    let spun = wake.saturating_sub(e.now());
+    e.cycles += spun;
+    e.weighted += spun * weight::ALU;
+    e.next_event = 0;
+    poll_events(uc);
+    let masks = masks(uc);
+    let e = uc.get_data_mut();
+    if let Some(number) = e.sys.nvic.preempting(masks) {
+        e.stop = Some(Stop::Exception(number));
+    } else {
+        // Nothing taken (masked): spin on from the top of the loop.
+        e.stop = Some(Stop::Resume(addr));
+    }
+}
+
+/// Pends what is due by now: SysTick, and whatever the peripherals raise.
+pub(super) fn poll_events(uc: &mut Unicorn<'_, Engine>) {
+    let e = uc.get_data_mut();
+    let now = e.now();
+    if now >= e.systick_at {
+        e.sys.nvic.set_pending(exception::SYSTICK);
+    }
+    if now >= e.bus_at {
+        with_bus(uc, now, |bus, ctx| bus.advance(ctx));
+    }
+    uc.get_data_mut().schedule_next_event();
+}
+
+/// WFI or WFE just executed: the core sleeps until an interrupt that would
+/// preempt were PRIMASK clear becomes pending (B1.5.19). Time jumps from
+/// event to event; the cycles are charged as sleep, deep sleep under
+/// SCR.SLEEPDEEP. WFE returns at once when the event register is set.
+pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>) -> Result<(), Stop> {
+    let waits_for_event = {
+        let e = uc.get_data();
+        e.blocks.get(e.cur).ends_in_wfe
+    };
+    {
+        let e = uc.get_data_mut();
+        if waits_for_event && std::mem::take(&mut e.event_register) {
+            return Ok(());
+        }
+    }
+    let masks = masks(uc);
+    loop {
+        let e = uc.get_data_mut();
+        if e.sys.nvic.wakes(masks) {
+            e.next_event = 0;
+            return Ok(());
+        }
+        let at = e.blocks.get(e.cur).fallthrough;
+        let Some(wake) = e.next_wake() else {
+            return Err(Stop::Asleep(at));
+        };
+        if wake >= e.max_cycles {
+            return Err(Stop::Budget);
+        }
+        let slept = wake.saturating_sub(e.now());
+        let seconds = slept as f64 / e.clock.clocks.hclk_hz.max(1) as f64;
+        e.sleep_cycles += slept;
+        e.sleep_seconds += seconds;
+        if e.sys.nvic.sleep_deep() {
+            e.deep_sleep_cycles += slept;
+            e.deep_sleep_seconds += seconds;
+        }
+        poll_events(uc);
     }
 }
 
@@ -220,12 +335,15 @@ pub(super) fn on_interrupt(uc: &mut Unicorn<'_, Engine>, intno: u32) {
                     let e = uc.get_data();
                     Clock {
                         cycles: e.cycles_at(pc),
-                        hz: e.clock_hz,
+                        hz: e.clock.clocks.hclk_hz,
                     }
                 };
                 let mut semihosting = std::mem::take(&mut uc.get_data_mut().semihosting);
                 let outcome = semihosting.call(op, arg, &mut UcMemory(uc), clock);
-                uc.get_data_mut().semihosting = semihosting;
+                let written = std::mem::take(&mut semihosting.output);
+                let e = uc.get_data_mut();
+                e.semihosting = semihosting;
+                e.console.write(&written);
                 match outcome {
                     Outcome::Return(value) => {
                         // Resuming through emu_start rather than writing PC here keeps
@@ -238,31 +356,42 @@ pub(super) fn on_interrupt(uc: &mut Unicorn<'_, Engine>, intno: u32) {
             } else {
                 Some(Stop::Fault {
                     kind: format!("breakpoint BKPT {:#04x} (no debugger attached)", insn[0]),
+                    cause: FaultCause::UNDEFINED,
                     pc,
                     address: None,
                 })
             }
         }
-        SWI => Some(Stop::Exception(exception::SVCALL)),
-        EXCEPTION_EXIT => Some(Stop::ExceptionReturn),
+        SWI => Some(Stop::Svc),
+        EXCEPTION_EXIT => Some(Stop::ExceptionReturn(pc | 1)),
         UDEF => Some(Stop::Fault {
             kind: "undefined instruction".into(),
+            cause: FaultCause::UNDEFINED,
             pc,
             address: None,
         }),
         NOCP => Some(Stop::FpuDisabled(pc)),
         INVSTATE => Some(Stop::Fault {
             kind: "invalid state (branch to an ARM-state address, bit 0 clear)".into(),
+            cause: FaultCause::INVALID_STATE,
             pc,
             address: None,
         }),
-        PREFETCH_ABORT | DATA_ABORT => Some(Stop::Fault {
+        PREFETCH_ABORT => Some(Stop::Fault {
+            kind: "instruction fetch bus error".into(),
+            cause: FaultCause::FETCH_BUS,
+            pc,
+            address: None,
+        }),
+        DATA_ABORT => Some(Stop::Fault {
             kind: "bus fault".into(),
+            cause: FaultCause::DATA_BUS,
             pc,
             address: None,
         }),
         other => Some(Stop::Fault {
             kind: format!("CPU exception {other}"),
+            cause: FaultCause::UNDEFINED,
             pc,
             address: None,
         }),
@@ -291,6 +420,207 @@ pub(super) fn on_divide(uc: &mut Unicorn<'_, Engine>, addr: u64, _size: u32) {
     e.charge_stall(cycles - 1);
 }
 
+/// Runs `f` on the bus with a context at cycle `now`, then applies what the
+/// models did: output, raised interrupts, and clock or flash settings that
+/// changed from this access on.
+fn with_bus<R>(
+    uc: &mut Unicorn<'_, Engine>,
+    now: u64,
+    f: impl FnOnce(&mut Bus, &mut BusContext<'_>) -> R,
+) -> R {
+    let e = uc.get_data_mut();
+    let mut bus = std::mem::take(&mut e.bus);
+    let (before, flash_before) = (e.clock.clocks, e.clock.flash);
+    let (mut clocks, mut flash) = (before, flash_before);
+    let mut console = Vec::new();
+    let mut raised = Vec::new();
+    let result = {
+        let mut memory = UcMemory(uc);
+        let mut ctx = BusContext {
+            now,
+            clocks: &mut clocks,
+            flash: &mut flash,
+            console: &mut console,
+            raised: &mut raised,
+            memory: &mut memory,
+        };
+        f(&mut bus, &mut ctx)
+    };
+    let e = uc.get_data_mut();
+    if clocks != before || flash != flash_before {
+        bus.clocks_changed(now, &before, &clocks);
+        e.clock.change(now, clocks, flash);
+        e.timing.configure(flash);
+    }
+    e.bus = bus;
+    e.console.write(&console);
+    for &irq in &raised {
+        e.sys.nvic.raise_irq(irq);
+    }
+    e.schedule_next_event();
+    if !raised.is_empty() {
+        e.next_event = 0;
+    }
+    result
+}
+
+/// Extracts the `size`-byte lane at `addr` from the word holding it.
+fn lane(word: u32, addr: u32, size: usize) -> u64 {
+    let bits = (word >> (8 * (addr & 3))) as u64;
+    match size {
+        1 => bits & 0xFF,
+        2 => bits & 0xFFFF,
+        _ => bits,
+    }
+}
+
+/// Stops the run with a fault at a device register.
+fn device_fault(uc: &mut Unicorn<'_, Engine>, pc: u32, addr: u32, kind: String) {
+    let e = uc.get_data_mut();
+    e.stop = Some(Stop::Fault {
+        kind,
+        cause: FaultCause::DATA_BUS,
+        pc,
+        address: Some(addr),
+    });
+    let _ = uc.emu_stop();
+}
+
+/// A read in the system space: DWT, SysTick, SCB, NVIC, ITM, and the
+/// peripherals the target places there (DBGMCU).
+pub(super) fn on_ppb_read(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usize) -> u64 {
+    let addr = PPB_BASE as u32 + offset;
+    if uc.get_data().bus.serves(addr) {
+        return on_device_read(uc, addr, size);
+    }
+    let pc = access_pc(uc, addr, true);
+    let e = uc.get_data_mut();
+    let now = e.cycles_at(pc);
+    let ipsr = e.ipsr;
+    lane(e.sys.read(offset & !3, now, ipsr), offset, size)
+}
+
+/// A write in the system space. Priority bytes merge into their word; the
+/// set/clear registers take the written lanes alone.
+pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usize, value: u32) {
+    let addr = PPB_BASE as u32 + offset;
+    if uc.get_data().bus.serves(addr) {
+        on_device_write(uc, addr, size, value);
+        return;
+    }
+    let pc = access_pc(uc, addr, false);
+    let e = uc.get_data_mut();
+    let now = e.cycles_at(pc);
+    let word = offset & !3;
+    let shift = 8 * (offset & 3);
+    let mask = match size {
+        1 => 0xFFu32,
+        2 => 0xFFFF,
+        _ => u32::MAX,
+    } << shift;
+    let value = if size < 4 && Nvic::merges_lanes(word) {
+        let ipsr = e.ipsr;
+        (e.sys.read(word, now, ipsr) & !mask) | ((value << shift) & mask)
+    } else {
+        value << shift
+    };
+    let result = e.sys.write(word, value, now);
+    let itm = std::mem::take(&mut e.sys.itm);
+    e.console.write(&itm);
+    e.schedule_next_event();
+    // Pending, enabling or priority changes may make an exception due.
+    e.next_event = 0;
+    if let Err(err) = result {
+        device_fault(uc, pc, addr, err.to_string());
+    }
+}
+
+/// A read of a peripheral register.
+pub(super) fn on_device_read(uc: &mut Unicorn<'_, Engine>, addr: u32, size: usize) -> u64 {
+    if let Some(offset) = controller_offset(uc.get_data(), addr) {
+        let e = uc.get_data();
+        return e
+            .controller
+            .as_ref()
+            .map_or(0, |(c, _)| lane(c.read(offset & !3), addr, size));
+    }
+    let pc = access_pc(uc, addr, true);
+    let now = uc.get_data().cycles_at(pc);
+    match with_bus(uc, now, |bus, ctx| bus.read(addr, size as u8, ctx)) {
+        Ok(v) => u64::from(v),
+        Err(err) => {
+            let at = uc.get_data().bus.locate(addr);
+            device_fault(uc, pc, addr, format!("{err}: {at}"));
+            0
+        }
+    }
+}
+
+/// A write of a peripheral register.
+pub(super) fn on_device_write(uc: &mut Unicorn<'_, Engine>, addr: u32, size: usize, value: u32) {
+    if let Some(offset) = controller_offset(uc.get_data(), addr) {
+        on_controller_write(uc, offset, value);
+        return;
+    }
+    let pc = access_pc(uc, addr, false);
+    let now = uc.get_data().cycles_at(pc);
+    if let Err(err) = with_bus(uc, now, |bus, ctx| bus.write(addr, size as u8, value, ctx)) {
+        let at = uc.get_data().bus.locate(addr);
+        device_fault(uc, pc, addr, format!("{err}: {at}"));
+    }
+}
+
+/// The offset into the flash programming controller, for its registers past
+/// ACR (which the flash interface model serves).
+fn controller_offset(e: &Engine, addr: u32) -> Option<u32> {
+    let (_, base) = e.controller.as_ref()?;
+    let offset = addr.wrapping_sub(*base);
+    (4..0x400).contains(&offset).then_some(offset)
+}
+
+/// The byte address and bit a bit-band alias word stands for.
+fn bitband_target(base: u32, offset: u32) -> (u32, u32) {
+    (base + (offset >> 5), (offset >> 2) & 7)
+}
+
+/// A read of a bit-band alias: the bit, as 0 or 1.
+pub(super) fn on_bitband_read(uc: &mut Unicorn<'_, Engine>, base: u32, offset: u32) -> u64 {
+    let (addr, bit) = bitband_target(base, offset);
+    let byte = if base == 0x2000_0000 {
+        let mut b = [0u8];
+        let _ = uc.mem_read(u64::from(addr), &mut b);
+        u64::from(b[0])
+    } else {
+        on_device_read(uc, addr, 1)
+    };
+    (byte >> bit) & 1
+}
+
+/// A write of a bit-band alias: a read-modify-write of the byte holding the bit.
+pub(super) fn on_bitband_write(uc: &mut Unicorn<'_, Engine>, base: u32, offset: u32, value: u32) {
+    let (addr, bit) = bitband_target(base, offset);
+    let set = |byte: u8| {
+        if value & 1 != 0 {
+            byte | 1 << bit
+        } else {
+            byte & !(1 << bit)
+        }
+    };
+    if base == 0x2000_0000 {
+        let mut b = [0u8];
+        if uc.mem_read(u64::from(addr), &mut b).is_ok() {
+            let _ = uc.mem_write(u64::from(addr), &[set(b[0])]);
+        }
+    } else {
+        let word_addr = addr & !3;
+        let word = on_device_read(uc, word_addr, 4) as u32;
+        let shift = 8 * (addr & 3);
+        let byte = set((word >> shift) as u8);
+        let word = (word & !(0xFF << shift)) | u32::from(byte) << shift;
+        on_device_write(uc, word_addr, 4, word);
+    }
+}
+
 pub(super) fn on_controller_write(uc: &mut Unicorn<'_, Engine>, offset: u32, value: u32) {
     let e = uc.get_data_mut();
     let Some((controller, _)) = e.controller.as_mut() else {
@@ -300,7 +630,7 @@ pub(super) fn on_controller_write(uc: &mut Unicorn<'_, Engine>, offset: u32, val
         let Some(&(start, size, us)) = e.program.sectors.get(n as usize) else {
             return;
         };
-        e.charge_stall(e.program.cycles(us));
+        e.charge_stall(e.program.cycles(us, e.clock.clocks.hclk_hz));
         e.flash_program_pj += e.program.pj(us);
         e.program_us += us;
         let erased = vec![0xFF; size as usize];

@@ -20,9 +20,11 @@
 pub mod blocks;
 pub mod bus;
 pub mod clock;
+mod console;
 mod exceptions;
 pub mod flash;
 mod hooks;
+pub mod nvic;
 pub mod semihosting;
 pub mod sysregs;
 
@@ -39,8 +41,16 @@ use crate::profile::Profiler;
 use crate::target::{Core, FlashController as ControllerKind, MemoryKind, Target};
 use crate::trace::{Trace, TracedBlock};
 use blocks::BlockTable;
+use bus::{Bus, RegisterAccess};
+use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings};
+use console::Console;
+use exceptions::FaultCause;
 use flash::{FlashController, FlashTiming};
-use hooks::{access_pc, flash_range, on_block, on_controller_write, on_divide, on_interrupt};
+use hooks::{
+    flash_range, on_bitband_read, on_bitband_write, on_block, on_device_read, on_device_write,
+    on_divide, on_interrupt, on_ppb_read, on_ppb_write,
+};
+use nvic::{exception, Nvic};
 use semihosting::{HeapInfo, Memory, Semihosting};
 use sysregs::SystemRegisters;
 
@@ -55,6 +65,10 @@ pub struct RunOptions {
     pub cmdline: String,
     /// Record block counts so the run can be re-priced (see `trace`).
     pub record_trace: bool,
+    /// Make accesses to peripheral registers no model serves errors.
+    pub strict_peripherals: bool,
+    /// Copy the firmware's output to the host's stdout as it arrives.
+    pub stream_output: bool,
 }
 
 impl Default for RunOptions {
@@ -64,6 +78,8 @@ impl Default for RunOptions {
             wall_limit: Duration::from_secs(300),
             cmdline: String::new(),
             record_trace: false,
+            strict_peripherals: false,
+            stream_output: false,
         }
     }
 }
@@ -107,6 +123,20 @@ pub enum Failure {
         /// The fault that led there, if any.
         after: Option<String>,
     },
+    /// A fault the core could not take: inside HardFault or NMI, or under FAULTMASK.
+    #[error("lockup: {fault}, while {during} was active (the core stops; a real part resets or halts for the debugger)")]
+    Lockup {
+        /// The fault.
+        fault: String,
+        /// What blocked HardFault: "HardFault", "NMI" or "FAULTMASK".
+        during: String,
+    },
+    /// The core went to sleep with nothing that could ever wake it.
+    #[error("the core is asleep (WFI/WFE) at pc {pc} with no wake source: no enabled interrupt and no running timer")]
+    Asleep {
+        /// Where it sleeps.
+        pc: String,
+    },
     /// The stack grew into static data.
     #[error("stack overflow: sp {sp:#010x} below the end of static data {limit:#010x} at pc {pc}")]
     StackOverflow {
@@ -131,8 +161,16 @@ pub struct Execution {
     pub failure: Option<Failure>,
     /// A fault that the firmware's own handler took over, if one happened.
     pub handled_fault: Option<String>,
-    /// Modeled cycles.
+    /// Modeled cycles the core was awake.
     pub cycles: u64,
+    /// Cycles asleep (WFI/WFE, sleep-on-exit), deep sleep included.
+    pub sleep_cycles: u64,
+    /// Cycles in deep sleep (SCB.SCR.SLEEPDEEP): the part's stop mode.
+    pub deep_sleep_cycles: u64,
+    /// The clock and flash settings in force, and for how long.
+    pub clock_spans: Vec<ClockSpan>,
+    /// Every peripheral register the firmware touched.
+    pub peripheral_accesses: Vec<RegisterAccess>,
     /// Executed instructions.
     pub instructions: u64,
     /// Energy-weighted cycles, in thousandths.
@@ -151,6 +189,12 @@ pub struct Execution {
     pub profiler: Profiler,
     /// Host time spent emulating.
     pub wall: Duration,
+    /// Seconds of modeled time, each clock span at its own frequency.
+    pub seconds: f64,
+    /// Of that, seconds asleep.
+    pub sleep_seconds: f64,
+    /// Of that, seconds in deep sleep.
+    pub deep_sleep_seconds: f64,
     /// Block counts for re-pricing, when recorded (image fields left empty).
     pub trace: Option<Trace>,
 }
@@ -164,22 +208,21 @@ enum Stop {
     FpuDisabled(u32),
     StackOverflow(u32, u32),
     Exception(u32),
-    ExceptionReturn,
+    Svc,
+    /// The branch to EXC_RETURN at this value.
+    ExceptionReturn(u32),
     /// Continue at this address. Writing PC from inside a hook would leave
     /// unicorn 2.1.5 no longer syncing PC before memory hooks, which the
     /// exact DWT_CYCCNT reads depend on; a fresh emu_start resets that.
     Resume(u32),
     Fault {
         kind: String,
+        cause: FaultCause,
         pc: u32,
         address: Option<u32>,
     },
-}
-
-#[derive(Debug, Clone)]
-struct ActiveException {
-    extended_frame: bool,
-    fault: bool,
+    /// Asleep after the WFI/WFE before this address, with no wake source.
+    Asleep(u32),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +235,12 @@ struct DivideSite {
 /// Everything the hooks share, stored as unicorn's user data.
 struct Engine {
     cycles: u64,
+    /// Cycles asleep; `cycles + sleep_cycles` is the time base of timers.
+    sleep_cycles: u64,
+    deep_sleep_cycles: u64,
+    /// Sleep in seconds, each stretch at the clock then in force.
+    sleep_seconds: f64,
+    deep_sleep_seconds: f64,
     weighted: u64,
     instructions: u64,
     cur: u32,
@@ -199,6 +248,8 @@ struct Engine {
     mark_cycles: u64,
     next_event: u64,
     systick_at: u64,
+    /// When a peripheral next needs to act.
+    bus_at: u64,
     max_cycles: u64,
     blocks: BlockTable,
     decoder: Decoder,
@@ -210,20 +261,31 @@ struct Engine {
     profiler: Profiler,
     sys: SystemRegisters,
     semihosting: Semihosting,
+    bus: Bus,
+    clock: ClockRecord,
+    console: Console,
     controller: Option<(FlashController, u32)>,
     flash_program_pj: u64,
     stop: Option<Stop>,
     lowest_sp: u32,
     check_sp_next: bool,
     static_ram_end: Option<u32>,
-    exceptions: Vec<ActiveException>,
+    /// The exception being handled (IPSR), 0 in thread mode.
+    ipsr: u32,
+    /// An extended frame's FP registers still to be saved at the handler's
+    /// first FP instruction (lazy stacking).
+    fp_lazy_pending: bool,
+    /// The function of the handler being returned from, charged the return cycles.
+    returning_from: u32,
+    /// The event register WFE consumes (set by exception entry and return).
+    event_register: bool,
+    /// The first fault the firmware's own handler took over.
     handled_fault: Option<String>,
     unmapped: Option<(MemType, u32)>,
     /// Index of the first instruction of the current block that has not yet
     /// been matched to a system-space access (see `access_pc`).
     access_cursor: usize,
     divides: HashMap<u32, DivideSite>,
-    clock_hz: u64,
     program: ProgramCosts,
     /// Time spent programming and erasing flash, in µs.
     program_us: f64,
@@ -232,6 +294,8 @@ struct Engine {
     /// Heap handed out by `_sbrk` so far, and the most at any time.
     heap: Option<(i64, i64)>,
     counts: Option<TraceCounts>,
+    /// newlib nosys `_exit`: a `b .` loop there is the firmware's exit.
+    exit_at: Option<u32>,
 }
 
 /// Per-block counts for a trace, kept only when one is asked for.
@@ -269,7 +333,6 @@ struct ProgramCosts {
     write_us: f64,
     /// Sectors from the flash base: start address, size, erase time in µs.
     sectors: Vec<(u32, u32, f64)>,
-    clock_mhz: f64,
     /// Supply power while programming, in mW (V × mA).
     power_mw: f64,
 }
@@ -279,11 +342,17 @@ impl Engine {
         flash_range(&self.flash_ranges, addr).is_some()
     }
 
-    /// Cycles charged before the instruction at `pc` of the current block starts.
+    /// Clock cycles elapsed, awake and asleep: the time base of timers.
+    #[inline]
+    fn now(&self) -> u64 {
+        self.cycles + self.sleep_cycles
+    }
+
+    /// Clock cycles elapsed before the instruction at `pc` of the current block starts.
     fn cycles_at(&self, pc: u32) -> u64 {
         let block = self.blocks.get(self.cur);
         let inside = pc.wrapping_sub(block.addr) < block.size;
-        self.cycles
+        self.now()
             + if inside {
                 u64::from(block.cycles_before(pc))
             } else {
@@ -293,6 +362,12 @@ impl Engine {
 
     fn describe(&self, addr: u32) -> String {
         self.symbols.describe(addr)
+    }
+
+    /// The last instruction of the current block: the branch that ended it.
+    fn last_insn(&self) -> u32 {
+        let block = self.blocks.get(self.cur);
+        block.insn_addrs.last().copied().unwrap_or(block.addr)
     }
 
     fn charge_stall(&mut self, cycles: u64) {
@@ -327,9 +402,28 @@ impl Engine {
         self.mark_cycles = self.cycles;
     }
 
+    /// Charges the cycles of an exception entry, return or tail-chain.
+    fn charge_exception(&mut self, cycles: u64) {
+        self.cycles += cycles;
+        self.exception_cycles += cycles;
+        self.weighted += cycles * weight::MEMORY;
+    }
+
+    /// When the block hook must next look up from the hot path: a timer
+    /// event, the budget, or at once when an exception may be due.
     fn schedule_next_event(&mut self) {
-        self.systick_at = self.sys.next_systick(self.cycles).unwrap_or(u64::MAX);
-        self.next_event = self.systick_at.min(self.max_cycles);
+        let now = self.now();
+        self.systick_at = self.sys.next_systick(now).unwrap_or(u64::MAX);
+        self.bus_at = self
+            .bus
+            .next_event(now, &self.clock.clocks)
+            .unwrap_or(u64::MAX);
+        self.next_event = self.systick_at.min(self.bus_at).min(self.max_cycles);
+    }
+
+    /// The first cycle at which something could wake a sleeping core.
+    fn next_wake(&self) -> Option<u64> {
+        Some(self.systick_at.min(self.bus_at)).filter(|&t| t != u64::MAX)
     }
 
     fn note_sp(&mut self, sp: u32) {
@@ -354,18 +448,14 @@ impl std::fmt::Debug for Machine {
 }
 
 /// Where the system control space is mapped and how big it is.
-const PPB_BASE: u64 = 0xE000_0000;
+pub(super) const PPB_BASE: u64 = 0xE000_0000;
 const PPB_SIZE: u64 = 0x0010_0000;
 /// Branching to an EXC_RETURN value lands here; the page is never mapped.
 const EXC_RETURN_PAGE: u32 = 0xFFFF_F000;
-/// Exception entry and return latencies of the Cortex-M3/M4 at zero wait
-/// states: 12 cycles to the first handler instruction, 10 back (Cortex-M4 TRM,
-/// as restated in Arm knowledge article 103489845, which also corrects the M3
-/// TRM's exit figure to 10). The extra 17 cycles of an FP context are not
-/// charged: lazy stacking (FPCCR.LSPEN, set at reset) defers them until a
-/// handler uses the FPU. The Cortex-M7 is taken to match.
-const EXCEPTION_ENTRY_CYCLES: u64 = 12;
-const EXCEPTION_RETURN_CYCLES: u64 = 10;
+/// The bit-band aliases of the Cortex-M3/M4 (ARMv7-M ARM B3.1, PM0214 2.2.5):
+/// each word of the 32 MiB alias is one bit of the 1 MiB region at the base.
+const BITBAND: [(u32, u32); 2] = [(0x2200_0000, 0x2000_0000), (0x4200_0000, 0x4000_0000)];
+const BITBAND_ALIAS_SIZE: u64 = 0x0200_0000;
 /// An address never executed, used as emu_start's `until`.
 const NEVER: u64 = 0xF000_0000;
 
@@ -449,7 +539,12 @@ impl Machine {
             mark_cycles: 0,
             next_event: options.max_cycles,
             systick_at: u64::MAX,
+            bus_at: u64::MAX,
             max_cycles: options.max_cycles,
+            sleep_cycles: 0,
+            deep_sleep_cycles: 0,
+            sleep_seconds: 0.0,
+            deep_sleep_seconds: 0.0,
             blocks: BlockTable::new(code_ranges),
             decoder: Decoder::new(),
             model: CostModel::new(core),
@@ -457,25 +552,35 @@ impl Machine {
             timing: FlashTiming::new(target),
             flash_stall: 0,
             profiler: Profiler::new(image.symbols.functions().len()),
-            sys: SystemRegisters::new(core, image.vector_table),
+            sys: SystemRegisters::new(
+                core,
+                image.vector_table,
+                Nvic::new(target.interrupts.irqs, target.interrupts.priority_bits),
+            ),
             semihosting: Semihosting::new(options.cmdline.clone(), heap),
+            bus: Bus::new(target, options.strict_peripherals),
+            clock: ClockRecord::new(Clocks::uniform(clock_hz), FlashSettings::of(target)),
+            console: Console::new(options.stream_output),
             controller,
             flash_program_pj: 0,
             stop: None,
             lowest_sp: image.initial_sp,
             check_sp_next: false,
             static_ram_end: image.static_ram_end.filter(|&end| end <= image.initial_sp),
-            exceptions: Vec::new(),
+            ipsr: 0,
+            fp_lazy_pending: false,
+            returning_from: blocks::NO_FUNCTION,
+            event_register: false,
             handled_fault: None,
             unmapped: None,
             access_cursor: 0,
             divides: HashMap::new(),
-            clock_hz,
             program: ProgramCosts::new(target, &flash_ranges),
             program_us: 0.0,
             exception_cycles: 0,
             heap: image.symbols.addr_of("_sbrk").map(|_| (0, 0)),
             counts: options.record_trace.then(TraceCounts::default),
+            exit_at: image.symbols.addr_of("_exit"),
             flash_ranges,
         };
         let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, engine)
@@ -527,7 +632,8 @@ impl Machine {
         // slow path. Accesses the map forbids (e.g. stores to read-only flash)
         // stop emulation with an error, and the address is decoded from the
         // faulting instruction.
-        for (begin, end) in unmapped_gaps(target) {
+        let map = AddressMap::of(target);
+        for &(begin, end) in &map.gaps {
             uc.add_mem_hook(
                 HookType::MEM_UNMAPPED,
                 begin,
@@ -542,54 +648,54 @@ impl Machine {
         uc.mmio_map(
             PPB_BASE,
             PPB_SIZE,
+            Some(|uc: &mut Unicorn<'_, Engine>, offset: u64, size: usize| {
+                on_ppb_read(uc, offset as u32, size)
+            }),
             Some(
-                |uc: &mut Unicorn<'_, Engine>, offset: u64, _size: usize| -> u64 {
-                    let pc = access_pc(uc, (PPB_BASE + offset) as u32, true);
-                    let e = uc.get_data_mut();
-                    let now = e.cycles_at(pc);
-                    u64::from(e.sys.read(offset as u32, now))
-                },
-            ),
-            Some(
-                |uc: &mut Unicorn<'_, Engine>, offset: u64, _size: usize, value: u64| {
-                    let pc = access_pc(uc, (PPB_BASE + offset) as u32, false);
-                    let e = uc.get_data_mut();
-                    let now = e.cycles_at(pc);
-                    e.sys.write(offset as u32, value as u32, now);
-                    e.schedule_next_event();
-                    if e.sys.pending != 0 {
-                        e.next_event = 0;
-                    }
+                |uc: &mut Unicorn<'_, Engine>, offset: u64, size: usize, value: u64| {
+                    on_ppb_write(uc, offset as u32, size, value as u32);
                 },
             ),
         )
         .map_err(|e| uc_err("system control space", e))?;
-
-        if let Some(base) = target
-            .flash_program
-            .controller_base
-            .filter(|_| uc.get_data().controller.is_some())
-        {
-            let page = u64::from(base & !0xFFF);
-            let offset = base & 0xFFF;
+        for &(begin, end) in &map.devices {
             uc.mmio_map(
-                page,
-                0x1000,
+                begin,
+                end - begin,
                 Some(
-                    move |uc: &mut Unicorn<'_, Engine>, at: u64, _size: usize| -> u64 {
-                        let e = uc.get_data();
-                        e.controller.as_ref().map_or(0, |(c, _)| {
-                            u64::from(c.read((at as u32).wrapping_sub(offset)))
-                        })
+                    move |uc: &mut Unicorn<'_, Engine>, offset: u64, size: usize| {
+                        on_device_read(uc, (begin + offset) as u32, size)
                     },
                 ),
                 Some(
-                    move |uc: &mut Unicorn<'_, Engine>, at: u64, _size: usize, value: u64| {
-                        on_controller_write(uc, (at as u32).wrapping_sub(offset), value as u32);
+                    move |uc: &mut Unicorn<'_, Engine>, offset: u64, size: usize, value: u64| {
+                        on_device_write(uc, (begin + offset) as u32, size, value as u32);
                     },
                 ),
             )
-            .map_err(|e| uc_err("flash controller", e))?;
+            .map_err(|e| uc_err(&format!("peripherals at {begin:#010x}"), e))?;
+        }
+        if target.bitband {
+            for (alias, base) in BITBAND {
+                uc.mmio_map(
+                    u64::from(alias),
+                    BITBAND_ALIAS_SIZE,
+                    Some(
+                        move |uc: &mut Unicorn<'_, Engine>, offset: u64, _size: usize| {
+                            on_bitband_read(uc, base, offset as u32)
+                        },
+                    ),
+                    Some(
+                        move |uc: &mut Unicorn<'_, Engine>,
+                              offset: u64,
+                              _size: usize,
+                              value: u64| {
+                            on_bitband_write(uc, base, offset as u32, value as u32);
+                        },
+                    ),
+                )
+                .map_err(|e| uc_err("bit-band alias", e))?;
+            }
         }
         // The heap is seen where newlib asks for it: one hook on `_sbrk`'s
         // first instruction, which runs once per heap growth.
@@ -665,31 +771,18 @@ impl Machine {
             );
             let now_pc = self.uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
             let stop = self.uc.get_data_mut().stop.take();
-            match (result, stop) {
+            let next = match (result, stop) {
                 (_, Some(Stop::Exit(code))) => {
                     self.uc.get_data_mut().close_block();
                     exit_code = Some(code);
                     break None;
                 }
-                (_, Some(Stop::Exception(number))) => {
-                    match self.enter_exception(number, now_pc, false) {
-                        Ok(handler) => pc = handler,
-                        Err(f) => break Some(f),
-                    }
-                }
-                (_, Some(Stop::Resume(at))) => pc = at,
-                (_, Some(Stop::ExceptionReturn)) if !self.uc.get_data().exceptions.is_empty() => {
-                    match self.exception_return() {
-                        Ok(resume) => pc = resume,
-                        Err(f) => break Some(f),
-                    }
-                }
-                (_, Some(Stop::ExceptionReturn)) => {
-                    break Some(Failure::Fault {
-                        kind: "exception return outside an exception handler".into(),
-                        pc: self.uc.get_data().describe(now_pc),
-                        address: None,
-                    })
+                (_, Some(Stop::Exception(number))) => self.take_exception(number, now_pc),
+                (_, Some(Stop::Svc)) => self.svc(now_pc),
+                (_, Some(Stop::Resume(at))) => Ok(at),
+                (_, Some(Stop::ExceptionReturn(exc_return))) => {
+                    let at = self.uc.get_data().last_insn();
+                    self.exception_return(exc_return, at)
                 }
                 (_, Some(Stop::Budget)) => {
                     let e = self.uc.get_data();
@@ -705,6 +798,11 @@ impl Machine {
                         after: e.handled_fault.clone(),
                     });
                 }
+                (_, Some(Stop::Asleep(at))) => {
+                    break Some(Failure::Asleep {
+                        pc: self.uc.get_data().describe(at),
+                    })
+                }
                 (_, Some(Stop::StackOverflow(sp, at))) => {
                     let e = self.uc.get_data();
                     break Some(Failure::StackOverflow {
@@ -715,40 +813,27 @@ impl Machine {
                 }
                 (_, Some(Stop::Unsupported(u))) => {
                     let kind = format!("{}: `{}`", u.reason, u.mnemonic);
-                    match self.fault(kind, u.addr, None) {
-                        Ok(handler) => pc = handler,
-                        Err(f) => break Some(f),
-                    }
+                    self.fault(kind, FaultCause::UNDEFINED, u.addr, None)
                 }
                 (_, Some(Stop::FpuDisabled(at))) => {
                     let kind = "floating-point instruction with the FPU disabled (CPACR CP10/CP11 not enabled)".to_owned();
-                    match self.fault(kind, at, None) {
-                        Ok(handler) => pc = handler,
-                        Err(f) => break Some(f),
-                    }
+                    self.fault(kind, FaultCause::NO_COPROCESSOR, at, None)
                 }
                 (
                     _,
                     Some(Stop::Fault {
                         kind,
+                        cause,
                         pc: at,
                         address,
                     }),
-                ) => match self.fault(kind, at, address) {
-                    Ok(handler) => pc = handler,
-                    Err(f) => break Some(f),
-                },
+                ) => self.fault(kind, cause, at, address),
+                (Err(_), None) if now_pc & EXC_RETURN_PAGE == EXC_RETURN_PAGE => {
+                    let at = self.uc.get_data().last_insn();
+                    self.exception_return(now_pc | 1, at)
+                }
                 (Err(err), None) => {
                     let unmapped = self.uc.get_data_mut().unmapped.take();
-                    if now_pc & EXC_RETURN_PAGE == EXC_RETURN_PAGE
-                        && !self.uc.get_data().exceptions.is_empty()
-                    {
-                        match self.exception_return() {
-                            Ok(resume) => pc = resume,
-                            Err(f) => break Some(f),
-                        }
-                        continue;
-                    }
                     if err == unicorn_engine::uc_error::WRITE_PROT {
                         match self.store_to_flash(now_pc) {
                             Ok(resume) => {
@@ -758,18 +843,19 @@ impl Machine {
                             Err(f) => break Some(f),
                         }
                     }
-                    let (kind, address) = describe_unmapped(err, unmapped);
-                    match self.fault(kind, now_pc, address) {
-                        Ok(handler) => pc = handler,
-                        Err(f) => break Some(f),
-                    }
+                    let (kind, cause, address) = describe_unmapped(err, unmapped);
+                    self.fault(kind, cause, now_pc, address)
                 }
                 (Ok(()), None) => {
                     if started.elapsed() >= self.options.wall_limit {
                         break Some(self.wall_clock_failure());
                     }
-                    pc = now_pc;
+                    Ok(now_pc)
                 }
+            };
+            match next {
+                Ok(at) => pc = at,
+                Err(f) => break Some(f),
             }
         };
         let wall = started.elapsed();
@@ -787,13 +873,20 @@ impl Machine {
             failure,
             handled_fault: e.handled_fault.clone(),
             cycles: e.cycles,
+            sleep_cycles: e.sleep_cycles,
+            deep_sleep_cycles: e.deep_sleep_cycles,
+            clock_spans: e.clock.spans(e.now()),
+            peripheral_accesses: e.bus.accesses(),
+            seconds: e.clock.seconds(e.now()),
+            sleep_seconds: e.sleep_seconds,
+            deep_sleep_seconds: e.deep_sleep_seconds,
             instructions: e.instructions,
             weighted_cycles: e.weighted,
             flash_program_pj: e.flash_program_pj,
             flash_stall_cycles: e.flash_stall,
             stack_peak_bytes,
             heap_peak_bytes: e.heap.map(|(_, peak)| peak.max(0) as u64),
-            stdout: std::mem::take(&mut e.semihosting.output),
+            stdout: e.console.take(),
             profiler: e.profiler.clone(),
             wall,
             trace: e.counts.take().map(|counts| {
@@ -825,6 +918,46 @@ impl Machine {
                 }
             }),
         }
+    }
+
+    /// SVC: taken at once when SVCall's priority preempts, else escalated to
+    /// HardFault as the architecture requires of a synchronous exception.
+    fn svc(&mut self, return_addr: u32) -> Result<u32, Failure> {
+        let masks = self.masks();
+        let e = self.uc.get_data_mut();
+        let nvic = &mut e.sys.nvic;
+        if nvic.group_priority(exception::SVCALL) < nvic.execution_priority(masks) {
+            nvic.set_pending(exception::SVCALL);
+            return self.take_exception(exception::SVCALL, return_addr);
+        }
+        let kind =
+            "SVC executed where SVCall cannot preempt (masked or inside a higher-priority handler)"
+                .to_owned();
+        let at = e.last_insn();
+        let cause = FaultCause {
+            exception: exception::HARD_FAULT,
+            cfsr: 0,
+        };
+        self.fault(kind, cause, at, None)
+    }
+
+    /// Pends what is due by now (SysTick, peripheral events).
+    fn poll_events(&mut self) {
+        hooks::poll_events(&mut self.uc);
+    }
+
+    /// Sleeps until a wake-up event (see `hooks::sleep`).
+    fn sleep(&mut self, pc: u32) -> Result<(), Failure> {
+        hooks::sleep(&mut self.uc).map_err(|stop| {
+            let e = self.uc.get_data();
+            match stop {
+                Stop::Budget => Failure::Budget {
+                    max_cycles: e.max_cycles,
+                    pc: e.describe(pc),
+                },
+                _ => Failure::Asleep { pc: e.describe(pc) },
+            }
+        })
     }
 
     fn wall_clock_failure(&self) -> Failure {
@@ -882,7 +1015,7 @@ impl Machine {
             .div_ceil(u64::from(e.program.write_unit))
             .max(1);
         let us = units as f64 * e.program.write_us;
-        e.charge_stall(e.program.cycles(us));
+        e.charge_stall(e.program.cycles(us, e.clock.clocks.hclk_hz));
         e.flash_program_pj += e.program.pj(us);
         e.program_us += us;
         let offset = addr - flash_range(&e.flash_ranges, addr).map_or(addr, |r| r.0);
@@ -923,14 +1056,13 @@ impl ProgramCosts {
             write_unit: p.write_unit_bytes.max(1),
             write_us: p.write_us,
             sectors,
-            clock_mhz: target.clock_mhz,
             power_mw: target.energy.vdd_v * p.current_ma.unwrap_or(0.0),
         }
     }
 
-    /// Cycles the core waits for an operation of `us` microseconds.
-    fn cycles(&self, us: f64) -> u64 {
-        (us * self.clock_mhz).round() as u64
+    /// Cycles the core waits at `hz` for an operation of `us` microseconds.
+    fn cycles(&self, us: f64, hz: u64) -> u64 {
+        (us * hz as f64 / 1e6).round() as u64
     }
 
     /// Energy of an operation of `us` microseconds, in pJ (mW × µs = nJ).
@@ -942,54 +1074,131 @@ impl ProgramCosts {
 fn describe_unmapped(
     err: unicorn_engine::uc_error,
     unmapped: Option<(MemType, u32)>,
-) -> (String, Option<u32>) {
+) -> (String, FaultCause, Option<u32>) {
     use unicorn_engine::uc_error;
-    let kind = match err {
-        uc_error::READ_UNMAPPED => "read from unmapped memory",
-        uc_error::WRITE_UNMAPPED => "write to unmapped memory",
-        uc_error::FETCH_UNMAPPED => "instruction fetch from unmapped memory",
-        uc_error::WRITE_PROT => "write to read-only memory",
-        uc_error::READ_PROT => "read from protected memory",
-        uc_error::FETCH_PROT => "instruction fetch from non-executable memory",
+    let (kind, cause) = match err {
+        uc_error::READ_UNMAPPED => ("read from unmapped memory", FaultCause::DATA_BUS),
+        uc_error::WRITE_UNMAPPED => ("write to unmapped memory", FaultCause::DATA_BUS),
+        uc_error::FETCH_UNMAPPED => (
+            "instruction fetch from unmapped memory",
+            FaultCause::FETCH_BUS,
+        ),
+        uc_error::WRITE_PROT => ("write to read-only memory", FaultCause::DATA_BUS),
+        uc_error::READ_PROT => ("read from protected memory", FaultCause::DATA_BUS),
+        uc_error::FETCH_PROT => (
+            "instruction fetch from non-executable memory",
+            FaultCause::FETCH_BUS,
+        ),
         uc_error::READ_UNALIGNED | uc_error::WRITE_UNALIGNED | uc_error::FETCH_UNALIGNED => {
-            "unaligned access"
+            ("unaligned access", FaultCause::UNALIGNED)
         }
-        uc_error::INSN_INVALID => "undefined instruction",
-        other => return (format!("CPU stopped: {other:?}"), unmapped.map(|u| u.1)),
+        uc_error::INSN_INVALID => ("undefined instruction", FaultCause::UNDEFINED),
+        other => {
+            return (
+                format!("CPU stopped: {other:?}"),
+                FaultCause::UNDEFINED,
+                unmapped.map(|u| u.1),
+            )
+        }
     };
-    (kind.to_owned(), unmapped.map(|u| u.1))
+    (kind.to_owned(), cause, unmapped.map(|u| u.1))
 }
 
-/// The address ranges (inclusive) that no region of `target` maps.
-fn unmapped_gaps(target: &Target) -> Vec<(u64, u64)> {
-    let mut mapped: Vec<(u64, u64)> = target
-        .memory
-        .iter()
-        .flat_map(|r| {
-            r.bases()
-                .map(move |b| (u64::from(b), u64::from(b) + u64::from(r.size)))
-        })
-        .chain([(PPB_BASE, PPB_BASE + PPB_SIZE)])
-        .chain(
-            target
-                .flash_program
-                .controller_base
-                .map(|b| (u64::from(b & !0xFFF), u64::from(b & !0xFFF) + 0x1000)),
-        )
-        .collect();
-    mapped.sort();
-    let mut gaps = Vec::new();
-    let mut next = 0u64;
-    for (start, end) in mapped {
-        if start > next {
-            gaps.push((next, start - 1));
+/// How the address space is laid out beyond the memories: peripheral ranges
+/// served by device callbacks, and the gaps where an access faults.
+struct AddressMap {
+    /// Page-aligned `[begin, end)` ranges of peripheral registers.
+    devices: Vec<(u64, u64)>,
+    /// Inclusive ranges nothing maps.
+    gaps: Vec<(u64, u64)>,
+}
+
+impl AddressMap {
+    fn of(target: &Target) -> AddressMap {
+        let page = |a: u64| a & !0xFFF;
+        let page_end = |a: u64| (a + 0xFFF) & !0xFFF;
+        let mut taken: Vec<(u64, u64)> = target
+            .memory
+            .iter()
+            .flat_map(|r| {
+                r.bases()
+                    .map(move |b| (u64::from(b), u64::from(b) + u64::from(r.size)))
+            })
+            .chain([(PPB_BASE, PPB_BASE + PPB_SIZE)])
+            .collect();
+        if target.bitband {
+            taken.extend(
+                BITBAND
+                    .iter()
+                    .map(|&(alias, _)| (u64::from(alias), u64::from(alias) + BITBAND_ALIAS_SIZE)),
+            );
         }
-        next = next.max(end);
+        let wanted: Vec<(u64, u64)> = target
+            .peripheral_space
+            .iter()
+            .map(|s| (u64::from(s.base), u64::from(s.base) + u64::from(s.size)))
+            .chain(
+                target
+                    .peripherals
+                    .iter()
+                    .map(|p| (u64::from(p.base), u64::from(p.base) + u64::from(p.size))),
+            )
+            .chain(
+                target
+                    .flash_program
+                    .controller_base
+                    .map(|b| (u64::from(b), u64::from(b) + 0x400)),
+            )
+            .map(|(b, e)| (page(b), page_end(e).min(1 << 32)))
+            .collect();
+        let devices = merge(subtract(merge(wanted), &merge(taken.clone())));
+        taken.extend(devices.iter().copied());
+        let mut gaps = Vec::new();
+        let mut next = 0u64;
+        for (start, end) in merge(taken) {
+            if start > next {
+                gaps.push((next, start - 1));
+            }
+            next = next.max(end);
+        }
+        if next <= 0xFFFF_FFFF {
+            gaps.push((next, 0xFFFF_FFFF));
+        }
+        AddressMap { devices, gaps }
     }
-    if next <= 0xFFFF_FFFF {
-        gaps.push((next, 0xFFFF_FFFF));
+}
+
+/// Sorted, overlapping or touching `[begin, end)` ranges joined.
+fn merge(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (b, e) in ranges {
+        match out.last_mut() {
+            Some(last) if b <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((b, e)),
+        }
     }
-    gaps
+    out
+}
+
+/// `ranges` without the parts `taken` covers (both merged).
+fn subtract(ranges: Vec<(u64, u64)>, taken: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    for (mut b, e) in ranges {
+        for &(tb, te) in taken {
+            if te <= b || tb >= e {
+                continue;
+            }
+            if tb > b {
+                out.push((b, tb));
+            }
+            b = b.max(te);
+        }
+        if b < e {
+            out.push((b, e));
+        }
+    }
+    out
 }
 
 fn core_register(n: u16) -> RegisterARM {

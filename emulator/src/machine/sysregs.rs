@@ -1,14 +1,17 @@
 //! The system control space the firmware sees, driven by the modeled clock:
 //! DWT_CYCCNT returns the modeled cycle count at the reading instruction,
-//! SysTick counts modeled cycles and raises its exception, and SCB holds
-//! CPACR (which gates the FPU), VTOR and the fault status registers.
+//! SysTick counts modeled cycles and pends its exception, SCB holds CPACR
+//! (which gates the FPU), VTOR and the fault status registers, the NVIC and
+//! the exception registers of the SCB live in [`Nvic`], and ITM stimulus
+//! port 0 writes to the console as if a probe had enabled tracing.
 //!
 //! Addresses are offsets from 0xE000_0000 (the Private Peripheral Bus).
 //! Registers not modeled here keep what was written, so configuration code
-//! (NVIC priorities, SCR, CCR...) runs unchanged.
+//! (MPU, debug registers...) runs unchanged.
 
 use std::collections::HashMap;
 
+use super::nvic::{Nvic, NvicError};
 use crate::target::Core;
 
 /// Offsets within the PPB.
@@ -47,26 +50,20 @@ pub mod reg {
     pub const FPCCR: u32 = 0xEF34;
 }
 
-/// Exception numbers (ARMv7-M ARM, B1.5.2).
-pub mod exception {
-    /// HardFault.
-    pub const HARD_FAULT: u32 = 3;
-    /// SVCall.
-    pub const SVCALL: u32 = 11;
-    /// PendSV.
-    pub const PENDSV: u32 = 14;
-    /// SysTick.
-    pub const SYSTICK: u32 = 15;
-}
-
 const DEMCR_TRCENA: u32 = 1 << 24;
 const DWT_CYCCNTENA: u32 = 1;
 const CSR_ENABLE: u32 = 1;
 const CSR_TICKINT: u32 = 1 << 1;
 const CSR_CLKSOURCE: u32 = 1 << 2;
 const CSR_COUNTFLAG: u32 = 1 << 16;
-const ICSR_PENDSVSET: u32 = 1 << 28;
-const ICSR_PENDSTSET: u32 = 1 << 26;
+/// ITM stimulus port 0, trace enable and trace control (ARMv7-M ARM C1.7).
+const ITM_STIM0: u32 = 0x0000;
+const ITM_TER: u32 = 0x0E00;
+const ITM_TCR: u32 = 0x0E80;
+/// TCR as a probe leaves it with tracing on: ITMENA (CMSIS ITM_SendChar checks it).
+const ITM_TCR_ENABLED: u32 = 1;
+/// FPCCR at reset: ASPEN and LSPEN set (ARMv7-M ARM B3.2.21).
+const FPCCR_RESET: u32 = 0xC000_0000;
 /// CP10 and CP11 full access: the FPU is enabled.
 const CPACR_FPU: u32 = 0xF << 20;
 /// SysTick's external reference on STM32 parts is the core clock divided by 8
@@ -189,14 +186,16 @@ pub struct SystemRegisters {
     pub hfsr: u32,
     /// Fault address (BFAR and MMFAR).
     pub fault_address: u32,
-    /// Exceptions pended by software (bit n = exception n).
-    pub pending: u32,
+    /// Exception state and the NVIC.
+    pub nvic: Nvic,
+    /// Bytes written to ITM stimulus port 0 and not yet taken by the console.
+    pub itm: Vec<u8>,
     other: HashMap<u32, u32>,
 }
 
 impl SystemRegisters {
-    /// Registers at reset, with the vector table at `vtor`.
-    pub fn new(core: Core, vtor: u32) -> SystemRegisters {
+    /// Registers at reset, with the vector table at `vtor` and `nvic`.
+    pub fn new(core: Core, vtor: u32, nvic: Nvic) -> SystemRegisters {
         SystemRegisters {
             core,
             demcr: 0,
@@ -209,7 +208,8 @@ impl SystemRegisters {
             cfsr: 0,
             hfsr: 0,
             fault_address: 0,
-            pending: 0,
+            nvic,
+            itm: Vec::new(),
             other: HashMap::new(),
         }
     }
@@ -237,9 +237,21 @@ impl SystemRegisters {
         self.cyccnt_at = now;
     }
 
-    /// Reads the register at `offset` at cycle `now`.
-    pub fn read(&mut self, offset: u32, now: u64) -> u32 {
+    /// FP context control: whether frames carry FP state and stack it lazily.
+    pub fn fpccr(&self) -> u32 {
+        self.other.get(&reg::FPCCR).copied().unwrap_or(FPCCR_RESET)
+    }
+
+    /// Reads the register at `offset` at cycle `now`, in exception `ipsr`.
+    pub fn read(&mut self, offset: u32, now: u64, ipsr: u32) -> u32 {
+        if Nvic::serves(offset) {
+            return self.nvic.read(offset, ipsr);
+        }
         match offset {
+            // The stimulus port's FIFO is always ready.
+            ITM_STIM0 => 1,
+            ITM_TER => 0xFFFF_FFFF,
+            ITM_TCR => *self.other.get(&offset).unwrap_or(&ITM_TCR_ENABLED),
             reg::DWT_CTRL => self.dwt_ctrl | 0x4000_0000, // NUMCOMP = 4
             reg::DWT_CYCCNT => self.cyccnt(now),
             reg::SYST_CSR => {
@@ -257,34 +269,24 @@ impl SystemRegisters {
             // No reference clock calibration value (NOREF clear, SKEW set, TENMS 0).
             reg::SYST_CALIB => 1 << 30,
             reg::CPUID => cpuid(self.core),
-            reg::ICSR => {
-                let st = if self.pending & (1 << exception::SYSTICK) != 0 {
-                    ICSR_PENDSTSET
-                } else {
-                    0
-                };
-                let sv = if self.pending & (1 << exception::PENDSV) != 0 {
-                    ICSR_PENDSVSET
-                } else {
-                    0
-                };
-                st | sv
-            }
             reg::VTOR => self.vtor,
             reg::CFSR => self.cfsr,
             reg::HFSR => self.hfsr,
             reg::MMFAR | reg::BFAR => self.fault_address,
             reg::CPACR => self.cpacr,
             reg::DEMCR => self.demcr,
-            // ASPEN and LSPEN set at reset (ARMv7-M ARM B3.2.21).
-            reg::FPCCR => *self.other.get(&offset).unwrap_or(&0xC000_0000),
+            reg::FPCCR => self.fpccr(),
             _ => self.other.get(&offset).copied().unwrap_or(0),
         }
     }
 
     /// Writes the register at `offset` at cycle `now`.
-    pub fn write(&mut self, offset: u32, value: u32, now: u64) {
+    pub fn write(&mut self, offset: u32, value: u32, now: u64) -> Result<(), NvicError> {
+        if Nvic::serves(offset) {
+            return self.nvic.write(offset, value);
+        }
         match offset {
+            ITM_STIM0 => self.itm.push(value as u8),
             reg::DWT_CTRL => {
                 self.freeze_cyccnt(now);
                 self.dwt_ctrl = value;
@@ -312,14 +314,6 @@ impl SystemRegisters {
             }
             // Any write clears the counter; it reloads from RVR on the next tick.
             reg::SYST_CVR => self.systick.reload(now, 0),
-            reg::ICSR => {
-                if value & ICSR_PENDSVSET != 0 {
-                    self.pending |= 1 << exception::PENDSV;
-                }
-                if value & ICSR_PENDSTSET != 0 {
-                    self.pending |= 1 << exception::SYSTICK;
-                }
-            }
             reg::VTOR => self.vtor = value & !0x7F,
             reg::CFSR => self.cfsr &= !value,
             reg::HFSR => self.hfsr &= !value,
@@ -328,6 +322,7 @@ impl SystemRegisters {
                 self.other.insert(offset, value);
             }
         }
+        Ok(())
     }
 
     /// The cycle at which SysTick next raises its exception, if it will.
@@ -342,39 +337,43 @@ mod tests {
 
     #[test]
     fn cyccnt_counts_only_when_enabled_and_keeps_writes() {
-        let mut r = SystemRegisters::new(Core::CortexM4f, 0);
-        assert_eq!(r.read(reg::DWT_CYCCNT, 100), 0);
-        r.write(reg::DEMCR, DEMCR_TRCENA, 100);
-        r.write(reg::DWT_CTRL, DWT_CYCCNTENA, 110);
-        assert_eq!(r.read(reg::DWT_CYCCNT, 150), 40);
-        r.write(reg::DWT_CYCCNT, 1000, 200);
-        assert_eq!(r.read(reg::DWT_CYCCNT, 205), 1005);
-        r.write(reg::DWT_CTRL, 0, 210);
-        assert_eq!(r.read(reg::DWT_CYCCNT, 9999), 1010);
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3));
+        assert_eq!(r.read(reg::DWT_CYCCNT, 100, 0), 0);
+        r.write(reg::DEMCR, DEMCR_TRCENA, 100).unwrap();
+        r.write(reg::DWT_CTRL, DWT_CYCCNTENA, 110).unwrap();
+        assert_eq!(r.read(reg::DWT_CYCCNT, 150, 0), 40);
+        r.write(reg::DWT_CYCCNT, 1000, 200).unwrap();
+        assert_eq!(r.read(reg::DWT_CYCCNT, 205, 0), 1005);
+        r.write(reg::DWT_CTRL, 0, 210).unwrap();
+        assert_eq!(r.read(reg::DWT_CYCCNT, 9999, 0), 1010);
     }
 
     #[test]
     fn systick_counts_down_and_interrupts_every_period() {
-        let mut r = SystemRegisters::new(Core::CortexM4f, 0);
-        r.write(reg::SYST_RVR, 999, 0);
-        r.write(reg::SYST_CVR, 0, 0);
-        r.write(reg::SYST_CSR, CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE, 10);
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3));
+        r.write(reg::SYST_RVR, 999, 0).unwrap();
+        r.write(reg::SYST_CVR, 0, 0).unwrap();
+        r.write(reg::SYST_CSR, CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE, 10)
+            .unwrap();
         // CVR = 0 reloads on the first tick: wraps at 10 + 1000, 10 + 2000...
         assert_eq!(r.next_systick(10), Some(1010));
         assert_eq!(r.next_systick(1010), Some(2010));
-        assert_eq!(r.read(reg::SYST_CVR, 11), 999);
-        assert_eq!(r.read(reg::SYST_CVR, 1009), 1);
-        assert_eq!(r.read(reg::SYST_CSR, 1500) & CSR_COUNTFLAG, CSR_COUNTFLAG);
-        assert_eq!(r.read(reg::SYST_CSR, 1600) & CSR_COUNTFLAG, 0);
+        assert_eq!(r.read(reg::SYST_CVR, 11, 0), 999);
+        assert_eq!(r.read(reg::SYST_CVR, 1009, 0), 1);
+        assert_eq!(
+            r.read(reg::SYST_CSR, 1500, 0) & CSR_COUNTFLAG,
+            CSR_COUNTFLAG
+        );
+        assert_eq!(r.read(reg::SYST_CSR, 1600, 0) & CSR_COUNTFLAG, 0);
     }
 
     #[test]
     fn cpacr_gates_the_fpu_and_cpuid_names_the_core() {
-        let mut r = SystemRegisters::new(Core::CortexM4f, 0);
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3));
         assert!(!r.fpu_enabled());
-        r.write(reg::CPACR, CPACR_FPU, 0);
+        r.write(reg::CPACR, CPACR_FPU, 0).unwrap();
         assert!(r.fpu_enabled());
-        assert!(!SystemRegisters::new(Core::CortexM3, 0).fpu_enabled());
-        assert_eq!(r.read(reg::CPUID, 0), 0x410F_C241);
+        assert!(!SystemRegisters::new(Core::CortexM3, 0, Nvic::new(32, 3)).fpu_enabled());
+        assert_eq!(r.read(reg::CPUID, 0, 0), 0x410F_C241);
     }
 }

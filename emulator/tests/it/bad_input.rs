@@ -174,12 +174,13 @@ fn endless_firmware_stops_with_a_clear_error() {
 }
 
 #[test]
+/// `mcubench run` exits with the firmware's own exit code, as probe-rs and QEMU runners do.
 fn a_nonzero_exit_fails_the_run() {
     fails(
         "exit_nonzero.elf",
         "stm32f407",
         &[],
-        1,
+        5,
         &["exit_nonzero.elf", "exited with status 5"],
     );
 }

@@ -142,6 +142,19 @@ pub struct Bus {
     pub unmodeled_seen: Vec<u32>,
 }
 
+impl Default for Bus {
+    /// A bus with no peripherals.
+    fn default() -> Bus {
+        Bus {
+            blocks: Vec::new(),
+            loose: RegisterFile::default(),
+            strict: false,
+            counts: BTreeMap::new(),
+            unmodeled_seen: Vec::new(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bus")
@@ -187,6 +200,11 @@ impl Bus {
             counts: BTreeMap::new(),
             unmodeled_seen: Vec::new(),
         }
+    }
+
+    /// Whether a listed block covers `addr`.
+    pub fn serves(&self, addr: u32) -> bool {
+        self.block_at(addr).is_some()
     }
 
     fn block_at(&self, addr: u32) -> Option<usize> {
