@@ -288,7 +288,9 @@ impl Machine {
             | if on_psp { EXC_RETURN_PSP } else { 0 }
             | if extended { 0 } else { EXC_RETURN_BASIC };
         let e = self.uc.get_data_mut();
-        e.note_sp(sp);
+        if !on_psp {
+            e.note_sp(sp);
+        }
         // Lazy stacking reserves the FP words and saves them at the handler's
         // first FP instruction; the values are written now (no handler can
         // change S0-S15 before its first FP instruction) and the time is

@@ -66,10 +66,15 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             mask &= mask - 1;
         }
     }
-    let sp = (check_sp || block.push_bytes > 0).then(|| {
-        (uc.reg_read(RegisterARM::SP).unwrap_or(u64::MAX) as u32)
-            .saturating_sub(u32::from(block.push_bytes))
-    });
+    let sp = (check_sp || block.push_bytes > 0)
+        .then(|| {
+            (uc.reg_read(RegisterARM::SP).unwrap_or(u64::MAX) as u32)
+                .saturating_sub(u32::from(block.push_bytes))
+        })
+        // The stack peak and overflow check are the main stack's: a task's
+        // process stack (often an array in .bss) is not measured against them.
+        // CONTROL is read only when the SP reaches a new low.
+        .filter(|&sp| sp >= uc.get_data().lowest_sp || !on_process_stack(uc));
     let e = uc.get_data_mut();
     // Charge the previous block, now that its exit is known.
     let prev = e.blocks.hot(e.cur);
@@ -152,6 +157,11 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     if uc.get_data().stop.is_some() {
         let _ = uc.emu_stop();
     }
+}
+
+/// Whether thread mode runs on the PSP (CONTROL.SPSEL).
+fn on_process_stack(uc: &Unicorn<'_, Engine>) -> bool {
+    uc.get_data().ipsr == 0 && uc.reg_read(RegisterARM::CONTROL).unwrap_or(0) & 2 != 0
 }
 
 /// A `b .` loop. At newlib's nosys `_exit` it is the firmware's exit, with
