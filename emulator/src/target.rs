@@ -729,6 +729,39 @@ impl Target {
                 "vdd_v and run_ua_per_mhz must be positive".into(),
             );
         }
+        if !(3..=8).contains(&self.interrupts.priority_bits) || self.interrupts.irqs > 240 {
+            return fail(
+                "nvic-in-range",
+                "interrupts: priority_bits must be 3..=8 and irqs at most 240".into(),
+            );
+        }
+        let mut blocks: Vec<(u64, u64, &str)> = Vec::new();
+        for p in &self.peripherals {
+            if let Some(irq) = p.irqs.iter().find(|&&irq| irq >= self.interrupts.irqs) {
+                return fail(
+                    "peripheral-irqs-exist",
+                    format!(
+                        "peripheral `{}` raises IRQ {irq}, but the part has {}",
+                        p.name, self.interrupts.irqs
+                    ),
+                );
+            }
+            let (begin, end) = (u64::from(p.base), u64::from(p.base) + u64::from(p.size));
+            if p.size == 0 || spans.iter().any(|&(b, e, _)| begin < e && b < end) {
+                return fail(
+                    "peripherals-outside-memory",
+                    format!("peripheral `{}` is empty or overlaps a memory region", p.name),
+                );
+            }
+            blocks.push((begin, end, &p.name));
+        }
+        blocks.sort();
+        if let Some(pair) = blocks.windows(2).find(|w| w[1].0 < w[0].1) {
+            return fail(
+                "peripherals-disjoint",
+                format!("peripherals `{}` and `{}` overlap", pair[0].2, pair[1].2),
+            );
+        }
         Ok(())
     }
 }

@@ -39,6 +39,11 @@ impl Console {
         self.kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
+    /// Whether output goes to the host's stdout as it arrives.
+    pub fn streams(&self) -> bool {
+        self.stream
+    }
+
     /// Everything kept so far.
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.kept)

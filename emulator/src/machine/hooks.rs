@@ -457,6 +457,15 @@ fn with_bus<R>(
         f(&mut bus, &mut ctx)
     };
     let e = uc.get_data_mut();
+    if e.console.streams() {
+        for &addr in &bus.unmodeled_seen[e.unmodeled_reported..] {
+            eprintln!(
+                "note: {} at {addr:#010x} has no model: it reads its reset value and keeps what is written",
+                bus.locate(addr)
+            );
+        }
+    }
+    e.unmodeled_reported = bus.unmodeled_seen.len();
     if clocks != before || flash != flash_before {
         bus.clocks_changed(now, &before, &clocks);
         e.clock.change(now, clocks, flash);

@@ -262,6 +262,8 @@ struct Engine {
     sys: SystemRegisters,
     semihosting: Semihosting,
     bus: Bus,
+    /// Unmodeled registers already reported on stderr.
+    unmodeled_reported: usize,
     clock: ClockRecord,
     console: Console,
     controller: Option<(FlashController, u32)>,
@@ -559,6 +561,7 @@ impl Machine {
             ),
             semihosting: Semihosting::new(options.cmdline.clone(), heap),
             bus: Bus::new(target, options.strict_peripherals),
+            unmodeled_reported: 0,
             clock: ClockRecord::new(Clocks::uniform(clock_hz), FlashSettings::of(target)),
             console: Console::new(options.stream_output),
             controller,
