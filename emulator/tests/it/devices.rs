@@ -54,6 +54,16 @@ fn cubemx_style_bring_up_reaches_168_mhz_and_drives_the_stm32f407_peripherals() 
             "done",
         ]),
     );
+    // The run ends on the PLL at 168 MHz with the FLASH_ACR it wrote:
+    // LATENCY 5, prefetch, instruction and data caches.
+    let last = r.clocks.last().expect("a clock span");
+    assert_eq!(last.hclk_hz, 168_000_000, "{:?}", r.clocks);
+    assert_eq!(last.flash.wait_states, 5, "{:?}", r.clocks);
+    assert!(
+        last.flash.prefetch && last.flash.icache && last.flash.dcache,
+        "{:?}",
+        r.clocks
+    );
 }
 
 #[test]
@@ -71,6 +81,18 @@ fn wfi_idle_does_one_slice_of_work_per_systick_and_sleeps_between() {
         (1_500_000..=2_000_000).contains(&work.cycles),
         "{} cycles in 100 calls",
         work.cycles
+    );
+    // RCC untouched: one span at the target's 168 MHz.
+    assert_eq!(r.clocks.len(), 1, "{:?}", r.clocks);
+    assert_eq!(r.clocks[0].hclk_hz, 168_000_000);
+    // About 90% asleep (README: 89.98% of the ticks' span, 88.5..89.9% of the
+    // whole run depending on what the final UART line costs).
+    let share = r.sleep_cycles as f64 / (r.cycles + r.sleep_cycles) as f64;
+    assert!(
+        (0.86..=0.92).contains(&share),
+        "asleep {} of {} cycles",
+        r.sleep_cycles,
+        r.cycles + r.sleep_cycles
     );
 }
 
@@ -91,12 +113,27 @@ fn itm_printf_writes_through_stimulus_port_0_as_if_a_probe_enabled_it() {
 fn cmsdk_uart_and_timer0_on_the_an385_end_with_semihosting_exit() {
     let r = run("devices/cmsdk_uart.elf", "mps2-an385");
     exits_cleanly_with(&r, &lines(&["cmsdk uart0 hello", "bauddiv 16", "timer 5"]));
+    // Five 1 ms periods at 25 MHz, mostly in WFI.
+    assert!(
+        r.sleep_cycles > 100_000,
+        "asleep {} cycles, awake {}",
+        r.sleep_cycles,
+        r.cycles
+    );
 }
 
 #[test]
 fn nrf_uarte_prints_by_easydma_and_rtc0_compares_wake_the_core() {
     let r = run("devices/nrf_uarte.elf", "nrf52840");
     exits_cleanly_with(&r, &lines(&["nrf uarte hello", "rtc 3"]));
+    // Three compares 327 ticks of 32768 Hz apart: about 30 ms, 1.9 M cycles
+    // at 64 MHz, spent in WFI.
+    assert!(
+        r.sleep_cycles > 1_500_000,
+        "asleep {} cycles, awake {}",
+        r.sleep_cycles,
+        r.cycles
+    );
 }
 
 #[test]
