@@ -13,4 +13,5 @@ test:
 	cargo test --workspace --release
 	$(MAKE) -C workloads check-reproducible
 	$(MAKE) -C emulator/tests/fixtures check-reproducible
+	$(MAKE) -C emulator/tests/fixtures/devices check-reproducible
 	$(MAKE) -C benches/firmware check-reproducible

@@ -1,0 +1,162 @@
+//! Device fixtures (emulator/tests/fixtures/devices): firmware that drives the
+//! peripherals of real parts as vendor code does — RCC and flash bring-up,
+//! SysTick and timer interrupts around WFI, output through USART, UARTE, CMSDK
+//! UART, SEGGER RTT and the ITM — and bad inputs that must stop with a clear
+//! error. The expected output of each is in that directory's README.
+
+use mcubench::run::RunRecord;
+
+use crate::run;
+
+/// The lines, each ended by `\n`, as the firmware prints them.
+fn lines(text: &[&str]) -> String {
+    text.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// Asserts a clean exit with status 0 and exactly `want` on the console.
+fn exits_cleanly_with(r: &RunRecord, want: &str) {
+    assert!(
+        r.error.is_none(),
+        "error: {:?}\nstdout:\n{}",
+        r.error,
+        r.stdout
+    );
+    assert_eq!(r.stdout, want);
+    assert_eq!(r.exit_code, Some(0), "stdout:\n{}", r.stdout);
+}
+
+/// Asserts the run stopped with an error naming every one of `needles`.
+fn stops_with(r: &RunRecord, needles: &[&str]) -> String {
+    let error = r
+        .error
+        .clone()
+        .unwrap_or_else(|| panic!("no error; exit {:?}, stdout:\n{}", r.exit_code, r.stdout));
+    for needle in needles {
+        assert!(error.contains(needle), "`{needle}` missing from: {error}");
+    }
+    error
+}
+
+#[test]
+fn cubemx_style_bring_up_reaches_168_mhz_and_drives_the_stm32f407_peripherals() {
+    let r = run("devices/cubemx_f407.elf", "stm32f407");
+    exits_cleanly_with(
+        &r,
+        &lines(&[
+            "SystemCoreClock 168000000",
+            "APB1 42000000 APB2 84000000",
+            "IDCODE 0x413",
+            "LED ODR 0xf000 0x0000",
+            "CRC 0xdf8a8a2b PASS",
+            "TIM6 10",
+            "TIM6 vs SysTick PASS",
+            "HAL_Delay 5",
+            "done",
+        ]),
+    );
+    // The run ends on the PLL at 168 MHz with the FLASH_ACR it wrote:
+    // LATENCY 5, prefetch, instruction and data caches.
+    let last = r.clocks.last().expect("a clock span");
+    assert_eq!(last.hclk_hz, 168_000_000, "{:?}", r.clocks);
+    assert_eq!(last.flash.wait_states, 5, "{:?}", r.clocks);
+    assert!(
+        last.flash.prefetch && last.flash.icache && last.flash.dcache,
+        "{:?}",
+        r.clocks
+    );
+}
+
+#[test]
+fn wfi_idle_does_one_slice_of_work_per_systick_and_sleeps_between() {
+    let r = run("devices/wfi_idle_f407.elf", "stm32f407");
+    exits_cleanly_with(&r, "ticks 100 work 100\n");
+    let work = r
+        .regions
+        .iter()
+        .find(|g| g.name == "tick_work")
+        .expect("roi_tick_work is a region");
+    assert_eq!(work.calls, 100);
+    // 5600 passes of SUBS + taken BNE, 3 cycles each: about 16800 per call.
+    assert!(
+        (1_500_000..=2_000_000).contains(&work.cycles),
+        "{} cycles in 100 calls",
+        work.cycles
+    );
+    // RCC untouched: one span at the target's 168 MHz.
+    assert_eq!(r.clocks.len(), 1, "{:?}", r.clocks);
+    assert_eq!(r.clocks[0].hclk_hz, 168_000_000);
+    // About 90% asleep (README: 89.98% of the ticks' span, 88.5..89.9% of the
+    // whole run depending on what the final UART line costs).
+    let share = r.sleep_cycles as f64 / (r.cycles + r.sleep_cycles) as f64;
+    assert!(
+        (0.86..=0.92).contains(&share),
+        "asleep {} of {} cycles",
+        r.sleep_cycles,
+        r.cycles + r.sleep_cycles
+    );
+}
+
+#[test]
+fn rtt_printf_blocks_on_a_full_up_buffer_until_the_host_drains_it() {
+    let r = run("devices/rtt_printf.elf", "stm32f407");
+    let want: String = (1..=40).map(|i| format!("rtt line {i}\n")).collect();
+    exits_cleanly_with(&r, &want);
+}
+
+#[test]
+fn itm_printf_writes_through_stimulus_port_0_as_if_a_probe_enabled_it() {
+    let r = run("devices/itm_printf.elf", "stm32f407");
+    exits_cleanly_with(&r, &lines(&["itm hello 42", "itm second line"]));
+}
+
+#[test]
+fn cmsdk_uart_and_timer0_on_the_an385_end_with_semihosting_exit() {
+    let r = run("devices/cmsdk_uart.elf", "mps2-an385");
+    exits_cleanly_with(&r, &lines(&["cmsdk uart0 hello", "bauddiv 16", "timer 5"]));
+    // Five 1 ms periods at 25 MHz, mostly in WFI.
+    assert!(
+        r.sleep_cycles > 100_000,
+        "asleep {} cycles, awake {}",
+        r.sleep_cycles,
+        r.cycles
+    );
+}
+
+#[test]
+fn nrf_uarte_prints_by_easydma_and_rtc0_compares_wake_the_core() {
+    let r = run("devices/nrf_uarte.elf", "nrf52840");
+    exits_cleanly_with(&r, &lines(&["nrf uarte hello", "rtc 3"]));
+    // Three compares 327 ticks of 32768 Hz apart: about 30 ms, 1.9 M cycles
+    // at 64 MHz, spent in WFI.
+    assert!(
+        r.sleep_cycles > 1_500_000,
+        "asleep {} cycles, awake {}",
+        r.sleep_cycles,
+        r.cycles
+    );
+}
+
+#[test]
+fn an_rtt_up_buffer_with_wroff_past_its_end_is_an_error() {
+    let r = run("devices/bad_rtt_ring.elf", "stm32f407");
+    stops_with(&r, &["RTT", "WrOff"]);
+}
+
+#[test]
+fn a_byte_store_to_an_nrf_register_is_an_access_width_error() {
+    let r = run("devices/bad_width_nrf.elf", "nrf52840");
+    let error = stops_with(&r, &["UARTE0", "ENABLE"]);
+    assert!(
+        error.contains("width") || error.contains("1-byte"),
+        "no access width in: {error}"
+    );
+    assert_eq!(r.exit_code, None);
+}
+
+#[test]
+fn a_read_outside_every_region_and_the_peripheral_space_is_an_error() {
+    let r = run("devices/bad_unmapped_periph.elf", "stm32f407");
+    stops_with(&r, &["0x60000000"]);
+    assert_eq!(r.stdout, "reading 0x60000000\n");
+    assert_eq!(r.exit_code, None);
+}
