@@ -750,7 +750,10 @@ impl Target {
             if p.size == 0 || spans.iter().any(|&(b, e, _)| begin < e && b < end) {
                 return fail(
                     "peripherals-outside-memory",
-                    format!("peripheral `{}` is empty or overlaps a memory region", p.name),
+                    format!(
+                        "peripheral `{}` is empty or overlaps a memory region",
+                        p.name
+                    ),
                 );
             }
             blocks.push((begin, end, &p.name));

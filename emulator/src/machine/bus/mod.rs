@@ -166,15 +166,19 @@ impl std::fmt::Debug for Bus {
 /// Where an access landed, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
-    /// Block name, or `peripheral space`.
+    /// Block name, or `unlisted` outside every listed block.
     pub peripheral: String,
-    /// Register name or offset.
+    /// Register name, its offset, or `-` where no block is listed.
     pub register: String,
 }
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.peripheral, self.register)
+        if self.register == "-" {
+            write!(f, "{} register", self.peripheral)
+        } else {
+            write!(f, "{} {}", self.peripheral, self.register)
+        }
     }
 }
 
@@ -228,8 +232,8 @@ impl Bus {
                 }
             }
             None => Location {
-                peripheral: "peripheral space".into(),
-                register: format!("{:#010x}", addr & !3),
+                peripheral: "unlisted".into(),
+                register: "-".into(),
             },
         }
     }
