@@ -78,6 +78,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     let e = uc.get_data_mut();
     // Charge the previous block, now that its exit is known.
     let prev = e.blocks.hot(e.cur);
+    e.settle_stall_in_block();
     e.cycles += u64::from(prev.cycles);
     e.weighted += prev.energy;
     e.instructions += u64::from(prev.instructions);
@@ -130,7 +131,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
                 // The handler's first FP instruction saves the interrupted
                 // context's S0-S15 and FPSCR into the reserved frame space.
                 e.fp_lazy_pending = false;
-                e.charge_exception(FP_STACKING_CYCLES);
+                e.stall_in_block = Some((at, FP_STACKING_CYCLES));
             }
         }
     }

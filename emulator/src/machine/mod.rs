@@ -279,6 +279,9 @@ struct Engine {
     fp_lazy_pending: bool,
     /// The function of the handler being returned from, charged the return cycles.
     returning_from: u32,
+    /// Cycles an instruction inside the current block stalls for, charged
+    /// when the block ends and seen by reads after it (lazy FP stacking).
+    stall_in_block: Option<(u32, u64)>,
     /// The event register WFE consumes (set by exception entry and return).
     event_register: bool,
     /// The first fault the firmware's own handler took over.
@@ -356,10 +359,24 @@ impl Engine {
         let inside = pc.wrapping_sub(block.addr) < block.size;
         self.now()
             + if inside {
-                u64::from(block.cycles_before(pc))
+                u64::from(block.cycles_before(pc)) + self.stall_before(pc)
             } else {
                 0
             }
+    }
+
+    /// The stall inside the current block charged before the instruction at `pc`.
+    fn stall_before(&self, pc: u32) -> u64 {
+        self.stall_in_block
+            .filter(|&(at, _)| pc > at)
+            .map_or(0, |(_, cycles)| cycles)
+    }
+
+    /// Charges the stall inside the current block, the block now done.
+    fn settle_stall_in_block(&mut self) {
+        if let Some((_, cycles)) = self.stall_in_block.take() {
+            self.charge_exception(cycles);
+        }
     }
 
     fn describe(&self, addr: u32) -> String {
@@ -380,6 +397,7 @@ impl Engine {
     /// Charges the current block as executed in full and attributes its cost.
     fn close_block(&mut self) {
         let block = self.blocks.hot(self.cur);
+        self.settle_stall_in_block();
         self.cycles += u64::from(block.cycles);
         self.weighted += block.energy;
         self.instructions += u64::from(block.instructions);
@@ -390,7 +408,8 @@ impl Engine {
     fn close_block_at(&mut self, pc: u32) {
         let block = self.blocks.get(self.cur);
         let done = block.insn_addrs.partition_point(|&a| a < pc);
-        self.cycles += u64::from(block.cycles_before(pc));
+        self.cycles += u64::from(block.cycles_before(pc)) + self.stall_before(pc);
+        self.stall_in_block = None;
         self.instructions += done as u64;
         self.weighted += u64::from(block.cycles_before(pc)) * weight::ALU;
         let func = block.func;
@@ -574,6 +593,7 @@ impl Machine {
             fp_lazy_pending: false,
             returning_from: blocks::NO_FUNCTION,
             event_register: false,
+            stall_in_block: None,
             handled_fault: None,
             unmapped: None,
             access_cursor: 0,
