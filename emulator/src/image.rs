@@ -111,6 +111,8 @@ pub struct Image {
     pub ram_bytes: u64,
     /// End of statically allocated RAM (data + bss), where the heap starts.
     pub static_ram_end: Option<u32>,
+    /// The SEGGER RTT control block, where the `_SEGGER_RTT` symbol names one.
+    pub rtt_control_block: Option<u32>,
 }
 
 /// Why an image could not be loaded.
@@ -239,7 +241,13 @@ impl Image {
         }
 
         let mut functions = Vec::new();
+        let mut rtt_control_block = None;
         for symbol in elf.syms.iter() {
+            if symbol.st_type() == sym::STT_OBJECT
+                && elf.strtab.get_at(symbol.st_name) == Some("_SEGGER_RTT")
+            {
+                rtt_control_block = Some(symbol.st_value as u32);
+            }
             if symbol.st_type() != sym::STT_FUNC || symbol.st_shndx == 0 {
                 continue;
             }
@@ -282,6 +290,7 @@ impl Image {
             flash_bytes,
             ram_bytes,
             static_ram_end,
+            rtt_control_block,
         })
     }
 
