@@ -224,3 +224,73 @@ pub(crate) mod testing {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{target, Harness};
+    use crate::machine::bus::Bus;
+
+    /// Each shipped STM32 target: name, DBGMCU address, expected IDCODE,
+    /// USART1 data register address.
+    const TARGETS: [(&str, u32, u32, u32); 5] = [
+        ("stm32f103", 0xE004_2000, 0x1003_6414, 0x4001_3804),
+        ("stm32f407", 0xE004_2000, 0x1007_6413, 0x4001_1004),
+        ("stm32f746", 0xE004_2000, 0x1001_6449, 0x4001_1028),
+        ("stm32h743", 0x5C00_1000, 0x1003_6450, 0x4001_1028),
+        ("stm32l4r5", 0xE004_2000, 0x1000_6470, 0x4001_3828),
+    ];
+
+    #[test]
+    fn shipped_targets_place_their_blocks_in_peripheral_space() {
+        for (name, ..) in TARGETS {
+            let t = target(name);
+            let mut blocks: Vec<(u32, u32, &str)> = t
+                .peripherals
+                .iter()
+                .map(|p| (p.base, p.size, p.name.as_str()))
+                .collect();
+            blocks.sort_unstable();
+            for pair in blocks.windows(2) {
+                assert!(
+                    pair[0].0 + pair[0].1 <= pair[1].0,
+                    "{name}: {} overlaps {}",
+                    pair[0].2,
+                    pair[1].2
+                );
+            }
+            for (base, size, block) in blocks {
+                let ppb = (0xE000_0000..0xE010_0000).contains(&base);
+                let inside = t.peripheral_space.iter().any(|s| {
+                    u64::from(base) >= u64::from(s.base)
+                        && u64::from(base) + u64::from(size)
+                            <= u64::from(s.base) + u64::from(s.size)
+                });
+                assert!(
+                    ppb || inside,
+                    "{name}: {block} outside the peripheral space"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shipped_targets_answer_idcode_and_print_through_usart1() {
+        for (name, dbgmcu, idcode, usart1_dr) in TARGETS {
+            let mut bus = Bus::new(&target(name), true);
+            let mut h = Harness::new(8_000_000);
+            assert_eq!(bus.read(dbgmcu, 4, &mut h.ctx(0)), Ok(idcode), "{name}");
+            // CR1 sits at DR - 8 on the F1/F4 map (UE | TE), at TDR - 0x28 on V2.
+            let (cr1, enable) = if usart1_dr & 0xFF == 0x04 {
+                (usart1_dr + 8, 1 << 13 | 1 << 3)
+            } else {
+                (usart1_dr - 0x28, 1 | 1 << 3)
+            };
+            assert_eq!(bus.write(cr1, 4, enable, &mut h.ctx(0)), Ok(()));
+            assert_eq!(
+                bus.write(usart1_dr, 1, u32::from(b'k'), &mut h.ctx(0)),
+                Ok(())
+            );
+            assert_eq!(h.console, b"k", "{name}");
+        }
+    }
+}
