@@ -81,8 +81,8 @@ impl Crc {
     fn feed(&mut self, data: u32, bits: u32) {
         // REV_IN (bits 6:5): reversal by byte, halfword or word, never wider
         // than the data written.
-        let unit = match self.cr >> 5 & 0x3 {
-            _ if !self.extended => 0,
+        let rev_in = if self.extended { self.cr >> 5 & 0x3 } else { 0 };
+        let unit = match rev_in {
             0 => 0,
             1 => 8,
             2 => 16,

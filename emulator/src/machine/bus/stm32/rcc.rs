@@ -460,8 +460,6 @@ pub struct Rcc {
     sws: u32,
     /// HSE crystal frequency in Hz; 0 for none.
     hse_hz: u64,
-    /// Whether the firmware has written RCC, putting its clocks in force.
-    in_charge: bool,
 }
 
 impl Rcc {
@@ -492,7 +490,6 @@ impl Rcc {
             regs: reset_file(layout.regs, spec),
             sws: 0,
             hse_hz,
-            in_charge: false,
         };
         rcc.switch();
         rcc
@@ -785,10 +782,16 @@ impl Peripheral for Rcc {
         }
         if offset == 0x00 {
             new |= self.in_use();
+            if self.variant == Variant::L4 {
+                // MSIRGSEL is set-only: writing 0 has no effect (RM0432
+                // 6.4.1, recalled, not re-read).
+                new |= self.regs.get(0x00) & 1 << 3;
+            }
         }
         self.regs.set(offset, new, u32::MAX);
         self.switch();
-        self.in_charge = true;
+        // Any RCC write puts the RCC's clocks in force (the first one ends
+        // the target's configured clock).
         *ctx.clocks = self.clocks();
         Ok(())
     }
