@@ -10,6 +10,7 @@
 //! interrupt lines and memory for DMA.
 
 mod registers;
+mod stm32;
 
 use std::collections::BTreeMap;
 
@@ -364,9 +365,26 @@ fn lanes(width: u8) -> u32 {
 
 /// The model serving `spec`, and whether it has behaviour of its own.
 fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) {
-    let _ = target;
     match spec.kind {
         PeripheralKind::Registers => (Box::new(RegisterFile::new(&spec.reset)), false),
+        PeripheralKind::Stm32f1Rcc
+        | PeripheralKind::Stm32f4Rcc
+        | PeripheralKind::Stm32h7Rcc
+        | PeripheralKind::Stm32l4Rcc => (Box::new(stm32::Rcc::new(spec, target)), true),
+        PeripheralKind::Stm32f4Pwr => (Box::new(stm32::F4Pwr::new(spec, target)), true),
+        PeripheralKind::Stm32h7Pwr => (Box::new(stm32::H7Pwr::new(spec)), true),
+        PeripheralKind::Stm32l4Pwr => (Box::new(stm32::L4Pwr::new(spec)), true),
+        PeripheralKind::Stm32f1Flash => (Box::new(stm32::F1Flash::new(spec)), true),
+        PeripheralKind::Stm32f4Flash => (Box::new(stm32::F4Flash::new(spec, target)), true),
+        PeripheralKind::Stm32h7Flash => (Box::new(stm32::H7Flash::new(spec)), true),
+        PeripheralKind::Stm32l4Flash => (Box::new(stm32::L4Flash::new(spec)), true),
+        PeripheralKind::Stm32Gpio => (Box::new(stm32::Gpio::new(spec, target)), true),
+        PeripheralKind::Stm32f1Gpio => (Box::new(stm32::F1Gpio::new(spec)), true),
+        PeripheralKind::Stm32Usart => (Box::new(stm32::Usart::new(spec)), true),
+        PeripheralKind::Stm32UsartV2 => (Box::new(stm32::UsartV2::new(spec, target)), true),
+        PeripheralKind::Stm32Crc => (Box::new(stm32::Crc::new(spec, target)), true),
+        PeripheralKind::Stm32Dbgmcu => (Box::new(stm32::Dbgmcu::new(spec, target)), true),
+        PeripheralKind::Stm32Timer => (Box::new(stm32::Timer::new(spec, target)), true),
         // Kinds whose models are not in this build yet keep what is written.
         _ => (Box::new(RegisterFile::new(&spec.reset)), false),
     }

@@ -1,0 +1,365 @@
+//! USARTs as a transmit-only console: a byte written to the data register
+//! while the USART and its transmitter are enabled goes to the firmware's
+//! output stream at once, so the transmit register is always empty and a
+//! frame completes as soon as it is written. Nothing is ever received.
+//!
+//! The interrupt line is level-sensitive (TXE with TXEIE, TC with TCIE): it
+//! pends the block's first IRQ when it rises, and again when a data write
+//! re-arms a flag that stays set, as the next byte's TXE would on hardware.
+//! Baud rates and frame timing are not modeled.
+
+use super::{clear_w0, drive_irq, merge, name_in, Family, RegDef};
+use crate::machine::bus::{BusContext, BusError, Peripheral};
+use crate::target::{PeripheralSpec, Target};
+
+/// Status bits of the F1/F4 SR (RM0090 30.6.1) and the V2 ISR share
+/// positions for these two.
+const TXE: u32 = 1 << 7;
+const TC: u32 = 1 << 6;
+
+/// F1/F4 register map (RM0008 27.6.8, RM0090 30.6.8). SR resets with TXE and
+/// TC set, 0xC0 (ST's F407 SVD writes 0x00C00000, a typo the manual's
+/// register description does not share).
+const REGS: &[RegDef] = &[
+    (0x00, "SR", 0xC0),
+    (0x04, "DR", 0),
+    (0x08, "BRR", 0),
+    (0x0C, "CR1", 0),
+    (0x10, "CR2", 0),
+    (0x14, "CR3", 0),
+    (0x18, "GTPR", 0),
+];
+
+/// F1/F4 CR1: UE (bit 13), TE (bit 3), TXEIE (bit 7), TCIE (bit 6).
+const F4_UE: u32 = 1 << 13;
+const TE: u32 = 1 << 3;
+const TXEIE: u32 = 1 << 7;
+const TCIE: u32 = 1 << 6;
+
+/// An STM32F1/F4 USART (SR/DR layout).
+pub struct Usart {
+    /// BRR, CR1, CR2, CR3, GTPR as written, by offset / 4.
+    regs: [u32; 7],
+    /// Transmission complete flag.
+    tc: bool,
+    irq: Option<u32>,
+    /// Interrupt line level after the last access.
+    level: bool,
+}
+
+impl Usart {
+    /// The USART as `spec` describes it; it raises `spec.irqs[0]`.
+    pub fn new(spec: &PeripheralSpec) -> Usart {
+        Usart {
+            regs: [0; 7],
+            tc: true,
+            irq: spec.irqs.first().copied(),
+            level: false,
+        }
+    }
+
+    fn cr1(&self) -> u32 {
+        self.regs[3]
+    }
+
+    fn sr(&self) -> u32 {
+        TXE | if self.tc { TC } else { 0 }
+    }
+
+    fn line(&self) -> bool {
+        let cr1 = self.cr1();
+        cr1 & F4_UE != 0 && (cr1 & TXEIE != 0 || cr1 & TCIE != 0 && self.tc)
+    }
+}
+
+impl Peripheral for Usart {
+    fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
+        Ok(match offset {
+            0x00 => self.sr(),
+            // Nothing is received: DR reads 0.
+            0x04 => 0,
+            _ => self.regs.get(offset as usize / 4).copied().unwrap_or(0),
+        })
+    }
+
+    fn write(
+        &mut self,
+        offset: u32,
+        value: u32,
+        mask: u32,
+        ctx: &mut BusContext<'_>,
+    ) -> Result<(), BusError> {
+        let mut data = false;
+        match offset {
+            // TC, RXNE, LBD, CTS are rc_w0; only TC is ever set here.
+            0x00 => self.tc = clear_w0(self.sr(), value, mask) & TC != 0,
+            0x04 => {
+                if mask & 0xFF != 0 && self.cr1() & (F4_UE | TE) == F4_UE | TE {
+                    ctx.console.push((value & 0xFF) as u8);
+                    self.tc = true;
+                    data = true;
+                }
+            }
+            _ => {
+                if let Some(reg) = self.regs.get_mut(offset as usize / 4) {
+                    *reg = merge(*reg, value, mask);
+                }
+            }
+        }
+        let line = self.line();
+        drive_irq(&mut self.level, line, data, self.irq, ctx);
+        Ok(())
+    }
+
+    fn register_name(&self, offset: u32) -> Option<&'static str> {
+        name_in(REGS, offset)
+    }
+}
+
+/// F7/H7/L4 register map (RM0385 34.8.12, RM0433 48.7, RM0432 50.8); PRESC
+/// only on the H7 and the L4+. ISR resets with TXE and TC set, plus TXFE on
+/// the parts with a FIFO (0x008000C0, ST's L4R5 SVD).
+const V2_REGS: &[RegDef] = &[
+    (0x00, "CR1", 0),
+    (0x04, "CR2", 0),
+    (0x08, "CR3", 0),
+    (0x0C, "BRR", 0),
+    (0x10, "GTPR", 0),
+    (0x14, "RTOR", 0),
+    (0x18, "RQR", 0),
+    (0x1C, "ISR", 0xC0),
+    (0x20, "ICR", 0),
+    (0x24, "RDR", 0),
+    (0x28, "TDR", 0),
+    (0x2C, "PRESC", 0),
+];
+
+/// V2 CR1: UE (bit 0), TE (bit 3), RE (bit 2), TXFEIE (bit 30, FIFO parts).
+const V2_UE: u32 = 1;
+const RE: u32 = 1 << 2;
+const TXFEIE: u32 = 1 << 30;
+/// V2 ISR: TEACK, REACK, TXFE.
+const TEACK: u32 = 1 << 21;
+const REACK: u32 = 1 << 22;
+const TXFE: u32 = 1 << 23;
+
+/// An STM32F7/H7/L4 USART (ISR/ICR/TDR/RDR layout).
+pub struct UsartV2 {
+    /// CR1..PRESC as written, by offset / 4; ISR, ICR, RDR, TDR unused.
+    regs: [u32; 12],
+    tc: bool,
+    /// TXFIFO empty flag, on parts with a FIFO.
+    txfe: bool,
+    /// Whether the part has the FIFO and PRESC (H7, L4+).
+    fifo: bool,
+    irq: Option<u32>,
+    level: bool,
+}
+
+impl UsartV2 {
+    /// The USART of `target` as `spec` describes it; it raises `spec.irqs[0]`.
+    pub fn new(spec: &PeripheralSpec, target: &Target) -> UsartV2 {
+        let part = target.part.to_ascii_uppercase();
+        let fifo = Family::of(target) == Family::H7
+            || ["STM32L4R", "STM32L4S", "STM32L4P", "STM32L4Q"]
+                .iter()
+                .any(|p| part.starts_with(p));
+        UsartV2 {
+            regs: [0; 12],
+            tc: true,
+            txfe: fifo,
+            fifo,
+            irq: spec.irqs.first().copied(),
+            level: false,
+        }
+    }
+
+    fn cr1(&self) -> u32 {
+        self.regs[0]
+    }
+
+    fn isr(&self) -> u32 {
+        let cr1 = self.cr1();
+        let enabled = cr1 & V2_UE != 0;
+        let mut isr = TXE;
+        if self.tc {
+            isr |= TC;
+        }
+        if self.txfe {
+            isr |= TXFE;
+        }
+        if enabled && cr1 & TE != 0 {
+            isr |= TEACK;
+        }
+        if enabled && cr1 & RE != 0 {
+            isr |= REACK;
+        }
+        isr
+    }
+
+    fn line(&self) -> bool {
+        let cr1 = self.cr1();
+        cr1 & V2_UE != 0
+            && (cr1 & TXEIE != 0
+                || cr1 & TCIE != 0 && self.tc
+                || self.fifo && cr1 & TXFEIE != 0 && self.txfe)
+    }
+}
+
+impl Peripheral for UsartV2 {
+    fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
+        Ok(match offset {
+            0x1C => self.isr(),
+            // RQR and ICR are write-only; nothing is received.
+            0x18 | 0x20 | 0x24 | 0x28 => 0,
+            0x2C if !self.fifo => 0,
+            _ => self.regs.get(offset as usize / 4).copied().unwrap_or(0),
+        })
+    }
+
+    fn write(
+        &mut self,
+        offset: u32,
+        value: u32,
+        mask: u32,
+        ctx: &mut BusContext<'_>,
+    ) -> Result<(), BusError> {
+        let mut data = false;
+        match offset {
+            // ISR and RDR are read-only; RQR requests have nothing to act on.
+            0x18 | 0x1C | 0x24 => {}
+            0x20 => {
+                // TCCF (bit 6) clears TC, TXFECF (bit 5) clears TXFE.
+                let clear = value & mask;
+                self.tc &= clear & TC == 0;
+                self.txfe &= !(self.fifo && clear & 1 << 5 != 0);
+            }
+            0x28 => {
+                if mask & 0xFF != 0 && self.cr1() & (V2_UE | TE) == V2_UE | TE {
+                    ctx.console.push((value & 0xFF) as u8);
+                    self.tc = true;
+                    self.txfe = self.fifo;
+                    data = true;
+                }
+            }
+            0x2C if !self.fifo => {}
+            _ => {
+                if let Some(reg) = self.regs.get_mut(offset as usize / 4) {
+                    *reg = merge(*reg, value, mask);
+                }
+            }
+        }
+        let line = self.line();
+        drive_irq(&mut self.level, line, data, self.irq, ctx);
+        Ok(())
+    }
+
+    fn register_name(&self, offset: u32) -> Option<&'static str> {
+        if offset == 0x2C && !self.fifo {
+            return None;
+        }
+        name_in(V2_REGS, offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::target::{BusClock, PeripheralKind};
+
+    fn wr(p: &mut dyn Peripheral, h: &mut Harness, offset: u32, value: u32) {
+        assert_eq!(p.write(offset, value, u32::MAX, &mut h.ctx(0)), Ok(()));
+    }
+
+    fn rd(p: &mut dyn Peripheral, h: &mut Harness, offset: u32) -> u32 {
+        match p.read(offset, &mut h.ctx(0)) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn f4_dr_writes_reach_the_console_once_enabled() {
+        let s = spec(
+            "USART2",
+            PeripheralKind::Stm32Usart,
+            &[38],
+            BusClock::Apb1,
+            &[],
+        );
+        let mut u = Usart::new(&s);
+        let mut h = Harness::new(1);
+        assert_eq!(rd(&mut u, &mut h, 0x00), 0xC0);
+        wr(&mut u, &mut h, 0x04, u32::from(b'x'));
+        assert!(h.console.is_empty(), "UE and TE off");
+        wr(&mut u, &mut h, 0x0C, F4_UE | TE);
+        for b in b"hi\n" {
+            wr(&mut u, &mut h, 0x04, u32::from(*b));
+        }
+        assert_eq!(h.console, b"hi\n");
+        assert_eq!(rd(&mut u, &mut h, 0x04), 0);
+    }
+
+    #[test]
+    fn f4_tc_clears_by_writing_0_and_interrupts_follow_the_flags() {
+        let s = spec(
+            "USART1",
+            PeripheralKind::Stm32Usart,
+            &[37],
+            BusClock::Apb2,
+            &[],
+        );
+        let mut u = Usart::new(&s);
+        let mut h = Harness::new(1);
+        wr(&mut u, &mut h, 0x0C, F4_UE | TE);
+        wr(&mut u, &mut h, 0x00, !TC);
+        assert_eq!(rd(&mut u, &mut h, 0x00), TXE);
+        // TCIE while TC is clear: no interrupt; a byte sets TC and raises it.
+        wr(&mut u, &mut h, 0x0C, F4_UE | TE | TCIE);
+        assert!(h.raised.is_empty());
+        wr(&mut u, &mut h, 0x04, u32::from(b'a'));
+        assert_eq!(h.raised, [37]);
+        // TXEIE with TXE set raises at once, and each refill raises again.
+        wr(&mut u, &mut h, 0x0C, F4_UE | TE | TXEIE);
+        wr(&mut u, &mut h, 0x04, u32::from(b'b'));
+        assert_eq!(h.raised, [37, 37]);
+    }
+
+    #[test]
+    fn v2_tdr_teack_and_icr() {
+        let s = spec(
+            "USART3",
+            PeripheralKind::Stm32UsartV2,
+            &[39],
+            BusClock::Apb1,
+            &[],
+        );
+        let mut u = UsartV2::new(&s, &target("stm32l4r5"));
+        let mut h = Harness::new(1);
+        assert_eq!(rd(&mut u, &mut h, 0x1C), 0x0080_00C0);
+        wr(&mut u, &mut h, 0x00, V2_UE | TE | RE);
+        assert_eq!(rd(&mut u, &mut h, 0x1C), 0x00E0_00C0);
+        wr(&mut u, &mut h, 0x20, 1 << 6);
+        assert_eq!(rd(&mut u, &mut h, 0x1C) & TC, 0);
+        wr(&mut u, &mut h, 0x28, u32::from(b'z'));
+        assert_eq!(h.console, b"z");
+        assert_eq!(rd(&mut u, &mut h, 0x1C) & TC, TC);
+        assert_eq!(rd(&mut u, &mut h, 0x24), 0);
+    }
+
+    #[test]
+    fn v2_on_f7_has_no_fifo_flags() {
+        let s = spec(
+            "USART1",
+            PeripheralKind::Stm32UsartV2,
+            &[37],
+            BusClock::Apb2,
+            &[],
+        );
+        let mut u = UsartV2::new(&s, &target("stm32f746"));
+        let mut h = Harness::new(1);
+        assert_eq!(rd(&mut u, &mut h, 0x1C), 0xC0);
+        assert_eq!(u.register_name(0x2C), None);
+    }
+}
