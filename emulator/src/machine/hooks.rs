@@ -467,6 +467,12 @@ fn with_bus<R>(
         }
     }
     e.unmodeled_reported = bus.unmodeled_seen.len();
+    if !e.clock_programmed && (clocks != before || flash != flash_before) {
+        // The firmware takes charge of its clocks: from here on both the
+        // clock tree and FLASH_ACR are what their registers say.
+        e.clock_programmed = true;
+        (clocks, flash) = bus.programmed_settings(clocks, flash);
+    }
     if clocks != before || flash != flash_before {
         bus.clocks_changed(now, &before, &clocks);
         e.clock.change(now, clocks, flash);

@@ -265,6 +265,8 @@ struct Engine {
     /// Unmodeled registers already reported on stderr.
     unmodeled_reported: usize,
     clock: ClockRecord,
+    /// Whether the firmware has programmed its clock tree or flash settings.
+    clock_programmed: bool,
     console: Console,
     controller: Option<(FlashController, u32)>,
     flash_program_pj: u64,
@@ -582,6 +584,7 @@ impl Machine {
             bus: Bus::new(target, options.strict_peripherals),
             unmodeled_reported: 0,
             clock: ClockRecord::new(Clocks::uniform(clock_hz), FlashSettings::of(target)),
+            clock_programmed: false,
             console: Console::new(options.stream_output),
             controller,
             flash_program_pj: 0,

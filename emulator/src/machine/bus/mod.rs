@@ -102,6 +102,18 @@ pub trait Peripheral: Send {
         let _ = ctx;
     }
 
+    /// The clocks this block's registers define (the RCC's clock tree), for
+    /// when the firmware takes charge of the clocks.
+    fn clock_tree(&self) -> Option<Clocks> {
+        None
+    }
+
+    /// The flash settings this block's registers define (FLASH_ACR), from `now`.
+    fn flash_settings(&self, now: FlashSettings) -> Option<FlashSettings> {
+        let _ = now;
+        None
+    }
+
     /// The clocks changed at `now` from `before`; a model counting at a bus
     /// clock re-anchors its counter here.
     fn clocks_changed(&mut self, now: u64, before: &Clocks, after: &Clocks) {
@@ -325,6 +337,26 @@ impl Bus {
         for b in &mut self.blocks {
             b.model.advance(ctx);
         }
+    }
+
+    /// The clocks and flash settings the registers define: what is in force
+    /// once the firmware programs either, starting from `clocks` and `flash`.
+    pub fn programmed_settings(
+        &self,
+        clocks: Clocks,
+        flash: FlashSettings,
+    ) -> (Clocks, FlashSettings) {
+        let clocks = self
+            .blocks
+            .iter()
+            .find_map(|b| b.model.clock_tree())
+            .unwrap_or(clocks);
+        let flash = self
+            .blocks
+            .iter()
+            .find_map(|b| b.model.flash_settings(flash))
+            .unwrap_or(flash);
+        (clocks, flash)
     }
 
     /// Tells every model the clocks changed.

@@ -1,12 +1,14 @@
 //! Flash interface access control (FLASH_ACR): the wait states, prefetch and
 //! caches the firmware sets for reading the flash. Every ACR write puts them
-//! in force for the cost model; until the first one the target's configured
-//! wait states apply. The other registers of the block (keys, status,
+//! in force for the cost model; until the firmware first programs ACR or the
+//! RCC clock tree the target's configured wait states apply, and from then on
+//! what ACR holds (its reset value until written). The other registers of the block (keys, status,
 //! control, option bytes) only keep what is written here: programming is the
 //! machine's flash controller's business, not these models'.
 
 use super::{merge, reset_file, Family, RegDef};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
+use crate::machine::clock::FlashSettings;
 use crate::target::{PeripheralSpec, Target};
 
 /// Reads the word at `offset`, ACR through `acr`.
@@ -64,13 +66,28 @@ impl Peripheral for F1Flash {
         // LATENCY (2:0), HLFCYA (3), PRFTBE (4).
         let acr = merge(self.regs.get(0), value, mask & 0x1F);
         self.regs.set(0, acr, u32::MAX);
-        ctx.flash.wait_states = acr & 0x7;
-        ctx.flash.prefetch = acr >> 4 & 1 == 1;
+        self.apply(ctx.flash);
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
         (offset == 0).then_some("ACR")
+    }
+
+    fn flash_settings(&self, mut now: FlashSettings) -> Option<FlashSettings> {
+        self.apply(&mut now);
+        Some(now)
+    }
+}
+
+impl F1Flash {
+    /// Puts what ACR says into `flash`.
+    fn apply(&self, flash: &mut FlashSettings) {
+        let acr = self.regs.get(0);
+        flash.wait_states = acr & 0x7;
+        flash.prefetch = acr >> 4 & 1 == 1;
+        flash.icache = false;
+        flash.dcache = false;
     }
 }
 
@@ -131,21 +148,34 @@ impl Peripheral for F4Flash {
         }
         let acr = merge(self.regs.get(0), value, mask & self.writable);
         self.regs.set(0, acr, u32::MAX);
-        ctx.flash.wait_states = acr & 0xF;
-        ctx.flash.prefetch = acr >> 8 & 1 == 1;
-        if self.f7 {
-            let art = acr >> 9 & 1 == 1;
-            ctx.flash.icache = art;
-            ctx.flash.dcache = art;
-        } else {
-            ctx.flash.icache = acr >> 9 & 1 == 1;
-            ctx.flash.dcache = acr >> 10 & 1 == 1;
-        }
+        self.apply(ctx.flash);
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
         (offset == 0).then_some("ACR")
+    }
+
+    fn flash_settings(&self, mut now: FlashSettings) -> Option<FlashSettings> {
+        self.apply(&mut now);
+        Some(now)
+    }
+}
+
+impl F4Flash {
+    /// Puts what ACR says into `flash`.
+    fn apply(&self, flash: &mut FlashSettings) {
+        let acr = self.regs.get(0);
+        flash.wait_states = acr & 0xF;
+        flash.prefetch = acr >> 8 & 1 == 1;
+        if self.f7 {
+            let art = acr >> 9 & 1 == 1;
+            flash.icache = art;
+            flash.dcache = art;
+        } else {
+            flash.icache = acr >> 9 & 1 == 1;
+            flash.dcache = acr >> 10 & 1 == 1;
+        }
     }
 }
 
@@ -203,17 +233,29 @@ impl Peripheral for H7Flash {
         // LATENCY (3:0), WRHIGHFREQ (5:4).
         let acr = merge(self.regs.get(0), value, mask & 0x3F);
         self.regs.set(0, acr, u32::MAX);
-        // LATENCY counts AXI clock cycles; the cost model counts core cycles
-        // and the H743 target assumes AXI = core / 2 (HPRE /2, needed above
-        // 240 MHz): a read of LATENCY + 1 AXI cycles costs 2 x (LATENCY + 1)
-        // core cycles, one of which a zero-wait access takes anyway (see
-        // targets/stm32h743.toml [flash]).
-        ctx.flash.wait_states = 2 * ((acr & 0xF) + 1) - 1;
+        self.apply(ctx.flash);
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
         (h7_canonical(offset) == 0).then_some("ACR")
+    }
+
+    fn flash_settings(&self, mut now: FlashSettings) -> Option<FlashSettings> {
+        self.apply(&mut now);
+        Some(now)
+    }
+}
+
+impl H7Flash {
+    /// Puts what ACR says into `flash`.
+    fn apply(&self, flash: &mut FlashSettings) {
+        // LATENCY counts AXI clock cycles; the cost model counts core cycles
+        // and the H743 target assumes AXI = core / 2 (HPRE /2, needed above
+        // 240 MHz): a read of LATENCY + 1 AXI cycles costs 2 x (LATENCY + 1)
+        // core cycles, one of which a zero-wait access takes anyway (see
+        // targets/stm32h743.toml [flash]).
+        flash.wait_states = 2 * ((self.regs.get(0) & 0xF) + 1) - 1;
     }
 }
 
@@ -266,15 +308,28 @@ impl Peripheral for L4Flash {
         }
         let acr = merge(self.regs.get(0), value, mask & 0x7F0F);
         self.regs.set(0, acr, u32::MAX);
-        ctx.flash.wait_states = acr & 0xF;
-        ctx.flash.prefetch = acr >> 8 & 1 == 1;
-        ctx.flash.icache = acr >> 9 & 1 == 1;
-        ctx.flash.dcache = acr >> 10 & 1 == 1;
+        self.apply(ctx.flash);
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
         (offset == 0).then_some("ACR")
+    }
+
+    fn flash_settings(&self, mut now: FlashSettings) -> Option<FlashSettings> {
+        self.apply(&mut now);
+        Some(now)
+    }
+}
+
+impl L4Flash {
+    /// Puts what ACR says into `flash`.
+    fn apply(&self, flash: &mut FlashSettings) {
+        let acr = self.regs.get(0);
+        flash.wait_states = acr & 0xF;
+        flash.prefetch = acr >> 8 & 1 == 1;
+        flash.icache = acr >> 9 & 1 == 1;
+        flash.dcache = acr >> 10 & 1 == 1;
     }
 }
 

@@ -9,9 +9,10 @@
 //! source is stable, and an oscillator feeding the system clock cannot be
 //! switched off. Enable and reset registers keep what is written.
 //!
-//! Until the firmware first writes an RCC register the target's configured
-//! clock stays in force; from that write on, every RCC write puts the clocks
-//! computed here in force. The HSE crystal is 8 MHz (25 MHz on the H7) unless
+//! Until the firmware first writes a register of the clock tree (oscillators,
+//! PLL, clock switch and prescalers) the target's configured clock stays in
+//! force; from that write on, every RCC write puts the clocks computed here
+//! in force. Enabling peripheral clocks alone does not end the configured clock. The HSE crystal is 8 MHz (25 MHz on the H7) unless
 //! the target file gives a reset entry at offset 0xFFFF_FFF0 holding its
 //! frequency in Hz; 0 means no crystal, so HSERDY never sets.
 
@@ -19,6 +20,12 @@ use super::{merge, name_in, reset_file, Family, RegDef, HSE_OFFSET};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
 use crate::target::{PeripheralKind, PeripheralSpec, Target};
+
+/// Registers whose writes program the clock tree, across the families.
+const CLOCK_TREE: [&str; 12] = [
+    "CR", "CFGR", "PLLCFGR", "ICSCR", "D1CFGR", "D2CFGR", "D3CFGR", "PLLCKSELR", "PLL1DIVR",
+    "PLL1FRACR", "CDCFGR1", "CDCFGR2",
+];
 
 /// Which RCC register map and clock tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -460,6 +467,8 @@ pub struct Rcc {
     sws: u32,
     /// HSE crystal frequency in Hz; 0 for none.
     hse_hz: u64,
+    /// Whether the firmware has programmed the clock tree.
+    programmed: bool,
 }
 
 impl Rcc {
@@ -489,6 +498,7 @@ impl Rcc {
             layout,
             regs: reset_file(layout.regs, spec),
             sws: 0,
+            programmed: false,
             hse_hz,
         };
         rcc.switch();
@@ -790,14 +800,22 @@ impl Peripheral for Rcc {
         }
         self.regs.set(offset, new, u32::MAX);
         self.switch();
-        // Any RCC write puts the RCC's clocks in force (the first one ends
-        // the target's configured clock).
-        *ctx.clocks = self.clocks();
+        // The first write to a register of the clock tree puts the RCC's
+        // clocks in force and ends the target's configured clock; enabling
+        // a peripheral's clock does not.
+        self.programmed |= matches!(self.register_name(offset), Some(name) if CLOCK_TREE.contains(&name));
+        if self.programmed {
+            *ctx.clocks = self.clocks();
+        }
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
         name_in(self.layout.regs, offset)
+    }
+
+    fn clock_tree(&self) -> Option<Clocks> {
+        Some(self.clocks())
     }
 }
 
