@@ -9,7 +9,9 @@
 //! force (which the RCC and flash models may change), the console, the
 //! interrupt lines and memory for DMA.
 
+mod cmsdk;
 mod registers;
+mod ticks;
 
 use std::collections::BTreeMap;
 
@@ -367,6 +369,8 @@ fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) 
     let _ = target;
     match spec.kind {
         PeripheralKind::Registers => (Box::new(RegisterFile::new(&spec.reset)), false),
+        PeripheralKind::CmsdkUart => (Box::new(cmsdk::CmsdkUart::new(spec)), true),
+        PeripheralKind::CmsdkTimer => (Box::new(cmsdk::CmsdkTimer::new(spec)), true),
         // Kinds whose models are not in this build yet keep what is written.
         _ => (Box::new(RegisterFile::new(&spec.reset)), false),
     }
