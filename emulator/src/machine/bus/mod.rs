@@ -10,6 +10,7 @@
 //! interrupt lines and memory for DMA.
 
 mod cmsdk;
+mod nrf;
 mod registers;
 mod ticks;
 
@@ -371,6 +372,10 @@ fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) 
         PeripheralKind::Registers => (Box::new(RegisterFile::new(&spec.reset)), false),
         PeripheralKind::CmsdkUart => (Box::new(cmsdk::CmsdkUart::new(spec)), true),
         PeripheralKind::CmsdkTimer => (Box::new(cmsdk::CmsdkTimer::new(spec)), true),
+        PeripheralKind::NrfClock => (Box::new(nrf::NrfClock::new(spec)), true),
+        PeripheralKind::NrfUarte => (Box::new(nrf::NrfUarte::new(spec)), true),
+        PeripheralKind::NrfRtc => (Box::new(nrf::NrfRtc::new(spec)), true),
+        PeripheralKind::NrfTimer => (Box::new(nrf::NrfTimer::new(spec)), true),
         // Kinds whose models are not in this build yet keep what is written.
         _ => (Box::new(RegisterFile::new(&spec.reset)), false),
     }
