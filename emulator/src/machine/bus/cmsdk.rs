@@ -622,4 +622,34 @@ mod tests {
         assert_eq!(t.register_name(0xFF0), Some("CID0"));
         assert_eq!(t.register_name(timer::RELOAD), Some("RELOAD"));
     }
+
+    #[test]
+    fn the_mps2_targets_wire_these_models() {
+        for (name, scc_id) in [("mps2-an385", 0x4104_3850), ("mps2-an386", 0x4104_3860)] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../targets/{name}.toml"));
+            let target = crate::target::Target::load(&path).expect("target loads");
+            let mut bus = super::super::Bus::new(&target, true);
+            let mut rig = Rig::new();
+            // UART3 at 0x40007000 raises TX on IRQ 19.
+            for (addr, value) in [(0x4000_7008, 0x5), (0x4000_7000, u32::from(b'Z'))] {
+                assert_eq!(bus.write(addr, 4, value, &mut rig.ctx()), Ok(()));
+            }
+            assert_eq!(rig.console, b"Z", "{name}");
+            assert_eq!(rig.raised, vec![19], "{name}");
+            // TIMER1 at 0x40001000 on IRQ 9.
+            for (addr, value) in [(0x4000_1004, 5), (0x4000_1000, 0x9)] {
+                assert_eq!(bus.write(addr, 4, value, &mut rig.ctx()), Ok(()));
+            }
+            rig.now = 5;
+            bus.advance(&mut rig.ctx());
+            assert_eq!(rig.raised, vec![19, 9], "{name}");
+            assert_eq!(
+                bus.read(0x4002_FFFC, 4, &mut rig.ctx()),
+                Ok(scc_id),
+                "{name} SCC_ID"
+            );
+            assert_eq!(bus.locate(0x4000_4FE0).register, "PID0");
+        }
+    }
 }

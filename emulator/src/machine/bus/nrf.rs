@@ -1625,4 +1625,59 @@ mod tests {
         rig.run_to(&mut t, 64 * (200 + 56 + 50 + 50 * 3));
         assert_eq!(rig.raised.len(), 4);
     }
+
+    #[test]
+    fn the_nrf52840_target_wires_these_models() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../targets/nrf52840.toml");
+        let target = crate::target::Target::load(&path).expect("nrf52840.toml loads");
+        let mut bus = super::super::Bus::new(&target, true);
+        let mut rig = Rig::new();
+        assert_eq!(rig.memory.write(0x2000_0000, b"hi"), Some(()));
+        for (addr, value) in [
+            (0x4000_2500, 8),
+            (0x4000_2544, 0x2000_0000),
+            (0x4000_2548, 2),
+            (0x4000_2008, 1),
+        ] {
+            assert_eq!(bus.write(addr, 4, value, &mut rig.ctx()), Ok(()));
+        }
+        assert_eq!(rig.console, b"hi", "UARTE0 at 0x40002000");
+        assert_eq!(
+            bus.read(0x4000_2500, 1, &mut rig.ctx()),
+            Err(BusError::Width {
+                width: 1,
+                allowed: 4
+            })
+        );
+        assert_eq!(
+            bus.read(0x1000_0100, 4, &mut rig.ctx()),
+            Ok(0x5_2840),
+            "FICR INFO.PART"
+        );
+        assert_eq!(
+            bus.read(0x4000_0900, 4, &mut rig.ctx()),
+            Ok(0xFFFF),
+            "POWER RAM[0].POWER"
+        );
+        assert_eq!(
+            bus.locate(0x4001_A554).register,
+            "CC[5]",
+            "TIMER3 has six CCs"
+        );
+        assert_eq!(
+            bus.locate(0x4000_8550).register,
+            "+0x550",
+            "TIMER0 has four"
+        );
+        // RTC1: compare 0 at 10 ticks raises IRQ 17.
+        for (addr, value) in [(0x4001_1540, 10), (0x4001_1304, 1 << 16), (0x4001_1000, 1)] {
+            assert_eq!(bus.write(addr, 4, value, &mut rig.ctx()), Ok(()));
+        }
+        let at = bus.next_event(0, &rig.clocks);
+        assert_eq!(at, Some((10 * 64_000_000u64).div_ceil(32_768)));
+        rig.now = at.unwrap_or(0);
+        bus.advance(&mut rig.ctx());
+        assert_eq!(rig.raised, vec![17]);
+    }
 }
