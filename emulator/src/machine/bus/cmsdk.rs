@@ -277,7 +277,8 @@ impl CmsdkTimer {
     /// Acts on everything up to `ctx.now`.
     fn catch_up(&mut self, ctx: &mut BusContext<'_>) {
         let ticks = self.ticker.ticks_at(ctx.now);
-        if self.due(ticks) || std::mem::take(&mut self.pending) {
+        let due = self.due(ticks);
+        if std::mem::take(&mut self.pending) || due {
             self.intstatus |= 1;
             if let Some(irq) = self.irq {
                 ctx.raise(irq);
@@ -612,6 +613,23 @@ mod tests {
         t.advance(&mut rig.ctx());
         assert_eq!(rig.raised, vec![8]);
         assert_eq!(t.next_event(20, &rig.clocks), None, "RELOAD 0: no more");
+    }
+
+    #[test]
+    fn an_interrupt_pending_from_a_clock_change_and_one_due_now_raise_once() {
+        let mut rig = Rig::new();
+        let mut t = CmsdkTimer::new(&spec(PeripheralKind::CmsdkTimer, &[8]));
+        rig.write(&mut t, timer::RELOAD, 9);
+        rig.write(&mut t, timer::VALUE, 10);
+        rig.write(&mut t, timer::CTRL, timer::CTRL_EN | timer::CTRL_INTEN);
+        let before = rig.clocks;
+        rig.clocks = Clocks::uniform(50_000_000);
+        t.clocks_changed(10, &before, &rig.clocks);
+        // Both the pending interrupt and the next period's are due by cycle 25.
+        rig.now = 25;
+        t.advance(&mut rig.ctx());
+        assert_eq!(rig.raised, vec![8]);
+        assert_eq!(t.next_event(25, &rig.clocks), Some(30));
     }
 
     #[test]
