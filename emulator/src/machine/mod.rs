@@ -25,6 +25,7 @@ mod exceptions;
 pub mod flash;
 mod hooks;
 pub mod nvic;
+pub mod rtt;
 pub mod semihosting;
 pub mod sysregs;
 

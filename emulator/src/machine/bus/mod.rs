@@ -9,8 +9,11 @@
 //! force (which the RCC and flash models may change), the console, the
 //! interrupt lines and memory for DMA.
 
+mod cmsdk;
+mod nrf;
 mod registers;
 mod stm32;
+mod ticks;
 
 use std::collections::BTreeMap;
 
@@ -417,7 +420,11 @@ fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) 
         PeripheralKind::Stm32Crc => (Box::new(stm32::Crc::new(spec, target)), true),
         PeripheralKind::Stm32Dbgmcu => (Box::new(stm32::Dbgmcu::new(spec, target)), true),
         PeripheralKind::Stm32Timer => (Box::new(stm32::Timer::new(spec, target)), true),
-        // Kinds whose models are not in this build yet keep what is written.
-        _ => (Box::new(RegisterFile::new(&spec.reset)), false),
+        PeripheralKind::CmsdkUart => (Box::new(cmsdk::CmsdkUart::new(spec)), true),
+        PeripheralKind::CmsdkTimer => (Box::new(cmsdk::CmsdkTimer::new(spec)), true),
+        PeripheralKind::NrfClock => (Box::new(nrf::NrfClock::new(spec)), true),
+        PeripheralKind::NrfUarte => (Box::new(nrf::NrfUarte::new(spec)), true),
+        PeripheralKind::NrfRtc => (Box::new(nrf::NrfRtc::new(spec)), true),
+        PeripheralKind::NrfTimer => (Box::new(nrf::NrfTimer::new(spec)), true),
     }
 }
