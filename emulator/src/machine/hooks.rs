@@ -209,7 +209,31 @@ pub(super) fn poll_events(uc: &mut Unicorn<'_, Engine>) {
     if now >= e.bus_at {
         with_bus(uc, now, |bus, ctx| bus.advance(ctx));
     }
+    if now >= uc.get_data().rtt.next_poll {
+        poll_rtt(uc, now);
+    }
     uc.get_data_mut().schedule_next_event();
+}
+
+/// Drains SEGGER RTT up-channel 0 into the console; a corrupt control block ends the run.
+fn poll_rtt(uc: &mut Unicorn<'_, Engine>, now: u64) {
+    let e = uc.get_data_mut();
+    let hz = e.clock.clocks.hclk_hz;
+    let mut rtt = std::mem::take(&mut e.rtt);
+    let result = rtt.poll(&mut UcMemory(uc), now, hz);
+    let e = uc.get_data_mut();
+    e.rtt = rtt;
+    match result {
+        Ok(bytes) => e.console.write(&bytes),
+        Err(err) => {
+            e.stop = Some(Stop::Broken {
+                kind: err.to_string(),
+                pc: e.expect,
+                address: None,
+            });
+            let _ = uc.emu_stop();
+        }
+    }
 }
 
 /// WFI or WFE just executed: the core sleeps until an interrupt that would

@@ -52,6 +52,7 @@ use hooks::{
     on_divide, on_interrupt, on_ppb_read, on_ppb_write,
 };
 use nvic::{exception, Nvic};
+use rtt::RttHost;
 use semihosting::{HeapInfo, Memory, Semihosting};
 use sysregs::SystemRegisters;
 
@@ -224,6 +225,12 @@ enum Stop {
     },
     /// Asleep after the WFI/WFE before this address, with no wake source.
     Asleep(u32),
+    /// Something the firmware broke that a probe would report: the run ends.
+    Broken {
+        kind: String,
+        pc: u32,
+        address: Option<u32>,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -269,6 +276,8 @@ struct Engine {
     /// Whether the firmware has programmed its clock tree or flash settings.
     clock_programmed: bool,
     console: Console,
+    /// SEGGER RTT, drained as a probe would.
+    rtt: RttHost,
     controller: Option<(FlashController, u32)>,
     flash_program_pj: u64,
     stop: Option<Stop>,
@@ -442,7 +451,11 @@ impl Engine {
             .bus
             .next_event(now, &self.clock.clocks)
             .unwrap_or(u64::MAX);
-        self.next_event = self.systick_at.min(self.bus_at).min(self.max_cycles);
+        self.next_event = self
+            .systick_at
+            .min(self.bus_at)
+            .min(self.rtt.next_poll)
+            .min(self.max_cycles);
     }
 
     /// The first cycle at which something could wake a sleeping core.
@@ -587,6 +600,15 @@ impl Machine {
             clock: ClockRecord::new(Clocks::uniform(clock_hz), FlashSettings::of(target)),
             clock_programmed: false,
             console: Console::new(options.stream_output),
+            rtt: RttHost::new(
+                image.rtt_control_block,
+                target
+                    .memory
+                    .iter()
+                    .filter(|r| r.access.writable())
+                    .map(|r| r.base..r.base.saturating_add(r.size))
+                    .collect(),
+            ),
             controller,
             flash_program_pj: 0,
             stop: None,
@@ -825,6 +847,21 @@ impl Machine {
                         after: e.handled_fault.clone(),
                     });
                 }
+                (
+                    _,
+                    Some(Stop::Broken {
+                        kind,
+                        pc: at,
+                        address,
+                    }),
+                ) => {
+                    let e = self.uc.get_data();
+                    break Some(Failure::Fault {
+                        kind,
+                        pc: e.describe(at),
+                        address: address.map(|a| e.describe(a)),
+                    });
+                }
                 (_, Some(Stop::Asleep(at))) => {
                     break Some(Failure::Asleep {
                         pc: self.uc.get_data().describe(at),
@@ -886,6 +923,7 @@ impl Machine {
             }
         };
         let wall = started.elapsed();
+        let failure = failure.or_else(|| self.finish_rtt());
         let image = self.image.clone();
         let e = self.uc.get_data_mut();
         if failure.is_some() && e.cur != 0 {
@@ -966,6 +1004,24 @@ impl Machine {
             cfsr: 0,
         };
         self.fault(kind, cause, at, None)
+    }
+
+    /// The last RTT drain when the run ends.
+    fn finish_rtt(&mut self) -> Option<Failure> {
+        let mut rtt = std::mem::take(&mut self.uc.get_data_mut().rtt);
+        let result = rtt.finish(&mut UcMemory(&mut self.uc));
+        let e = self.uc.get_data_mut();
+        match result {
+            Ok(bytes) => {
+                e.console.write(&bytes);
+                None
+            }
+            Err(err) => Some(Failure::Fault {
+                kind: err.to_string(),
+                pc: e.describe(e.expect),
+                address: None,
+            }),
+        }
     }
 
     /// Pends what is due by now (SysTick, peripheral events).

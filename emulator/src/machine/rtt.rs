@@ -427,3 +427,72 @@ mod tests {
         );
     }
 }
+
+/// How often the host drains the ring: a probe polling at 10 kHz of modeled time.
+const POLL_HZ: u64 = 10_000;
+/// Without a `_SEGGER_RTT` symbol the host searches RAM for the id after 1 ms
+/// of modeled time, then at doubling intervals: a handful of searches in any run.
+const FIRST_SEARCH_HZ: u64 = 1_000;
+
+/// The host side of RTT: when to look for the control block and when to drain it.
+#[derive(Debug, Clone, Default)]
+pub struct RttHost {
+    channel: Option<Rtt>,
+    /// RAM searched for the id when no symbol names the block.
+    ram: Vec<Range<u32>>,
+    /// Cycle of the next drain.
+    pub next_poll: u64,
+    /// Cycle of the next search and the interval after it (0 before the first).
+    next_search: u64,
+    search_interval: u64,
+}
+
+impl RttHost {
+    /// A host for the block at `symbol`, or one it searches for in `ram`.
+    pub fn new(symbol: Option<u32>, ram: Vec<Range<u32>>) -> RttHost {
+        RttHost {
+            channel: symbol.map(Rtt::at),
+            ram,
+            next_poll: 0,
+            next_search: 0,
+            search_interval: 0,
+        }
+    }
+
+    /// Drains up-channel 0 at cycle `now` with the core at `hz`; output not
+    /// yet there (no id written yet) is no error. Schedules the next poll.
+    pub fn poll(
+        &mut self,
+        memory: &mut dyn Memory,
+        now: u64,
+        hz: u64,
+    ) -> Result<Vec<u8>, RttError> {
+        self.next_poll = now + (hz / POLL_HZ).max(1);
+        if self.channel.is_none() && now >= self.next_search {
+            if self.search_interval > 0 {
+                self.channel = Rtt::find(memory, &self.ram);
+            }
+            self.search_interval = if self.search_interval == 0 {
+                (hz / FIRST_SEARCH_HZ).max(1)
+            } else {
+                self.search_interval.saturating_mul(2)
+            };
+            self.next_search = now.saturating_add(self.search_interval);
+        }
+        let Some(channel) = &mut self.channel else {
+            return Ok(Vec::new());
+        };
+        match channel.drain(memory) {
+            Err(RttError::NoId { .. }) => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    /// The last drain at the end of a run, searching once more if need be.
+    pub fn finish(&mut self, memory: &mut dyn Memory) -> Result<Vec<u8>, RttError> {
+        if self.channel.is_none() {
+            self.channel = Rtt::find(memory, &self.ram);
+        }
+        self.poll(memory, 0, 1)
+    }
+}

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod devices;
 mod exceptions;
 mod machine;
 mod qemu;

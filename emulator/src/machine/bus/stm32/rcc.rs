@@ -23,8 +23,18 @@ use crate::target::{PeripheralKind, PeripheralSpec, Target};
 
 /// Registers whose writes program the clock tree, across the families.
 const CLOCK_TREE: [&str; 12] = [
-    "CR", "CFGR", "PLLCFGR", "ICSCR", "D1CFGR", "D2CFGR", "D3CFGR", "PLLCKSELR", "PLL1DIVR",
-    "PLL1FRACR", "CDCFGR1", "CDCFGR2",
+    "CR",
+    "CFGR",
+    "PLLCFGR",
+    "ICSCR",
+    "D1CFGR",
+    "D2CFGR",
+    "D3CFGR",
+    "PLLCKSELR",
+    "PLL1DIVR",
+    "PLL1FRACR",
+    "CDCFGR1",
+    "CDCFGR2",
 ];
 
 /// Which RCC register map and clock tree.
@@ -803,7 +813,8 @@ impl Peripheral for Rcc {
         // The first write to a register of the clock tree puts the RCC's
         // clocks in force and ends the target's configured clock; enabling
         // a peripheral's clock does not.
-        self.programmed |= matches!(self.register_name(offset), Some(name) if CLOCK_TREE.contains(&name));
+        self.programmed |=
+            matches!(self.register_name(offset), Some(name) if CLOCK_TREE.contains(&name));
         if self.programmed {
             *ctx.clocks = self.clocks();
         }
@@ -880,15 +891,18 @@ mod tests {
     }
 
     #[test]
-    fn clocks_stay_the_targets_until_the_first_write() {
+    fn clocks_stay_the_targets_until_the_clock_tree_is_written() {
         let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[]);
         let mut h = Harness::new(168_000_000);
         read(&mut r, &mut h, 0x08);
         assert_eq!(h.clocks, Clocks::uniform(168_000_000));
-        // Enabling a GPIO clock puts RCC in charge: the part runs on HSI.
+        // Enabling a GPIO clock leaves the configured clock in force.
         write(&mut r, &mut h, 0x30, 0x0010_0001);
-        assert_eq!(h.clocks, Clocks::uniform(16_000_000));
+        assert_eq!(h.clocks, Clocks::uniform(168_000_000));
         assert_eq!(read(&mut r, &mut h, 0x30), 0x0010_0001);
+        // Writing CFGR puts RCC in charge: the part runs on HSI.
+        write(&mut r, &mut h, 0x08, 0);
+        assert_eq!(h.clocks, Clocks::uniform(16_000_000));
     }
 
     #[test]
@@ -935,9 +949,9 @@ mod tests {
         let mut r = rcc(PeripheralKind::Stm32l4Rcc, "stm32l4r5", &[]);
         let mut h = Harness::new(120_000_000);
         write(&mut r, &mut h, 0x94, 0x0C00_0600);
-        assert_eq!(h.clocks.hclk_hz, 4_000_000, "MSI at range 6");
         // MSI source, M /1, N 60, R /2, R output on.
         write(&mut r, &mut h, 0x0C, 1 | 60 << 8 | 1 << 24);
+        assert_eq!(h.clocks.hclk_hz, 4_000_000, "MSI at range 6");
         let cr = read(&mut r, &mut h, 0x00);
         write(&mut r, &mut h, 0x00, cr | 1 << 24);
         write(&mut r, &mut h, 0x08, 0x3);
