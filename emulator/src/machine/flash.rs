@@ -115,6 +115,13 @@ impl FlashTiming {
         self.dcache_on = settings.dcache;
     }
 
+    /// Empties the instruction cache (ICIALLU).
+    pub fn invalidate_icache(&mut self) {
+        if let Some(cache) = &mut self.icache {
+            cache.tags.fill(u32::MAX);
+        }
+    }
+
     /// Stall per sequentially fetched line that misses.
     pub fn sequential_stall(&self) -> u32 {
         self.sequential_stall

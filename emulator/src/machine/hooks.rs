@@ -7,9 +7,10 @@ use unicorn_engine::{RegisterARM, Unicorn};
 
 use super::blocks::{self, BlockInfo, HotBlock};
 use super::bus::{Bus, BusContext};
+use super::clock::FlashSettings;
 use super::exceptions::{FaultCause, FP_STACKING_CYCLES};
 use super::flash::{ControllerAction, FlashTiming};
-use super::nvic::{exception, Masks, Nvic};
+use super::nvic::{self, exception, Masks, Nvic};
 use super::semihosting::{Clock, Outcome};
 use super::{core_register, Engine, Stop, UcMemory, PPB_BASE};
 use crate::cost::{divide_cycles, weight};
@@ -575,6 +576,9 @@ pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usiz
         value << shift
     };
     let result = e.sys.write(word, value, now);
+    if matches!(e.model.core(), Core::CortexM7 | Core::CortexM7f) {
+        l1_cache_control(e, word, now);
+    }
     let itm = std::mem::take(&mut e.sys.itm);
     e.console.write(&itm);
     e.schedule_next_event();
@@ -582,6 +586,29 @@ pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usiz
     e.next_event = 0;
     if let Err(err) = result {
         device_fault(uc, pc, addr, err.to_string());
+    }
+}
+
+/// SCB cache control of the Cortex-M7 (ARMv7-M ARM B2.2.7, Cortex-M7 TRM
+/// 4.1): CCR.IC and CCR.DC switch the L1 caches the flash timing models, and
+/// ICIALLU empties the instruction cache. Data maintenance changes no timing
+/// the model keeps, so those registers only keep what is written.
+fn l1_cache_control(e: &mut Engine, offset: u32, now: u64) {
+    const ICIALLU: u32 = 0xEF50;
+    match offset {
+        nvic::reg::CCR => {
+            let (icache, dcache) = e.sys.nvic.l1_caches();
+            let flash = FlashSettings {
+                icache,
+                dcache,
+                ..e.clock.flash
+            };
+            let clocks = e.clock.clocks;
+            e.clock.change(now, clocks, flash);
+            e.timing.configure(flash);
+        }
+        ICIALLU => e.timing.invalidate_icache(),
+        _ => {}
     }
 }
 

@@ -329,6 +329,11 @@ impl Nvic {
         self.scr & SCR_SLEEPDEEP != 0
     }
 
+    /// CCR.IC and CCR.DC: whether a Cortex-M7's L1 caches are on.
+    pub fn l1_caches(&self) -> (bool, bool) {
+        (self.ccr & 1 << 17 != 0, self.ccr & 1 << 16 != 0)
+    }
+
     /// Whether registers at `offset` (PPB) are served here.
     pub fn serves(offset: u32) -> bool {
         matches!(
@@ -401,7 +406,8 @@ impl Nvic {
             // Writes without the key are ignored (B3.2.6).
             reg::AIRCR if value >> 16 == AIRCR_VECTKEY => self.prigroup = (value >> 8) & 7,
             reg::SCR => self.scr = value & 0x16,
-            reg::CCR => self.ccr = value & 0x31B,
+            // Cortex-M7 adds IC, DC and BP (bits 17, 16, 18) to the ARMv7-M bits.
+            reg::CCR => self.ccr = value & 0x7_031B,
             reg::SHCSR => {
                 self.shcsr_enables = value & 0x7_0000;
                 for &(n, bit, active) in &SHCSR_STATE {

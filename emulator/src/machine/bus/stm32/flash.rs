@@ -97,7 +97,7 @@ const F4_REGS: &[RegDef] = &[(0x00, "ACR", 0), (0x10, "CR", 0x8000_0000)];
 
 /// STM32F4/F7 flash interface ACR. F4: LATENCY, PRFTEN, ICEN, DCEN, ICRST,
 /// DCRST (RM0090 3.9.1). F7: LATENCY, PRFTEN, ARTEN (bit 9), ARTRST (bit 11)
-/// (RM0385 3.7.1); the ART accelerator counts as both caches.
+/// (RM0385 3.7.1); there the caches in the flash timing are the core's L1.
 pub struct F4Flash {
     regs: RegisterFile,
     /// Bits of ACR software can write.
@@ -168,11 +168,9 @@ impl F4Flash {
         let acr = self.regs.get(0);
         flash.wait_states = acr & 0xF;
         flash.prefetch = acr >> 8 & 1 == 1;
-        if self.f7 {
-            let art = acr >> 9 & 1 == 1;
-            flash.icache = art;
-            flash.dcache = art;
-        } else {
+        // On the F7 the caches the model keeps are the core's L1 (CCR.IC/DC);
+        // the ART serves the ITCM path, which the flash timing does not model.
+        if !self.f7 {
             flash.icache = acr >> 9 & 1 == 1;
             flash.dcache = acr >> 10 & 1 == 1;
         }
@@ -376,15 +374,17 @@ mod tests {
     }
 
     #[test]
-    fn f7_art_counts_as_both_caches() {
+    fn f7_art_leaves_the_l1_caches_to_ccr() {
         let mut f = F4Flash::new(
             &flash_spec(PeripheralKind::Stm32f4Flash),
             &target("stm32f746"),
         );
         let mut h = Harness::new(1);
+        let before = (h.flash.icache, h.flash.dcache);
         wr(&mut f, &mut h, 0x00, 0x0307);
         assert_eq!(h.flash.wait_states, 7);
-        assert!(h.flash.prefetch && h.flash.icache && h.flash.dcache);
+        assert!(h.flash.prefetch);
+        assert_eq!((h.flash.icache, h.flash.dcache), before);
     }
 
     #[test]
