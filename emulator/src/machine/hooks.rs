@@ -167,14 +167,21 @@ fn on_process_stack(uc: &Unicorn<'_, Engine>) -> bool {
 }
 
 /// A `b .` loop. At newlib's nosys `_exit` it is the firmware's exit, with
-/// the code in r0. With a timer running the core spins until the next event,
-/// which may interrupt it: the time jumps there, charged as busy cycles. With
-/// nothing that could ever interrupt it, it hangs.
+/// the code in r0. In thread mode with a timer running and interrupts
+/// unmasked the core spins until the next event, which may interrupt it (all
+/// work in interrupts is a common design): the time jumps there, charged as
+/// busy cycles. Inside a handler (an unexpected interrupt's default handler)
+/// or with PRIMASK/FAULTMASK set, or with nothing to interrupt it, it hangs.
 fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
     let code = uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32 as i32;
+    let masks = masks(uc);
     let e = uc.get_data_mut();
     if e.exit_at == Some(addr) {
         e.stop = Some(Stop::Exit(code));
+        return;
+    }
+    if e.ipsr != 0 || e.sys.nvic.execution_priority(masks) <= 0 {
+        e.stop = Some(Stop::Hang(addr));
         return;
     }
     let Some(wake) = e.next_wake().filter(|&t| t < e.max_cycles) else {
@@ -190,7 +197,6 @@ fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
     e.weighted += spun * weight::ALU;
     e.next_event = 0;
     poll_events(uc);
-    let masks = masks(uc);
     let e = uc.get_data_mut();
     if let Some(number) = e.sys.nvic.preempting(masks) {
         e.stop = Some(Stop::Exception(number));
