@@ -111,11 +111,7 @@ impl Machine {
 
     /// PRIMASK, FAULTMASK and BASEPRI as the firmware left them.
     pub(super) fn masks(&self) -> Masks {
-        Masks {
-            primask: self.reg(RegisterARM::PRIMASK) & 1 != 0,
-            faultmask: self.reg(RegisterARM::FAULTMASK) & 1 != 0,
-            basepri: self.reg(RegisterARM::BASEPRI) as u8,
-        }
+        super::hooks::masks(&self.uc)
     }
 
     /// Puts unicorn's core in the mode given by `ipsr` (0: thread) with

@@ -17,7 +17,7 @@ use crate::cost::{divide_cycles, weight};
 use crate::target::Core;
 
 /// The masks of the special registers, read from the core.
-fn masks(uc: &Unicorn<'_, Engine>) -> Masks {
+pub(super) fn masks(uc: &Unicorn<'_, Engine>) -> Masks {
     let read = |r| uc.reg_read(r).unwrap_or(0) as u32;
     Masks {
         primask: read(RegisterARM::PRIMASK) & 1 != 0,
@@ -43,9 +43,9 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     let prev_flags = uc.get_data().blocks.hot(uc.get_data().cur).flags;
     if prev_flags & HotBlock::SLEEPS != 0 {
         if let Err(stop) = sleep(uc) {
-            let e = uc.get_data_mut();
-            e.stop = Some(stop);
+            uc.get_data_mut().stop = Some(stop);
             let _ = uc.emu_stop();
+            return;
         }
     }
     let (block, charges_flash, check_sp) = {
