@@ -140,36 +140,36 @@ impl Machine {
         self.uc.get_data_mut().ipsr = ipsr;
     }
 
-    /// The handler address of exception `number` from the vector table.
-    fn vector(&mut self, number: u32) -> Option<u32> {
+    /// Entry `number` of the vector table, as stored.
+    fn vector_entry(&self, number: u32) -> Option<u32> {
         let addr = self.uc.get_data().sys.vtor.wrapping_add(4 * number);
         let mut b = [0u8; 4];
         self.uc.mem_read(u64::from(addr), &mut b).ok()?;
+        Some(u32::from_le_bytes(b))
+    }
+
+    /// The handler of exception `number`, fetched as the core does on entry
+    /// (a data read, paying flash wait states); None without the Thumb bit.
+    fn vector(&mut self, number: u32) -> Option<u32> {
+        let handler = self.vector_entry(number)?;
         let e = self.uc.get_data_mut();
+        let addr = e.sys.vtor.wrapping_add(4 * number);
         if e.in_flash(addr) {
             let stall = u64::from(e.timing.read_stall(addr));
             e.flash_stall += stall;
             e.charge_stall(stall);
         }
-        Some(u32::from_le_bytes(b)).filter(|&h| h & 1 == 1)
+        Some(handler).filter(|&h| h & 1 == 1)
     }
 
     /// Whether the handler of `number` is missing or a `b .` loop: then a
     /// fault is reported as itself rather than as a hang in that loop.
     fn handler_is_dead(&self, number: u32) -> bool {
-        let vtor = self.uc.get_data().sys.vtor;
-        let mut v = [0u8; 4];
-        if self
-            .uc
-            .mem_read(u64::from(vtor.wrapping_add(4 * number)), &mut v)
-            .is_err()
-        {
+        let Some(handler) = self.vector_entry(number).filter(|&h| h & 1 == 1) else {
             return true;
-        }
-        let handler = u32::from_le_bytes(v);
+        };
         let mut b = [0u8; 2];
-        handler & 1 == 0
-            || self.uc.mem_read(u64::from(handler & !1), &mut b).is_err()
+        self.uc.mem_read(u64::from(handler & !1), &mut b).is_err()
             || u16::from_le_bytes(b) == 0xE7FE
     }
 
@@ -252,7 +252,8 @@ impl Machine {
         let fpccr = self.uc.get_data().sys.fpccr();
         let extended = self.uc.get_data().sys.fpu_enabled() && control & CONTROL_FPCA != 0;
         let mut frame: Vec<u32> = STACKED.iter().map(|&r| self.reg(r)).collect();
-        frame.push(return_addr | 1);
+        // The stacked return address is halfword aligned; Thumb state is in xPSR.T.
+        frame.push(return_addr & !1);
         let mut xpsr = self.reg(RegisterARM::XPSR) | 1 << 24;
         let mut sp = if on_psp { psp } else { msp };
         if sp % 8 != 0 {
