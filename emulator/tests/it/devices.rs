@@ -160,3 +160,25 @@ fn a_read_outside_every_region_and_the_peripheral_space_is_an_error() {
     assert_eq!(r.stdout, "reading 0x60000000\n");
     assert_eq!(r.exit_code, None);
 }
+
+#[test]
+fn h7_bring_up_reaches_400_mhz_on_pll1_with_the_l1_caches_on() {
+    let r = run("devices/h7_bringup.elf", "stm32h743");
+    exits_cleanly_with(
+        &r,
+        &lines(&[
+            "SystemCoreClock 400000000",
+            "HCLK 200000000 APB1 100000000",
+            "L1 I-cache on D-cache on",
+            "done",
+        ]),
+    );
+    // The run ends on PLL1 at 400 MHz (HSE 8 MHz / 4 x 400 / 2), with the
+    // Cortex-M7 L1 caches that CCR.IC and CCR.DC turned on.
+    let last = r.clocks.last().expect("a clock span");
+    assert_eq!(last.hclk_hz, 400_000_000, "{:?}", r.clocks);
+    assert!(last.flash.icache && last.flash.dcache, "{:?}", r.clocks);
+    // FLASH_ACR LATENCY 2 at AXI = 200 MHz: 3 AXI cycles = 6 core cycles a
+    // read, 5 wait states in core cycles (targets/stm32h743.toml [flash]).
+    assert_eq!(last.flash.wait_states, 5, "{:?}", r.clocks);
+}
