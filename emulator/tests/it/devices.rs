@@ -182,3 +182,28 @@ fn h7_bring_up_reaches_400_mhz_on_pll1_with_the_l1_caches_on() {
     // read, 5 wait states in core cycles (targets/stm32h743.toml [flash]).
     assert_eq!(last.flash.wait_states, 5, "{:?}", r.clocks);
 }
+
+#[test]
+fn l4_bring_up_goes_from_msi_to_120_mhz_in_range_1_boost() {
+    let r = run("devices/l4_bringup.elf", "stm32l4r5");
+    exits_cleanly_with(
+        &r,
+        &lines(&[
+            "SystemCoreClock 120000000",
+            "PCLK1 120000000",
+            "range 1 boost, flash latency 5",
+            "done",
+        ]),
+    );
+    // MSI 4 MHz / 1 x 60 / 2 on the main PLL, AHB back at /1 after the
+    // switch at /2: the run ends at 120 MHz with the 5 wait states it wrote.
+    let last = r.clocks.last().expect("a clock span");
+    assert_eq!(last.hclk_hz, 120_000_000, "{:?}", r.clocks);
+    assert_eq!(last.flash.wait_states, 5, "{:?}", r.clocks);
+    // The switch happened with HCLK at /2: a 60 MHz span precedes the last.
+    assert!(
+        r.clocks.iter().any(|s| s.hclk_hz == 60_000_000),
+        "{:?}",
+        r.clocks
+    );
+}
