@@ -245,3 +245,37 @@ fn sleep_on_exit_runs_everything_in_the_timer0_handler_and_sleeps_between() {
         r.cycles + r.sleep_cycles
     );
 }
+
+#[test]
+fn f7_l1_caches_make_the_flash_table_loop_faster() {
+    let r = run("devices/f7_caches.elf", "stm32f746");
+    assert!(
+        r.error.is_none(),
+        "error: {:?}\nstdout:\n{}",
+        r.error,
+        r.stdout
+    );
+    assert!(r.stdout.contains("faster ok\n"), "stdout:\n{}", r.stdout);
+    // Both runs sum the same table (4 passes over 256 words i x 0x9E3779B1,
+    // each rotated left by i mod 32).
+    assert!(
+        r.stdout.contains("sum 0xb46ab88c 0xb46ab88c\n"),
+        "stdout:\n{}",
+        r.stdout
+    );
+    assert_eq!(r.exit_code, Some(0), "stdout:\n{}", r.stdout);
+    // CCR decides: the uncached run is in a span with both L1 caches off,
+    // and the run ends with both on; the clock is the target's throughout.
+    assert!(
+        r.clocks.iter().any(|s| !s.flash.icache && !s.flash.dcache),
+        "{:?}",
+        r.clocks
+    );
+    let last = r.clocks.last().expect("a clock span");
+    assert!(last.flash.icache && last.flash.dcache, "{:?}", r.clocks);
+    assert!(
+        r.clocks.iter().all(|s| s.hclk_hz == 216_000_000),
+        "{:?}",
+        r.clocks
+    );
+}
