@@ -232,7 +232,7 @@ fn sleep_on_exit_runs_everything_in_the_timer0_handler_and_sleeps_between() {
         "{} cycles in 20 calls",
         work.cycles
     );
-    // README: asleep 89.8% of each 25000-cycle period (2544 awake), 88.6% of
+    // README: asleep 89.8% of each 25000-cycle period (2539 awake), 88.6% of
     // the whole run once start-up and the two printf lines (about 10k cycles
     // awake) are counted. 86% still holds if the UART were paced at its
     // programmed 1.5625 Mbaud (about 12k more cycles); above 91% the
