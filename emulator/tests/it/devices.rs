@@ -160,3 +160,122 @@ fn a_read_outside_every_region_and_the_peripheral_space_is_an_error() {
     assert_eq!(r.stdout, "reading 0x60000000\n");
     assert_eq!(r.exit_code, None);
 }
+
+#[test]
+fn h7_bring_up_reaches_400_mhz_on_pll1_with_the_l1_caches_on() {
+    let r = run("devices/h7_bringup.elf", "stm32h743");
+    exits_cleanly_with(
+        &r,
+        &lines(&[
+            "SystemCoreClock 400000000",
+            "HCLK 200000000 APB1 100000000",
+            "L1 I-cache on D-cache on",
+            "done",
+        ]),
+    );
+    // The run ends on PLL1 at 400 MHz (HSE 8 MHz / 4 x 400 / 2), with the
+    // Cortex-M7 L1 caches that CCR.IC and CCR.DC turned on.
+    let last = r.clocks.last().expect("a clock span");
+    assert_eq!(last.hclk_hz, 400_000_000, "{:?}", r.clocks);
+    assert!(last.flash.icache && last.flash.dcache, "{:?}", r.clocks);
+    // FLASH_ACR LATENCY 2 at AXI = 200 MHz: 3 AXI cycles = 6 core cycles a
+    // read, 5 wait states in core cycles (targets/stm32h743.toml [flash]).
+    assert_eq!(last.flash.wait_states, 5, "{:?}", r.clocks);
+}
+
+#[test]
+fn l4_bring_up_goes_from_msi_to_120_mhz_in_range_1_boost() {
+    let r = run("devices/l4_bringup.elf", "stm32l4r5");
+    exits_cleanly_with(
+        &r,
+        &lines(&[
+            "SystemCoreClock 120000000",
+            "PCLK1 120000000",
+            "range 1 boost, flash latency 5",
+            "done",
+        ]),
+    );
+    // MSI 4 MHz / 1 x 60 / 2 on the main PLL, AHB back at /1 after the
+    // switch at /2: the run ends at 120 MHz with the 5 wait states it wrote.
+    let last = r.clocks.last().expect("a clock span");
+    assert_eq!(last.hclk_hz, 120_000_000, "{:?}", r.clocks);
+    assert_eq!(last.flash.wait_states, 5, "{:?}", r.clocks);
+    // The switch happened with HCLK at /2: a 60 MHz span precedes the last.
+    assert!(
+        r.clocks.iter().any(|s| s.hclk_hz == 60_000_000),
+        "{:?}",
+        r.clocks
+    );
+}
+
+#[test]
+fn sleep_on_exit_runs_everything_in_the_timer0_handler_and_sleeps_between() {
+    let r = run("devices/sleep_on_exit.elf", "mps2-an385");
+    // "thread resumed 0": with SCR.SLEEPONEXIT main never runs again after
+    // its WFI (QEMU 7.2, which does not sleep on exit, prints 1; README).
+    exits_cleanly_with(
+        &r,
+        &lines(&[
+            "sleep-on-exit: work in TIMER0 interrupts",
+            "irqs 20 work 20 thread resumed 0",
+        ]),
+    );
+    let work = r
+        .regions
+        .iter()
+        .find(|g| g.name == "isr_work")
+        .expect("roi_isr_work is a region");
+    assert_eq!(work.calls, 20);
+    // 833 passes of SUBS + taken BNE, 3 cycles each: about 2500 per call.
+    assert!(
+        (45_000..=55_000).contains(&work.cycles),
+        "{} cycles in 20 calls",
+        work.cycles
+    );
+    // README: asleep 89.8% of each 25000-cycle period (2539 awake), 88.6% of
+    // the whole run once start-up and the two printf lines (about 10k cycles
+    // awake) are counted. 86% still holds if the UART were paced at its
+    // programmed 1.5625 Mbaud (about 12k more cycles); above 91% the
+    // handler's work would be charged at least 10% short.
+    let share = r.sleep_cycles as f64 / (r.cycles + r.sleep_cycles) as f64;
+    assert!(
+        (0.86..=0.91).contains(&share),
+        "asleep {} of {} cycles",
+        r.sleep_cycles,
+        r.cycles + r.sleep_cycles
+    );
+}
+
+#[test]
+fn f7_l1_caches_make_the_flash_table_loop_faster() {
+    let r = run("devices/f7_caches.elf", "stm32f746");
+    assert!(
+        r.error.is_none(),
+        "error: {:?}\nstdout:\n{}",
+        r.error,
+        r.stdout
+    );
+    assert!(r.stdout.contains("faster ok\n"), "stdout:\n{}", r.stdout);
+    // Both runs sum the same table (4 passes over 256 words i x 0x9E3779B1,
+    // each rotated left by i mod 32).
+    assert!(
+        r.stdout.contains("sum 0xb46ab88c 0xb46ab88c\n"),
+        "stdout:\n{}",
+        r.stdout
+    );
+    assert_eq!(r.exit_code, Some(0), "stdout:\n{}", r.stdout);
+    // CCR decides: the uncached run is in a span with both L1 caches off,
+    // and the run ends with both on; the clock is the target's throughout.
+    assert!(
+        r.clocks.iter().any(|s| !s.flash.icache && !s.flash.dcache),
+        "{:?}",
+        r.clocks
+    );
+    let last = r.clocks.last().expect("a clock span");
+    assert!(last.flash.icache && last.flash.dcache, "{:?}", r.clocks);
+    assert!(
+        r.clocks.iter().all(|s| s.hclk_hz == 216_000_000),
+        "{:?}",
+        r.clocks
+    );
+}
