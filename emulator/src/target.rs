@@ -52,6 +52,11 @@ impl Core {
         Core::ALL.into_iter().find(|core| core.name() == name)
     }
 
+    /// Whether the core is a Cortex-M7 (dual issue, L1 caches, no bit-band).
+    pub fn is_m7(self) -> bool {
+        matches!(self, Core::CortexM7 | Core::CortexM7f)
+    }
+
     /// Whether the core has a floating-point unit.
     pub fn has_fpu(self) -> bool {
         matches!(self, Core::CortexM4f | Core::CortexM7f)

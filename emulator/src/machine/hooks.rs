@@ -503,6 +503,10 @@ fn with_bus<R>(
         // clock tree and FLASH_ACR are what their registers say.
         e.clock_programmed = true;
         (clocks, flash) = bus.programmed_settings(clocks, flash);
+        if e.model.core().is_m7() {
+            // A Cortex-M7's flash caches are its L1, as CCR has them (off at reset).
+            (flash.icache, flash.dcache) = e.sys.nvic.l1_caches();
+        }
     }
     if clocks != before || flash != flash_before {
         bus.clocks_changed(now, &before, &clocks);
@@ -582,7 +586,7 @@ pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usiz
         value << shift
     };
     let result = e.sys.write(word, value, now);
-    if matches!(e.model.core(), Core::CortexM7 | Core::CortexM7f) {
+    if e.model.core().is_m7() {
         l1_cache_control(e, word, now);
     }
     let itm = std::mem::take(&mut e.sys.itm);

@@ -593,6 +593,9 @@ impl Machine {
                 core,
                 image.vector_table,
                 Nvic::new(target.interrupts.irqs, target.interrupts.priority_bits),
+                core.is_m7()
+                    .then_some(target.flash.icache.zip(target.flash.dcache))
+                    .flatten(),
             ),
             semihosting: Semihosting::new(options.cmdline.clone(), heap),
             bus: Bus::new(target, options.strict_peripherals),

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use super::nvic::{Nvic, NvicError};
-use crate::target::Core;
+use crate::target::{CacheGeometry, Core};
 
 /// Offsets within the PPB.
 pub mod reg {
@@ -69,6 +69,25 @@ const CPACR_FPU: u32 = 0xF << 20;
 /// SysTick's external reference on STM32 parts is the core clock divided by 8
 /// (RM0090 section 6.2, "SysTick calibration"), the usual choice for CLKSOURCE = 0.
 const SYSTICK_EXTERNAL_DIVIDER: u64 = 8;
+
+/// Cortex-M7 cache identification (ARMv7-M ARM B4.8, Cortex-M7 TRM 4.1.1;
+/// values recalled, not re-read): CLIDR with separate L1 I and D caches and
+/// LoUU = LoC = 1, CTR with 8-word lines.
+const CLIDR: u32 = 0x0900_0003;
+const CTR: u32 = 0x8303_C003;
+const CLIDR_OFFSET: u32 = 0xED78;
+const CTR_OFFSET: u32 = 0xED7C;
+const CCSIDR_OFFSET: u32 = 0xED80;
+const CSSELR_OFFSET: u32 = 0xED84;
+
+/// CCSIDR of a cache: sets - 1, ways - 1, log2(words per line) - 2, with the
+/// write-through, write-back, read- and write-allocate bits the M7 reports.
+fn ccsidr(cache: CacheGeometry) -> u32 {
+    let ways = cache.ways.max(1);
+    let sets = (cache.lines / ways).max(1);
+    let words = (cache.line_bytes / 4).max(4);
+    0xF000_0000 | (sets - 1) << 13 | (ways - 1) << 3 | (words.trailing_zeros() - 2)
+}
 
 /// The CPUID each core reports (the TRMs' CPUID reset values): Cortex-M3 r2p1
 /// (DDI 0337I), Cortex-M4 r0p1 (DDI 0439B), Cortex-M7 r1p2 (DDI 0489F).
@@ -188,14 +207,23 @@ pub struct SystemRegisters {
     pub fault_address: u32,
     /// Exception state and the NVIC.
     pub nvic: Nvic,
+    /// The Cortex-M7 cache identification: CCSIDR of the D-cache and the
+    /// I-cache (0 on cores without caches), chosen by CSSELR.
+    ccsidr: [u32; 2],
     /// Bytes written to ITM stimulus port 0 and not yet taken by the console.
     pub itm: Vec<u8>,
     other: HashMap<u32, u32>,
 }
 
 impl SystemRegisters {
-    /// Registers at reset, with the vector table at `vtor` and `nvic`.
-    pub fn new(core: Core, vtor: u32, nvic: Nvic) -> SystemRegisters {
+    /// Registers at reset, with the vector table at `vtor`, `nvic`, and on a
+    /// Cortex-M7 the L1 caches of `l1` (I-cache, D-cache geometry).
+    pub fn new(
+        core: Core,
+        vtor: u32,
+        nvic: Nvic,
+        l1: Option<(CacheGeometry, CacheGeometry)>,
+    ) -> SystemRegisters {
         SystemRegisters {
             core,
             demcr: 0,
@@ -209,6 +237,7 @@ impl SystemRegisters {
             hfsr: 0,
             fault_address: 0,
             nvic,
+            ccsidr: l1.map_or([0; 2], |(i, d)| [ccsidr(d), ccsidr(i)]),
             itm: Vec::new(),
             other: HashMap::new(),
         }
@@ -276,6 +305,12 @@ impl SystemRegisters {
             reg::CPACR => self.cpacr,
             reg::DEMCR => self.demcr,
             reg::FPCCR => self.fpccr(),
+            CLIDR_OFFSET if self.ccsidr[0] != 0 => CLIDR,
+            CTR_OFFSET if self.ccsidr[0] != 0 => CTR,
+            CCSIDR_OFFSET => {
+                let csselr = self.other.get(&CSSELR_OFFSET).copied().unwrap_or(0);
+                self.ccsidr[(csselr & 1) as usize]
+            }
             _ => self.other.get(&offset).copied().unwrap_or(0),
         }
     }
@@ -337,7 +372,7 @@ mod tests {
 
     #[test]
     fn cyccnt_counts_only_when_enabled_and_keeps_writes() {
-        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3));
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3), None);
         assert_eq!(r.read(reg::DWT_CYCCNT, 100, 0), 0);
         r.write(reg::DEMCR, DEMCR_TRCENA, 100).unwrap();
         r.write(reg::DWT_CTRL, DWT_CYCCNTENA, 110).unwrap();
@@ -350,7 +385,7 @@ mod tests {
 
     #[test]
     fn systick_counts_down_and_interrupts_every_period() {
-        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3));
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3), None);
         r.write(reg::SYST_RVR, 999, 0).unwrap();
         r.write(reg::SYST_CVR, 0, 0).unwrap();
         r.write(reg::SYST_CSR, CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE, 10)
@@ -368,12 +403,29 @@ mod tests {
     }
 
     #[test]
+    fn an_m7_describes_its_l1_caches() {
+        let d = CacheGeometry {
+            lines: 128,
+            line_bytes: 32,
+            ways: 4,
+        };
+        let i = CacheGeometry { ways: 2, ..d };
+        let mut r = SystemRegisters::new(Core::CortexM7f, 0, Nvic::new(32, 3), Some((i, d)));
+        r.write(CSSELR_OFFSET, 0, 0).unwrap();
+        // 4 KiB, 4 ways, 32-byte lines: 32 sets (the STM32F746 D-cache).
+        assert_eq!(r.read(CCSIDR_OFFSET, 0, 0), 0xF003_E019);
+        r.write(CSSELR_OFFSET, 1, 0).unwrap();
+        assert_eq!(r.read(CCSIDR_OFFSET, 0, 0), 0xF007_E009);
+        assert_eq!(r.read(CLIDR_OFFSET, 0, 0), CLIDR);
+    }
+
+    #[test]
     fn cpacr_gates_the_fpu_and_cpuid_names_the_core() {
-        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3));
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3), None);
         assert!(!r.fpu_enabled());
         r.write(reg::CPACR, CPACR_FPU, 0).unwrap();
         assert!(r.fpu_enabled());
-        assert!(!SystemRegisters::new(Core::CortexM3, 0, Nvic::new(32, 3)).fpu_enabled());
+        assert!(!SystemRegisters::new(Core::CortexM3, 0, Nvic::new(32, 3), None).fpu_enabled());
         assert_eq!(r.read(reg::CPUID, 0, 0), 0x410F_C241);
     }
 }
