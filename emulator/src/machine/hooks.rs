@@ -40,8 +40,9 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             e.blocks.insert(info)
         }
     };
-    let prev_flags = uc.get_data().blocks.hot(uc.get_data().cur).flags;
-    if prev_flags & HotBlock::SLEEPS != 0 {
+    // The previous block, charged below now that its exit is known.
+    let prev = uc.get_data().blocks.hot(uc.get_data().cur);
+    if prev.has(HotBlock::SLEEPS) {
         if let Err(stop) = sleep(uc) {
             uc.get_data_mut().stop = Some(stop);
             let _ = uc.emu_stop();
@@ -78,7 +79,6 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         .filter(|&sp| sp >= uc.get_data().lowest_sp || !on_process_stack(uc));
     let e = uc.get_data_mut();
     // Charge the previous block, now that its exit is known.
-    let prev = e.blocks.hot(e.cur);
     e.settle_stall_in_block();
     e.cycles += u64::from(prev.cycles);
     e.weighted += prev.energy;
@@ -136,7 +136,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             }
         }
     }
-    if prev_flags & HotBlock::MASKS != 0 {
+    if prev.has(HotBlock::MASKS) {
         // PRIMASK, FAULTMASK or BASEPRI changed: a pending exception may be due.
         e.next_event = 0;
     }
