@@ -221,13 +221,13 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
     let pj_per_cycle = target.energy.vdd_v * target.energy.run_ua_per_mhz;
     let uj = |weighted: u64| weighted as f64 / 1000.0 * pj_per_cycle * 1e-6;
     let flash_program_uj = execution.flash_program_pj as f64 * 1e-6;
-    let time_us = execution.seconds * 1e6;
-    let sleep_time_us = execution.sleep_seconds * 1e6;
+    let time_us = execution.time_us;
+    let sleep_time_us = execution.sleep_us;
     // Sleep: V × µA/MHz per cycle (pJ) while the clocks run, V × µA × s in stop mode.
     let light_sleep = execution.sleep_cycles - execution.deep_sleep_cycles;
     let sleep_energy_uj =
         light_sleep as f64 * target.energy.vdd_v * target.energy.sleep_mode_ua_per_mhz * 1e-6
-            + execution.deep_sleep_seconds * target.energy.stop_ua * target.energy.vdd_v;
+            + execution.deep_sleep_us * 1e-6 * target.energy.stop_ua * target.energy.vdd_v;
     let energy_uj = uj(execution.weighted_cycles) + flash_program_uj + sleep_energy_uj;
     let profile = execution.profiler.functions(&image.symbols);
     let regions = image

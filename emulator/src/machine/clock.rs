@@ -61,6 +61,12 @@ impl FlashSettings {
     }
 }
 
+/// `cycles` at `hz` in µs, computed as cycles / MHz so that a run at one
+/// clock gives the very figure `cycles / clock_mhz` gives.
+pub fn micros(cycles: u64, hz: u64) -> f64 {
+    cycles as f64 / (hz.max(1) as f64 / 1e6)
+}
+
 /// One span of the run with the same clock and flash settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClockSpan {
@@ -137,11 +143,11 @@ impl ClockRecord {
         record.spans
     }
 
-    /// Seconds elapsed up to cycle `now`, each span at its own clock.
-    pub fn seconds(&self, now: u64) -> f64 {
+    /// Microseconds elapsed up to cycle `now`, each span at its own clock.
+    pub fn micros(&self, now: u64) -> f64 {
         self.spans(now)
             .iter()
-            .map(|s| s.cycles as f64 / s.hclk_hz.max(1) as f64)
+            .map(|s| micros(s.cycles, s.hclk_hz))
             .sum()
     }
 }
@@ -168,7 +174,7 @@ mod tests {
         let spans = r.spans(16_000 + 168_000);
         assert_eq!(spans.len(), 2);
         assert_eq!(spans[1].flash.wait_states, 5);
-        assert!((r.seconds(16_000 + 168_000) - 0.002).abs() < 1e-12);
+        assert!((r.micros(16_000 + 168_000) - 2000.0).abs() < 1e-9);
     }
 
     #[test]

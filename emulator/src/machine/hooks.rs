@@ -7,7 +7,7 @@ use unicorn_engine::{RegisterARM, Unicorn};
 
 use super::blocks::{self, BlockInfo, HotBlock};
 use super::bus::{Bus, BusContext};
-use super::clock::FlashSettings;
+use super::clock::{self, FlashSettings};
 use super::exceptions::{FaultCause, FP_STACKING_CYCLES};
 use super::flash::{ControllerAction, FlashTiming};
 use super::nvic::{self, exception, Masks, Nvic};
@@ -273,12 +273,12 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>) -> Result<(), Stop> {
             return Err(Stop::Budget);
         }
         let slept = wake.saturating_sub(e.now());
-        let seconds = slept as f64 / e.clock.clocks.hclk_hz.max(1) as f64;
+        let us = clock::micros(slept, e.clock.clocks.hclk_hz);
         e.sleep_cycles += slept;
-        e.sleep_seconds += seconds;
+        e.sleep_us += us;
         if e.sys.nvic.sleep_deep() {
             e.deep_sleep_cycles += slept;
-            e.deep_sleep_seconds += seconds;
+            e.deep_sleep_us += us;
         }
         poll_events(uc);
     }

@@ -191,12 +191,12 @@ pub struct Execution {
     pub profiler: Profiler,
     /// Host time spent emulating.
     pub wall: Duration,
-    /// Seconds of modeled time, each clock span at its own frequency.
-    pub seconds: f64,
-    /// Of that, seconds asleep.
-    pub sleep_seconds: f64,
-    /// Of that, seconds in deep sleep.
-    pub deep_sleep_seconds: f64,
+    /// Modeled time in µs, each clock span at its own frequency.
+    pub time_us: f64,
+    /// Of that, µs asleep.
+    pub sleep_us: f64,
+    /// Of that, µs in deep sleep.
+    pub deep_sleep_us: f64,
     /// Block counts for re-pricing, when recorded (image fields left empty).
     pub trace: Option<Trace>,
 }
@@ -246,9 +246,9 @@ struct Engine {
     /// Cycles asleep; `cycles + sleep_cycles` is the time base of timers.
     sleep_cycles: u64,
     deep_sleep_cycles: u64,
-    /// Sleep in seconds, each stretch at the clock then in force.
-    sleep_seconds: f64,
-    deep_sleep_seconds: f64,
+    /// Sleep in µs, each stretch at the clock then in force.
+    sleep_us: f64,
+    deep_sleep_us: f64,
     weighted: u64,
     instructions: u64,
     cur: u32,
@@ -580,8 +580,8 @@ impl Machine {
             max_cycles: options.max_cycles,
             sleep_cycles: 0,
             deep_sleep_cycles: 0,
-            sleep_seconds: 0.0,
-            deep_sleep_seconds: 0.0,
+            sleep_us: 0.0,
+            deep_sleep_us: 0.0,
             blocks: BlockTable::new(code_ranges),
             decoder: Decoder::new(),
             model: CostModel::new(core),
@@ -945,9 +945,9 @@ impl Machine {
             deep_sleep_cycles: e.deep_sleep_cycles,
             clock_spans: e.clock.spans(e.now()),
             peripheral_accesses: e.bus.accesses(),
-            seconds: e.clock.seconds(e.now()),
-            sleep_seconds: e.sleep_seconds,
-            deep_sleep_seconds: e.deep_sleep_seconds,
+            time_us: e.clock.micros(e.now()),
+            sleep_us: e.sleep_us,
+            deep_sleep_us: e.deep_sleep_us,
             instructions: e.instructions,
             weighted_cycles: e.weighted,
             flash_program_pj: e.flash_program_pj,
