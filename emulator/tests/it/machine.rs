@@ -150,3 +150,56 @@ fn a_duty_cycle_adds_the_sleep_current_between_runs() {
     assert!((d.battery_life_h.unwrap() - 220.0 / d.avg_current_ma).abs() < 1e-9);
     assert!(r.at_period(&target, r.time_us / 2000.0, None).is_err());
 }
+
+/// The F407 target with its USART2 block taken out of the file: the registers
+/// are still in the peripheral space, but no model serves them.
+fn f407_without_usart2() -> (tempfile::TempDir, mcubench::target::Target) {
+    let text = std::fs::read_to_string(crate::targets_dir().join("stm32f407.toml")).unwrap();
+    let block = "[[peripheral]]\nname = \"USART2\"\nkind = \"stm32-usart\"\nbase = 0x4000_4400\nsize = 0x400\nirqs = [38]\nclock = \"apb1\"\n";
+    assert!(
+        text.contains(block),
+        "the test's copy of the USART2 entry is stale"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stm32f407.toml");
+    std::fs::write(&path, text.replace(block, "")).unwrap();
+    let target = mcubench::target::Target::load(&path).unwrap();
+    (dir, target)
+}
+
+#[test]
+fn unmodeled_registers_keep_writes_and_are_listed_or_with_strict_peripherals_fail() {
+    let (_dir, target) = f407_without_usart2();
+    let image = crate::fixture("devices/wfi_idle_f407.elf");
+    let bounded = RunOptions {
+        max_cycles: 30_000_000,
+        ..RunOptions::default()
+    };
+    let r = mcubench::run::run_image(&image, &target, &bounded).unwrap();
+    // The registers keep what is written, but the status register reads 0:
+    // the firmware waits for TXE, as it would on a part without that block.
+    let error = r.error.expect("the wait for TXE never ends");
+    assert!(error.contains("cycle budget"), "{error}");
+    let status = r
+        .peripherals
+        .iter()
+        .find(|p| p.address == 0x4000_4400)
+        .expect("USART2 SR is listed");
+    assert!(
+        !status.modeled && status.reads > 0 && status.peripheral == "unlisted",
+        "{status:?}"
+    );
+
+    let strict = RunOptions {
+        strict_peripherals: true,
+        ..bounded
+    };
+    let r = mcubench::run::run_image(&image, &target, &strict).unwrap();
+    let error = r
+        .error
+        .expect("strict mode stops at the first unmodeled register");
+    assert!(
+        error.contains("no model serves") && error.contains("0x4000440"),
+        "{error}"
+    );
+}
