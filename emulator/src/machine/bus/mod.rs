@@ -409,10 +409,12 @@ fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) 
         PeripheralKind::Stm32f4Pwr => (Box::new(stm32::F4Pwr::new(spec, target)), true),
         PeripheralKind::Stm32h7Pwr => (Box::new(stm32::H7Pwr::new(spec)), true),
         PeripheralKind::Stm32l4Pwr => (Box::new(stm32::L4Pwr::new(spec)), true),
-        PeripheralKind::Stm32f1Flash => (Box::new(stm32::F1Flash::new(spec)), true),
-        PeripheralKind::Stm32f4Flash => (Box::new(stm32::F4Flash::new(spec, target)), true),
-        PeripheralKind::Stm32h7Flash => (Box::new(stm32::H7Flash::new(spec)), true),
-        PeripheralKind::Stm32l4Flash => (Box::new(stm32::L4Flash::new(spec)), true),
+        PeripheralKind::Stm32f1Flash
+        | PeripheralKind::Stm32f4Flash
+        | PeripheralKind::Stm32h7Flash
+        | PeripheralKind::Stm32l4Flash => {
+            (Box::new(stm32::FlashInterface::new(spec, target)), true)
+        }
         PeripheralKind::Stm32Gpio => (Box::new(stm32::Gpio::new(spec, target)), true),
         PeripheralKind::Stm32f1Gpio => (Box::new(stm32::F1Gpio::new(spec)), true),
         PeripheralKind::Stm32Usart => (Box::new(stm32::Usart::new(spec)), true),

@@ -28,7 +28,7 @@ mod usart;
 
 pub use crc::Crc;
 pub use dbgmcu::Dbgmcu;
-pub use flash::{F1Flash, F4Flash, H7Flash, L4Flash};
+pub use flash::FlashInterface;
 pub use gpio::{F1Gpio, Gpio};
 pub use pwr::{F4Pwr, H7Pwr, L4Pwr};
 pub use rcc::Rcc;
