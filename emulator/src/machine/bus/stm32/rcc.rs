@@ -37,16 +37,6 @@ const CLOCK_TREE: [&str; 12] = [
     "CDCFGR2",
 ];
 
-/// Which RCC register map and clock tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Variant {
-    F1,
-    F4,
-    F7,
-    H7,
-    L4,
-}
-
 /// RM0008 section 7.3.11 register map; reset values from ST's STM32F103 SVD
 /// (v1.2). HSICAL (CR 15:8) is factory-trimmed on a real part and reads 0 here.
 const F1_REGS: &[RegDef] = &[
@@ -247,7 +237,7 @@ const PLL_ON: u32 = 24;
 /// CR bit of the HSE enable, the same on every family.
 const HSE_ON: u32 = 16;
 
-/// What differs between the RCC variants besides the clock arithmetic.
+/// What differs between the RCC families besides the clock arithmetic.
 struct Layout {
     regs: &'static [RegDef],
     /// Offset of CFGR, which holds SW and SWS.
@@ -470,7 +460,8 @@ const MSI_HZ: [u64; 12] = [
 
 /// An RCC block.
 pub struct Rcc {
-    variant: Variant,
+    /// Which register map and clock tree.
+    family: Family,
     layout: &'static Layout,
     regs: RegisterFile,
     /// The SW value the system clock switch has made (SWS).
@@ -484,19 +475,19 @@ pub struct Rcc {
 impl Rcc {
     /// The RCC of `target` as `spec` describes it: the F1, F4/F7, H7 or L4 map by kind.
     pub fn new(spec: &PeripheralSpec, target: &Target) -> Rcc {
-        let variant = match spec.kind {
-            PeripheralKind::Stm32f1Rcc => Variant::F1,
-            PeripheralKind::Stm32h7Rcc => Variant::H7,
-            PeripheralKind::Stm32l4Rcc => Variant::L4,
-            _ if Family::of(target) == Family::F7 => Variant::F7,
-            _ => Variant::F4,
+        let family = match spec.kind {
+            PeripheralKind::Stm32f1Rcc => Family::F1,
+            PeripheralKind::Stm32h7Rcc => Family::H7,
+            PeripheralKind::Stm32l4Rcc => Family::L4,
+            _ if Family::of(target) == Family::F7 => Family::F7,
+            _ => Family::F4,
         };
-        let layout = match variant {
-            Variant::F1 => &F1_LAYOUT,
-            Variant::F4 => &F4_LAYOUT,
-            Variant::F7 => &F7_LAYOUT,
-            Variant::H7 => &H7_LAYOUT,
-            Variant::L4 => &L4_LAYOUT,
+        let layout = match family {
+            Family::F1 => &F1_LAYOUT,
+            Family::F4 => &F4_LAYOUT,
+            Family::F7 => &F7_LAYOUT,
+            Family::H7 => &H7_LAYOUT,
+            Family::L4 => &L4_LAYOUT,
         };
         let hse_hz = spec
             .reset
@@ -504,7 +495,7 @@ impl Rcc {
             .find(|r| r.offset == HSE_OFFSET)
             .map_or(layout.hse_default, |r| u64::from(r.value));
         let mut rcc = Rcc {
-            variant,
+            family,
             layout,
             regs: reset_file(layout.regs, spec),
             sws: 0,
@@ -517,7 +508,7 @@ impl Rcc {
 
     /// The register `offset` stands for: H7 C1_ aliases map to their originals.
     fn canonical(&self, offset: u32) -> u32 {
-        if self.variant == Variant::H7 && (0x130..0x180).contains(&offset) {
+        if self.family == Family::H7 && (0x130..0x180).contains(&offset) {
             offset - 0x60
         } else {
             offset
@@ -544,18 +535,18 @@ impl Rcc {
 
     /// Frequency of the oscillator enabled by CR bit `bit`, in Hz.
     fn osc_hz(&self, bit: u32) -> u64 {
-        match (self.variant, bit) {
+        match (self.family, bit) {
             (_, HSE_ON) => self.hse_hz,
             // RM0008 7.2.2: the F1's HSI RC runs at 8 MHz.
-            (Variant::F1, _) => 8_000_000,
+            (Family::F1, _) => 8_000_000,
             // RM0090 6.2.2, RM0385 5.2.2: 16 MHz HSI.
-            (Variant::F4 | Variant::F7, _) => 16_000_000,
+            (Family::F4 | Family::F7, _) => 16_000_000,
             // RM0432 6.2.2: HSI16.
-            (Variant::L4, 8) => 16_000_000,
-            (Variant::L4, _) => self.msi_hz(),
+            (Family::L4, 8) => 16_000_000,
+            (Family::L4, _) => self.msi_hz(),
             // RM0433 8.5.2: CSI at 4 MHz; HSI at 64 MHz divided by HSIDIV.
-            (Variant::H7, 7) => 4_000_000,
-            (Variant::H7, _) => 64_000_000 >> (self.cr() >> 3 & 0x3),
+            (Family::H7, 7) => 4_000_000,
+            (Family::H7, _) => 64_000_000 >> (self.cr() >> 3 & 0x3),
         }
     }
 
@@ -572,28 +563,28 @@ impl Rcc {
 
     /// CR enable bit of the main PLL's input, or None for no input.
     fn pll_input(&self) -> Option<u32> {
-        match self.variant {
+        match self.family {
             // RM0008 7.3.2 PLLSRC: HSI/2 or HSE.
-            Variant::F1 => Some(if self.regs.get(0x04) >> 16 & 1 == 1 {
+            Family::F1 => Some(if self.regs.get(0x04) >> 16 & 1 == 1 {
                 HSE_ON
             } else {
                 0
             }),
             // RM0090 7.3.2 PLLSRC (bit 22): HSI or HSE.
-            Variant::F4 | Variant::F7 => Some(if self.regs.get(0x04) >> 22 & 1 == 1 {
+            Family::F4 | Family::F7 => Some(if self.regs.get(0x04) >> 22 & 1 == 1 {
                 HSE_ON
             } else {
                 0
             }),
             // RM0432 6.4.4 PLLSRC: none, MSI, HSI16, HSE.
-            Variant::L4 => match self.regs.get(0x0C) & 0x3 {
+            Family::L4 => match self.regs.get(0x0C) & 0x3 {
                 1 => Some(0),
                 2 => Some(8),
                 3 => Some(HSE_ON),
                 _ => None,
             },
             // RM0433 8.7.11 PLLSRC: HSI, CSI, HSE, none.
-            Variant::H7 => match self.regs.get(0x28) & 0x3 {
+            Family::H7 => match self.regs.get(0x28) & 0x3 {
                 0 => Some(0),
                 1 => Some(7),
                 2 => Some(HSE_ON),
@@ -610,8 +601,8 @@ impl Rcc {
             return None;
         }
         let mut hz = self.osc_hz(input);
-        match self.variant {
-            Variant::F1 => {
+        match self.family {
+            Family::F1 => {
                 let cfgr = self.regs.get(0x04);
                 if input == HSE_ON {
                     // PLLXTPRE halves HSE before the PLL.
@@ -623,7 +614,7 @@ impl Rcc {
                 let mul = u64::from((cfgr >> 18 & 0xF) + 2).min(16);
                 Some(hz * mul)
             }
-            Variant::F4 | Variant::F7 => {
+            Family::F4 | Family::F7 => {
                 let pll = self.regs.get(0x04);
                 let m = u64::from(pll & 0x3F);
                 let n = u64::from(pll >> 6 & 0x1FF);
@@ -631,7 +622,7 @@ impl Rcc {
                 // PLLM 2..63, PLLN 50..432 (RM0090 7.3.2, RM0385 5.3.2).
                 ((2..=63).contains(&m) && (50..=432).contains(&n)).then(|| hz * n / (m * p))
             }
-            Variant::L4 => {
+            Family::L4 => {
                 let pll = self.regs.get(0x0C);
                 let m = u64::from((pll >> 4 & 0xF) + 1);
                 let n = u64::from(pll >> 8 & 0x7F);
@@ -639,7 +630,7 @@ impl Rcc {
                 // PLLN 8..127; PLLCLK is the R output (RM0432 6.4.4).
                 (8..=127).contains(&n).then(|| hz * n / (m * r))
             }
-            Variant::H7 => {
+            Family::H7 => {
                 let m = u64::from(self.regs.get(0x28) >> 4 & 0x3F);
                 let div = self.regs.get(0x30);
                 let n = u64::from((div & 0x1FF) + 1);
@@ -700,8 +691,8 @@ impl Rcc {
     pub fn clocks(&self) -> Clocks {
         let sys = self.sysclk();
         // (core clock, AHB clock, APB1 divider, APB2 divider, timer multiplier)
-        let (core, hclk, div1, div2, mult) = match self.variant {
-            Variant::F1 | Variant::L4 => {
+        let (core, hclk, div1, div2, mult) = match self.family {
+            Family::F1 | Family::L4 => {
                 let cfgr = self.regs.get(self.layout.cfgr);
                 let hclk = sys / ahb_div(cfgr >> 4 & 0xF);
                 (
@@ -712,11 +703,11 @@ impl Rcc {
                     2,
                 )
             }
-            Variant::F4 | Variant::F7 => {
+            Family::F4 | Family::F7 => {
                 let cfgr = self.regs.get(0x08);
                 let hclk = sys / ahb_div(cfgr >> 4 & 0xF);
                 // F7 TIMPRE (DCKCFGR1 bit 24); the F405/407 have none.
-                let timpre = self.variant == Variant::F7 && self.regs.get(0x8C) >> 24 & 1 == 1;
+                let timpre = self.family == Family::F7 && self.regs.get(0x8C) >> 24 & 1 == 1;
                 (
                     hclk,
                     hclk,
@@ -725,7 +716,7 @@ impl Rcc {
                     if timpre { 4 } else { 2 },
                 )
             }
-            Variant::H7 => {
+            Family::H7 => {
                 // The core runs at sys_ck / D1CPRE; the AHB and the APB
                 // prescalers of D2 follow HPRE (RM0433 8.5.6, figure 49).
                 let d1 = self.regs.get(0x18);
@@ -802,7 +793,7 @@ impl Peripheral for Rcc {
         }
         if offset == 0x00 {
             new |= self.in_use();
-            if self.variant == Variant::L4 {
+            if self.family == Family::L4 {
                 // MSIRGSEL is set-only: writing 0 has no effect (RM0432
                 // 6.4.1, recalled, not re-read).
                 new |= self.regs.get(0x00) & 1 << 3;
