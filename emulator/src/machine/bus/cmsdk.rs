@@ -9,7 +9,7 @@
 //! CMSDK RTL, cmsdk_apb_timer.v, as published in public repositories.
 
 use super::ticks::{bus_hz, next_in_progression, Ticker};
-use super::{BusContext, BusError, Peripheral, RegisterFile};
+use super::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
 use crate::target::{BusClock, PeripheralSpec};
 
@@ -33,11 +33,6 @@ const ID_NAMES: [&str; 12] = [
 fn id_index(offset: u32) -> Option<usize> {
     let index = offset.checked_sub(ID_BASE)? / 4;
     usize::try_from(index).ok().filter(|&i| i < ID_NAMES.len())
-}
-
-/// `old` with the lanes selected by `mask` replaced from `value`.
-fn merge(old: u32, value: u32, mask: u32) -> u32 {
-    (old & !mask) | (value & mask)
 }
 
 mod uart {

@@ -389,6 +389,12 @@ impl Bus {
     }
 }
 
+/// `old` with the lanes `mask` selects replaced by those of `value`: what a
+/// narrower store, or a store to a register with read-only bits, leaves.
+fn merge(old: u32, value: u32, mask: u32) -> u32 {
+    (old & !mask) | (value & mask)
+}
+
 /// The low `width` bytes of a word.
 fn lanes(width: u8) -> u32 {
     match width {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{BusContext, BusError, Peripheral};
+use super::{merge, BusContext, BusError, Peripheral};
 use crate::target::ResetValue;
 
 /// Most distinct registers one file keeps; beyond it writes are dropped, so
@@ -36,7 +36,7 @@ impl RegisterFile {
             return;
         }
         let old = self.get(offset);
-        self.values.insert(offset, (old & !mask) | (value & mask));
+        self.values.insert(offset, merge(old, value, mask));
     }
 }
 

@@ -5,8 +5,8 @@
 //! initial value (INIT) and polynomial (POL, of 7, 8, 16 or 32 bits) and bit
 //! reversal of the input and output (RM0385 chapter 6).
 
-use super::{merge, name_in, Family, RegDef};
-use crate::machine::bus::{BusContext, BusError, Peripheral};
+use super::{name_in, Family, RegDef};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral};
 use crate::target::{PeripheralSpec, Target};
 
 /// Register map (RM0090 4.4.4, RM0385 6.4.6); INIT and POL on F7/H7/L4 only.

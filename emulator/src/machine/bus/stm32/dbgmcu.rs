@@ -6,7 +6,7 @@
 //! IDCODE is the target file's reset value at offset 0 (REV_ID in bits
 //! 31:16, DEV_ID in 11:0) and is read-only.
 
-use super::{merge, name_in, Family, RegDef};
+use super::{name_in, Family, RegDef};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
 use crate::target::{PeripheralSpec, Target};
 
@@ -73,8 +73,7 @@ impl Peripheral for Dbgmcu {
         _ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
         if offset != 0 {
-            let new = merge(self.regs.get(offset), value, mask);
-            self.regs.set(offset, new, u32::MAX);
+            self.regs.set(offset, value, mask);
         }
         Ok(())
     }

@@ -4,8 +4,8 @@
 //! output pin reads its latch, an input its pull (1 with a pull-up, else 0),
 //! an analog pin 0.
 
-use super::{merge, name_in, reset_file, Family, RegDef};
-use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
+use super::{name_in, reset_file, Family, RegDef};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::target::{PeripheralSpec, Target};
 
 /// The configuration lock sequence (RM0090 8.4.8, RM0008 9.2.7): write LCKK=1,
@@ -159,8 +159,7 @@ impl Peripheral for Gpio {
                     0x24 => self.lock.protected(4, 8),
                     _ => 0,
                 };
-                let new = merge(self.regs.get(offset), value, mask & !protected);
-                self.regs.set(offset, new, u32::MAX);
+                self.regs.set(offset, value, mask & !protected);
             }
         }
         Ok(())
@@ -262,8 +261,7 @@ impl Peripheral for F1Gpio {
                     0x04 => self.lock.protected(4, 8),
                     _ => 0,
                 };
-                let new = merge(self.regs.get(offset), value, mask & !protected);
-                self.regs.set(offset, new, u32::MAX);
+                self.regs.set(offset, value, mask & !protected);
             }
         }
         Ok(())

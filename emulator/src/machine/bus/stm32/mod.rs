@@ -103,11 +103,6 @@ fn name_in(defs: &[RegDef], offset: u32) -> Option<&'static str> {
         .map(|&(_, name, _)| name)
 }
 
-/// `old` with the lanes `mask` selects replaced by those of `value`.
-fn merge(old: u32, value: u32, mask: u32) -> u32 {
-    (old & !mask) | (value & mask)
-}
-
 /// Flags after an rc_w0 write: a written 0 clears a flag, a written 1 or an
 /// unwritten lane leaves it as it is.
 fn clear_w0(flags: u32, value: u32, mask: u32) -> u32 {

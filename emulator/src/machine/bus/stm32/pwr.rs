@@ -3,7 +3,7 @@
 //! at once, so every ready flag reads what its request holds; nothing here
 //! changes the clocks or the cost of a cycle.
 
-use super::{merge, name_in, reset_file, Family, RegDef};
+use super::{name_in, reset_file, Family, RegDef};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
 use crate::target::{PeripheralSpec, Target};
 
@@ -93,8 +93,7 @@ impl Peripheral for F4Pwr {
             0x04 => 0x0300,
             _ => u32::MAX,
         };
-        let new = merge(self.regs.get(offset), value, mask & writable);
-        self.regs.set(offset, new, u32::MAX);
+        self.regs.set(offset, value, mask & writable);
         Ok(())
     }
 
@@ -176,8 +175,7 @@ impl Peripheral for H7Pwr {
         if offset == 0x0C && mask & H7_SUPPLY != 0 {
             self.supply_set = true;
         }
-        let new = merge(self.regs.get(offset), value, mask & writable);
-        self.regs.set(offset, new, u32::MAX);
+        self.regs.set(offset, value, mask & writable);
         Ok(())
     }
 
@@ -255,8 +253,7 @@ impl Peripheral for L4Pwr {
         _ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
         if !matches!(offset, 0x10 | 0x14 | 0x18) {
-            let new = merge(self.regs.get(offset), value, mask);
-            self.regs.set(offset, new, u32::MAX);
+            self.regs.set(offset, value, mask);
         }
         Ok(())
     }

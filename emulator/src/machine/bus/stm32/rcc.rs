@@ -16,8 +16,8 @@
 //! the target file gives a reset entry at offset 0xFFFF_FFF0 holding its
 //! frequency in Hz; 0 means no crystal, so HSERDY never sets.
 
-use super::{merge, name_in, reset_file, Family, RegDef, HSE_OFFSET};
-use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
+use super::{name_in, reset_file, Family, RegDef, HSE_OFFSET};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
 use crate::target::{PeripheralKind, PeripheralSpec, Target};
 

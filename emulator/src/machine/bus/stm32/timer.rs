@@ -12,8 +12,8 @@
 //! down- and center-aligned counting are not modeled: their registers keep
 //! what is written and the counter counts up.
 
-use super::{clear_w0, drive_irq, merge, name_in, Family, RegDef};
-use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
+use super::{clear_w0, drive_irq, name_in, Family, RegDef};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
 use crate::target::{BusClock, PeripheralSpec, Target};
 

@@ -8,8 +8,8 @@
 //! re-arms a flag that stays set, as the next byte's TXE would on hardware.
 //! Baud rates and frame timing are not modeled.
 
-use super::{clear_w0, drive_irq, merge, name_in, Family, RegDef};
-use crate::machine::bus::{BusContext, BusError, Peripheral};
+use super::{clear_w0, drive_irq, name_in, Family, RegDef};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral};
 use crate::target::{PeripheralSpec, Target};
 
 /// Status bits of the F1/F4 SR (RM0090 30.6.1) and the V2 ISR share
