@@ -421,8 +421,9 @@ fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) 
         | PeripheralKind::Stm32l4Flash => {
             (Box::new(stm32::FlashInterface::new(spec, target)), true)
         }
-        PeripheralKind::Stm32Gpio => (Box::new(stm32::Gpio::new(spec, target)), true),
-        PeripheralKind::Stm32f1Gpio => (Box::new(stm32::F1Gpio::new(spec)), true),
+        PeripheralKind::Stm32Gpio | PeripheralKind::Stm32f1Gpio => {
+            (Box::new(stm32::Gpio::new(spec, target)), true)
+        }
         PeripheralKind::Stm32Usart => (Box::new(stm32::Usart::new(spec)), true),
         PeripheralKind::Stm32UsartV2 => (Box::new(stm32::UsartV2::new(spec, target)), true),
         PeripheralKind::Stm32Crc => (Box::new(stm32::Crc::new(spec, target)), true),

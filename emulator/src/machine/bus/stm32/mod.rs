@@ -29,7 +29,7 @@ mod usart;
 pub use crc::Crc;
 pub use dbgmcu::Dbgmcu;
 pub use flash::FlashInterface;
-pub use gpio::{F1Gpio, Gpio};
+pub use gpio::Gpio;
 pub use pwr::{F4Pwr, H7Pwr, L4Pwr};
 pub use rcc::Rcc;
 pub use timer::Timer;
