@@ -412,9 +412,9 @@ fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) 
         | PeripheralKind::Stm32f4Rcc
         | PeripheralKind::Stm32h7Rcc
         | PeripheralKind::Stm32l4Rcc => (Box::new(stm32::Rcc::new(spec, target)), true),
-        PeripheralKind::Stm32f4Pwr => (Box::new(stm32::F4Pwr::new(spec, target)), true),
-        PeripheralKind::Stm32h7Pwr => (Box::new(stm32::H7Pwr::new(spec)), true),
-        PeripheralKind::Stm32l4Pwr => (Box::new(stm32::L4Pwr::new(spec)), true),
+        PeripheralKind::Stm32f4Pwr | PeripheralKind::Stm32h7Pwr | PeripheralKind::Stm32l4Pwr => {
+            (Box::new(stm32::Pwr::new(spec, target)), true)
+        }
         PeripheralKind::Stm32f1Flash
         | PeripheralKind::Stm32f4Flash
         | PeripheralKind::Stm32h7Flash

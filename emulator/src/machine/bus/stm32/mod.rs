@@ -30,7 +30,7 @@ pub use crc::Crc;
 pub use dbgmcu::Dbgmcu;
 pub use flash::FlashInterface;
 pub use gpio::Gpio;
-pub use pwr::{F4Pwr, H7Pwr, L4Pwr};
+pub use pwr::Pwr;
 pub use rcc::Rcc;
 pub use timer::Timer;
 pub use usart::{Usart, UsartV2};
