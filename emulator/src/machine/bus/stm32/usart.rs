@@ -36,15 +36,76 @@ const TE: u32 = 1 << 3;
 const TXEIE: u32 = 1 << 7;
 const TCIE: u32 = 1 << 6;
 
+/// The transmitter both register layouts share: a data write goes to the
+/// console at once, so TXE is always set, and the interrupt line follows
+/// TXE, TC and (FIFO parts) TXFE through their CR1 enables.
+struct Transmitter {
+    /// CR1's UE bit: bit 13 on the F1/F4, bit 0 on V2.
+    ue: u32,
+    /// Transmission complete flag.
+    tc: bool,
+    /// TXFIFO empty flag, on parts with a FIFO.
+    txfe: bool,
+    /// Whether the part has the FIFO and PRESC (H7, L4+).
+    fifo: bool,
+    irq: Option<u32>,
+    /// Interrupt line level after the last access.
+    level: bool,
+}
+
+impl Transmitter {
+    fn new(ue: u32, fifo: bool, spec: &PeripheralSpec) -> Transmitter {
+        Transmitter {
+            ue,
+            tc: true,
+            txfe: fifo,
+            fifo,
+            irq: spec.irqs.first().copied(),
+            level: false,
+        }
+    }
+
+    /// A write to the data register: its low byte goes out while UE and TE
+    /// are set in `cr1`. Returns whether it did, which re-arms TXE.
+    fn send(&mut self, value: u32, mask: u32, cr1: u32, ctx: &mut BusContext<'_>) -> bool {
+        let enabled = self.ue | TE;
+        if mask & 0xFF == 0 || cr1 & enabled != enabled {
+            return false;
+        }
+        ctx.console.push((value & 0xFF) as u8);
+        self.tc = true;
+        self.txfe = self.fifo;
+        true
+    }
+
+    /// Drives the interrupt line after an access, with `cr1` in force;
+    /// `sent` says a data write re-armed TXE.
+    fn drive(&mut self, cr1: u32, sent: bool, ctx: &mut BusContext<'_>) {
+        let asserted = cr1 & self.ue != 0
+            && (cr1 & TXEIE != 0
+                || cr1 & TCIE != 0 && self.tc
+                || self.fifo && cr1 & TXFEIE != 0 && self.txfe);
+        drive_irq(&mut self.level, asserted, sent, self.irq, ctx);
+    }
+}
+
+/// The register at `offset` of those a model keeps as written, by offset / 4.
+fn kept(regs: &[u32], offset: u32) -> u32 {
+    regs.get(offset as usize / 4).copied().unwrap_or(0)
+}
+
+/// Writes the kept register at `offset`, if there is one.
+fn keep(regs: &mut [u32], offset: u32, value: u32, mask: u32) {
+    if let Some(reg) = regs.get_mut(offset as usize / 4) {
+        *reg = merge(*reg, value, mask);
+    }
+}
+
 /// An STM32F1/F4 USART (SR/DR layout).
 pub struct Usart {
     /// BRR, CR1, CR2, CR3, GTPR as written, by offset / 4.
     regs: [u32; 7],
-    /// Transmission complete flag.
-    tc: bool,
-    irq: Option<u32>,
-    /// Interrupt line level after the last access.
-    level: bool,
+    tx: Transmitter,
 }
 
 impl Usart {
@@ -52,9 +113,7 @@ impl Usart {
     pub fn new(spec: &PeripheralSpec) -> Usart {
         Usart {
             regs: [0; 7],
-            tc: true,
-            irq: spec.irqs.first().copied(),
-            level: false,
+            tx: Transmitter::new(F4_UE, false, spec),
         }
     }
 
@@ -63,12 +122,7 @@ impl Usart {
     }
 
     fn sr(&self) -> u32 {
-        TXE | if self.tc { TC } else { 0 }
-    }
-
-    fn line(&self) -> bool {
-        let cr1 = self.cr1();
-        cr1 & F4_UE != 0 && (cr1 & TXEIE != 0 || cr1 & TCIE != 0 && self.tc)
+        TXE | if self.tx.tc { TC } else { 0 }
     }
 }
 
@@ -78,7 +132,7 @@ impl Peripheral for Usart {
             0x00 => self.sr(),
             // Nothing is received: DR reads 0.
             0x04 => 0,
-            _ => self.regs.get(offset as usize / 4).copied().unwrap_or(0),
+            _ => kept(&self.regs, offset),
         })
     }
 
@@ -89,25 +143,14 @@ impl Peripheral for Usart {
         mask: u32,
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
-        let mut data = false;
+        let mut sent = false;
         match offset {
             // TC, RXNE, LBD, CTS are rc_w0; only TC is ever set here.
-            0x00 => self.tc = clear_w0(self.sr(), value, mask) & TC != 0,
-            0x04 => {
-                if mask & 0xFF != 0 && self.cr1() & (F4_UE | TE) == F4_UE | TE {
-                    ctx.console.push((value & 0xFF) as u8);
-                    self.tc = true;
-                    data = true;
-                }
-            }
-            _ => {
-                if let Some(reg) = self.regs.get_mut(offset as usize / 4) {
-                    *reg = merge(*reg, value, mask);
-                }
-            }
+            0x00 => self.tx.tc = clear_w0(self.sr(), value, mask) & TC != 0,
+            0x04 => sent = self.tx.send(value, mask, self.cr1(), ctx),
+            _ => keep(&mut self.regs, offset, value, mask),
         }
-        let line = self.line();
-        drive_irq(&mut self.level, line, data, self.irq, ctx);
+        self.tx.drive(self.cr1(), sent, ctx);
         Ok(())
     }
 
@@ -147,13 +190,7 @@ const TXFE: u32 = 1 << 23;
 pub struct UsartV2 {
     /// CR1..PRESC as written, by offset / 4; ISR, ICR, RDR, TDR unused.
     regs: [u32; 12],
-    tc: bool,
-    /// TXFIFO empty flag, on parts with a FIFO.
-    txfe: bool,
-    /// Whether the part has the FIFO and PRESC (H7, L4+).
-    fifo: bool,
-    irq: Option<u32>,
-    level: bool,
+    tx: Transmitter,
 }
 
 impl UsartV2 {
@@ -166,11 +203,7 @@ impl UsartV2 {
                 .any(|p| part.starts_with(p));
         UsartV2 {
             regs: [0; 12],
-            tc: true,
-            txfe: fifo,
-            fifo,
-            irq: spec.irqs.first().copied(),
-            level: false,
+            tx: Transmitter::new(V2_UE, fifo, spec),
         }
     }
 
@@ -182,10 +215,10 @@ impl UsartV2 {
         let cr1 = self.cr1();
         let enabled = cr1 & V2_UE != 0;
         let mut isr = TXE;
-        if self.tc {
+        if self.tx.tc {
             isr |= TC;
         }
-        if self.txfe {
+        if self.tx.txfe {
             isr |= TXFE;
         }
         if enabled && cr1 & TE != 0 {
@@ -196,14 +229,6 @@ impl UsartV2 {
         }
         isr
     }
-
-    fn line(&self) -> bool {
-        let cr1 = self.cr1();
-        cr1 & V2_UE != 0
-            && (cr1 & TXEIE != 0
-                || cr1 & TCIE != 0 && self.tc
-                || self.fifo && cr1 & TXFEIE != 0 && self.txfe)
-    }
 }
 
 impl Peripheral for UsartV2 {
@@ -212,8 +237,8 @@ impl Peripheral for UsartV2 {
             0x1C => self.isr(),
             // RQR and ICR are write-only; nothing is received.
             0x18 | 0x20 | 0x24 | 0x28 => 0,
-            0x2C if !self.fifo => 0,
-            _ => self.regs.get(offset as usize / 4).copied().unwrap_or(0),
+            0x2C if !self.tx.fifo => 0,
+            _ => kept(&self.regs, offset),
         })
     }
 
@@ -224,38 +249,26 @@ impl Peripheral for UsartV2 {
         mask: u32,
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
-        let mut data = false;
+        let mut sent = false;
         match offset {
             // ISR and RDR are read-only; RQR requests have nothing to act on.
             0x18 | 0x1C | 0x24 => {}
             0x20 => {
                 // TCCF (bit 6) clears TC, TXFECF (bit 5) clears TXFE.
                 let clear = value & mask;
-                self.tc &= clear & TC == 0;
-                self.txfe &= !(self.fifo && clear & 1 << 5 != 0);
+                self.tx.tc &= clear & TC == 0;
+                self.tx.txfe &= !(self.tx.fifo && clear & 1 << 5 != 0);
             }
-            0x28 => {
-                if mask & 0xFF != 0 && self.cr1() & (V2_UE | TE) == V2_UE | TE {
-                    ctx.console.push((value & 0xFF) as u8);
-                    self.tc = true;
-                    self.txfe = self.fifo;
-                    data = true;
-                }
-            }
-            0x2C if !self.fifo => {}
-            _ => {
-                if let Some(reg) = self.regs.get_mut(offset as usize / 4) {
-                    *reg = merge(*reg, value, mask);
-                }
-            }
+            0x28 => sent = self.tx.send(value, mask, self.cr1(), ctx),
+            0x2C if !self.tx.fifo => {}
+            _ => keep(&mut self.regs, offset, value, mask),
         }
-        let line = self.line();
-        drive_irq(&mut self.level, line, data, self.irq, ctx);
+        self.tx.drive(self.cr1(), sent, ctx);
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
-        if offset == 0x2C && !self.fifo {
+        if offset == 0x2C && !self.tx.fifo {
             return None;
         }
         name_in(V2_REGS, offset)
