@@ -92,8 +92,26 @@ impl Events {
         (self.valid & bit != 0).then_some(bit)
     }
 
-    fn read(&self, bit: u32) -> u32 {
-        u32::from(self.set & bit != 0)
+    /// What the event or interrupt-enable register at `offset` reads, if
+    /// the block has one there.
+    fn read_register(&self, offset: u32) -> Option<u32> {
+        match offset {
+            INTENSET | INTENCLR => Some(self.inten),
+            _ => self.bit(offset).map(|bit| u32::from(self.set & bit != 0)),
+        }
+    }
+
+    /// Writes the event or interrupt-enable register at `offset`; false if
+    /// the block has none there.
+    fn write_register(&mut self, offset: u32, value: u32, ctx: &mut BusContext<'_>) -> bool {
+        match offset {
+            INTENSET | INTENCLR => self.write_inten(offset, value, ctx),
+            _ => match self.bit(offset) {
+                Some(bit) => self.write(bit, value, ctx),
+                None => return false,
+            },
+        }
+        true
     }
 
     fn raise(&self, ctx: &mut BusContext<'_>) {
@@ -239,12 +257,11 @@ impl NrfClock {
 
 impl Peripheral for NrfClock {
     fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
-        if let Some(bit) = self.events.bit(offset) {
-            return Ok(self.events.read(bit));
+        if let Some(value) = self.events.read_register(offset) {
+            return Ok(value);
         }
         Ok(match offset {
             clock::TASKS_HFCLKSTART..=clock::TASKS_CTSTOP => 0,
-            INTENSET | INTENCLR => self.events.inten,
             clock::HFCLKRUN => u32::from(self.hfclk_run),
             clock::HFCLKSTAT if self.hfxo => clock::STAT_RUNNING | clock::HF_SRC_XTAL,
             clock::HFCLKSTAT => 0,
@@ -264,8 +281,7 @@ impl Peripheral for NrfClock {
         mask: u32,
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
-        if let Some(bit) = self.events.bit(offset) {
-            self.events.write(bit, value, ctx);
+        if self.events.write_register(offset, value, ctx) {
             return Ok(());
         }
         match offset {
@@ -273,7 +289,6 @@ impl Peripheral for NrfClock {
                 self.task(offset, ctx);
             }
             clock::TASKS_HFCLKSTART..=clock::TASKS_CTSTOP => {}
-            INTENSET | INTENCLR => self.events.write_inten(offset, value, ctx),
             clock::LFCLKSRC => self.lfclksrc = value & clock::LFCLKSRC_BITS,
             // Read-only status.
             clock::HFCLKRUN | clock::HFCLKSTAT | clock::LFCLKRUN | clock::LFCLKSTAT => {}
@@ -452,12 +467,12 @@ impl NrfUarte {
 
 impl Peripheral for NrfUarte {
     fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
-        if let Some(bit) = self.events.bit(offset) {
-            return Ok(self.events.read(bit));
+        if let Some(value) = self.events.read_register(offset) {
+            return Ok(value);
         }
         Ok(match offset {
             uarte::TASKS_STARTRX..=uarte::TASKS_STOPTX | uarte::TASKS_FLUSHRX => 0,
-            uarte::INTEN | INTENSET | INTENCLR => self.events.inten,
+            uarte::INTEN => self.events.inten,
             uarte::ENABLE => self.enable,
             uarte::TXD_PTR => self.txd_ptr,
             uarte::TXD_MAXCNT => self.txd_maxcnt,
@@ -475,8 +490,7 @@ impl Peripheral for NrfUarte {
         mask: u32,
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
-        if let Some(bit) = self.events.bit(offset) {
-            self.events.write(bit, value, ctx);
+        if self.events.write_register(offset, value, ctx) {
             return Ok(());
         }
         match offset {
@@ -485,7 +499,7 @@ impl Peripheral for NrfUarte {
                     self.task(offset, ctx)?;
                 }
             }
-            uarte::INTEN | INTENSET | INTENCLR => self.events.write_inten(offset, value, ctx),
+            uarte::INTEN => self.events.write_inten(offset, value, ctx),
             uarte::ENABLE => self.enable = value & uarte::ENABLE_BITS,
             uarte::TXD_PTR => self.txd_ptr = value,
             uarte::TXD_MAXCNT => self.txd_maxcnt = value & uarte::MAXCNT_BITS,
@@ -705,15 +719,14 @@ impl NrfRtc {
 impl Peripheral for NrfRtc {
     fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
         self.catch_up(ctx);
-        if let Some(bit) = self.events.bit(offset) {
-            return Ok(self.events.read(bit));
+        if let Some(value) = self.events.read_register(offset) {
+            return Ok(value);
         }
         if let Some(n) = index(offset, rtc::CC, self.ccs) {
             return Ok(self.cc[n]);
         }
         Ok(match offset {
             rtc::TASKS_START..=rtc::TASKS_TRIGOVRFLW => 0,
-            INTENSET | INTENCLR => self.events.inten,
             rtc::EVTEN | rtc::EVTENSET | rtc::EVTENCLR => self.evten,
             rtc::COUNTER => self.counter_after(self.ticker.ticks_at(ctx.now)),
             rtc::PRESCALER => self.prescaler,
@@ -729,8 +742,7 @@ impl Peripheral for NrfRtc {
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
         self.catch_up(ctx);
-        if let Some(bit) = self.events.bit(offset) {
-            self.events.write(bit, value, ctx);
+        if self.events.write_register(offset, value, ctx) {
             return Ok(());
         }
         if let Some(n) = index(offset, rtc::CC, self.ccs) {
@@ -751,7 +763,6 @@ impl Peripheral for NrfRtc {
                 }
                 self.retime(ctx.now, ctx.clocks.hclk_hz);
             }
-            INTENSET | INTENCLR => self.events.write_inten(offset, value, ctx),
             rtc::EVTEN => self.evten = value & self.events.valid,
             rtc::EVTENSET => self.evten |= value & self.events.valid,
             rtc::EVTENCLR => self.evten &= !value,
@@ -1067,8 +1078,8 @@ impl NrfTimer {
 impl Peripheral for NrfTimer {
     fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
         self.catch_up(ctx);
-        if let Some(bit) = self.events.bit(offset) {
-            return Ok(self.events.read(bit));
+        if let Some(value) = self.events.read_register(offset) {
+            return Ok(value);
         }
         if let Some(n) = index(offset, timer::CC, self.ccs) {
             return Ok(self.cc[n]);
@@ -1077,7 +1088,6 @@ impl Peripheral for NrfTimer {
             timer::TASKS_START..=timer::TASKS_SHUTDOWN => 0,
             _ if index(offset, timer::TASKS_CAPTURE, self.ccs).is_some() => 0,
             timer::SHORTS => self.shorts,
-            INTENSET | INTENCLR => self.events.inten,
             timer::MODE => self.mode,
             timer::BITMODE => self.bitmode,
             timer::PRESCALER => self.prescaler,
@@ -1093,12 +1103,7 @@ impl Peripheral for NrfTimer {
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
         self.catch_up(ctx);
-        if let Some(bit) = self.events.bit(offset) {
-            self.events.write(bit, value, ctx);
-            return Ok(());
-        }
-        if offset == INTENSET || offset == INTENCLR {
-            self.events.write_inten(offset, value, ctx);
+        if self.events.write_register(offset, value, ctx) {
             return Ok(());
         }
         let is_task = offset <= timer::TASKS_SHUTDOWN
