@@ -13,6 +13,8 @@ mod cmsdk;
 mod nrf;
 mod registers;
 mod stm32;
+#[cfg(test)]
+mod testing;
 mod ticks;
 
 use std::collections::BTreeMap;

@@ -1193,7 +1193,7 @@ impl Peripheral for NrfTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::clock::FlashSettings;
+    use crate::machine::bus::testing::Rig;
     use crate::machine::semihosting::Memory;
     use crate::target::{BusClock, PeripheralKind};
 
@@ -1231,74 +1231,15 @@ mod tests {
         }
     }
 
-    /// What a BusContext borrows, owned by the test.
-    struct Rig {
-        now: u64,
-        clocks: Clocks,
-        flash: FlashSettings,
-        console: Vec<u8>,
-        raised: Vec<u32>,
-        memory: FakeMemory,
-    }
-
-    impl Rig {
-        /// The nRF52840's 64 MHz core clock.
-        fn new() -> Rig {
-            Rig {
-                now: 0,
-                clocks: Clocks::uniform(64_000_000),
-                flash: FlashSettings {
-                    wait_states: 0,
-                    prefetch: false,
-                    icache: false,
-                    dcache: false,
-                },
-                console: Vec::new(),
-                raised: Vec::new(),
-                memory: FakeMemory {
-                    ram: vec![0; 4096],
-                    flash: vec![0x55; 4096],
-                },
-            }
-        }
-
-        fn ctx(&mut self) -> BusContext<'_> {
-            BusContext {
-                now: self.now,
-                clocks: &mut self.clocks,
-                flash: &mut self.flash,
-                console: &mut self.console,
-                raised: &mut self.raised,
-                memory: &mut self.memory,
-            }
-        }
-
-        fn try_write(
-            &mut self,
-            p: &mut dyn Peripheral,
-            offset: u32,
-            value: u32,
-        ) -> Result<(), BusError> {
-            p.write(offset, value, u32::MAX, &mut self.ctx())
-        }
-
-        fn write(&mut self, p: &mut dyn Peripheral, offset: u32, value: u32) {
-            assert_eq!(self.try_write(p, offset, value), Ok(()));
-        }
-
-        fn read(&mut self, p: &mut dyn Peripheral, offset: u32) -> u32 {
-            p.read(offset, &mut self.ctx()).unwrap_or(u32::MAX)
-        }
-
-        /// Moves time to `now` the way the machine does: advance at each due event.
-        fn run_to(&mut self, p: &mut dyn Peripheral, now: u64) {
-            while let Some(at) = p.next_event(self.now, &self.clocks).filter(|&at| at <= now) {
-                self.now = self.now.max(at);
-                p.advance(&mut self.ctx());
-            }
-            self.now = now;
-            p.advance(&mut self.ctx());
-        }
+    /// The nRF52840's 64 MHz core clock over a fake memory.
+    fn rig() -> Rig<FakeMemory> {
+        Rig::with_memory(
+            64_000_000,
+            FakeMemory {
+                ram: vec![0; 4096],
+                flash: vec![0x55; 4096],
+            },
+        )
     }
 
     fn spec(name: &str, kind: PeripheralKind, irq: u32) -> PeripheralSpec {
@@ -1330,7 +1271,7 @@ mod tests {
 
     #[test]
     fn clock_starts_hfxo_and_lfclk_at_once() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut c = NrfClock::new(&spec("CLOCK", PeripheralKind::NrfClock, 0));
         assert_eq!(rig.read(&mut c, clock::HFCLKSTAT), 0);
         assert_eq!(rig.read(&mut c, clock::HFXODEBOUNCE), 0x10);
@@ -1363,7 +1304,7 @@ mod tests {
 
     #[test]
     fn enabling_an_interrupt_on_a_set_event_raises_it() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut c = NrfClock::new(&spec("CLOCK", PeripheralKind::NrfClock, 0));
         rig.write(&mut c, clock::TASKS_HFCLKSTART, 1);
         rig.write(&mut c, INTENSET, clock::HFCLKSTARTED);
@@ -1374,7 +1315,7 @@ mod tests {
 
     #[test]
     fn uarte_sends_from_ram_with_events() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut u = NrfUarte::new(&spec("UARTE0", PeripheralKind::NrfUarte, 2));
         assert_eq!(rig.read(&mut u, uarte::PSEL_TXD), 0xFFFF_FFFF);
         assert_eq!(rig.read(&mut u, uarte::BAUDRATE), 0x0400_0000);
@@ -1402,7 +1343,7 @@ mod tests {
 
     #[test]
     fn uarte_refuses_pointers_outside_data_ram() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut u = NrfUarte::new(&spec("UARTE0", PeripheralKind::NrfUarte, 2));
         rig.write(&mut u, uarte::ENABLE, uarte::ENABLE_UARTE);
         rig.write(&mut u, uarte::TXD_PTR, 0x0000_0100);
@@ -1428,7 +1369,7 @@ mod tests {
 
     #[test]
     fn uarte_maxcnt_is_sixteen_bits() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut u = NrfUarte::new(&spec("UARTE0", PeripheralKind::NrfUarte, 2));
         rig.write(&mut u, uarte::TXD_MAXCNT, 0x1_0003);
         assert_eq!(rig.read(&mut u, uarte::TXD_MAXCNT), 3);
@@ -1445,7 +1386,7 @@ mod tests {
 
     #[test]
     fn rtc_counts_at_32768_hz_and_fires_compare() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut r = NrfRtc::new(&spec("RTC1", PeripheralKind::NrfRtc, 17));
         rig.write(&mut r, rtc::CC + 4, 100);
         rig.write(&mut r, INTENSET, 1 << 17);
@@ -1467,7 +1408,7 @@ mod tests {
 
     #[test]
     fn rtc_prescaler_divides_and_tick_needs_enabling() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut r = NrfRtc::new(&spec("RTC0", PeripheralKind::NrfRtc, 11));
         rig.write(&mut r, rtc::PRESCALER, 327);
         rig.write(&mut r, rtc::TASKS_START, 1);
@@ -1490,7 +1431,7 @@ mod tests {
 
     #[test]
     fn rtc_overflows_clears_and_stops() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut r = NrfRtc::new(&spec("RTC2", PeripheralKind::NrfRtc, 36));
         rig.write(&mut r, INTENSET, rtc::OVRFLW);
         rig.write(&mut r, rtc::TASKS_TRIGOVRFLW, 1);
@@ -1509,7 +1450,7 @@ mod tests {
 
     #[test]
     fn rtc_compare_due_across_a_clock_change_fires_after_it() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut r = NrfRtc::new(&spec("RTC1", PeripheralKind::NrfRtc, 17));
         rig.write(&mut r, rtc::CC, 3);
         rig.write(&mut r, INTENSET, 1 << 16);
@@ -1532,7 +1473,7 @@ mod tests {
 
     #[test]
     fn timer_fires_periodically_with_compare_clear() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER0", PeripheralKind::NrfTimer, 8));
         // Reset prescaler 4: 1 MHz, 64 core cycles per tick.
         rig.write(&mut t, timer::BITMODE, 3);
@@ -1550,7 +1491,7 @@ mod tests {
 
     #[test]
     fn rewriting_cc_in_each_interrupt_keeps_the_tick_grid() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER1", PeripheralKind::NrfTimer, 9));
         rig.write(&mut t, timer::BITMODE, 3);
         rig.write(&mut t, timer::CC, 100);
@@ -1569,7 +1510,7 @@ mod tests {
 
     #[test]
     fn timer_compare_stop_and_bit_width() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER3", PeripheralKind::NrfTimer, 26));
         rig.write(&mut t, timer::PRESCALER, 0);
         rig.write(&mut t, timer::BITMODE, 1);
@@ -1592,7 +1533,7 @@ mod tests {
 
     #[test]
     fn timer_counter_mode_counts_tasks() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER2", PeripheralKind::NrfTimer, 10));
         rig.write(&mut t, timer::MODE, 1);
         rig.write(&mut t, timer::CC + 4, 3);
@@ -1614,7 +1555,7 @@ mod tests {
 
     #[test]
     fn timer_cc_lowered_below_the_counter_waits_for_the_wrap() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER4", PeripheralKind::NrfTimer, 27));
         rig.write(&mut t, timer::BITMODE, 1);
         rig.write(&mut t, timer::TASKS_START, 1);
@@ -1637,7 +1578,7 @@ mod tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../targets/nrf52840.toml");
         let target = crate::target::Target::load(&path).expect("nrf52840.toml loads");
         let mut bus = super::super::Bus::new(&target, true);
-        let mut rig = Rig::new();
+        let mut rig = rig();
         assert_eq!(rig.memory.write(0x2000_0000, b"hi"), Some(()));
         for (addr, value) in [
             (0x4000_2500, 8),

@@ -200,19 +200,9 @@ impl Peripheral for FlashInterface {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::BusClock;
-
-    fn wr(p: &mut dyn Peripheral, h: &mut Harness, offset: u32, value: u32) {
-        assert_eq!(p.write(offset, value, u32::MAX, &mut h.ctx(0)), Ok(()));
-    }
-
-    fn rd(p: &mut dyn Peripheral, h: &mut Harness, offset: u32) -> u32 {
-        match p.read(offset, &mut h.ctx(0)) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
-    }
 
     fn flash_spec(kind: PeripheralKind) -> PeripheralSpec {
         spec("FLASH", kind, &[], BusClock::Ahb, &[])
@@ -224,18 +214,18 @@ mod tests {
             &flash_spec(PeripheralKind::Stm32f4Flash),
             &target("stm32f407"),
         );
-        let mut h = Harness::new(1);
-        wr(&mut f, &mut h, 0x00, 0x0705);
-        assert_eq!(rd(&mut f, &mut h, 0x00), 0x0705);
+        let mut h = Rig::new(1);
+        h.write(&mut f, 0x00, 0x0705);
+        assert_eq!(h.read(&mut f, 0x00), 0x0705);
         assert_eq!(h.flash.wait_states, 5);
         assert!(h.flash.prefetch && h.flash.icache && h.flash.dcache);
         // LATENCY bit 3 does not exist on the F407.
-        wr(&mut f, &mut h, 0x00, 0x000F);
+        h.write(&mut f, 0x00, 0x000F);
         assert_eq!(h.flash.wait_states, 7);
         assert!(!h.flash.icache);
         // Other offsets only keep what is written.
-        wr(&mut f, &mut h, 0x04, 0x4567_0123);
-        assert_eq!(rd(&mut f, &mut h, 0x04), 0x4567_0123);
+        h.write(&mut f, 0x04, 0x4567_0123);
+        assert_eq!(h.read(&mut f, 0x04), 0x4567_0123);
         assert_eq!(f.register_name(0x04), None);
     }
 
@@ -245,9 +235,9 @@ mod tests {
             &flash_spec(PeripheralKind::Stm32f4Flash),
             &target("stm32f746"),
         );
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         let before = (h.flash.icache, h.flash.dcache);
-        wr(&mut f, &mut h, 0x00, 0x0307);
+        h.write(&mut f, 0x00, 0x0307);
         assert_eq!(h.flash.wait_states, 7);
         assert!(h.flash.prefetch);
         assert_eq!((h.flash.icache, h.flash.dcache), before);
@@ -259,10 +249,10 @@ mod tests {
             &flash_spec(PeripheralKind::Stm32f1Flash),
             &target("stm32f103"),
         );
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut f, &mut h, 0x00), 0x30);
-        wr(&mut f, &mut h, 0x00, 0x02);
-        assert_eq!(rd(&mut f, &mut h, 0x00), 0x02);
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut f, 0x00), 0x30);
+        h.write(&mut f, 0x00, 0x02);
+        assert_eq!(h.read(&mut f, 0x00), 0x02);
         assert_eq!(h.flash.wait_states, 2);
         assert!(!h.flash.prefetch);
     }
@@ -273,10 +263,10 @@ mod tests {
             &flash_spec(PeripheralKind::Stm32h7Flash),
             &target("stm32h743"),
         );
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         h.flash.icache = true;
-        wr(&mut f, &mut h, 0x100, 0x24);
-        assert_eq!(rd(&mut f, &mut h, 0x00), 0x24);
+        h.write(&mut f, 0x100, 0x24);
+        assert_eq!(h.read(&mut f, 0x00), 0x24);
         assert_eq!(h.flash.wait_states, 9);
         assert!(h.flash.icache);
     }
@@ -287,9 +277,9 @@ mod tests {
             &flash_spec(PeripheralKind::Stm32l4Flash),
             &target("stm32l4r5"),
         );
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut f, &mut h, 0x00), 0x600);
-        wr(&mut f, &mut h, 0x00, 0x105);
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut f, 0x00), 0x600);
+        h.write(&mut f, 0x00, 0x105);
         assert_eq!(h.flash.wait_states, 5);
         assert!(h.flash.prefetch && !h.flash.icache && !h.flash.dcache);
     }

@@ -269,18 +269,12 @@ impl Peripheral for Gpio {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::BusClock;
 
-    fn wr(p: &mut dyn Peripheral, h: &mut Harness, offset: u32, value: u32, mask: u32) {
-        assert_eq!(p.write(offset, value & mask, mask, &mut h.ctx(0)), Ok(()));
-    }
-
-    fn rd(p: &mut dyn Peripheral, h: &mut Harness, offset: u32) -> u32 {
-        match p.read(offset, &mut h.ctx(0)) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+    fn wr(p: &mut dyn Peripheral, h: &mut Rig, offset: u32, value: u32, mask: u32) {
+        assert_eq!(p.write(offset, value & mask, mask, &mut h.ctx()), Ok(()));
     }
 
     fn port(target_name: &str) -> Gpio {
@@ -291,59 +285,59 @@ mod tests {
     #[test]
     fn bsrr_sets_and_resets_with_set_winning() {
         let mut g = port("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         wr(&mut g, &mut h, 0x18, 0x0000_1001, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x1001);
+        assert_eq!(h.read(&mut g, 0x14), 0x1001);
         wr(&mut g, &mut h, 0x18, 0x1001_0002, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x0002);
+        assert_eq!(h.read(&mut g, 0x14), 0x0002);
         // Both set and reset for pin 1: set wins.
         wr(&mut g, &mut h, 0x18, 0x0002_0002, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x0002);
-        assert_eq!(rd(&mut g, &mut h, 0x18), 0, "BSRR reads 0");
+        assert_eq!(h.read(&mut g, 0x14), 0x0002);
+        assert_eq!(h.read(&mut g, 0x18), 0, "BSRR reads 0");
     }
 
     #[test]
     fn halfword_bsrr_writes_touch_only_their_half() {
         let mut g = port("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         wr(&mut g, &mut h, 0x18, 0x0000_00F0, 0x0000_FFFF);
         // The old BSRRH: reset pins 4 and 5 through the upper halfword.
         wr(&mut g, &mut h, 0x18, 0x0030_0000, 0xFFFF_0000);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x00C0);
+        assert_eq!(h.read(&mut g, 0x14), 0x00C0);
     }
 
     #[test]
     fn idr_reads_outputs_and_pulls() {
         let mut g = port("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         // Pin 0 output, pin 1 input with pull-up, pin 2 analog with pull-up.
         wr(&mut g, &mut h, 0x00, 0b11_00_01, u32::MAX);
         wr(&mut g, &mut h, 0x0C, 0b01_01_00, u32::MAX);
         wr(&mut g, &mut h, 0x14, 0x1, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x10), 0b011);
+        assert_eq!(h.read(&mut g, 0x10), 0b011);
         wr(&mut g, &mut h, 0x14, 0x0, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x10), 0b010);
+        assert_eq!(h.read(&mut g, 0x10), 0b010);
     }
 
     #[test]
     fn lock_freezes_the_locked_pins() {
         let mut g = port("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         for v in [0x1_0001, 0x0_0001, 0x1_0001] {
             wr(&mut g, &mut h, 0x1C, v, u32::MAX);
         }
-        assert_eq!(rd(&mut g, &mut h, 0x1C), 0x1_0001);
+        assert_eq!(h.read(&mut g, 0x1C), 0x1_0001);
         wr(&mut g, &mut h, 0x00, 0xFFFF_FFFF, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x00), 0xFFFF_FFFC);
+        assert_eq!(h.read(&mut g, 0x00), 0xFFFF_FFFC);
     }
 
     #[test]
     fn brr_only_on_l4() {
         let mut g = port("stm32l4r5");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         wr(&mut g, &mut h, 0x14, 0x3, u32::MAX);
         wr(&mut g, &mut h, 0x28, 0x1, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x2);
+        assert_eq!(h.read(&mut g, 0x14), 0x2);
         assert_eq!(port("stm32f407").register_name(0x28), None);
     }
 
@@ -357,13 +351,13 @@ mod tests {
             &[],
         );
         let mut g = Gpio::new(&s, &target("stm32f103"));
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         // PC13 as a 2 MHz push-pull output.
         wr(&mut g, &mut h, 0x04, 0x4424_4444, u32::MAX);
         wr(&mut g, &mut h, 0x10, 1 << 13, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x08), 1 << 13);
+        assert_eq!(h.read(&mut g, 0x08), 1 << 13);
         wr(&mut g, &mut h, 0x14, 1 << 13, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x0C), 0);
-        assert_eq!(rd(&mut g, &mut h, 0x08), 0);
+        assert_eq!(h.read(&mut g, 0x0C), 0);
+        assert_eq!(h.read(&mut g, 0x08), 0);
     }
 }

@@ -130,63 +130,9 @@ fn drive_irq(
 
 #[cfg(test)]
 pub(crate) mod testing {
-    //! A bus context over nothing, for the models' unit tests.
+    //! Block specs and shipped targets for the models' unit tests.
 
-    use super::super::BusContext;
-    use crate::machine::clock::{Clocks, FlashSettings};
-    use crate::machine::semihosting::Memory;
     use crate::target::{BusClock, PeripheralKind, PeripheralSpec, ResetValue, Target};
-
-    /// Memory with nothing in it: the STM32 models never touch memory.
-    pub struct NoMemory;
-
-    impl Memory for NoMemory {
-        fn read(&self, _addr: u32, _buf: &mut [u8]) -> Option<()> {
-            None
-        }
-        fn write(&mut self, _addr: u32, _data: &[u8]) -> Option<()> {
-            None
-        }
-    }
-
-    /// Everything a `BusContext` borrows.
-    pub struct Harness {
-        pub clocks: Clocks,
-        pub flash: FlashSettings,
-        pub console: Vec<u8>,
-        pub raised: Vec<u32>,
-        pub memory: NoMemory,
-    }
-
-    impl Harness {
-        /// Clocks at `hz` everywhere, flash at 0 wait states.
-        pub fn new(hz: u64) -> Harness {
-            Harness {
-                clocks: Clocks::uniform(hz),
-                flash: FlashSettings {
-                    wait_states: 0,
-                    prefetch: false,
-                    icache: false,
-                    dcache: false,
-                },
-                console: Vec::new(),
-                raised: Vec::new(),
-                memory: NoMemory,
-            }
-        }
-
-        /// A context at cycle `now`.
-        pub fn ctx(&mut self, now: u64) -> BusContext<'_> {
-            BusContext {
-                now,
-                clocks: &mut self.clocks,
-                flash: &mut self.flash,
-                console: &mut self.console,
-                raised: &mut self.raised,
-                memory: &mut self.memory,
-            }
-        }
-    }
 
     /// A block spec for tests.
     pub fn spec(
@@ -222,7 +168,8 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{target, Harness};
+    use super::testing::target;
+    use crate::machine::bus::testing::Rig;
     use crate::machine::bus::Bus;
 
     /// Each shipped STM32 target: name, DBGMCU address, expected IDCODE,
@@ -272,17 +219,17 @@ mod tests {
     fn shipped_targets_answer_idcode_and_print_through_usart1() {
         for (name, dbgmcu, idcode, usart1_dr) in TARGETS {
             let mut bus = Bus::new(&target(name), true);
-            let mut h = Harness::new(8_000_000);
-            assert_eq!(bus.read(dbgmcu, 4, &mut h.ctx(0)), Ok(idcode), "{name}");
+            let mut h = Rig::new(8_000_000);
+            assert_eq!(bus.read(dbgmcu, 4, &mut h.ctx()), Ok(idcode), "{name}");
             // CR1 sits at DR - 8 on the F1/F4 map (UE | TE), at TDR - 0x28 on V2.
             let (cr1, enable) = if usart1_dr & 0xFF == 0x04 {
                 (usart1_dr + 8, 1 << 13 | 1 << 3)
             } else {
                 (usart1_dr - 0x28, 1 | 1 << 3)
             };
-            assert_eq!(bus.write(cr1, 4, enable, &mut h.ctx(0)), Ok(()));
+            assert_eq!(bus.write(cr1, 4, enable, &mut h.ctx()), Ok(()));
             assert_eq!(
-                bus.write(usart1_dr, 1, u32::from(b'k'), &mut h.ctx(0)),
+                bus.write(usart1_dr, 1, u32::from(b'k'), &mut h.ctx()),
                 Ok(())
             );
             assert_eq!(h.console, b"k", "{name}");

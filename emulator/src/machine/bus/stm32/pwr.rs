@@ -220,64 +220,54 @@ impl Peripheral for Pwr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::BusClock;
-
-    fn rd(p: &mut dyn Peripheral, h: &mut Harness, offset: u32) -> u32 {
-        match p.read(offset, &mut h.ctx(0)) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    fn wr(p: &mut dyn Peripheral, h: &mut Harness, offset: u32, value: u32) {
-        assert_eq!(p.write(offset, value, u32::MAX, &mut h.ctx(0)), Ok(()));
-    }
 
     #[test]
     fn f407_vos_ready_and_no_overdrive() {
         let s = spec("PWR", PeripheralKind::Stm32f4Pwr, &[], BusClock::Apb1, &[]);
         let mut p = Pwr::new(&s, &target("stm32f407"));
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut p, &mut h, 0x00), 0x4000);
-        wr(&mut p, &mut h, 0x00, 0x3_4000);
-        assert_eq!(rd(&mut p, &mut h, 0x04), 1 << 14, "VOSRDY, no ODRDY");
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut p, 0x00), 0x4000);
+        h.write(&mut p, 0x00, 0x3_4000);
+        assert_eq!(h.read(&mut p, 0x04), 1 << 14, "VOSRDY, no ODRDY");
     }
 
     #[test]
     fn f7_overdrive_handshake() {
         let s = spec("PWR", PeripheralKind::Stm32f4Pwr, &[], BusClock::Apb1, &[]);
         let mut p = Pwr::new(&s, &target("stm32f746"));
-        let mut h = Harness::new(1);
-        wr(&mut p, &mut h, 0x00, 0x1_C000);
-        assert_eq!(rd(&mut p, &mut h, 0x04), 0x1_4000, "ODRDY");
-        wr(&mut p, &mut h, 0x00, 0x3_C000);
-        assert_eq!(rd(&mut p, &mut h, 0x04), 0x3_4000, "ODSWRDY");
+        let mut h = Rig::new(1);
+        h.write(&mut p, 0x00, 0x1_C000);
+        assert_eq!(h.read(&mut p, 0x04), 0x1_4000, "ODRDY");
+        h.write(&mut p, 0x00, 0x3_C000);
+        assert_eq!(h.read(&mut p, 0x04), 0x3_4000, "ODSWRDY");
     }
 
     #[test]
     fn h7_supply_is_configured_once() {
         let s = spec("PWR", PeripheralKind::Stm32h7Pwr, &[], BusClock::Ahb, &[]);
         let mut p = Pwr::new(&s, &target("stm32h743"));
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut p, &mut h, 0x04) >> 13 & 1, 0);
-        wr(&mut p, &mut h, 0x0C, 0x2);
-        assert_eq!(rd(&mut p, &mut h, 0x04) >> 13 & 1, 1, "ACTVOSRDY");
-        wr(&mut p, &mut h, 0x0C, 0x1);
-        assert_eq!(rd(&mut p, &mut h, 0x0C) & 0x7, 0x2, "locked");
-        wr(&mut p, &mut h, 0x18, 0xC000);
-        assert_eq!(rd(&mut p, &mut h, 0x18), 0xE000, "VOS1 with VOSRDY");
-        assert_eq!(rd(&mut p, &mut h, 0x04) & 0xC000, 0xC000, "ACTVOS");
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut p, 0x04) >> 13 & 1, 0);
+        h.write(&mut p, 0x0C, 0x2);
+        assert_eq!(h.read(&mut p, 0x04) >> 13 & 1, 1, "ACTVOSRDY");
+        h.write(&mut p, 0x0C, 0x1);
+        assert_eq!(h.read(&mut p, 0x0C) & 0x7, 0x2, "locked");
+        h.write(&mut p, 0x18, 0xC000);
+        assert_eq!(h.read(&mut p, 0x18), 0xE000, "VOS1 with VOSRDY");
+        assert_eq!(h.read(&mut p, 0x04) & 0xC000, 0xC000, "ACTVOS");
     }
 
     #[test]
     fn l4_vos_and_boost() {
         let s = spec("PWR", PeripheralKind::Stm32l4Pwr, &[], BusClock::Apb1, &[]);
         let mut p = Pwr::new(&s, &target("stm32l4r5"));
-        let mut h = Harness::new(1);
-        wr(&mut p, &mut h, 0x00, 0x0400);
-        assert_eq!(rd(&mut p, &mut h, 0x14) >> 10 & 1, 0, "VOSF");
-        wr(&mut p, &mut h, 0x80, 0);
-        assert_eq!(rd(&mut p, &mut h, 0x80), 0, "R1MODE cleared: boost");
+        let mut h = Rig::new(1);
+        h.write(&mut p, 0x00, 0x0400);
+        assert_eq!(h.read(&mut p, 0x14) >> 10 & 1, 0, "VOSF");
+        h.write(&mut p, 0x80, 0);
+        assert_eq!(h.read(&mut p, 0x80), 0, "R1MODE cleared: boost");
     }
 }

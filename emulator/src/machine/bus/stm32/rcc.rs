@@ -824,7 +824,8 @@ impl Peripheral for Rcc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::BusClock;
 
     fn rcc(kind: PeripheralKind, target_name: &str, reset: &[(u32, u32)]) -> Rcc {
@@ -834,38 +835,26 @@ mod tests {
         )
     }
 
-    fn write(r: &mut Rcc, h: &mut Harness, offset: u32, value: u32) {
-        let result = r.write(offset, value, u32::MAX, &mut h.ctx(0));
-        assert_eq!(result, Ok(()));
-    }
-
-    fn read(r: &mut Rcc, h: &mut Harness, offset: u32) -> u32 {
-        match r.read(offset, &mut h.ctx(0)) {
-            Ok(v) => v,
-            Err(e) => panic!("read {offset:#x}: {e}"),
-        }
-    }
-
     #[test]
     fn f4_hse_pll_gives_168_mhz_and_apb_clocks() {
         let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[]);
-        let mut h = Harness::new(168_000_000);
-        assert_eq!(read(&mut r, &mut h, 0x00) & 0x3, 0x3, "HSI on and ready");
-        write(&mut r, &mut h, 0x00, 0x0001_0081);
-        assert_eq!(read(&mut r, &mut h, 0x00) >> 17 & 1, 1, "HSERDY");
+        let mut h = Rig::new(168_000_000);
+        assert_eq!(h.read(&mut r, 0x00) & 0x3, 0x3, "HSI on and ready");
+        h.write(&mut r, 0x00, 0x0001_0081);
+        assert_eq!(h.read(&mut r, 0x00) >> 17 & 1, 1, "HSERDY");
         // M 8, N 336, P 2, HSE source, Q 7.
-        write(&mut r, &mut h, 0x04, 8 | 336 << 6 | 1 << 22 | 7 << 24);
+        h.write(&mut r, 0x04, 8 | 336 << 6 | 1 << 22 | 7 << 24);
         // AHB /1, APB1 /4, APB2 /2, SW = PLL before the PLL runs.
-        write(&mut r, &mut h, 0x08, 0x5 << 10 | 0x4 << 13 | 0x2);
+        h.write(&mut r, 0x08, 0x5 << 10 | 0x4 << 13 | 0x2);
         assert_eq!(
-            read(&mut r, &mut h, 0x08) >> 2 & 0x3,
+            h.read(&mut r, 0x08) >> 2 & 0x3,
             0,
             "no switch to a stopped PLL"
         );
         assert_eq!(h.clocks.hclk_hz, 16_000_000);
-        write(&mut r, &mut h, 0x00, 0x0101_0081);
-        assert_eq!(read(&mut r, &mut h, 0x00) >> 25 & 1, 1, "PLLRDY");
-        assert_eq!(read(&mut r, &mut h, 0x08) >> 2 & 0x3, 2, "SWS = PLL");
+        h.write(&mut r, 0x00, 0x0101_0081);
+        assert_eq!(h.read(&mut r, 0x00) >> 25 & 1, 1, "PLLRDY");
+        assert_eq!(h.read(&mut r, 0x08) >> 2 & 0x3, 2, "SWS = PLL");
         assert_eq!(
             h.clocks,
             Clocks {
@@ -877,22 +866,22 @@ mod tests {
             }
         );
         // The PLL clocks the system: clearing PLLON and HSEON does not stop it.
-        write(&mut r, &mut h, 0x00, 0x81);
-        assert_eq!(read(&mut r, &mut h, 0x00) & 0x0303_0000, 0x0303_0000);
+        h.write(&mut r, 0x00, 0x81);
+        assert_eq!(h.read(&mut r, 0x00) & 0x0303_0000, 0x0303_0000);
     }
 
     #[test]
     fn clocks_stay_the_targets_until_the_clock_tree_is_written() {
         let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[]);
-        let mut h = Harness::new(168_000_000);
-        read(&mut r, &mut h, 0x08);
+        let mut h = Rig::new(168_000_000);
+        h.read(&mut r, 0x08);
         assert_eq!(h.clocks, Clocks::uniform(168_000_000));
         // Enabling a GPIO clock leaves the configured clock in force.
-        write(&mut r, &mut h, 0x30, 0x0010_0001);
+        h.write(&mut r, 0x30, 0x0010_0001);
         assert_eq!(h.clocks, Clocks::uniform(168_000_000));
-        assert_eq!(read(&mut r, &mut h, 0x30), 0x0010_0001);
+        assert_eq!(h.read(&mut r, 0x30), 0x0010_0001);
         // Writing CFGR puts RCC in charge: the part runs on HSI.
-        write(&mut r, &mut h, 0x08, 0);
+        h.write(&mut r, 0x08, 0);
         assert_eq!(h.clocks, Clocks::uniform(16_000_000));
     }
 
@@ -903,33 +892,33 @@ mod tests {
             "stm32f407",
             &[(HSE_OFFSET, 25_000_000)],
         );
-        let mut h = Harness::new(1);
-        write(&mut r, &mut h, 0x00, 0x0001_0081);
-        write(&mut r, &mut h, 0x08, 0x1);
+        let mut h = Rig::new(1);
+        h.write(&mut r, 0x00, 0x0001_0081);
+        h.write(&mut r, 0x08, 0x1);
         assert_eq!(h.clocks.hclk_hz, 25_000_000);
         let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[(HSE_OFFSET, 0)]);
-        write(&mut r, &mut h, 0x00, 0x0001_0081);
-        assert_eq!(read(&mut r, &mut h, 0x00) >> 17 & 1, 0, "HSERDY never sets");
+        h.write(&mut r, 0x00, 0x0001_0081);
+        assert_eq!(h.read(&mut r, 0x00) >> 17 & 1, 0, "HSERDY never sets");
     }
 
     #[test]
     fn reset_flags_clear_with_rmvf() {
         let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[]);
-        let mut h = Harness::new(1);
-        assert_eq!(read(&mut r, &mut h, 0x74), 0x0E00_0000);
-        write(&mut r, &mut h, 0x74, 1 << 24 | 1);
-        assert_eq!(read(&mut r, &mut h, 0x74), 0x3, "LSION and LSIRDY only");
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut r, 0x74), 0x0E00_0000);
+        h.write(&mut r, 0x74, 1 << 24 | 1);
+        assert_eq!(h.read(&mut r, 0x74), 0x3, "LSION and LSIRDY only");
     }
 
     #[test]
     fn f1_hse_times_9_gives_72_mhz() {
         let mut r = rcc(PeripheralKind::Stm32f1Rcc, "stm32f103", &[]);
-        let mut h = Harness::new(72_000_000);
-        write(&mut r, &mut h, 0x00, 0x0001_0083);
+        let mut h = Rig::new(72_000_000);
+        h.write(&mut r, 0x00, 0x0001_0083);
         // PLLSRC HSE, PLLMUL x9, APB1 /2, SW PLL.
-        write(&mut r, &mut h, 0x04, 1 << 16 | 7 << 18 | 0x4 << 8 | 0x2);
-        write(&mut r, &mut h, 0x00, 0x0101_0083);
-        assert_eq!(read(&mut r, &mut h, 0x04) >> 2 & 0x3, 2);
+        h.write(&mut r, 0x04, 1 << 16 | 7 << 18 | 0x4 << 8 | 0x2);
+        h.write(&mut r, 0x00, 0x0101_0083);
+        assert_eq!(h.read(&mut r, 0x04) >> 2 & 0x3, 2);
         assert_eq!(h.clocks.hclk_hz, 72_000_000);
         assert_eq!(h.clocks.apb1_hz, 36_000_000);
         assert_eq!(h.clocks.apb1_timer_hz, 72_000_000);
@@ -938,33 +927,33 @@ mod tests {
     #[test]
     fn l4_msi_pll_gives_120_mhz() {
         let mut r = rcc(PeripheralKind::Stm32l4Rcc, "stm32l4r5", &[]);
-        let mut h = Harness::new(120_000_000);
-        write(&mut r, &mut h, 0x94, 0x0C00_0600);
+        let mut h = Rig::new(120_000_000);
+        h.write(&mut r, 0x94, 0x0C00_0600);
         // MSI source, M /1, N 60, R /2, R output on.
-        write(&mut r, &mut h, 0x0C, 1 | 60 << 8 | 1 << 24);
+        h.write(&mut r, 0x0C, 1 | 60 << 8 | 1 << 24);
         assert_eq!(h.clocks.hclk_hz, 4_000_000, "MSI at range 6");
-        let cr = read(&mut r, &mut h, 0x00);
-        write(&mut r, &mut h, 0x00, cr | 1 << 24);
-        write(&mut r, &mut h, 0x08, 0x3);
-        assert_eq!(read(&mut r, &mut h, 0x08) & 0xF, 0xF);
+        let cr = h.read(&mut r, 0x00);
+        h.write(&mut r, 0x00, cr | 1 << 24);
+        h.write(&mut r, 0x08, 0x3);
+        assert_eq!(h.read(&mut r, 0x08) & 0xF, 0xF);
         assert_eq!(h.clocks, Clocks::uniform(120_000_000));
     }
 
     #[test]
     fn h7_pll1_gives_480_mhz_core_and_240_mhz_ahb() {
         let mut r = rcc(PeripheralKind::Stm32h7Rcc, "stm32h743", &[]);
-        let mut h = Harness::new(480_000_000);
-        assert_eq!(read(&mut r, &mut h, 0x00) & 0xC025, 0xC025);
-        write(&mut r, &mut h, 0x00, 0x0001_0001);
+        let mut h = Rig::new(480_000_000);
+        assert_eq!(h.read(&mut r, 0x00) & 0xC025, 0xC025);
+        h.write(&mut r, 0x00, 0x0001_0001);
         // HSE source, DIVM1 5; DIVN1 192, DIVP1 2.
-        write(&mut r, &mut h, 0x28, 2 | 5 << 4);
-        write(&mut r, &mut h, 0x30, 191 | 1 << 9 | 1 << 16 | 1 << 24);
+        h.write(&mut r, 0x28, 2 | 5 << 4);
+        h.write(&mut r, 0x30, 191 | 1 << 9 | 1 << 16 | 1 << 24);
         // D1CPRE /1, HPRE /2, D1PPRE /2; D2PPRE1 /2, D2PPRE2 /2.
-        write(&mut r, &mut h, 0x18, 0x8 | 0x4 << 4);
-        write(&mut r, &mut h, 0x1C, 0x4 << 4 | 0x4 << 8);
-        write(&mut r, &mut h, 0x00, 0x0101_0001);
-        write(&mut r, &mut h, 0x10, 0x3);
-        assert_eq!(read(&mut r, &mut h, 0x10) >> 3 & 0x7, 3, "SWS = PLL1");
+        h.write(&mut r, 0x18, 0x8 | 0x4 << 4);
+        h.write(&mut r, 0x1C, 0x4 << 4 | 0x4 << 8);
+        h.write(&mut r, 0x00, 0x0101_0001);
+        h.write(&mut r, 0x10, 0x3);
+        assert_eq!(h.read(&mut r, 0x10) >> 3 & 0x7, 3, "SWS = PLL1");
         assert_eq!(
             h.clocks,
             Clocks {
@@ -976,7 +965,7 @@ mod tests {
             }
         );
         // The C1_ enable registers are the same registers.
-        write(&mut r, &mut h, 0x138, 0x1);
-        assert_eq!(read(&mut r, &mut h, 0xD8), 0x1);
+        h.write(&mut r, 0x138, 0x1);
+        assert_eq!(h.read(&mut r, 0xD8), 0x1);
     }
 }

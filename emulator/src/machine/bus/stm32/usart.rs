@@ -278,19 +278,9 @@ impl Peripheral for UsartV2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::{BusClock, PeripheralKind};
-
-    fn wr(p: &mut dyn Peripheral, h: &mut Harness, offset: u32, value: u32) {
-        assert_eq!(p.write(offset, value, u32::MAX, &mut h.ctx(0)), Ok(()));
-    }
-
-    fn rd(p: &mut dyn Peripheral, h: &mut Harness, offset: u32) -> u32 {
-        match p.read(offset, &mut h.ctx(0)) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
-    }
 
     #[test]
     fn f4_dr_writes_reach_the_console_once_enabled() {
@@ -302,16 +292,16 @@ mod tests {
             &[],
         );
         let mut u = Usart::new(&s);
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut u, &mut h, 0x00), 0xC0);
-        wr(&mut u, &mut h, 0x04, u32::from(b'x'));
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut u, 0x00), 0xC0);
+        h.write(&mut u, 0x04, u32::from(b'x'));
         assert!(h.console.is_empty(), "UE and TE off");
-        wr(&mut u, &mut h, 0x0C, F4_UE | TE);
+        h.write(&mut u, 0x0C, F4_UE | TE);
         for b in b"hi\n" {
-            wr(&mut u, &mut h, 0x04, u32::from(*b));
+            h.write(&mut u, 0x04, u32::from(*b));
         }
         assert_eq!(h.console, b"hi\n");
-        assert_eq!(rd(&mut u, &mut h, 0x04), 0);
+        assert_eq!(h.read(&mut u, 0x04), 0);
     }
 
     #[test]
@@ -324,18 +314,18 @@ mod tests {
             &[],
         );
         let mut u = Usart::new(&s);
-        let mut h = Harness::new(1);
-        wr(&mut u, &mut h, 0x0C, F4_UE | TE);
-        wr(&mut u, &mut h, 0x00, !TC);
-        assert_eq!(rd(&mut u, &mut h, 0x00), TXE);
+        let mut h = Rig::new(1);
+        h.write(&mut u, 0x0C, F4_UE | TE);
+        h.write(&mut u, 0x00, !TC);
+        assert_eq!(h.read(&mut u, 0x00), TXE);
         // TCIE while TC is clear: no interrupt; a byte sets TC and raises it.
-        wr(&mut u, &mut h, 0x0C, F4_UE | TE | TCIE);
+        h.write(&mut u, 0x0C, F4_UE | TE | TCIE);
         assert!(h.raised.is_empty());
-        wr(&mut u, &mut h, 0x04, u32::from(b'a'));
+        h.write(&mut u, 0x04, u32::from(b'a'));
         assert_eq!(h.raised, [37]);
         // TXEIE with TXE set raises at once, and each refill raises again.
-        wr(&mut u, &mut h, 0x0C, F4_UE | TE | TXEIE);
-        wr(&mut u, &mut h, 0x04, u32::from(b'b'));
+        h.write(&mut u, 0x0C, F4_UE | TE | TXEIE);
+        h.write(&mut u, 0x04, u32::from(b'b'));
         assert_eq!(h.raised, [37, 37]);
     }
 
@@ -349,16 +339,16 @@ mod tests {
             &[],
         );
         let mut u = UsartV2::new(&s, &target("stm32l4r5"));
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut u, &mut h, 0x1C), 0x0080_00C0);
-        wr(&mut u, &mut h, 0x00, V2_UE | TE | RE);
-        assert_eq!(rd(&mut u, &mut h, 0x1C), 0x00E0_00C0);
-        wr(&mut u, &mut h, 0x20, 1 << 6);
-        assert_eq!(rd(&mut u, &mut h, 0x1C) & TC, 0);
-        wr(&mut u, &mut h, 0x28, u32::from(b'z'));
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut u, 0x1C), 0x0080_00C0);
+        h.write(&mut u, 0x00, V2_UE | TE | RE);
+        assert_eq!(h.read(&mut u, 0x1C), 0x00E0_00C0);
+        h.write(&mut u, 0x20, 1 << 6);
+        assert_eq!(h.read(&mut u, 0x1C) & TC, 0);
+        h.write(&mut u, 0x28, u32::from(b'z'));
         assert_eq!(h.console, b"z");
-        assert_eq!(rd(&mut u, &mut h, 0x1C) & TC, TC);
-        assert_eq!(rd(&mut u, &mut h, 0x24), 0);
+        assert_eq!(h.read(&mut u, 0x1C) & TC, TC);
+        assert_eq!(h.read(&mut u, 0x24), 0);
     }
 
     #[test]
@@ -371,8 +361,8 @@ mod tests {
             &[],
         );
         let mut u = UsartV2::new(&s, &target("stm32f746"));
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut u, &mut h, 0x1C), 0xC0);
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut u, 0x1C), 0xC0);
         assert_eq!(u.register_name(0x2C), None);
     }
 }
