@@ -268,6 +268,26 @@ impl Bus {
         }
     }
 
+    /// Where an access of `width` bytes at `addr` goes: the block serving
+    /// it, the word's offset in the block and whether a model gives that
+    /// register behaviour; None for a loose register outside every block.
+    /// Refuses a width the register does not take, and with
+    /// `--strict-peripherals` a loose register.
+    fn route(&self, addr: u32, width: u8) -> Result<Option<(usize, u32, bool)>, BusError> {
+        let Some(i) = self.block_at(addr) else {
+            return if self.strict {
+                Err(BusError::Unmodeled)
+            } else {
+                Ok(None)
+            };
+        };
+        let b = &self.blocks[i];
+        let offset = (addr & !3) - b.spec.base;
+        b.model.check_width(offset, width)?;
+        let modeled = b.modeled && b.model.register_name(offset).is_some();
+        Ok(Some((i, offset, modeled)))
+    }
+
     /// Reads `width` bytes at `addr`.
     pub fn read(
         &mut self,
@@ -277,20 +297,9 @@ impl Bus {
     ) -> Result<u32, BusError> {
         let word = addr & !3;
         let shift = 8 * (addr & 3);
-        let (value, modeled) = match self.block_at(addr) {
-            Some(i) => {
-                let b = &mut self.blocks[i];
-                let offset = word - b.spec.base;
-                b.model.check_width(offset, width)?;
-                let modeled = b.modeled && b.model.register_name(offset).is_some();
-                (b.model.read(offset, ctx)?, modeled)
-            }
-            None => {
-                if self.strict {
-                    return Err(BusError::Unmodeled);
-                }
-                (self.loose.get(word), false)
-            }
+        let (value, modeled) = match self.route(addr, width)? {
+            Some((i, offset, modeled)) => (self.blocks[i].model.read(offset, ctx)?, modeled),
+            None => (self.loose.get(word), false),
         };
         self.note(word, false, modeled);
         Ok((value >> shift) & lanes(width))
@@ -308,19 +317,12 @@ impl Bus {
         let shift = 8 * (addr & 3);
         let mask = lanes(width) << shift;
         let value = (value << shift) & mask;
-        let modeled = match self.block_at(addr) {
-            Some(i) => {
-                let b = &mut self.blocks[i];
-                let offset = word - b.spec.base;
-                b.model.check_width(offset, width)?;
-                let modeled = b.modeled && b.model.register_name(offset).is_some();
-                b.model.write(offset, value, mask, ctx)?;
+        let modeled = match self.route(addr, width)? {
+            Some((i, offset, modeled)) => {
+                self.blocks[i].model.write(offset, value, mask, ctx)?;
                 modeled
             }
             None => {
-                if self.strict {
-                    return Err(BusError::Unmodeled);
-                }
                 self.loose.set(word, value, mask);
                 false
             }
