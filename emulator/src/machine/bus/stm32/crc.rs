@@ -5,7 +5,7 @@
 //! initial value (INIT) and polynomial (POL, of 7, 8, 16 or 32 bits) and bit
 //! reversal of the input and output (RM0385 chapter 6).
 
-use super::{name_in, Family, RegDef};
+use super::{name_in, reset_value, Family, RegDef};
 use crate::machine::bus::{merge, BusContext, BusError, Peripheral};
 use crate::target::{PeripheralSpec, Target};
 
@@ -42,12 +42,7 @@ impl Crc {
     /// The CRC unit of `target` as `spec` describes it.
     pub fn new(spec: &PeripheralSpec, target: &Target) -> Crc {
         let family = Family::of(target);
-        let reset = |offset: u32| {
-            spec.reset
-                .iter()
-                .find(|r| r.offset == offset)
-                .map(|r| r.value)
-        };
+        let reset = |offset| reset_value(spec, offset);
         let init = reset(0x10).unwrap_or(0xFFFF_FFFF);
         Crc {
             crc: reset(0x00).unwrap_or(init),

@@ -96,6 +96,14 @@ fn reset_file(defs: &[RegDef], spec: &PeripheralSpec) -> RegisterFile {
     RegisterFile::new(&values)
 }
 
+/// The reset value the target file gives the register at `offset`, if any.
+fn reset_value(spec: &PeripheralSpec, offset: u32) -> Option<u32> {
+    spec.reset
+        .iter()
+        .find(|r| r.offset == offset)
+        .map(|r| r.value)
+}
+
 /// The name `defs` give the register at `offset`.
 fn name_in(defs: &[RegDef], offset: u32) -> Option<&'static str> {
     defs.iter()

@@ -7,7 +7,7 @@
 //! ready flags derived from their requests, and takes the bits the family
 //! lets software write.
 
-use super::{name_in, reset_file, Family, RegDef};
+use super::{name_in, reset_file, reset_value, Family, RegDef};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
 use crate::target::{PeripheralKind, PeripheralSpec, Target};
 
@@ -122,7 +122,7 @@ impl Pwr {
         };
         let mut regs = reset_file(defs, spec);
         let one_vos_bit = ["STM32F40", "STM32F41"].iter().any(|p| part.starts_with(p));
-        if family == Family::F4 && !one_vos_bit && !spec.reset.iter().any(|r| r.offset == 0) {
+        if family == Family::F4 && !one_vos_bit && reset_value(spec, 0x00).is_none() {
             regs.set(0x00, 0x0000_C000, u32::MAX);
         }
         Pwr {

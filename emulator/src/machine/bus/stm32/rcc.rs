@@ -16,7 +16,7 @@
 //! the target file gives a reset entry at offset 0xFFFF_FFF0 holding its
 //! frequency in Hz; 0 means no crystal, so HSERDY never sets.
 
-use super::{name_in, reset_file, Family, RegDef, HSE_OFFSET};
+use super::{name_in, reset_file, reset_value, Family, RegDef, HSE_OFFSET};
 use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
 use crate::target::{PeripheralKind, PeripheralSpec, Target};
@@ -489,11 +489,7 @@ impl Rcc {
             Family::H7 => &H7_LAYOUT,
             Family::L4 => &L4_LAYOUT,
         };
-        let hse_hz = spec
-            .reset
-            .iter()
-            .find(|r| r.offset == HSE_OFFSET)
-            .map_or(layout.hse_default, |r| u64::from(r.value));
+        let hse_hz = reset_value(spec, HSE_OFFSET).map_or(layout.hse_default, u64::from);
         let mut rcc = Rcc {
             family,
             layout,

@@ -12,7 +12,7 @@
 //! down- and center-aligned counting are not modeled: their registers keep
 //! what is written and the counter counts up.
 
-use super::{clear_w0, drive_irq, name_in, Family, RegDef};
+use super::{clear_w0, drive_irq, name_in, reset_value, Family, RegDef};
 use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
 use crate::target::{BusClock, PeripheralSpec, Target};
@@ -84,12 +84,7 @@ impl Timer {
         let family = Family::of(target);
         let wide = family != Family::F1 && matches!(spec.name.as_str(), "TIM2" | "TIM5");
         let max = if wide { u32::MAX } else { 0xFFFF };
-        let reset = |offset: u32| {
-            spec.reset
-                .iter()
-                .find(|r| r.offset == offset)
-                .map_or(0, |r| r.value)
-        };
+        let reset = |offset| reset_value(spec, offset).unwrap_or(0);
         let cr1_writable = if matches!(family, Family::F1 | Family::F4) {
             0x3FF
         } else {
