@@ -19,7 +19,7 @@
 use super::ticks::{next_in_progression, Ticker};
 use super::{BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
-use crate::target::{PeripheralSpec, ResetValue};
+use crate::target::PeripheralSpec;
 
 /// First EVENTS register; event n sits at `EVENTS + 4 * n` and has INTEN bit n
 /// (PS "Peripheral interface": e.g. UARTE EVENTS_ENDTX at 0x120 is INTEN bit 8).
@@ -53,12 +53,7 @@ fn index(offset: u32, base: u32, count: usize) -> Option<usize> {
 /// Storage for the registers a model keeps without behaviour: the block's own
 /// reset values (`defaults`, from the MDK SVD), overridden by the target file's.
 fn storage(defaults: &[(u32, u32)], spec: &PeripheralSpec) -> RegisterFile {
-    let mut reset: Vec<ResetValue> = defaults
-        .iter()
-        .map(|&(offset, value)| ResetValue { offset, value })
-        .collect();
-    reset.extend(spec.reset.iter().copied());
-    RegisterFile::new(&reset)
+    RegisterFile::with_defaults(defaults.iter().copied(), spec.reset.iter().copied())
 }
 
 /// The event registers of one block and the interrupt enables over them, as

@@ -36,7 +36,7 @@ pub use timer::Timer;
 pub use usart::{Usart, UsartV2};
 
 use super::RegisterFile;
-use crate::target::{PeripheralSpec, ResetValue, Target};
+use crate::target::{PeripheralSpec, Target};
 
 /// The reset entry offset at which a target file gives the HSE crystal
 /// frequency in Hz to an RCC block (it is not a register).
@@ -83,17 +83,13 @@ type RegDef = (u32, &'static str, u32);
 /// Registers at the reset values of `defs`, then any values the target file
 /// gives (the HSE pseudo-entry excluded).
 fn reset_file(defs: &[RegDef], spec: &PeripheralSpec) -> RegisterFile {
-    let values: Vec<ResetValue> = defs
-        .iter()
-        .map(|&(offset, _, value)| ResetValue { offset, value })
-        .chain(
-            spec.reset
-                .iter()
-                .copied()
-                .filter(|r| r.offset != HSE_OFFSET),
-        )
-        .collect();
-    RegisterFile::new(&values)
+    RegisterFile::with_defaults(
+        defs.iter().map(|&(offset, _, value)| (offset, value)),
+        spec.reset
+            .iter()
+            .copied()
+            .filter(|r| r.offset != HSE_OFFSET),
+    )
 }
 
 /// The reset value the target file gives the register at `offset`, if any.
