@@ -560,18 +560,16 @@ impl Rcc {
     /// CR enable bit of the main PLL's input, or None for no input.
     fn pll_input(&self) -> Option<u32> {
         match self.family {
-            // RM0008 7.3.2 PLLSRC: HSI/2 or HSE.
-            Family::F1 => Some(if self.regs.get(0x04) >> 16 & 1 == 1 {
-                HSE_ON
-            } else {
-                0
-            }),
-            // RM0090 7.3.2 PLLSRC (bit 22): HSI or HSE.
-            Family::F4 | Family::F7 => Some(if self.regs.get(0x04) >> 22 & 1 == 1 {
-                HSE_ON
-            } else {
-                0
-            }),
+            // PLLSRC, bit 16 on the F1 (HSI/2 or HSE, RM0008 7.3.2), bit 22
+            // on the F4/F7 (HSI or HSE, RM0090 7.3.2).
+            Family::F1 | Family::F4 | Family::F7 => {
+                let pllsrc = if self.family == Family::F1 { 16 } else { 22 };
+                Some(if self.regs.get(0x04) >> pllsrc & 1 == 1 {
+                    HSE_ON
+                } else {
+                    0
+                })
+            }
             // RM0432 6.4.4 PLLSRC: none, MSI, HSI16, HSE.
             Family::L4 => match self.regs.get(0x0C) & 0x3 {
                 1 => Some(0),
@@ -686,30 +684,26 @@ impl Rcc {
     /// The clocks this configuration gives the core and the buses.
     pub fn clocks(&self) -> Clocks {
         let sys = self.sysclk();
-        // (core clock, AHB clock, APB1 divider, APB2 divider, timer multiplier)
-        let (core, hclk, div1, div2, mult) = match self.family {
-            Family::F1 | Family::L4 => {
+        // (core clock, AHB clock, APB1 divider, APB2 divider, TIMPRE)
+        let (core, hclk, div1, div2, timpre) = match self.family {
+            Family::F1 | Family::F4 | Family::F7 | Family::L4 => {
                 let cfgr = self.regs.get(self.layout.cfgr);
                 let hclk = sys / ahb_div(cfgr >> 4 & 0xF);
-                (
-                    hclk,
-                    hclk,
-                    apb_div(cfgr >> 8 & 0x7),
-                    apb_div(cfgr >> 11 & 0x7),
-                    2,
-                )
-            }
-            Family::F4 | Family::F7 => {
-                let cfgr = self.regs.get(0x08);
-                let hclk = sys / ahb_div(cfgr >> 4 & 0xF);
-                // F7 TIMPRE (DCKCFGR1 bit 24); the F405/407 have none.
+                // PPRE1 and PPRE2 sit at bits 10:8 and 13:11 on the F1 and
+                // L4, at 12:10 and 15:13 on the F4/F7.
+                let ppre1 = if matches!(self.family, Family::F1 | Family::L4) {
+                    8
+                } else {
+                    10
+                };
+                // F7 TIMPRE (DCKCFGR1 bit 24); the F1, F4 and L4 have none.
                 let timpre = self.family == Family::F7 && self.regs.get(0x8C) >> 24 & 1 == 1;
                 (
                     hclk,
                     hclk,
-                    apb_div(cfgr >> 10 & 0x7),
-                    apb_div(cfgr >> 13 & 0x7),
-                    if timpre { 4 } else { 2 },
+                    apb_div(cfgr >> ppre1 & 0x7),
+                    apb_div(cfgr >> (ppre1 + 3) & 0x7),
+                    timpre,
                 )
             }
             Family::H7 => {
@@ -725,10 +719,11 @@ impl Rcc {
                     hclk,
                     apb_div(d2 >> 4 & 0x7),
                     apb_div(d2 >> 8 & 0x7),
-                    if timpre { 4 } else { 2 },
+                    timpre,
                 )
             }
         };
+        let mult = if timpre { 4 } else { 2 };
         Clocks {
             hclk_hz: core,
             apb1_hz: hclk / div1,
