@@ -14,7 +14,7 @@
 use super::{reset_file, Family, RegDef};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::FlashSettings;
-use crate::target::{PeripheralKind, PeripheralSpec, Target};
+use crate::target::{PeripheralSpec, Target};
 
 /// RM0008 3.3.3 / ST's STM32F103 SVD (v1.2): ACR resets with the prefetch
 /// buffer on (PRFTBE, PRFTBS); CR with LOCK; option bytes erased.
@@ -81,13 +81,7 @@ impl FlashInterface {
     /// The FLASH block of `target` as `spec` describes it: the F1, F4/F7, H7
     /// or L4 interface by kind.
     pub fn new(spec: &PeripheralSpec, target: &Target) -> FlashInterface {
-        let family = match spec.kind {
-            PeripheralKind::Stm32f1Flash => Family::F1,
-            PeripheralKind::Stm32h7Flash => Family::H7,
-            PeripheralKind::Stm32l4Flash => Family::L4,
-            _ if Family::of(target) == Family::F7 => Family::F7,
-            _ => Family::F4,
-        };
+        let family = Family::of_block(spec, target);
         let (defs, acr_writable) = match family {
             // LATENCY (2:0), HLFCYA (3), PRFTBE (4).
             Family::F1 => (F1_REGS, 0x1F),
@@ -202,7 +196,7 @@ mod tests {
     use super::*;
     use crate::machine::bus::stm32::testing::{spec, target};
     use crate::machine::bus::testing::Rig;
-    use crate::target::BusClock;
+    use crate::target::{BusClock, PeripheralKind};
 
     fn flash_spec(kind: PeripheralKind) -> PeripheralSpec {
         spec("FLASH", kind, &[], BusClock::Ahb, &[])

@@ -36,7 +36,7 @@ pub use timer::Timer;
 pub use usart::{Usart, UsartV2};
 
 use super::RegisterFile;
-use crate::target::{PeripheralSpec, Target};
+use crate::target::{PeripheralKind, PeripheralSpec, Target};
 
 /// The reset entry offset at which a target file gives the HSE crystal
 /// frequency in Hz to an RCC block (it is not a register).
@@ -73,6 +73,23 @@ impl Family {
             Family::L4
         } else {
             Family::F4
+        }
+    }
+
+    /// The family a block of `spec`'s kind models on `target`, for the kinds
+    /// that name one (RCC, PWR, FLASH): the kind's, except that the F4 kinds
+    /// also serve the F7, which the part tells apart.
+    pub fn of_block(spec: &PeripheralSpec, target: &Target) -> Family {
+        match spec.kind {
+            PeripheralKind::Stm32f1Rcc | PeripheralKind::Stm32f1Flash => Family::F1,
+            PeripheralKind::Stm32h7Rcc
+            | PeripheralKind::Stm32h7Pwr
+            | PeripheralKind::Stm32h7Flash => Family::H7,
+            PeripheralKind::Stm32l4Rcc
+            | PeripheralKind::Stm32l4Pwr
+            | PeripheralKind::Stm32l4Flash => Family::L4,
+            _ if Family::of(target) == Family::F7 => Family::F7,
+            _ => Family::F4,
         }
     }
 }

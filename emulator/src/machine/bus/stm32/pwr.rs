@@ -9,7 +9,7 @@
 
 use super::{name_in, reset_file, reset_value, Family, RegDef};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
-use crate::target::{PeripheralKind, PeripheralSpec, Target};
+use crate::target::{PeripheralSpec, Target};
 
 /// RM0090 5.6 register map. CR resets with VOS set, scale 1: 0x4000 on the
 /// F405/407/415/417 (one VOS bit), 0xC000 on parts with two (RM0090 5.4.1,
@@ -97,12 +97,7 @@ impl Pwr {
     /// The PWR block of `target` as `spec` describes it: the F4/F7, H7 or L4
     /// controller by kind.
     pub fn new(spec: &PeripheralSpec, target: &Target) -> Pwr {
-        let family = match spec.kind {
-            PeripheralKind::Stm32h7Pwr => Family::H7,
-            PeripheralKind::Stm32l4Pwr => Family::L4,
-            _ if Family::of(target) == Family::F7 => Family::F7,
-            _ => Family::F4,
-        };
+        let family = Family::of_block(spec, target);
         let part = target.part.to_ascii_uppercase();
         let overdrive = family == Family::F7
             || [
@@ -222,7 +217,7 @@ mod tests {
     use super::*;
     use crate::machine::bus::stm32::testing::{spec, target};
     use crate::machine::bus::testing::Rig;
-    use crate::target::BusClock;
+    use crate::target::{BusClock, PeripheralKind};
 
     #[test]
     fn f407_vos_ready_and_no_overdrive() {

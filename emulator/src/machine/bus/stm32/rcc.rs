@@ -19,7 +19,7 @@
 use super::{name_in, reset_file, reset_value, Family, RegDef, HSE_OFFSET};
 use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
-use crate::target::{PeripheralKind, PeripheralSpec, Target};
+use crate::target::{PeripheralSpec, Target};
 
 /// Registers whose writes program the clock tree, across the families.
 const CLOCK_TREE: [&str; 12] = [
@@ -475,13 +475,7 @@ pub struct Rcc {
 impl Rcc {
     /// The RCC of `target` as `spec` describes it: the F1, F4/F7, H7 or L4 map by kind.
     pub fn new(spec: &PeripheralSpec, target: &Target) -> Rcc {
-        let family = match spec.kind {
-            PeripheralKind::Stm32f1Rcc => Family::F1,
-            PeripheralKind::Stm32h7Rcc => Family::H7,
-            PeripheralKind::Stm32l4Rcc => Family::L4,
-            _ if Family::of(target) == Family::F7 => Family::F7,
-            _ => Family::F4,
-        };
+        let family = Family::of_block(spec, target);
         let layout = match family {
             Family::F1 => &F1_LAYOUT,
             Family::F4 => &F4_LAYOUT,
@@ -817,7 +811,7 @@ mod tests {
     use super::*;
     use crate::machine::bus::stm32::testing::{spec, target};
     use crate::machine::bus::testing::Rig;
-    use crate::target::BusClock;
+    use crate::target::{BusClock, PeripheralKind};
 
     fn rcc(kind: PeripheralKind, target_name: &str, reset: &[(u32, u32)]) -> Rcc {
         Rcc::new(
