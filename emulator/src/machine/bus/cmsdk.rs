@@ -9,7 +9,7 @@
 //! CMSDK RTL, cmsdk_apb_timer.v, as published in public repositories.
 
 use super::ticks::{bus_hz, next_in_progression, Ticker};
-use super::{BusContext, BusError, Peripheral, RegisterFile};
+use super::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
 use crate::target::{BusClock, PeripheralSpec};
 
@@ -33,11 +33,6 @@ const ID_NAMES: [&str; 12] = [
 fn id_index(offset: u32) -> Option<usize> {
     let index = offset.checked_sub(ID_BASE)? / 4;
     usize::try_from(index).ok().filter(|&i| i < ID_NAMES.len())
-}
-
-/// `old` with the lanes selected by `mask` replaced from `value`.
-fn merge(old: u32, value: u32, mask: u32) -> u32 {
-    (old & !mask) | (value & mask)
 }
 
 mod uart {
@@ -378,79 +373,12 @@ impl Peripheral for CmsdkTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::clock::FlashSettings;
-    use crate::machine::semihosting::Memory;
+    use crate::machine::bus::testing::Rig;
     use crate::target::{PeripheralKind, ResetValue};
 
-    /// No memory at all: these blocks never touch it.
-    struct NoMemory;
-
-    impl Memory for NoMemory {
-        fn read(&self, _addr: u32, _buf: &mut [u8]) -> Option<()> {
-            None
-        }
-        fn write(&mut self, _addr: u32, _data: &[u8]) -> Option<()> {
-            None
-        }
-    }
-
-    /// What a BusContext borrows, owned by the test.
-    struct Rig {
-        now: u64,
-        clocks: Clocks,
-        flash: FlashSettings,
-        console: Vec<u8>,
-        raised: Vec<u32>,
-        memory: NoMemory,
-    }
-
-    impl Rig {
-        /// The MPS2's 25 MHz on every bus.
-        fn new() -> Rig {
-            Rig {
-                now: 0,
-                clocks: Clocks::uniform(25_000_000),
-                flash: FlashSettings {
-                    wait_states: 0,
-                    prefetch: false,
-                    icache: false,
-                    dcache: false,
-                },
-                console: Vec::new(),
-                raised: Vec::new(),
-                memory: NoMemory,
-            }
-        }
-
-        fn ctx(&mut self) -> BusContext<'_> {
-            BusContext {
-                now: self.now,
-                clocks: &mut self.clocks,
-                flash: &mut self.flash,
-                console: &mut self.console,
-                raised: &mut self.raised,
-                memory: &mut self.memory,
-            }
-        }
-
-        fn write(&mut self, p: &mut dyn Peripheral, offset: u32, value: u32) {
-            let result = p.write(offset, value, u32::MAX, &mut self.ctx());
-            assert_eq!(result, Ok(()));
-        }
-
-        fn read(&mut self, p: &mut dyn Peripheral, offset: u32) -> u32 {
-            p.read(offset, &mut self.ctx()).unwrap_or(u32::MAX)
-        }
-
-        /// Moves time to `now` the way the machine does: advance at each due event.
-        fn run_to(&mut self, p: &mut dyn Peripheral, now: u64) {
-            while let Some(at) = p.next_event(self.now, &self.clocks).filter(|&at| at <= now) {
-                self.now = self.now.max(at);
-                p.advance(&mut self.ctx());
-            }
-            self.now = now;
-            p.advance(&mut self.ctx());
-        }
+    /// The MPS2's 25 MHz on every bus.
+    fn rig() -> Rig {
+        Rig::new(25_000_000)
     }
 
     fn spec(kind: PeripheralKind, irqs: &[u32]) -> PeripheralSpec {
@@ -470,7 +398,7 @@ mod tests {
 
     #[test]
     fn uart_sends_only_while_enabled_and_raises_tx() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut u = CmsdkUart::new(&spec(PeripheralKind::CmsdkUart, &[0, 1]));
         rig.write(&mut u, uart::DATA, u32::from(b'x'));
         assert!(rig.console.is_empty(), "TXEN clear: nothing is sent");
@@ -492,7 +420,7 @@ mod tests {
 
     #[test]
     fn uart_byte_store_to_data_sends_that_byte() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut u = CmsdkUart::new(&spec(PeripheralKind::CmsdkUart, &[0, 1]));
         rig.write(&mut u, uart::CTRL, uart::CTRL_TXEN);
         let result = u.write(uart::DATA, 0x0000_0041, 0xFF, &mut rig.ctx());
@@ -502,7 +430,7 @@ mod tests {
 
     #[test]
     fn uart_ids_names_and_other_registers() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut u = CmsdkUart::new(&spec(PeripheralKind::CmsdkUart, &[0, 1]));
         assert_eq!(rig.read(&mut u, 0xFE0), 0x21);
         assert_eq!(rig.read(&mut u, 0xFFC), 0xB1);
@@ -518,7 +446,7 @@ mod tests {
 
     #[test]
     fn timer_counts_down_and_reloads_each_reload_plus_one_ticks() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = CmsdkTimer::new(&spec(PeripheralKind::CmsdkTimer, &[8]));
         rig.write(&mut t, timer::RELOAD, 99);
         assert_eq!(
@@ -551,7 +479,7 @@ mod tests {
 
     #[test]
     fn timer_without_inten_counts_but_stays_quiet() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = CmsdkTimer::new(&spec(PeripheralKind::CmsdkTimer, &[8]));
         rig.write(&mut t, timer::VALUE, 10);
         rig.write(&mut t, timer::CTRL, timer::CTRL_EN);
@@ -566,7 +494,7 @@ mod tests {
 
     #[test]
     fn timer_stops_and_waits_for_extin() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = CmsdkTimer::new(&spec(PeripheralKind::CmsdkTimer, &[8]));
         rig.write(&mut t, timer::VALUE, 1000);
         rig.write(&mut t, timer::CTRL, timer::CTRL_EN);
@@ -581,7 +509,7 @@ mod tests {
 
     #[test]
     fn timer_counts_at_pclk_and_follows_a_clock_change() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         // PCLK at a quarter of the core clock: one tick every 4 cycles.
         rig.clocks.apb1_hz = rig.clocks.hclk_hz / 4;
         let mut t = CmsdkTimer::new(&spec(PeripheralKind::CmsdkTimer, &[8]));
@@ -601,7 +529,7 @@ mod tests {
 
     #[test]
     fn timer_interrupt_due_across_a_clock_change_is_raised_after_it() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = CmsdkTimer::new(&spec(PeripheralKind::CmsdkTimer, &[8]));
         rig.write(&mut t, timer::VALUE, 10);
         rig.write(&mut t, timer::CTRL, timer::CTRL_EN | timer::CTRL_INTEN);
@@ -617,7 +545,7 @@ mod tests {
 
     #[test]
     fn an_interrupt_pending_from_a_clock_change_and_one_due_now_raise_once() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = CmsdkTimer::new(&spec(PeripheralKind::CmsdkTimer, &[8]));
         rig.write(&mut t, timer::RELOAD, 9);
         rig.write(&mut t, timer::VALUE, 10);
@@ -634,7 +562,7 @@ mod tests {
 
     #[test]
     fn timer_ids() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = CmsdkTimer::new(&spec(PeripheralKind::CmsdkTimer, &[8]));
         assert_eq!(rig.read(&mut t, 0xFE0), 0x22);
         assert_eq!(t.register_name(0xFF0), Some("CID0"));
@@ -648,7 +576,7 @@ mod tests {
                 .join(format!("../targets/{name}.toml"));
             let target = crate::target::Target::load(&path).expect("target loads");
             let mut bus = super::super::Bus::new(&target, true);
-            let mut rig = Rig::new();
+            let mut rig = rig();
             // UART3 at 0x40007000 raises TX on IRQ 19.
             for (addr, value) in [(0x4000_7008, 0x5), (0x4000_7000, u32::from(b'Z'))] {
                 assert_eq!(bus.write(addr, 4, value, &mut rig.ctx()), Ok(()));

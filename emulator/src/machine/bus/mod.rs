@@ -13,6 +13,8 @@ mod cmsdk;
 mod nrf;
 mod registers;
 mod stm32;
+#[cfg(test)]
+mod testing;
 mod ticks;
 
 use std::collections::BTreeMap;
@@ -266,6 +268,26 @@ impl Bus {
         }
     }
 
+    /// Where an access of `width` bytes at `addr` goes: the block serving
+    /// it, the word's offset in the block and whether a model gives that
+    /// register behaviour; None for a loose register outside every block.
+    /// Refuses a width the register does not take, and with
+    /// `--strict-peripherals` a loose register.
+    fn route(&self, addr: u32, width: u8) -> Result<Option<(usize, u32, bool)>, BusError> {
+        let Some(i) = self.block_at(addr) else {
+            return if self.strict {
+                Err(BusError::Unmodeled)
+            } else {
+                Ok(None)
+            };
+        };
+        let b = &self.blocks[i];
+        let offset = (addr & !3) - b.spec.base;
+        b.model.check_width(offset, width)?;
+        let modeled = b.modeled && b.model.register_name(offset).is_some();
+        Ok(Some((i, offset, modeled)))
+    }
+
     /// Reads `width` bytes at `addr`.
     pub fn read(
         &mut self,
@@ -275,20 +297,9 @@ impl Bus {
     ) -> Result<u32, BusError> {
         let word = addr & !3;
         let shift = 8 * (addr & 3);
-        let (value, modeled) = match self.block_at(addr) {
-            Some(i) => {
-                let b = &mut self.blocks[i];
-                let offset = word - b.spec.base;
-                b.model.check_width(offset, width)?;
-                let modeled = b.modeled && b.model.register_name(offset).is_some();
-                (b.model.read(offset, ctx)?, modeled)
-            }
-            None => {
-                if self.strict {
-                    return Err(BusError::Unmodeled);
-                }
-                (self.loose.get(word), false)
-            }
+        let (value, modeled) = match self.route(addr, width)? {
+            Some((i, offset, modeled)) => (self.blocks[i].model.read(offset, ctx)?, modeled),
+            None => (self.loose.get(word), false),
         };
         self.note(word, false, modeled);
         Ok((value >> shift) & lanes(width))
@@ -306,19 +317,12 @@ impl Bus {
         let shift = 8 * (addr & 3);
         let mask = lanes(width) << shift;
         let value = (value << shift) & mask;
-        let modeled = match self.block_at(addr) {
-            Some(i) => {
-                let b = &mut self.blocks[i];
-                let offset = word - b.spec.base;
-                b.model.check_width(offset, width)?;
-                let modeled = b.modeled && b.model.register_name(offset).is_some();
-                b.model.write(offset, value, mask, ctx)?;
+        let modeled = match self.route(addr, width)? {
+            Some((i, offset, modeled)) => {
+                self.blocks[i].model.write(offset, value, mask, ctx)?;
                 modeled
             }
             None => {
-                if self.strict {
-                    return Err(BusError::Unmodeled);
-                }
                 self.loose.set(word, value, mask);
                 false
             }
@@ -389,6 +393,12 @@ impl Bus {
     }
 }
 
+/// `old` with the lanes `mask` selects replaced by those of `value`: what a
+/// narrower store, or a store to a register with read-only bits, leaves.
+fn merge(old: u32, value: u32, mask: u32) -> u32 {
+    (old & !mask) | (value & mask)
+}
+
 /// The low `width` bytes of a word.
 fn lanes(width: u8) -> u32 {
     match width {
@@ -406,15 +416,18 @@ fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) 
         | PeripheralKind::Stm32f4Rcc
         | PeripheralKind::Stm32h7Rcc
         | PeripheralKind::Stm32l4Rcc => (Box::new(stm32::Rcc::new(spec, target)), true),
-        PeripheralKind::Stm32f4Pwr => (Box::new(stm32::F4Pwr::new(spec, target)), true),
-        PeripheralKind::Stm32h7Pwr => (Box::new(stm32::H7Pwr::new(spec)), true),
-        PeripheralKind::Stm32l4Pwr => (Box::new(stm32::L4Pwr::new(spec)), true),
-        PeripheralKind::Stm32f1Flash => (Box::new(stm32::F1Flash::new(spec)), true),
-        PeripheralKind::Stm32f4Flash => (Box::new(stm32::F4Flash::new(spec, target)), true),
-        PeripheralKind::Stm32h7Flash => (Box::new(stm32::H7Flash::new(spec)), true),
-        PeripheralKind::Stm32l4Flash => (Box::new(stm32::L4Flash::new(spec)), true),
-        PeripheralKind::Stm32Gpio => (Box::new(stm32::Gpio::new(spec, target)), true),
-        PeripheralKind::Stm32f1Gpio => (Box::new(stm32::F1Gpio::new(spec)), true),
+        PeripheralKind::Stm32f4Pwr | PeripheralKind::Stm32h7Pwr | PeripheralKind::Stm32l4Pwr => {
+            (Box::new(stm32::Pwr::new(spec, target)), true)
+        }
+        PeripheralKind::Stm32f1Flash
+        | PeripheralKind::Stm32f4Flash
+        | PeripheralKind::Stm32h7Flash
+        | PeripheralKind::Stm32l4Flash => {
+            (Box::new(stm32::FlashInterface::new(spec, target)), true)
+        }
+        PeripheralKind::Stm32Gpio | PeripheralKind::Stm32f1Gpio => {
+            (Box::new(stm32::Gpio::new(spec, target)), true)
+        }
         PeripheralKind::Stm32Usart => (Box::new(stm32::Usart::new(spec)), true),
         PeripheralKind::Stm32UsartV2 => (Box::new(stm32::UsartV2::new(spec, target)), true),
         PeripheralKind::Stm32Crc => (Box::new(stm32::Crc::new(spec, target)), true),

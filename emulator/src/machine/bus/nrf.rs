@@ -19,7 +19,7 @@
 use super::ticks::{next_in_progression, Ticker};
 use super::{BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
-use crate::target::{PeripheralSpec, ResetValue};
+use crate::target::PeripheralSpec;
 
 /// First EVENTS register; event n sits at `EVENTS + 4 * n` and has INTEN bit n
 /// (PS "Peripheral interface": e.g. UARTE EVENTS_ENDTX at 0x120 is INTEN bit 8).
@@ -53,12 +53,7 @@ fn index(offset: u32, base: u32, count: usize) -> Option<usize> {
 /// Storage for the registers a model keeps without behaviour: the block's own
 /// reset values (`defaults`, from the MDK SVD), overridden by the target file's.
 fn storage(defaults: &[(u32, u32)], spec: &PeripheralSpec) -> RegisterFile {
-    let mut reset: Vec<ResetValue> = defaults
-        .iter()
-        .map(|&(offset, value)| ResetValue { offset, value })
-        .collect();
-    reset.extend(spec.reset.iter().copied());
-    RegisterFile::new(&reset)
+    RegisterFile::with_defaults(defaults.iter().copied(), spec.reset.iter().copied())
 }
 
 /// The event registers of one block and the interrupt enables over them, as
@@ -92,8 +87,26 @@ impl Events {
         (self.valid & bit != 0).then_some(bit)
     }
 
-    fn read(&self, bit: u32) -> u32 {
-        u32::from(self.set & bit != 0)
+    /// What the event or interrupt-enable register at `offset` reads, if
+    /// the block has one there.
+    fn read_register(&self, offset: u32) -> Option<u32> {
+        match offset {
+            INTENSET | INTENCLR => Some(self.inten),
+            _ => self.bit(offset).map(|bit| u32::from(self.set & bit != 0)),
+        }
+    }
+
+    /// Writes the event or interrupt-enable register at `offset`; false if
+    /// the block has none there.
+    fn write_register(&mut self, offset: u32, value: u32, ctx: &mut BusContext<'_>) -> bool {
+        match offset {
+            INTENSET | INTENCLR => self.write_inten(offset, value, ctx),
+            _ => match self.bit(offset) {
+                Some(bit) => self.write(bit, value, ctx),
+                None => return false,
+            },
+        }
+        true
     }
 
     fn raise(&self, ctx: &mut BusContext<'_>) {
@@ -239,12 +252,11 @@ impl NrfClock {
 
 impl Peripheral for NrfClock {
     fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
-        if let Some(bit) = self.events.bit(offset) {
-            return Ok(self.events.read(bit));
+        if let Some(value) = self.events.read_register(offset) {
+            return Ok(value);
         }
         Ok(match offset {
             clock::TASKS_HFCLKSTART..=clock::TASKS_CTSTOP => 0,
-            INTENSET | INTENCLR => self.events.inten,
             clock::HFCLKRUN => u32::from(self.hfclk_run),
             clock::HFCLKSTAT if self.hfxo => clock::STAT_RUNNING | clock::HF_SRC_XTAL,
             clock::HFCLKSTAT => 0,
@@ -264,8 +276,7 @@ impl Peripheral for NrfClock {
         mask: u32,
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
-        if let Some(bit) = self.events.bit(offset) {
-            self.events.write(bit, value, ctx);
+        if self.events.write_register(offset, value, ctx) {
             return Ok(());
         }
         match offset {
@@ -273,7 +284,6 @@ impl Peripheral for NrfClock {
                 self.task(offset, ctx);
             }
             clock::TASKS_HFCLKSTART..=clock::TASKS_CTSTOP => {}
-            INTENSET | INTENCLR => self.events.write_inten(offset, value, ctx),
             clock::LFCLKSRC => self.lfclksrc = value & clock::LFCLKSRC_BITS,
             // Read-only status.
             clock::HFCLKRUN | clock::HFCLKSTAT | clock::LFCLKRUN | clock::LFCLKSTAT => {}
@@ -452,12 +462,12 @@ impl NrfUarte {
 
 impl Peripheral for NrfUarte {
     fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
-        if let Some(bit) = self.events.bit(offset) {
-            return Ok(self.events.read(bit));
+        if let Some(value) = self.events.read_register(offset) {
+            return Ok(value);
         }
         Ok(match offset {
             uarte::TASKS_STARTRX..=uarte::TASKS_STOPTX | uarte::TASKS_FLUSHRX => 0,
-            uarte::INTEN | INTENSET | INTENCLR => self.events.inten,
+            uarte::INTEN => self.events.inten,
             uarte::ENABLE => self.enable,
             uarte::TXD_PTR => self.txd_ptr,
             uarte::TXD_MAXCNT => self.txd_maxcnt,
@@ -475,8 +485,7 @@ impl Peripheral for NrfUarte {
         mask: u32,
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
-        if let Some(bit) = self.events.bit(offset) {
-            self.events.write(bit, value, ctx);
+        if self.events.write_register(offset, value, ctx) {
             return Ok(());
         }
         match offset {
@@ -485,7 +494,7 @@ impl Peripheral for NrfUarte {
                     self.task(offset, ctx)?;
                 }
             }
-            uarte::INTEN | INTENSET | INTENCLR => self.events.write_inten(offset, value, ctx),
+            uarte::INTEN => self.events.write_inten(offset, value, ctx),
             uarte::ENABLE => self.enable = value & uarte::ENABLE_BITS,
             uarte::TXD_PTR => self.txd_ptr = value,
             uarte::TXD_MAXCNT => self.txd_maxcnt = value & uarte::MAXCNT_BITS,
@@ -705,15 +714,14 @@ impl NrfRtc {
 impl Peripheral for NrfRtc {
     fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
         self.catch_up(ctx);
-        if let Some(bit) = self.events.bit(offset) {
-            return Ok(self.events.read(bit));
+        if let Some(value) = self.events.read_register(offset) {
+            return Ok(value);
         }
         if let Some(n) = index(offset, rtc::CC, self.ccs) {
             return Ok(self.cc[n]);
         }
         Ok(match offset {
             rtc::TASKS_START..=rtc::TASKS_TRIGOVRFLW => 0,
-            INTENSET | INTENCLR => self.events.inten,
             rtc::EVTEN | rtc::EVTENSET | rtc::EVTENCLR => self.evten,
             rtc::COUNTER => self.counter_after(self.ticker.ticks_at(ctx.now)),
             rtc::PRESCALER => self.prescaler,
@@ -729,8 +737,7 @@ impl Peripheral for NrfRtc {
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
         self.catch_up(ctx);
-        if let Some(bit) = self.events.bit(offset) {
-            self.events.write(bit, value, ctx);
+        if self.events.write_register(offset, value, ctx) {
             return Ok(());
         }
         if let Some(n) = index(offset, rtc::CC, self.ccs) {
@@ -751,7 +758,6 @@ impl Peripheral for NrfRtc {
                 }
                 self.retime(ctx.now, ctx.clocks.hclk_hz);
             }
-            INTENSET | INTENCLR => self.events.write_inten(offset, value, ctx),
             rtc::EVTEN => self.evten = value & self.events.valid,
             rtc::EVTENSET => self.evten |= value & self.events.valid,
             rtc::EVTENCLR => self.evten &= !value,
@@ -1067,8 +1073,8 @@ impl NrfTimer {
 impl Peripheral for NrfTimer {
     fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
         self.catch_up(ctx);
-        if let Some(bit) = self.events.bit(offset) {
-            return Ok(self.events.read(bit));
+        if let Some(value) = self.events.read_register(offset) {
+            return Ok(value);
         }
         if let Some(n) = index(offset, timer::CC, self.ccs) {
             return Ok(self.cc[n]);
@@ -1077,7 +1083,6 @@ impl Peripheral for NrfTimer {
             timer::TASKS_START..=timer::TASKS_SHUTDOWN => 0,
             _ if index(offset, timer::TASKS_CAPTURE, self.ccs).is_some() => 0,
             timer::SHORTS => self.shorts,
-            INTENSET | INTENCLR => self.events.inten,
             timer::MODE => self.mode,
             timer::BITMODE => self.bitmode,
             timer::PRESCALER => self.prescaler,
@@ -1093,12 +1098,7 @@ impl Peripheral for NrfTimer {
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
         self.catch_up(ctx);
-        if let Some(bit) = self.events.bit(offset) {
-            self.events.write(bit, value, ctx);
-            return Ok(());
-        }
-        if offset == INTENSET || offset == INTENCLR {
-            self.events.write_inten(offset, value, ctx);
+        if self.events.write_register(offset, value, ctx) {
             return Ok(());
         }
         let is_task = offset <= timer::TASKS_SHUTDOWN
@@ -1188,7 +1188,7 @@ impl Peripheral for NrfTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::clock::FlashSettings;
+    use crate::machine::bus::testing::Rig;
     use crate::machine::semihosting::Memory;
     use crate::target::{BusClock, PeripheralKind};
 
@@ -1226,74 +1226,15 @@ mod tests {
         }
     }
 
-    /// What a BusContext borrows, owned by the test.
-    struct Rig {
-        now: u64,
-        clocks: Clocks,
-        flash: FlashSettings,
-        console: Vec<u8>,
-        raised: Vec<u32>,
-        memory: FakeMemory,
-    }
-
-    impl Rig {
-        /// The nRF52840's 64 MHz core clock.
-        fn new() -> Rig {
-            Rig {
-                now: 0,
-                clocks: Clocks::uniform(64_000_000),
-                flash: FlashSettings {
-                    wait_states: 0,
-                    prefetch: false,
-                    icache: false,
-                    dcache: false,
-                },
-                console: Vec::new(),
-                raised: Vec::new(),
-                memory: FakeMemory {
-                    ram: vec![0; 4096],
-                    flash: vec![0x55; 4096],
-                },
-            }
-        }
-
-        fn ctx(&mut self) -> BusContext<'_> {
-            BusContext {
-                now: self.now,
-                clocks: &mut self.clocks,
-                flash: &mut self.flash,
-                console: &mut self.console,
-                raised: &mut self.raised,
-                memory: &mut self.memory,
-            }
-        }
-
-        fn try_write(
-            &mut self,
-            p: &mut dyn Peripheral,
-            offset: u32,
-            value: u32,
-        ) -> Result<(), BusError> {
-            p.write(offset, value, u32::MAX, &mut self.ctx())
-        }
-
-        fn write(&mut self, p: &mut dyn Peripheral, offset: u32, value: u32) {
-            assert_eq!(self.try_write(p, offset, value), Ok(()));
-        }
-
-        fn read(&mut self, p: &mut dyn Peripheral, offset: u32) -> u32 {
-            p.read(offset, &mut self.ctx()).unwrap_or(u32::MAX)
-        }
-
-        /// Moves time to `now` the way the machine does: advance at each due event.
-        fn run_to(&mut self, p: &mut dyn Peripheral, now: u64) {
-            while let Some(at) = p.next_event(self.now, &self.clocks).filter(|&at| at <= now) {
-                self.now = self.now.max(at);
-                p.advance(&mut self.ctx());
-            }
-            self.now = now;
-            p.advance(&mut self.ctx());
-        }
+    /// The nRF52840's 64 MHz core clock over a fake memory.
+    fn rig() -> Rig<FakeMemory> {
+        Rig::with_memory(
+            64_000_000,
+            FakeMemory {
+                ram: vec![0; 4096],
+                flash: vec![0x55; 4096],
+            },
+        )
     }
 
     fn spec(name: &str, kind: PeripheralKind, irq: u32) -> PeripheralSpec {
@@ -1325,7 +1266,7 @@ mod tests {
 
     #[test]
     fn clock_starts_hfxo_and_lfclk_at_once() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut c = NrfClock::new(&spec("CLOCK", PeripheralKind::NrfClock, 0));
         assert_eq!(rig.read(&mut c, clock::HFCLKSTAT), 0);
         assert_eq!(rig.read(&mut c, clock::HFXODEBOUNCE), 0x10);
@@ -1358,7 +1299,7 @@ mod tests {
 
     #[test]
     fn enabling_an_interrupt_on_a_set_event_raises_it() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut c = NrfClock::new(&spec("CLOCK", PeripheralKind::NrfClock, 0));
         rig.write(&mut c, clock::TASKS_HFCLKSTART, 1);
         rig.write(&mut c, INTENSET, clock::HFCLKSTARTED);
@@ -1369,7 +1310,7 @@ mod tests {
 
     #[test]
     fn uarte_sends_from_ram_with_events() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut u = NrfUarte::new(&spec("UARTE0", PeripheralKind::NrfUarte, 2));
         assert_eq!(rig.read(&mut u, uarte::PSEL_TXD), 0xFFFF_FFFF);
         assert_eq!(rig.read(&mut u, uarte::BAUDRATE), 0x0400_0000);
@@ -1397,7 +1338,7 @@ mod tests {
 
     #[test]
     fn uarte_refuses_pointers_outside_data_ram() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut u = NrfUarte::new(&spec("UARTE0", PeripheralKind::NrfUarte, 2));
         rig.write(&mut u, uarte::ENABLE, uarte::ENABLE_UARTE);
         rig.write(&mut u, uarte::TXD_PTR, 0x0000_0100);
@@ -1423,7 +1364,7 @@ mod tests {
 
     #[test]
     fn uarte_maxcnt_is_sixteen_bits() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut u = NrfUarte::new(&spec("UARTE0", PeripheralKind::NrfUarte, 2));
         rig.write(&mut u, uarte::TXD_MAXCNT, 0x1_0003);
         assert_eq!(rig.read(&mut u, uarte::TXD_MAXCNT), 3);
@@ -1440,7 +1381,7 @@ mod tests {
 
     #[test]
     fn rtc_counts_at_32768_hz_and_fires_compare() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut r = NrfRtc::new(&spec("RTC1", PeripheralKind::NrfRtc, 17));
         rig.write(&mut r, rtc::CC + 4, 100);
         rig.write(&mut r, INTENSET, 1 << 17);
@@ -1462,7 +1403,7 @@ mod tests {
 
     #[test]
     fn rtc_prescaler_divides_and_tick_needs_enabling() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut r = NrfRtc::new(&spec("RTC0", PeripheralKind::NrfRtc, 11));
         rig.write(&mut r, rtc::PRESCALER, 327);
         rig.write(&mut r, rtc::TASKS_START, 1);
@@ -1485,7 +1426,7 @@ mod tests {
 
     #[test]
     fn rtc_overflows_clears_and_stops() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut r = NrfRtc::new(&spec("RTC2", PeripheralKind::NrfRtc, 36));
         rig.write(&mut r, INTENSET, rtc::OVRFLW);
         rig.write(&mut r, rtc::TASKS_TRIGOVRFLW, 1);
@@ -1504,7 +1445,7 @@ mod tests {
 
     #[test]
     fn rtc_compare_due_across_a_clock_change_fires_after_it() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut r = NrfRtc::new(&spec("RTC1", PeripheralKind::NrfRtc, 17));
         rig.write(&mut r, rtc::CC, 3);
         rig.write(&mut r, INTENSET, 1 << 16);
@@ -1527,7 +1468,7 @@ mod tests {
 
     #[test]
     fn timer_fires_periodically_with_compare_clear() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER0", PeripheralKind::NrfTimer, 8));
         // Reset prescaler 4: 1 MHz, 64 core cycles per tick.
         rig.write(&mut t, timer::BITMODE, 3);
@@ -1545,7 +1486,7 @@ mod tests {
 
     #[test]
     fn rewriting_cc_in_each_interrupt_keeps_the_tick_grid() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER1", PeripheralKind::NrfTimer, 9));
         rig.write(&mut t, timer::BITMODE, 3);
         rig.write(&mut t, timer::CC, 100);
@@ -1564,7 +1505,7 @@ mod tests {
 
     #[test]
     fn timer_compare_stop_and_bit_width() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER3", PeripheralKind::NrfTimer, 26));
         rig.write(&mut t, timer::PRESCALER, 0);
         rig.write(&mut t, timer::BITMODE, 1);
@@ -1587,7 +1528,7 @@ mod tests {
 
     #[test]
     fn timer_counter_mode_counts_tasks() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER2", PeripheralKind::NrfTimer, 10));
         rig.write(&mut t, timer::MODE, 1);
         rig.write(&mut t, timer::CC + 4, 3);
@@ -1609,7 +1550,7 @@ mod tests {
 
     #[test]
     fn timer_cc_lowered_below_the_counter_waits_for_the_wrap() {
-        let mut rig = Rig::new();
+        let mut rig = rig();
         let mut t = NrfTimer::new(&spec("TIMER4", PeripheralKind::NrfTimer, 27));
         rig.write(&mut t, timer::BITMODE, 1);
         rig.write(&mut t, timer::TASKS_START, 1);
@@ -1632,7 +1573,7 @@ mod tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../targets/nrf52840.toml");
         let target = crate::target::Target::load(&path).expect("nrf52840.toml loads");
         let mut bus = super::super::Bus::new(&target, true);
-        let mut rig = Rig::new();
+        let mut rig = rig();
         assert_eq!(rig.memory.write(0x2000_0000, b"hi"), Some(()));
         for (addr, value) in [
             (0x4000_2500, 8),

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{BusContext, BusError, Peripheral};
+use super::{merge, BusContext, BusError, Peripheral};
 use crate::target::ResetValue;
 
 /// Most distinct registers one file keeps; beyond it writes are dropped, so
@@ -20,8 +20,22 @@ pub struct RegisterFile {
 impl RegisterFile {
     /// Registers holding `reset` values, 0 elsewhere.
     pub fn new(reset: &[ResetValue]) -> RegisterFile {
+        RegisterFile::with_defaults([], reset.iter().copied())
+    }
+
+    /// Registers holding a model's own reset values `defaults` (offset,
+    /// value) with the target file's `reset` values over them, 0 elsewhere.
+    pub fn with_defaults(
+        defaults: impl IntoIterator<Item = (u32, u32)>,
+        reset: impl IntoIterator<Item = ResetValue>,
+    ) -> RegisterFile {
+        let reset = reset.into_iter().map(|r| (r.offset, r.value));
         RegisterFile {
-            values: reset.iter().map(|r| (r.offset & !3, r.value)).collect(),
+            values: defaults
+                .into_iter()
+                .chain(reset)
+                .map(|(offset, value)| (offset & !3, value))
+                .collect(),
         }
     }
 
@@ -36,7 +50,7 @@ impl RegisterFile {
             return;
         }
         let old = self.get(offset);
-        self.values.insert(offset, (old & !mask) | (value & mask));
+        self.values.insert(offset, merge(old, value, mask));
     }
 }
 

@@ -5,8 +5,8 @@
 //! initial value (INIT) and polynomial (POL, of 7, 8, 16 or 32 bits) and bit
 //! reversal of the input and output (RM0385 chapter 6).
 
-use super::{merge, name_in, Family, RegDef};
-use crate::machine::bus::{BusContext, BusError, Peripheral};
+use super::{name_in, reset_value, Family, RegDef};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral};
 use crate::target::{PeripheralSpec, Target};
 
 /// Register map (RM0090 4.4.4, RM0385 6.4.6); INIT and POL on F7/H7/L4 only.
@@ -42,12 +42,7 @@ impl Crc {
     /// The CRC unit of `target` as `spec` describes it.
     pub fn new(spec: &PeripheralSpec, target: &Target) -> Crc {
         let family = Family::of(target);
-        let reset = |offset: u32| {
-            spec.reset
-                .iter()
-                .find(|r| r.offset == offset)
-                .map(|r| r.value)
-        };
+        let reset = |offset| reset_value(spec, offset);
         let init = reset(0x10).unwrap_or(0xFFFF_FFFF);
         Crc {
             crc: reset(0x00).unwrap_or(init),
@@ -181,7 +176,8 @@ impl Peripheral for Crc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::{BusClock, PeripheralKind};
 
     fn unit(target_name: &str) -> Crc {
@@ -189,12 +185,12 @@ mod tests {
         Crc::new(&s, &target(target_name))
     }
 
-    fn wr(c: &mut Crc, h: &mut Harness, offset: u32, value: u32, mask: u32) {
-        assert_eq!(c.write(offset, value & mask, mask, &mut h.ctx(0)), Ok(()));
+    fn wr(c: &mut Crc, h: &mut Rig, offset: u32, value: u32, mask: u32) {
+        assert_eq!(c.write(offset, value & mask, mask, &mut h.ctx()), Ok(()));
     }
 
-    fn dr(c: &mut Crc, h: &mut Harness) -> u32 {
-        match c.read(0x00, &mut h.ctx(0)) {
+    fn dr(c: &mut Crc, h: &mut Rig) -> u32 {
+        match c.read(0x00, &mut h.ctx()) {
             Ok(v) => v,
             Err(e) => panic!("{e}"),
         }
@@ -203,7 +199,7 @@ mod tests {
     #[test]
     fn known_answer_after_reset() {
         let mut c = unit("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         assert_eq!(dr(&mut c, &mut h), 0xFFFF_FFFF);
         wr(&mut c, &mut h, 0x00, 0x1234_5678, u32::MAX);
         assert_eq!(dr(&mut c, &mut h), 0xDF8A_8A2B);
@@ -216,9 +212,9 @@ mod tests {
     #[test]
     fn idr_keeps_a_byte_on_f4() {
         let mut c = unit("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         wr(&mut c, &mut h, 0x04, 0x1234_56AB, u32::MAX);
-        assert_eq!(c.read(0x04, &mut h.ctx(0)), Ok(0xAB));
+        assert_eq!(c.read(0x04, &mut h.ctx()), Ok(0xAB));
     }
 
     #[test]
@@ -226,7 +222,7 @@ mod tests {
         // CRC-32 (zlib) = this unit with REV_IN by byte, REV_OUT, and the
         // result inverted: "123456789" gives 0xCBF43926.
         let mut c = unit("stm32f746");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         wr(&mut c, &mut h, 0x08, 1 << 5 | 1 << 7 | 1, u32::MAX);
         for (i, b) in b"123456789".iter().enumerate() {
             let lane = (i as u32 % 4) * 8;

@@ -6,7 +6,7 @@
 //! IDCODE is the target file's reset value at offset 0 (REV_ID in bits
 //! 31:16, DEV_ID in 11:0) and is read-only.
 
-use super::{merge, name_in, Family, RegDef};
+use super::{name_in, Family, RegDef};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
 use crate::target::{PeripheralSpec, Target};
 
@@ -73,8 +73,7 @@ impl Peripheral for Dbgmcu {
         _ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
         if offset != 0 {
-            let new = merge(self.regs.get(offset), value, mask);
-            self.regs.set(offset, new, u32::MAX);
+            self.regs.set(offset, value, mask);
         }
         Ok(())
     }
@@ -96,7 +95,8 @@ impl Peripheral for Dbgmcu {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::{BusClock, PeripheralKind};
 
     #[test]
@@ -109,9 +109,9 @@ mod tests {
             &[(0, 0x1007_6413)],
         );
         let mut d = Dbgmcu::new(&s, &target("stm32f407"));
-        let mut h = Harness::new(1);
-        assert_eq!(d.write(0x00, 0, u32::MAX, &mut h.ctx(0)), Ok(()));
-        assert_eq!(d.read(0x00, &mut h.ctx(0)), Ok(0x1007_6413));
+        let mut h = Rig::new(1);
+        assert_eq!(d.write(0x00, 0, u32::MAX, &mut h.ctx()), Ok(()));
+        assert_eq!(d.read(0x00, &mut h.ctx()), Ok(0x1007_6413));
         assert_eq!(
             d.check_width(0x00, 2),
             Err(BusError::Width {
@@ -119,8 +119,8 @@ mod tests {
                 allowed: 4
             })
         );
-        assert_eq!(d.write(0x08, 0x1800, u32::MAX, &mut h.ctx(0)), Ok(()));
-        assert_eq!(d.read(0x08, &mut h.ctx(0)), Ok(0x1800));
+        assert_eq!(d.write(0x08, 0x1800, u32::MAX, &mut h.ctx()), Ok(()));
+        assert_eq!(d.read(0x08, &mut h.ctx()), Ok(0x1800));
         assert_eq!(d.register_name(0x08), Some("APB1FZ"));
     }
 }

@@ -4,9 +4,9 @@
 //! output pin reads its latch, an input its pull (1 with a pull-up, else 0),
 //! an analog pin 0.
 
-use super::{merge, name_in, reset_file, Family, RegDef};
-use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
-use crate::target::{PeripheralSpec, Target};
+use super::{name_in, reset_file, Family, RegDef};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
+use crate::target::{PeripheralKind, PeripheralSpec, Target};
 
 /// The configuration lock sequence (RM0090 8.4.8, RM0008 9.2.7): write LCKK=1,
 /// LCKK=0, LCKK=1 with the same LCK[15:0]; from the third write on LCKR and
@@ -63,7 +63,7 @@ impl Lock {
 /// F2+ port register map (RM0090 8.4.11, RM0433 11.4.12); BRR at 0x28 on the
 /// L4 (RM0432 8.5.11), not on the F4, F7 or H7 (their CMSIS headers end at
 /// AFR[1]).
-const REGS: &[RegDef] = &[
+const F2_REGS: &[RegDef] = &[
     (0x00, "MODER", 0),
     (0x04, "OTYPER", 0),
     (0x08, "OSPEEDR", 0),
@@ -77,103 +77,6 @@ const REGS: &[RegDef] = &[
     (0x28, "BRR", 0),
 ];
 
-/// A GPIO port of the F2/F4/F7/H7/L4 kind. Ports A and B reset with their
-/// debug pins configured, and L4/H7 ports reset in analog mode: those reset
-/// values come from the target file's `reset` entries.
-pub struct Gpio {
-    regs: RegisterFile,
-    /// Whether the port has BRR (L4).
-    brr: bool,
-    lock: Lock,
-}
-
-impl Gpio {
-    /// The port of `target` as `spec` describes it.
-    pub fn new(spec: &PeripheralSpec, target: &Target) -> Gpio {
-        Gpio {
-            regs: reset_file(REGS, spec),
-            brr: Family::of(target) == Family::L4,
-            lock: Lock::default(),
-        }
-    }
-
-    fn odr(&self) -> u32 {
-        self.regs.get(0x14) & 0xFFFF
-    }
-
-    /// What the pins read: outputs their latch, inputs and alternate
-    /// functions their pull-up, analog pins 0.
-    fn idr(&self) -> u32 {
-        let moder = self.regs.get(0x00);
-        let pupdr = self.regs.get(0x0C);
-        (0..16).fold(0, |acc, pin| {
-            let high = match moder >> (2 * pin) & 0x3 {
-                0b01 => self.odr() >> pin & 1 == 1,
-                0b11 => false,
-                _ => pupdr >> (2 * pin) & 0x3 == 0b01,
-            };
-            acc | u32::from(high) << pin
-        })
-    }
-}
-
-impl Peripheral for Gpio {
-    fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
-        Ok(match offset {
-            0x10 => self.idr(),
-            0x14 => self.odr(),
-            // BSRR and BRR are write-only and read 0.
-            0x18 | 0x28 => 0,
-            _ => self.regs.get(offset),
-        })
-    }
-
-    fn write(
-        &mut self,
-        offset: u32,
-        value: u32,
-        mask: u32,
-        _ctx: &mut BusContext<'_>,
-    ) -> Result<(), BusError> {
-        let value = value & mask;
-        match offset {
-            0x10 => {}
-            0x18 => {
-                // Set bits win over reset bits (RM0090 8.4.7).
-                let odr = self.odr() & !(value >> 16) | value & 0xFFFF;
-                self.regs.set(0x14, odr, u32::MAX);
-            }
-            0x28 if self.brr => {
-                let odr = self.odr() & !value;
-                self.regs.set(0x14, odr, u32::MAX);
-            }
-            0x1C => {
-                let lckr = self.lock.write(merge(self.regs.get(0x1C), value, mask));
-                self.regs.set(0x1C, lckr, u32::MAX);
-            }
-            _ => {
-                let protected = match offset {
-                    0x00 | 0x08 | 0x0C => self.lock.protected(2, 0),
-                    0x04 => self.lock.protected(1, 0),
-                    0x20 => self.lock.protected(4, 0),
-                    0x24 => self.lock.protected(4, 8),
-                    _ => 0,
-                };
-                let new = merge(self.regs.get(offset), value, mask & !protected);
-                self.regs.set(offset, new, u32::MAX);
-            }
-        }
-        Ok(())
-    }
-
-    fn register_name(&self, offset: u32) -> Option<&'static str> {
-        if offset == 0x28 && !self.brr {
-            return None;
-        }
-        name_in(REGS, offset)
-    }
-}
-
 /// F1 port register map (RM0008 9.5); CRL and CRH reset to floating inputs.
 const F1_REGS: &[RegDef] = &[
     (0x00, "CRL", 0x4444_4444),
@@ -185,29 +88,115 @@ const F1_REGS: &[RegDef] = &[
     (0x18, "LCKR", 0),
 ];
 
-/// A GPIO port of the F1 kind: four configuration bits per pin in CRL/CRH.
-pub struct F1Gpio {
+/// Where a port's registers sit: the two layouts differ in their
+/// configuration registers, and so in the offsets of the rest.
+struct Layout {
+    regs: &'static [RegDef],
+    idr: u32,
+    odr: u32,
+    bsrr: u32,
+    brr: u32,
+    lckr: u32,
+    /// (configuration register, bits per pin, first pin): the fields the
+    /// configuration lock freezes.
+    locked: &'static [(u32, u32, u32)],
+}
+
+/// F2/F4/F7/H7/L4: MODER, OSPEEDR and PUPDR with two bits a pin, OTYPER one,
+/// AFRL/AFRH four.
+const F2_LAYOUT: Layout = Layout {
+    regs: F2_REGS,
+    idr: 0x10,
+    odr: 0x14,
+    bsrr: 0x18,
+    brr: 0x28,
+    lckr: 0x1C,
+    locked: &[
+        (0x00, 2, 0),
+        (0x04, 1, 0),
+        (0x08, 2, 0),
+        (0x0C, 2, 0),
+        (0x20, 4, 0),
+        (0x24, 4, 8),
+    ],
+};
+
+/// F1: four configuration bits a pin in CRL (pins 0..7) and CRH (8..15).
+const F1_LAYOUT: Layout = Layout {
+    regs: F1_REGS,
+    idr: 0x08,
+    odr: 0x0C,
+    bsrr: 0x10,
+    brr: 0x14,
+    lckr: 0x18,
+    locked: &[(0x00, 4, 0), (0x04, 4, 8)],
+};
+
+/// A GPIO port. On the F2/F4/F7/H7/L4 kind, ports A and B reset with their
+/// debug pins configured, and L4/H7 ports reset in analog mode: those reset
+/// values come from the target file's `reset` entries.
+pub struct Gpio {
+    layout: &'static Layout,
+    /// Whether this is an F1 port (CRL/CRH configuration).
+    f1: bool,
+    /// Whether the port has BRR (F1, L4); elsewhere a write there is kept
+    /// like any unnamed register's.
+    brr: bool,
     regs: RegisterFile,
     lock: Lock,
 }
 
-impl F1Gpio {
-    /// The port as `spec` describes it.
-    pub fn new(spec: &PeripheralSpec) -> F1Gpio {
-        F1Gpio {
-            regs: reset_file(F1_REGS, spec),
+impl Gpio {
+    /// The port of `target` as `spec` describes it: the F1 layout or the
+    /// F2+ one by kind.
+    pub fn new(spec: &PeripheralSpec, target: &Target) -> Gpio {
+        let f1 = spec.kind == PeripheralKind::Stm32f1Gpio;
+        let layout = if f1 { &F1_LAYOUT } else { &F2_LAYOUT };
+        Gpio {
+            layout,
+            f1,
+            brr: f1 || Family::of(target) == Family::L4,
+            regs: reset_file(layout.regs, spec),
             lock: Lock::default(),
         }
     }
 
     fn odr(&self) -> u32 {
-        self.regs.get(0x0C) & 0xFFFF
+        self.regs.get(self.layout.odr) & 0xFFFF
     }
 
-    /// What the pins read: general-purpose outputs their latch, inputs with
+    fn set_odr(&mut self, odr: u32) {
+        self.regs.set(self.layout.odr, odr, u32::MAX);
+    }
+
+    /// What the pins read with nothing connected.
+    fn idr(&self) -> u32 {
+        if self.f1 {
+            self.f1_idr()
+        } else {
+            self.f2_idr()
+        }
+    }
+
+    /// F2+: outputs read their latch, inputs and alternate functions their
+    /// pull-up, analog pins 0.
+    fn f2_idr(&self) -> u32 {
+        let moder = self.regs.get(0x00);
+        let pupdr = self.regs.get(0x0C);
+        (0..16).fold(0, |acc, pin| {
+            let high = match moder >> (2 * pin) & 0x3 {
+                0b01 => self.odr() >> pin & 1 == 1,
+                0b11 => false,
+                _ => pupdr >> (2 * pin) & 0x3 == 0b01,
+            };
+            acc | u32::from(high) << pin
+        })
+    }
+
+    /// F1: general-purpose outputs read their latch, inputs with
     /// pull-up/pull-down the latch (which selects the pull, RM0008 9.1.1),
     /// analog, floating and alternate-function pins 0.
-    fn idr(&self) -> u32 {
+    fn f1_idr(&self) -> u32 {
         (0..16).fold(0, |acc, pin| {
             let cr = self.regs.get(if pin < 8 { 0x00 } else { 0x04 });
             let cfg = cr >> (4 * (pin % 8)) & 0xF;
@@ -221,14 +210,25 @@ impl F1Gpio {
             acc | high << pin
         })
     }
+
+    /// The bits of the register at `offset` the configuration lock freezes.
+    fn protected(&self, offset: u32) -> u32 {
+        self.layout
+            .locked
+            .iter()
+            .find(|&&(reg, _, _)| reg == offset)
+            .map_or(0, |&(_, width, first)| self.lock.protected(width, first))
+    }
 }
 
-impl Peripheral for F1Gpio {
+impl Peripheral for Gpio {
     fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
+        let layout = self.layout;
         Ok(match offset {
-            0x08 => self.idr(),
-            0x0C => self.odr(),
-            0x10 | 0x14 => 0,
+            o if o == layout.idr => self.idr(),
+            o if o == layout.odr => self.odr(),
+            // BSRR and BRR are write-only and read 0.
+            o if o == layout.bsrr || o == layout.brr => 0,
             _ => self.regs.get(offset),
         })
     }
@@ -240,55 +240,41 @@ impl Peripheral for F1Gpio {
         mask: u32,
         _ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
+        let layout = self.layout;
         let value = value & mask;
         match offset {
-            0x08 => {}
-            0x10 => {
-                // Set bits win over reset bits (RM0008 9.2.5).
-                let odr = self.odr() & !(value >> 16) | value & 0xFFFF;
-                self.regs.set(0x0C, odr, u32::MAX);
+            o if o == layout.idr => {}
+            o if o == layout.bsrr => {
+                // Set bits win over reset bits (RM0090 8.4.7, RM0008 9.2.5).
+                self.set_odr(self.odr() & !(value >> 16) | value & 0xFFFF);
             }
-            0x14 => {
-                let odr = self.odr() & !value;
-                self.regs.set(0x0C, odr, u32::MAX);
+            o if o == layout.brr && self.brr => self.set_odr(self.odr() & !value),
+            o if o == layout.lckr => {
+                let lckr = self.lock.write(merge(self.regs.get(offset), value, mask));
+                self.regs.set(offset, lckr, u32::MAX);
             }
-            0x18 => {
-                let lckr = self.lock.write(merge(self.regs.get(0x18), value, mask));
-                self.regs.set(0x18, lckr, u32::MAX);
-            }
-            _ => {
-                let protected = match offset {
-                    0x00 => self.lock.protected(4, 0),
-                    0x04 => self.lock.protected(4, 8),
-                    _ => 0,
-                };
-                let new = merge(self.regs.get(offset), value, mask & !protected);
-                self.regs.set(offset, new, u32::MAX);
-            }
+            _ => self.regs.set(offset, value, mask & !self.protected(offset)),
         }
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
-        name_in(F1_REGS, offset)
+        if offset == self.layout.brr && !self.brr {
+            return None;
+        }
+        name_in(self.layout.regs, offset)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
-    use crate::target::{BusClock, PeripheralKind};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
+    use crate::target::BusClock;
 
-    fn wr(p: &mut dyn Peripheral, h: &mut Harness, offset: u32, value: u32, mask: u32) {
-        assert_eq!(p.write(offset, value & mask, mask, &mut h.ctx(0)), Ok(()));
-    }
-
-    fn rd(p: &mut dyn Peripheral, h: &mut Harness, offset: u32) -> u32 {
-        match p.read(offset, &mut h.ctx(0)) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+    fn wr(p: &mut dyn Peripheral, h: &mut Rig, offset: u32, value: u32, mask: u32) {
+        assert_eq!(p.write(offset, value & mask, mask, &mut h.ctx()), Ok(()));
     }
 
     fn port(target_name: &str) -> Gpio {
@@ -299,59 +285,59 @@ mod tests {
     #[test]
     fn bsrr_sets_and_resets_with_set_winning() {
         let mut g = port("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         wr(&mut g, &mut h, 0x18, 0x0000_1001, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x1001);
+        assert_eq!(h.read(&mut g, 0x14), 0x1001);
         wr(&mut g, &mut h, 0x18, 0x1001_0002, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x0002);
+        assert_eq!(h.read(&mut g, 0x14), 0x0002);
         // Both set and reset for pin 1: set wins.
         wr(&mut g, &mut h, 0x18, 0x0002_0002, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x0002);
-        assert_eq!(rd(&mut g, &mut h, 0x18), 0, "BSRR reads 0");
+        assert_eq!(h.read(&mut g, 0x14), 0x0002);
+        assert_eq!(h.read(&mut g, 0x18), 0, "BSRR reads 0");
     }
 
     #[test]
     fn halfword_bsrr_writes_touch_only_their_half() {
         let mut g = port("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         wr(&mut g, &mut h, 0x18, 0x0000_00F0, 0x0000_FFFF);
         // The old BSRRH: reset pins 4 and 5 through the upper halfword.
         wr(&mut g, &mut h, 0x18, 0x0030_0000, 0xFFFF_0000);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x00C0);
+        assert_eq!(h.read(&mut g, 0x14), 0x00C0);
     }
 
     #[test]
     fn idr_reads_outputs_and_pulls() {
         let mut g = port("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         // Pin 0 output, pin 1 input with pull-up, pin 2 analog with pull-up.
         wr(&mut g, &mut h, 0x00, 0b11_00_01, u32::MAX);
         wr(&mut g, &mut h, 0x0C, 0b01_01_00, u32::MAX);
         wr(&mut g, &mut h, 0x14, 0x1, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x10), 0b011);
+        assert_eq!(h.read(&mut g, 0x10), 0b011);
         wr(&mut g, &mut h, 0x14, 0x0, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x10), 0b010);
+        assert_eq!(h.read(&mut g, 0x10), 0b010);
     }
 
     #[test]
     fn lock_freezes_the_locked_pins() {
         let mut g = port("stm32f407");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         for v in [0x1_0001, 0x0_0001, 0x1_0001] {
             wr(&mut g, &mut h, 0x1C, v, u32::MAX);
         }
-        assert_eq!(rd(&mut g, &mut h, 0x1C), 0x1_0001);
+        assert_eq!(h.read(&mut g, 0x1C), 0x1_0001);
         wr(&mut g, &mut h, 0x00, 0xFFFF_FFFF, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x00), 0xFFFF_FFFC);
+        assert_eq!(h.read(&mut g, 0x00), 0xFFFF_FFFC);
     }
 
     #[test]
     fn brr_only_on_l4() {
         let mut g = port("stm32l4r5");
-        let mut h = Harness::new(1);
+        let mut h = Rig::new(1);
         wr(&mut g, &mut h, 0x14, 0x3, u32::MAX);
         wr(&mut g, &mut h, 0x28, 0x1, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x14), 0x2);
+        assert_eq!(h.read(&mut g, 0x14), 0x2);
         assert_eq!(port("stm32f407").register_name(0x28), None);
     }
 
@@ -364,14 +350,14 @@ mod tests {
             BusClock::Apb2,
             &[],
         );
-        let mut g = F1Gpio::new(&s);
-        let mut h = Harness::new(1);
+        let mut g = Gpio::new(&s, &target("stm32f103"));
+        let mut h = Rig::new(1);
         // PC13 as a 2 MHz push-pull output.
         wr(&mut g, &mut h, 0x04, 0x4424_4444, u32::MAX);
         wr(&mut g, &mut h, 0x10, 1 << 13, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x08), 1 << 13);
+        assert_eq!(h.read(&mut g, 0x08), 1 << 13);
         wr(&mut g, &mut h, 0x14, 1 << 13, u32::MAX);
-        assert_eq!(rd(&mut g, &mut h, 0x0C), 0);
-        assert_eq!(rd(&mut g, &mut h, 0x08), 0);
+        assert_eq!(h.read(&mut g, 0x0C), 0);
+        assert_eq!(h.read(&mut g, 0x08), 0);
     }
 }

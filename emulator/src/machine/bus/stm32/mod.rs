@@ -28,15 +28,15 @@ mod usart;
 
 pub use crc::Crc;
 pub use dbgmcu::Dbgmcu;
-pub use flash::{F1Flash, F4Flash, H7Flash, L4Flash};
-pub use gpio::{F1Gpio, Gpio};
-pub use pwr::{F4Pwr, H7Pwr, L4Pwr};
+pub use flash::FlashInterface;
+pub use gpio::Gpio;
+pub use pwr::Pwr;
 pub use rcc::Rcc;
 pub use timer::Timer;
 pub use usart::{Usart, UsartV2};
 
 use super::RegisterFile;
-use crate::target::{PeripheralSpec, ResetValue, Target};
+use crate::target::{PeripheralKind, PeripheralSpec, Target};
 
 /// The reset entry offset at which a target file gives the HSE crystal
 /// frequency in Hz to an RCC block (it is not a register).
@@ -75,6 +75,23 @@ impl Family {
             Family::F4
         }
     }
+
+    /// The family a block of `spec`'s kind models on `target`, for the kinds
+    /// that name one (RCC, PWR, FLASH): the kind's, except that the F4 kinds
+    /// also serve the F7, which the part tells apart.
+    pub fn of_block(spec: &PeripheralSpec, target: &Target) -> Family {
+        match spec.kind {
+            PeripheralKind::Stm32f1Rcc | PeripheralKind::Stm32f1Flash => Family::F1,
+            PeripheralKind::Stm32h7Rcc
+            | PeripheralKind::Stm32h7Pwr
+            | PeripheralKind::Stm32h7Flash => Family::H7,
+            PeripheralKind::Stm32l4Rcc
+            | PeripheralKind::Stm32l4Pwr
+            | PeripheralKind::Stm32l4Flash => Family::L4,
+            _ if Family::of(target) == Family::F7 => Family::F7,
+            _ => Family::F4,
+        }
+    }
 }
 
 /// A register a model names: offset, name as the manual gives it, reset value.
@@ -83,17 +100,21 @@ type RegDef = (u32, &'static str, u32);
 /// Registers at the reset values of `defs`, then any values the target file
 /// gives (the HSE pseudo-entry excluded).
 fn reset_file(defs: &[RegDef], spec: &PeripheralSpec) -> RegisterFile {
-    let values: Vec<ResetValue> = defs
+    RegisterFile::with_defaults(
+        defs.iter().map(|&(offset, _, value)| (offset, value)),
+        spec.reset
+            .iter()
+            .copied()
+            .filter(|r| r.offset != HSE_OFFSET),
+    )
+}
+
+/// The reset value the target file gives the register at `offset`, if any.
+fn reset_value(spec: &PeripheralSpec, offset: u32) -> Option<u32> {
+    spec.reset
         .iter()
-        .map(|&(offset, _, value)| ResetValue { offset, value })
-        .chain(
-            spec.reset
-                .iter()
-                .copied()
-                .filter(|r| r.offset != HSE_OFFSET),
-        )
-        .collect();
-    RegisterFile::new(&values)
+        .find(|r| r.offset == offset)
+        .map(|r| r.value)
 }
 
 /// The name `defs` give the register at `offset`.
@@ -101,11 +122,6 @@ fn name_in(defs: &[RegDef], offset: u32) -> Option<&'static str> {
     defs.iter()
         .find(|&&(o, _, _)| o == offset)
         .map(|&(_, name, _)| name)
-}
-
-/// `old` with the lanes `mask` selects replaced by those of `value`.
-fn merge(old: u32, value: u32, mask: u32) -> u32 {
-    (old & !mask) | (value & mask)
 }
 
 /// Flags after an rc_w0 write: a written 0 clears a flag, a written 1 or an
@@ -135,63 +151,9 @@ fn drive_irq(
 
 #[cfg(test)]
 pub(crate) mod testing {
-    //! A bus context over nothing, for the models' unit tests.
+    //! Block specs and shipped targets for the models' unit tests.
 
-    use super::super::BusContext;
-    use crate::machine::clock::{Clocks, FlashSettings};
-    use crate::machine::semihosting::Memory;
     use crate::target::{BusClock, PeripheralKind, PeripheralSpec, ResetValue, Target};
-
-    /// Memory with nothing in it: the STM32 models never touch memory.
-    pub struct NoMemory;
-
-    impl Memory for NoMemory {
-        fn read(&self, _addr: u32, _buf: &mut [u8]) -> Option<()> {
-            None
-        }
-        fn write(&mut self, _addr: u32, _data: &[u8]) -> Option<()> {
-            None
-        }
-    }
-
-    /// Everything a `BusContext` borrows.
-    pub struct Harness {
-        pub clocks: Clocks,
-        pub flash: FlashSettings,
-        pub console: Vec<u8>,
-        pub raised: Vec<u32>,
-        pub memory: NoMemory,
-    }
-
-    impl Harness {
-        /// Clocks at `hz` everywhere, flash at 0 wait states.
-        pub fn new(hz: u64) -> Harness {
-            Harness {
-                clocks: Clocks::uniform(hz),
-                flash: FlashSettings {
-                    wait_states: 0,
-                    prefetch: false,
-                    icache: false,
-                    dcache: false,
-                },
-                console: Vec::new(),
-                raised: Vec::new(),
-                memory: NoMemory,
-            }
-        }
-
-        /// A context at cycle `now`.
-        pub fn ctx(&mut self, now: u64) -> BusContext<'_> {
-            BusContext {
-                now,
-                clocks: &mut self.clocks,
-                flash: &mut self.flash,
-                console: &mut self.console,
-                raised: &mut self.raised,
-                memory: &mut self.memory,
-            }
-        }
-    }
 
     /// A block spec for tests.
     pub fn spec(
@@ -227,7 +189,8 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{target, Harness};
+    use super::testing::target;
+    use crate::machine::bus::testing::Rig;
     use crate::machine::bus::Bus;
 
     /// Each shipped STM32 target: name, DBGMCU address, expected IDCODE,
@@ -277,17 +240,17 @@ mod tests {
     fn shipped_targets_answer_idcode_and_print_through_usart1() {
         for (name, dbgmcu, idcode, usart1_dr) in TARGETS {
             let mut bus = Bus::new(&target(name), true);
-            let mut h = Harness::new(8_000_000);
-            assert_eq!(bus.read(dbgmcu, 4, &mut h.ctx(0)), Ok(idcode), "{name}");
+            let mut h = Rig::new(8_000_000);
+            assert_eq!(bus.read(dbgmcu, 4, &mut h.ctx()), Ok(idcode), "{name}");
             // CR1 sits at DR - 8 on the F1/F4 map (UE | TE), at TDR - 0x28 on V2.
             let (cr1, enable) = if usart1_dr & 0xFF == 0x04 {
                 (usart1_dr + 8, 1 << 13 | 1 << 3)
             } else {
                 (usart1_dr - 0x28, 1 | 1 << 3)
             };
-            assert_eq!(bus.write(cr1, 4, enable, &mut h.ctx(0)), Ok(()));
+            assert_eq!(bus.write(cr1, 4, enable, &mut h.ctx()), Ok(()));
             assert_eq!(
-                bus.write(usart1_dr, 1, u32::from(b'k'), &mut h.ctx(0)),
+                bus.write(usart1_dr, 1, u32::from(b'k'), &mut h.ctx()),
                 Ok(())
             );
             assert_eq!(h.console, b"k", "{name}");

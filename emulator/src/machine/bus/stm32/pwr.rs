@@ -2,15 +2,19 @@
 //! configuration handshakes the clock set-up code waits on. Regulators settle
 //! at once, so every ready flag reads what its request holds; nothing here
 //! changes the clocks or the cost of a cycle.
+//!
+//! One model serves every family: a register reads what it holds with its
+//! ready flags derived from their requests, and takes the bits the family
+//! lets software write.
 
-use super::{merge, name_in, reset_file, Family, RegDef};
+use super::{name_in, reset_file, reset_value, Family, RegDef};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
 use crate::target::{PeripheralSpec, Target};
 
 /// RM0090 5.6 register map. CR resets with VOS set, scale 1: 0x4000 on the
 /// F405/407/415/417 (one VOS bit), 0xC000 on parts with two (RM0090 5.4.1,
 /// recalled, not re-read; ST's F407 SVD omits VOS). The reset value of CR is
-/// chosen per part in `F4Pwr::new`.
+/// chosen per part in `Pwr::new`.
 const F4_REGS: &[RegDef] = &[(0x00, "CR", 0x0000_4000), (0x04, "CSR", 0)];
 
 /// RM0385 4.5 register map; reset values from ST's STM32F746 SVD (v2.4).
@@ -20,88 +24,6 @@ const F7_REGS: &[RegDef] = &[
     (0x08, "CR2", 0),
     (0x0C, "CSR2", 0),
 ];
-
-/// STM32F4/F7 power controller: VOS with VOSRDY, over-drive (F42x/F43x,
-/// F446, F469/F479 and F7) with ODRDY and ODSWRDY, the backup regulator.
-pub struct F4Pwr {
-    defs: &'static [RegDef],
-    regs: RegisterFile,
-    /// Whether CR bits 16/17 (ODEN, ODSWEN) exist.
-    overdrive: bool,
-}
-
-impl F4Pwr {
-    /// The PWR block of `target`.
-    pub fn new(spec: &PeripheralSpec, target: &Target) -> F4Pwr {
-        let f7 = Family::of(target) == Family::F7;
-        let part = target.part.to_ascii_uppercase();
-        let overdrive = f7
-            || [
-                "STM32F42",
-                "STM32F43",
-                "STM32F446",
-                "STM32F469",
-                "STM32F479",
-            ]
-            .iter()
-            .any(|p| part.starts_with(p));
-        let defs = if f7 { F7_REGS } else { F4_REGS };
-        let mut regs = reset_file(defs, spec);
-        let one_vos_bit = ["STM32F40", "STM32F41"].iter().any(|p| part.starts_with(p));
-        if !f7 && !one_vos_bit && !spec.reset.iter().any(|r| r.offset == 0) {
-            regs.set(0x00, 0x0000_C000, u32::MAX);
-        }
-        F4Pwr {
-            defs,
-            regs,
-            overdrive,
-        }
-    }
-}
-
-impl Peripheral for F4Pwr {
-    fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
-        let value = self.regs.get(offset);
-        Ok(match offset {
-            0x04 => {
-                let cr = self.regs.get(0x00);
-                // BRR follows BRE (bit 9); VOSRDY (bit 14) is always set.
-                let mut csr = value & 0x0300 | (value >> 9 & 1) << 3 | 1 << 14;
-                if self.overdrive {
-                    // ODRDY and ODSWRDY follow ODEN and ODSWEN.
-                    csr |= cr & 0x3_0000;
-                }
-                csr
-            }
-            _ => value,
-        })
-    }
-
-    fn write(
-        &mut self,
-        offset: u32,
-        value: u32,
-        mask: u32,
-        _ctx: &mut BusContext<'_>,
-    ) -> Result<(), BusError> {
-        let writable = match offset {
-            // CWUF and CSBF are clear commands that read 0; ODEN/ODSWEN only
-            // where over-drive exists.
-            0x00 if self.overdrive => !0xC,
-            0x00 => !0x3_000C,
-            // CSR: EWUP/EIWUP and BRE; the flags are read-only.
-            0x04 => 0x0300,
-            _ => u32::MAX,
-        };
-        let new = merge(self.regs.get(offset), value, mask & writable);
-        self.regs.set(offset, new, u32::MAX);
-        Ok(())
-    }
-
-    fn register_name(&self, offset: u32) -> Option<&'static str> {
-        name_in(self.defs, offset)
-    }
-}
 
 /// RM0433 5.8 register map; reset values from ST's STM32H743 SVD (2023): CR3
 /// with LDOEN and SCUEN (LDO supply, configuration not yet written), D3CR at
@@ -120,71 +42,6 @@ const H7_REGS: &[RegDef] = &[
 
 /// CR3 supply configuration bits: BYPASS, LDOEN, SCUEN.
 const H7_SUPPLY: u32 = 0x7;
-
-/// STM32H7 power controller: the once-only supply configuration (CR3) that
-/// ACTVOSRDY confirms, VOS in D3CR with VOSRDY.
-pub struct H7Pwr {
-    regs: RegisterFile,
-    /// Whether the supply configuration has been written since reset (RM0433
-    /// 5.4.1: it can be written once after power-on; later writes are ignored).
-    supply_set: bool,
-}
-
-impl H7Pwr {
-    /// The PWR block as `spec` describes it.
-    pub fn new(spec: &PeripheralSpec) -> H7Pwr {
-        H7Pwr {
-            regs: reset_file(H7_REGS, spec),
-            supply_set: false,
-        }
-    }
-}
-
-impl Peripheral for H7Pwr {
-    fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
-        let value = self.regs.get(offset);
-        Ok(match offset {
-            // ACTVOS mirrors D3CR VOS; ACTVOSRDY once the supply is configured.
-            0x04 => (self.regs.get(0x18) & 0xC000) | u32::from(self.supply_set) << 13,
-            // BRRDY follows BREN.
-            0x08 => value & 0x11 | (value & 1) << 16,
-            // USB33RDY follows USB33DEN.
-            0x0C => value & 0x0300_0307 | (value >> 24 & 1) << 26,
-            // VOSRDY: the regulator reaches the new level at once.
-            0x18 => value & 0xC000 | 1 << 13,
-            _ => value,
-        })
-    }
-
-    fn write(
-        &mut self,
-        offset: u32,
-        value: u32,
-        mask: u32,
-        _ctx: &mut BusContext<'_>,
-    ) -> Result<(), BusError> {
-        let writable = match offset {
-            0x04 => 0,
-            0x08 => 0x11,
-            0x0C if self.supply_set => 0x0300_0300,
-            0x0C => 0x0300_0300 | H7_SUPPLY,
-            // PDDS_D1..D3 and RUN_D3; the flags are read-only, CSSF clears them.
-            0x10 => 0x0807,
-            0x18 => 0xC000,
-            _ => u32::MAX,
-        };
-        if offset == 0x0C && mask & H7_SUPPLY != 0 {
-            self.supply_set = true;
-        }
-        let new = merge(self.regs.get(offset), value, mask & writable);
-        self.regs.set(offset, new, u32::MAX);
-        Ok(())
-    }
-
-    fn register_name(&self, offset: u32) -> Option<&'static str> {
-        name_in(H7_REGS, offset)
-    }
-}
 
 /// RM0432 5.4.26 register map; reset values from ST's STM32L4R5 SVD (v1.6):
 /// CR1 at range 1, CR3 with EIWUL, CR5 with R1MODE (range 1 normal mode).
@@ -217,34 +74,122 @@ const L4_REGS: &[RegDef] = &[
     (0x80, "CR5", 0x0000_0100),
 ];
 
-/// STM32L4/L4+ power controller: VOS in CR1 whose transition flag VOSF reads
-/// 0 at once, the low-power regulator flags, R1MODE (range 1 boost) in CR5.
-pub struct L4Pwr {
+/// An STM32 power controller:
+/// - F4/F7: VOS with VOSRDY, over-drive (F42x/F43x, F446, F469/F479 and F7)
+///   with ODRDY and ODSWRDY, the backup regulator.
+/// - H7: the once-only supply configuration (CR3) that ACTVOSRDY confirms,
+///   VOS in D3CR with VOSRDY.
+/// - L4/L4+: VOS in CR1 whose transition flag VOSF reads 0 at once, the
+///   low-power regulator flags, R1MODE (range 1 boost) in CR5.
+pub struct Pwr {
+    family: Family,
+    defs: &'static [RegDef],
     regs: RegisterFile,
+    /// F4/F7: whether CR bits 16/17 (ODEN, ODSWEN) exist.
+    overdrive: bool,
+    /// H7: whether the supply configuration has been written since reset
+    /// (RM0433 5.4.1: it can be written once after power-on; later writes
+    /// are ignored).
+    supply_set: bool,
 }
 
-impl L4Pwr {
-    /// The PWR block as `spec` describes it.
-    pub fn new(spec: &PeripheralSpec) -> L4Pwr {
-        L4Pwr {
-            regs: reset_file(L4_REGS, spec),
+impl Pwr {
+    /// The PWR block of `target` as `spec` describes it: the F4/F7, H7 or L4
+    /// controller by kind.
+    pub fn new(spec: &PeripheralSpec, target: &Target) -> Pwr {
+        let family = Family::of_block(spec, target);
+        let part = target.part.to_ascii_uppercase();
+        let overdrive = family == Family::F7
+            || [
+                "STM32F42",
+                "STM32F43",
+                "STM32F446",
+                "STM32F469",
+                "STM32F479",
+            ]
+            .iter()
+            .any(|p| part.starts_with(p));
+        let defs = match family {
+            Family::F7 => F7_REGS,
+            Family::H7 => H7_REGS,
+            Family::L4 => L4_REGS,
+            Family::F1 | Family::F4 => F4_REGS,
+        };
+        let mut regs = reset_file(defs, spec);
+        let one_vos_bit = ["STM32F40", "STM32F41"].iter().any(|p| part.starts_with(p));
+        if family == Family::F4 && !one_vos_bit && reset_value(spec, 0x00).is_none() {
+            regs.set(0x00, 0x0000_C000, u32::MAX);
+        }
+        Pwr {
+            family,
+            defs,
+            regs,
+            overdrive,
+            supply_set: false,
+        }
+    }
+
+    /// What the register at `offset`, holding `value`, reads: its ready
+    /// flags follow their requests.
+    fn status(&self, offset: u32, value: u32) -> u32 {
+        match (self.family, offset) {
+            // ACTVOS mirrors D3CR VOS; ACTVOSRDY once the supply is configured.
+            (Family::H7, 0x04) => (self.regs.get(0x18) & 0xC000) | u32::from(self.supply_set) << 13,
+            // BRRDY follows BREN.
+            (Family::H7, 0x08) => value & 0x11 | (value & 1) << 16,
+            // USB33RDY follows USB33DEN.
+            (Family::H7, 0x0C) => value & 0x0300_0307 | (value >> 24 & 1) << 26,
+            // VOSRDY: the regulator reaches the new level at once.
+            (Family::H7, 0x18) => value & 0xC000 | 1 << 13,
+            // No wake-up or standby events happen here.
+            (Family::L4, 0x10 | 0x18) => 0,
+            // REGLPS and REGLPF follow LPR (CR1 bit 14): the low-power
+            // regulator starts and takes over at once; VOSF (bit 10) reads 0.
+            (Family::L4, 0x14) => {
+                let lpr = self.regs.get(0x00) >> 14 & 1;
+                lpr << 8 | lpr << 9
+            }
+            (Family::H7 | Family::L4, _) => value,
+            (_, 0x04) => {
+                // BRR follows BRE (bit 9); VOSRDY (bit 14) is always set.
+                let mut csr = value & 0x0300 | (value >> 9 & 1) << 3 | 1 << 14;
+                if self.overdrive {
+                    // ODRDY and ODSWRDY follow ODEN and ODSWEN.
+                    csr |= self.regs.get(0x00) & 0x3_0000;
+                }
+                csr
+            }
+            _ => value,
+        }
+    }
+
+    /// The bits of the register at `offset` software can write.
+    fn writable(&self, offset: u32) -> u32 {
+        match (self.family, offset) {
+            (Family::H7, 0x04) => 0,
+            (Family::H7, 0x08) => 0x11,
+            (Family::H7, 0x0C) if self.supply_set => 0x0300_0300,
+            (Family::H7, 0x0C) => 0x0300_0300 | H7_SUPPLY,
+            // PDDS_D1..D3 and RUN_D3; the flags are read-only, CSSF clears them.
+            (Family::H7, 0x10) => 0x0807,
+            (Family::H7, 0x18) => 0xC000,
+            // SR1, SR2 and SCR: flags and their clear commands.
+            (Family::L4, 0x10 | 0x14 | 0x18) => 0,
+            (Family::H7 | Family::L4, _) => u32::MAX,
+            // CWUF and CSBF are clear commands that read 0; ODEN/ODSWEN only
+            // where over-drive exists.
+            (_, 0x00) if self.overdrive => !0xC,
+            (_, 0x00) => !0x3_000C,
+            // CSR: EWUP/EIWUP and BRE; the flags are read-only.
+            (_, 0x04) => 0x0300,
+            _ => u32::MAX,
         }
     }
 }
 
-impl Peripheral for L4Pwr {
+impl Peripheral for Pwr {
     fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
-        Ok(match offset {
-            // No wake-up or standby events happen here.
-            0x10 | 0x18 => 0,
-            // REGLPS and REGLPF follow LPR (CR1 bit 14): the low-power
-            // regulator starts and takes over at once; VOSF (bit 10) reads 0.
-            0x14 => {
-                let lpr = self.regs.get(0x00) >> 14 & 1;
-                lpr << 8 | lpr << 9
-            }
-            _ => self.regs.get(offset),
-        })
+        Ok(self.status(offset, self.regs.get(offset)))
     }
 
     fn write(
@@ -254,79 +199,70 @@ impl Peripheral for L4Pwr {
         mask: u32,
         _ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
-        if !matches!(offset, 0x10 | 0x14 | 0x18) {
-            let new = merge(self.regs.get(offset), value, mask);
-            self.regs.set(offset, new, u32::MAX);
+        let writable = self.writable(offset);
+        if self.family == Family::H7 && offset == 0x0C && mask & H7_SUPPLY != 0 {
+            self.supply_set = true;
         }
+        self.regs.set(offset, value, mask & writable);
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
-        name_in(L4_REGS, offset)
+        name_in(self.defs, offset)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::{BusClock, PeripheralKind};
-
-    fn rd(p: &mut dyn Peripheral, h: &mut Harness, offset: u32) -> u32 {
-        match p.read(offset, &mut h.ctx(0)) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    fn wr(p: &mut dyn Peripheral, h: &mut Harness, offset: u32, value: u32) {
-        assert_eq!(p.write(offset, value, u32::MAX, &mut h.ctx(0)), Ok(()));
-    }
 
     #[test]
     fn f407_vos_ready_and_no_overdrive() {
         let s = spec("PWR", PeripheralKind::Stm32f4Pwr, &[], BusClock::Apb1, &[]);
-        let mut p = F4Pwr::new(&s, &target("stm32f407"));
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut p, &mut h, 0x00), 0x4000);
-        wr(&mut p, &mut h, 0x00, 0x3_4000);
-        assert_eq!(rd(&mut p, &mut h, 0x04), 1 << 14, "VOSRDY, no ODRDY");
+        let mut p = Pwr::new(&s, &target("stm32f407"));
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut p, 0x00), 0x4000);
+        h.write(&mut p, 0x00, 0x3_4000);
+        assert_eq!(h.read(&mut p, 0x04), 1 << 14, "VOSRDY, no ODRDY");
     }
 
     #[test]
     fn f7_overdrive_handshake() {
         let s = spec("PWR", PeripheralKind::Stm32f4Pwr, &[], BusClock::Apb1, &[]);
-        let mut p = F4Pwr::new(&s, &target("stm32f746"));
-        let mut h = Harness::new(1);
-        wr(&mut p, &mut h, 0x00, 0x1_C000);
-        assert_eq!(rd(&mut p, &mut h, 0x04), 0x1_4000, "ODRDY");
-        wr(&mut p, &mut h, 0x00, 0x3_C000);
-        assert_eq!(rd(&mut p, &mut h, 0x04), 0x3_4000, "ODSWRDY");
+        let mut p = Pwr::new(&s, &target("stm32f746"));
+        let mut h = Rig::new(1);
+        h.write(&mut p, 0x00, 0x1_C000);
+        assert_eq!(h.read(&mut p, 0x04), 0x1_4000, "ODRDY");
+        h.write(&mut p, 0x00, 0x3_C000);
+        assert_eq!(h.read(&mut p, 0x04), 0x3_4000, "ODSWRDY");
     }
 
     #[test]
     fn h7_supply_is_configured_once() {
         let s = spec("PWR", PeripheralKind::Stm32h7Pwr, &[], BusClock::Ahb, &[]);
-        let mut p = H7Pwr::new(&s);
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut p, &mut h, 0x04) >> 13 & 1, 0);
-        wr(&mut p, &mut h, 0x0C, 0x2);
-        assert_eq!(rd(&mut p, &mut h, 0x04) >> 13 & 1, 1, "ACTVOSRDY");
-        wr(&mut p, &mut h, 0x0C, 0x1);
-        assert_eq!(rd(&mut p, &mut h, 0x0C) & 0x7, 0x2, "locked");
-        wr(&mut p, &mut h, 0x18, 0xC000);
-        assert_eq!(rd(&mut p, &mut h, 0x18), 0xE000, "VOS1 with VOSRDY");
-        assert_eq!(rd(&mut p, &mut h, 0x04) & 0xC000, 0xC000, "ACTVOS");
+        let mut p = Pwr::new(&s, &target("stm32h743"));
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut p, 0x04) >> 13 & 1, 0);
+        h.write(&mut p, 0x0C, 0x2);
+        assert_eq!(h.read(&mut p, 0x04) >> 13 & 1, 1, "ACTVOSRDY");
+        h.write(&mut p, 0x0C, 0x1);
+        assert_eq!(h.read(&mut p, 0x0C) & 0x7, 0x2, "locked");
+        h.write(&mut p, 0x18, 0xC000);
+        assert_eq!(h.read(&mut p, 0x18), 0xE000, "VOS1 with VOSRDY");
+        assert_eq!(h.read(&mut p, 0x04) & 0xC000, 0xC000, "ACTVOS");
     }
 
     #[test]
     fn l4_vos_and_boost() {
         let s = spec("PWR", PeripheralKind::Stm32l4Pwr, &[], BusClock::Apb1, &[]);
-        let mut p = L4Pwr::new(&s);
-        let mut h = Harness::new(1);
-        wr(&mut p, &mut h, 0x00, 0x0400);
-        assert_eq!(rd(&mut p, &mut h, 0x14) >> 10 & 1, 0, "VOSF");
-        wr(&mut p, &mut h, 0x80, 0);
-        assert_eq!(rd(&mut p, &mut h, 0x80), 0, "R1MODE cleared: boost");
+        let mut p = Pwr::new(&s, &target("stm32l4r5"));
+        let mut h = Rig::new(1);
+        h.write(&mut p, 0x00, 0x0400);
+        assert_eq!(h.read(&mut p, 0x14) >> 10 & 1, 0, "VOSF");
+        h.write(&mut p, 0x80, 0);
+        assert_eq!(h.read(&mut p, 0x80), 0, "R1MODE cleared: boost");
     }
 }

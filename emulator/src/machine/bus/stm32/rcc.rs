@@ -16,10 +16,10 @@
 //! the target file gives a reset entry at offset 0xFFFF_FFF0 holding its
 //! frequency in Hz; 0 means no crystal, so HSERDY never sets.
 
-use super::{merge, name_in, reset_file, Family, RegDef, HSE_OFFSET};
-use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
+use super::{name_in, reset_file, reset_value, Family, RegDef, HSE_OFFSET};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
-use crate::target::{PeripheralKind, PeripheralSpec, Target};
+use crate::target::{PeripheralSpec, Target};
 
 /// Registers whose writes program the clock tree, across the families.
 const CLOCK_TREE: [&str; 12] = [
@@ -36,16 +36,6 @@ const CLOCK_TREE: [&str; 12] = [
     "CDCFGR1",
     "CDCFGR2",
 ];
-
-/// Which RCC register map and clock tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Variant {
-    F1,
-    F4,
-    F7,
-    H7,
-    L4,
-}
 
 /// RM0008 section 7.3.11 register map; reset values from ST's STM32F103 SVD
 /// (v1.2). HSICAL (CR 15:8) is factory-trimmed on a real part and reads 0 here.
@@ -247,7 +237,7 @@ const PLL_ON: u32 = 24;
 /// CR bit of the HSE enable, the same on every family.
 const HSE_ON: u32 = 16;
 
-/// What differs between the RCC variants besides the clock arithmetic.
+/// What differs between the RCC families besides the clock arithmetic.
 struct Layout {
     regs: &'static [RegDef],
     /// Offset of CFGR, which holds SW and SWS.
@@ -470,7 +460,8 @@ const MSI_HZ: [u64; 12] = [
 
 /// An RCC block.
 pub struct Rcc {
-    variant: Variant,
+    /// Which register map and clock tree.
+    family: Family,
     layout: &'static Layout,
     regs: RegisterFile,
     /// The SW value the system clock switch has made (SWS).
@@ -484,27 +475,17 @@ pub struct Rcc {
 impl Rcc {
     /// The RCC of `target` as `spec` describes it: the F1, F4/F7, H7 or L4 map by kind.
     pub fn new(spec: &PeripheralSpec, target: &Target) -> Rcc {
-        let variant = match spec.kind {
-            PeripheralKind::Stm32f1Rcc => Variant::F1,
-            PeripheralKind::Stm32h7Rcc => Variant::H7,
-            PeripheralKind::Stm32l4Rcc => Variant::L4,
-            _ if Family::of(target) == Family::F7 => Variant::F7,
-            _ => Variant::F4,
+        let family = Family::of_block(spec, target);
+        let layout = match family {
+            Family::F1 => &F1_LAYOUT,
+            Family::F4 => &F4_LAYOUT,
+            Family::F7 => &F7_LAYOUT,
+            Family::H7 => &H7_LAYOUT,
+            Family::L4 => &L4_LAYOUT,
         };
-        let layout = match variant {
-            Variant::F1 => &F1_LAYOUT,
-            Variant::F4 => &F4_LAYOUT,
-            Variant::F7 => &F7_LAYOUT,
-            Variant::H7 => &H7_LAYOUT,
-            Variant::L4 => &L4_LAYOUT,
-        };
-        let hse_hz = spec
-            .reset
-            .iter()
-            .find(|r| r.offset == HSE_OFFSET)
-            .map_or(layout.hse_default, |r| u64::from(r.value));
+        let hse_hz = reset_value(spec, HSE_OFFSET).map_or(layout.hse_default, u64::from);
         let mut rcc = Rcc {
-            variant,
+            family,
             layout,
             regs: reset_file(layout.regs, spec),
             sws: 0,
@@ -517,7 +498,7 @@ impl Rcc {
 
     /// The register `offset` stands for: H7 C1_ aliases map to their originals.
     fn canonical(&self, offset: u32) -> u32 {
-        if self.variant == Variant::H7 && (0x130..0x180).contains(&offset) {
+        if self.family == Family::H7 && (0x130..0x180).contains(&offset) {
             offset - 0x60
         } else {
             offset
@@ -544,18 +525,18 @@ impl Rcc {
 
     /// Frequency of the oscillator enabled by CR bit `bit`, in Hz.
     fn osc_hz(&self, bit: u32) -> u64 {
-        match (self.variant, bit) {
+        match (self.family, bit) {
             (_, HSE_ON) => self.hse_hz,
             // RM0008 7.2.2: the F1's HSI RC runs at 8 MHz.
-            (Variant::F1, _) => 8_000_000,
+            (Family::F1, _) => 8_000_000,
             // RM0090 6.2.2, RM0385 5.2.2: 16 MHz HSI.
-            (Variant::F4 | Variant::F7, _) => 16_000_000,
+            (Family::F4 | Family::F7, _) => 16_000_000,
             // RM0432 6.2.2: HSI16.
-            (Variant::L4, 8) => 16_000_000,
-            (Variant::L4, _) => self.msi_hz(),
+            (Family::L4, 8) => 16_000_000,
+            (Family::L4, _) => self.msi_hz(),
             // RM0433 8.5.2: CSI at 4 MHz; HSI at 64 MHz divided by HSIDIV.
-            (Variant::H7, 7) => 4_000_000,
-            (Variant::H7, _) => 64_000_000 >> (self.cr() >> 3 & 0x3),
+            (Family::H7, 7) => 4_000_000,
+            (Family::H7, _) => 64_000_000 >> (self.cr() >> 3 & 0x3),
         }
     }
 
@@ -572,28 +553,26 @@ impl Rcc {
 
     /// CR enable bit of the main PLL's input, or None for no input.
     fn pll_input(&self) -> Option<u32> {
-        match self.variant {
-            // RM0008 7.3.2 PLLSRC: HSI/2 or HSE.
-            Variant::F1 => Some(if self.regs.get(0x04) >> 16 & 1 == 1 {
-                HSE_ON
-            } else {
-                0
-            }),
-            // RM0090 7.3.2 PLLSRC (bit 22): HSI or HSE.
-            Variant::F4 | Variant::F7 => Some(if self.regs.get(0x04) >> 22 & 1 == 1 {
-                HSE_ON
-            } else {
-                0
-            }),
+        match self.family {
+            // PLLSRC, bit 16 on the F1 (HSI/2 or HSE, RM0008 7.3.2), bit 22
+            // on the F4/F7 (HSI or HSE, RM0090 7.3.2).
+            Family::F1 | Family::F4 | Family::F7 => {
+                let pllsrc = if self.family == Family::F1 { 16 } else { 22 };
+                Some(if self.regs.get(0x04) >> pllsrc & 1 == 1 {
+                    HSE_ON
+                } else {
+                    0
+                })
+            }
             // RM0432 6.4.4 PLLSRC: none, MSI, HSI16, HSE.
-            Variant::L4 => match self.regs.get(0x0C) & 0x3 {
+            Family::L4 => match self.regs.get(0x0C) & 0x3 {
                 1 => Some(0),
                 2 => Some(8),
                 3 => Some(HSE_ON),
                 _ => None,
             },
             // RM0433 8.7.11 PLLSRC: HSI, CSI, HSE, none.
-            Variant::H7 => match self.regs.get(0x28) & 0x3 {
+            Family::H7 => match self.regs.get(0x28) & 0x3 {
                 0 => Some(0),
                 1 => Some(7),
                 2 => Some(HSE_ON),
@@ -610,8 +589,8 @@ impl Rcc {
             return None;
         }
         let mut hz = self.osc_hz(input);
-        match self.variant {
-            Variant::F1 => {
+        match self.family {
+            Family::F1 => {
                 let cfgr = self.regs.get(0x04);
                 if input == HSE_ON {
                     // PLLXTPRE halves HSE before the PLL.
@@ -623,7 +602,7 @@ impl Rcc {
                 let mul = u64::from((cfgr >> 18 & 0xF) + 2).min(16);
                 Some(hz * mul)
             }
-            Variant::F4 | Variant::F7 => {
+            Family::F4 | Family::F7 => {
                 let pll = self.regs.get(0x04);
                 let m = u64::from(pll & 0x3F);
                 let n = u64::from(pll >> 6 & 0x1FF);
@@ -631,7 +610,7 @@ impl Rcc {
                 // PLLM 2..63, PLLN 50..432 (RM0090 7.3.2, RM0385 5.3.2).
                 ((2..=63).contains(&m) && (50..=432).contains(&n)).then(|| hz * n / (m * p))
             }
-            Variant::L4 => {
+            Family::L4 => {
                 let pll = self.regs.get(0x0C);
                 let m = u64::from((pll >> 4 & 0xF) + 1);
                 let n = u64::from(pll >> 8 & 0x7F);
@@ -639,7 +618,7 @@ impl Rcc {
                 // PLLN 8..127; PLLCLK is the R output (RM0432 6.4.4).
                 (8..=127).contains(&n).then(|| hz * n / (m * r))
             }
-            Variant::H7 => {
+            Family::H7 => {
                 let m = u64::from(self.regs.get(0x28) >> 4 & 0x3F);
                 let div = self.regs.get(0x30);
                 let n = u64::from((div & 0x1FF) + 1);
@@ -699,33 +678,29 @@ impl Rcc {
     /// The clocks this configuration gives the core and the buses.
     pub fn clocks(&self) -> Clocks {
         let sys = self.sysclk();
-        // (core clock, AHB clock, APB1 divider, APB2 divider, timer multiplier)
-        let (core, hclk, div1, div2, mult) = match self.variant {
-            Variant::F1 | Variant::L4 => {
+        // (core clock, AHB clock, APB1 divider, APB2 divider, TIMPRE)
+        let (core, hclk, div1, div2, timpre) = match self.family {
+            Family::F1 | Family::F4 | Family::F7 | Family::L4 => {
                 let cfgr = self.regs.get(self.layout.cfgr);
                 let hclk = sys / ahb_div(cfgr >> 4 & 0xF);
+                // PPRE1 and PPRE2 sit at bits 10:8 and 13:11 on the F1 and
+                // L4, at 12:10 and 15:13 on the F4/F7.
+                let ppre1 = if matches!(self.family, Family::F1 | Family::L4) {
+                    8
+                } else {
+                    10
+                };
+                // F7 TIMPRE (DCKCFGR1 bit 24); the F1, F4 and L4 have none.
+                let timpre = self.family == Family::F7 && self.regs.get(0x8C) >> 24 & 1 == 1;
                 (
                     hclk,
                     hclk,
-                    apb_div(cfgr >> 8 & 0x7),
-                    apb_div(cfgr >> 11 & 0x7),
-                    2,
+                    apb_div(cfgr >> ppre1 & 0x7),
+                    apb_div(cfgr >> (ppre1 + 3) & 0x7),
+                    timpre,
                 )
             }
-            Variant::F4 | Variant::F7 => {
-                let cfgr = self.regs.get(0x08);
-                let hclk = sys / ahb_div(cfgr >> 4 & 0xF);
-                // F7 TIMPRE (DCKCFGR1 bit 24); the F405/407 have none.
-                let timpre = self.variant == Variant::F7 && self.regs.get(0x8C) >> 24 & 1 == 1;
-                (
-                    hclk,
-                    hclk,
-                    apb_div(cfgr >> 10 & 0x7),
-                    apb_div(cfgr >> 13 & 0x7),
-                    if timpre { 4 } else { 2 },
-                )
-            }
-            Variant::H7 => {
+            Family::H7 => {
                 // The core runs at sys_ck / D1CPRE; the AHB and the APB
                 // prescalers of D2 follow HPRE (RM0433 8.5.6, figure 49).
                 let d1 = self.regs.get(0x18);
@@ -738,10 +713,11 @@ impl Rcc {
                     hclk,
                     apb_div(d2 >> 4 & 0x7),
                     apb_div(d2 >> 8 & 0x7),
-                    if timpre { 4 } else { 2 },
+                    timpre,
                 )
             }
         };
+        let mult = if timpre { 4 } else { 2 };
         Clocks {
             hclk_hz: core,
             apb1_hz: hclk / div1,
@@ -802,7 +778,7 @@ impl Peripheral for Rcc {
         }
         if offset == 0x00 {
             new |= self.in_use();
-            if self.variant == Variant::L4 {
+            if self.family == Family::L4 {
                 // MSIRGSEL is set-only: writing 0 has no effect (RM0432
                 // 6.4.1, recalled, not re-read).
                 new |= self.regs.get(0x00) & 1 << 3;
@@ -833,8 +809,9 @@ impl Peripheral for Rcc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
-    use crate::target::BusClock;
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
+    use crate::target::{BusClock, PeripheralKind};
 
     fn rcc(kind: PeripheralKind, target_name: &str, reset: &[(u32, u32)]) -> Rcc {
         Rcc::new(
@@ -843,38 +820,26 @@ mod tests {
         )
     }
 
-    fn write(r: &mut Rcc, h: &mut Harness, offset: u32, value: u32) {
-        let result = r.write(offset, value, u32::MAX, &mut h.ctx(0));
-        assert_eq!(result, Ok(()));
-    }
-
-    fn read(r: &mut Rcc, h: &mut Harness, offset: u32) -> u32 {
-        match r.read(offset, &mut h.ctx(0)) {
-            Ok(v) => v,
-            Err(e) => panic!("read {offset:#x}: {e}"),
-        }
-    }
-
     #[test]
     fn f4_hse_pll_gives_168_mhz_and_apb_clocks() {
         let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[]);
-        let mut h = Harness::new(168_000_000);
-        assert_eq!(read(&mut r, &mut h, 0x00) & 0x3, 0x3, "HSI on and ready");
-        write(&mut r, &mut h, 0x00, 0x0001_0081);
-        assert_eq!(read(&mut r, &mut h, 0x00) >> 17 & 1, 1, "HSERDY");
+        let mut h = Rig::new(168_000_000);
+        assert_eq!(h.read(&mut r, 0x00) & 0x3, 0x3, "HSI on and ready");
+        h.write(&mut r, 0x00, 0x0001_0081);
+        assert_eq!(h.read(&mut r, 0x00) >> 17 & 1, 1, "HSERDY");
         // M 8, N 336, P 2, HSE source, Q 7.
-        write(&mut r, &mut h, 0x04, 8 | 336 << 6 | 1 << 22 | 7 << 24);
+        h.write(&mut r, 0x04, 8 | 336 << 6 | 1 << 22 | 7 << 24);
         // AHB /1, APB1 /4, APB2 /2, SW = PLL before the PLL runs.
-        write(&mut r, &mut h, 0x08, 0x5 << 10 | 0x4 << 13 | 0x2);
+        h.write(&mut r, 0x08, 0x5 << 10 | 0x4 << 13 | 0x2);
         assert_eq!(
-            read(&mut r, &mut h, 0x08) >> 2 & 0x3,
+            h.read(&mut r, 0x08) >> 2 & 0x3,
             0,
             "no switch to a stopped PLL"
         );
         assert_eq!(h.clocks.hclk_hz, 16_000_000);
-        write(&mut r, &mut h, 0x00, 0x0101_0081);
-        assert_eq!(read(&mut r, &mut h, 0x00) >> 25 & 1, 1, "PLLRDY");
-        assert_eq!(read(&mut r, &mut h, 0x08) >> 2 & 0x3, 2, "SWS = PLL");
+        h.write(&mut r, 0x00, 0x0101_0081);
+        assert_eq!(h.read(&mut r, 0x00) >> 25 & 1, 1, "PLLRDY");
+        assert_eq!(h.read(&mut r, 0x08) >> 2 & 0x3, 2, "SWS = PLL");
         assert_eq!(
             h.clocks,
             Clocks {
@@ -886,22 +851,22 @@ mod tests {
             }
         );
         // The PLL clocks the system: clearing PLLON and HSEON does not stop it.
-        write(&mut r, &mut h, 0x00, 0x81);
-        assert_eq!(read(&mut r, &mut h, 0x00) & 0x0303_0000, 0x0303_0000);
+        h.write(&mut r, 0x00, 0x81);
+        assert_eq!(h.read(&mut r, 0x00) & 0x0303_0000, 0x0303_0000);
     }
 
     #[test]
     fn clocks_stay_the_targets_until_the_clock_tree_is_written() {
         let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[]);
-        let mut h = Harness::new(168_000_000);
-        read(&mut r, &mut h, 0x08);
+        let mut h = Rig::new(168_000_000);
+        h.read(&mut r, 0x08);
         assert_eq!(h.clocks, Clocks::uniform(168_000_000));
         // Enabling a GPIO clock leaves the configured clock in force.
-        write(&mut r, &mut h, 0x30, 0x0010_0001);
+        h.write(&mut r, 0x30, 0x0010_0001);
         assert_eq!(h.clocks, Clocks::uniform(168_000_000));
-        assert_eq!(read(&mut r, &mut h, 0x30), 0x0010_0001);
+        assert_eq!(h.read(&mut r, 0x30), 0x0010_0001);
         // Writing CFGR puts RCC in charge: the part runs on HSI.
-        write(&mut r, &mut h, 0x08, 0);
+        h.write(&mut r, 0x08, 0);
         assert_eq!(h.clocks, Clocks::uniform(16_000_000));
     }
 
@@ -912,33 +877,33 @@ mod tests {
             "stm32f407",
             &[(HSE_OFFSET, 25_000_000)],
         );
-        let mut h = Harness::new(1);
-        write(&mut r, &mut h, 0x00, 0x0001_0081);
-        write(&mut r, &mut h, 0x08, 0x1);
+        let mut h = Rig::new(1);
+        h.write(&mut r, 0x00, 0x0001_0081);
+        h.write(&mut r, 0x08, 0x1);
         assert_eq!(h.clocks.hclk_hz, 25_000_000);
         let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[(HSE_OFFSET, 0)]);
-        write(&mut r, &mut h, 0x00, 0x0001_0081);
-        assert_eq!(read(&mut r, &mut h, 0x00) >> 17 & 1, 0, "HSERDY never sets");
+        h.write(&mut r, 0x00, 0x0001_0081);
+        assert_eq!(h.read(&mut r, 0x00) >> 17 & 1, 0, "HSERDY never sets");
     }
 
     #[test]
     fn reset_flags_clear_with_rmvf() {
         let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[]);
-        let mut h = Harness::new(1);
-        assert_eq!(read(&mut r, &mut h, 0x74), 0x0E00_0000);
-        write(&mut r, &mut h, 0x74, 1 << 24 | 1);
-        assert_eq!(read(&mut r, &mut h, 0x74), 0x3, "LSION and LSIRDY only");
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut r, 0x74), 0x0E00_0000);
+        h.write(&mut r, 0x74, 1 << 24 | 1);
+        assert_eq!(h.read(&mut r, 0x74), 0x3, "LSION and LSIRDY only");
     }
 
     #[test]
     fn f1_hse_times_9_gives_72_mhz() {
         let mut r = rcc(PeripheralKind::Stm32f1Rcc, "stm32f103", &[]);
-        let mut h = Harness::new(72_000_000);
-        write(&mut r, &mut h, 0x00, 0x0001_0083);
+        let mut h = Rig::new(72_000_000);
+        h.write(&mut r, 0x00, 0x0001_0083);
         // PLLSRC HSE, PLLMUL x9, APB1 /2, SW PLL.
-        write(&mut r, &mut h, 0x04, 1 << 16 | 7 << 18 | 0x4 << 8 | 0x2);
-        write(&mut r, &mut h, 0x00, 0x0101_0083);
-        assert_eq!(read(&mut r, &mut h, 0x04) >> 2 & 0x3, 2);
+        h.write(&mut r, 0x04, 1 << 16 | 7 << 18 | 0x4 << 8 | 0x2);
+        h.write(&mut r, 0x00, 0x0101_0083);
+        assert_eq!(h.read(&mut r, 0x04) >> 2 & 0x3, 2);
         assert_eq!(h.clocks.hclk_hz, 72_000_000);
         assert_eq!(h.clocks.apb1_hz, 36_000_000);
         assert_eq!(h.clocks.apb1_timer_hz, 72_000_000);
@@ -947,33 +912,33 @@ mod tests {
     #[test]
     fn l4_msi_pll_gives_120_mhz() {
         let mut r = rcc(PeripheralKind::Stm32l4Rcc, "stm32l4r5", &[]);
-        let mut h = Harness::new(120_000_000);
-        write(&mut r, &mut h, 0x94, 0x0C00_0600);
+        let mut h = Rig::new(120_000_000);
+        h.write(&mut r, 0x94, 0x0C00_0600);
         // MSI source, M /1, N 60, R /2, R output on.
-        write(&mut r, &mut h, 0x0C, 1 | 60 << 8 | 1 << 24);
+        h.write(&mut r, 0x0C, 1 | 60 << 8 | 1 << 24);
         assert_eq!(h.clocks.hclk_hz, 4_000_000, "MSI at range 6");
-        let cr = read(&mut r, &mut h, 0x00);
-        write(&mut r, &mut h, 0x00, cr | 1 << 24);
-        write(&mut r, &mut h, 0x08, 0x3);
-        assert_eq!(read(&mut r, &mut h, 0x08) & 0xF, 0xF);
+        let cr = h.read(&mut r, 0x00);
+        h.write(&mut r, 0x00, cr | 1 << 24);
+        h.write(&mut r, 0x08, 0x3);
+        assert_eq!(h.read(&mut r, 0x08) & 0xF, 0xF);
         assert_eq!(h.clocks, Clocks::uniform(120_000_000));
     }
 
     #[test]
     fn h7_pll1_gives_480_mhz_core_and_240_mhz_ahb() {
         let mut r = rcc(PeripheralKind::Stm32h7Rcc, "stm32h743", &[]);
-        let mut h = Harness::new(480_000_000);
-        assert_eq!(read(&mut r, &mut h, 0x00) & 0xC025, 0xC025);
-        write(&mut r, &mut h, 0x00, 0x0001_0001);
+        let mut h = Rig::new(480_000_000);
+        assert_eq!(h.read(&mut r, 0x00) & 0xC025, 0xC025);
+        h.write(&mut r, 0x00, 0x0001_0001);
         // HSE source, DIVM1 5; DIVN1 192, DIVP1 2.
-        write(&mut r, &mut h, 0x28, 2 | 5 << 4);
-        write(&mut r, &mut h, 0x30, 191 | 1 << 9 | 1 << 16 | 1 << 24);
+        h.write(&mut r, 0x28, 2 | 5 << 4);
+        h.write(&mut r, 0x30, 191 | 1 << 9 | 1 << 16 | 1 << 24);
         // D1CPRE /1, HPRE /2, D1PPRE /2; D2PPRE1 /2, D2PPRE2 /2.
-        write(&mut r, &mut h, 0x18, 0x8 | 0x4 << 4);
-        write(&mut r, &mut h, 0x1C, 0x4 << 4 | 0x4 << 8);
-        write(&mut r, &mut h, 0x00, 0x0101_0001);
-        write(&mut r, &mut h, 0x10, 0x3);
-        assert_eq!(read(&mut r, &mut h, 0x10) >> 3 & 0x7, 3, "SWS = PLL1");
+        h.write(&mut r, 0x18, 0x8 | 0x4 << 4);
+        h.write(&mut r, 0x1C, 0x4 << 4 | 0x4 << 8);
+        h.write(&mut r, 0x00, 0x0101_0001);
+        h.write(&mut r, 0x10, 0x3);
+        assert_eq!(h.read(&mut r, 0x10) >> 3 & 0x7, 3, "SWS = PLL1");
         assert_eq!(
             h.clocks,
             Clocks {
@@ -985,7 +950,7 @@ mod tests {
             }
         );
         // The C1_ enable registers are the same registers.
-        write(&mut r, &mut h, 0x138, 0x1);
-        assert_eq!(read(&mut r, &mut h, 0xD8), 0x1);
+        h.write(&mut r, 0x138, 0x1);
+        assert_eq!(h.read(&mut r, 0xD8), 0x1);
     }
 }

@@ -12,8 +12,8 @@
 //! down- and center-aligned counting are not modeled: their registers keep
 //! what is written and the counter counts up.
 
-use super::{clear_w0, drive_irq, merge, name_in, Family, RegDef};
-use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
+use super::{clear_w0, drive_irq, name_in, reset_value, Family, RegDef};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
 use crate::target::{BusClock, PeripheralSpec, Target};
 
@@ -84,12 +84,7 @@ impl Timer {
         let family = Family::of(target);
         let wide = family != Family::F1 && matches!(spec.name.as_str(), "TIM2" | "TIM5");
         let max = if wide { u32::MAX } else { 0xFFFF };
-        let reset = |offset: u32| {
-            spec.reset
-                .iter()
-                .find(|r| r.offset == offset)
-                .map_or(0, |r| r.value)
-        };
+        let reset = |offset| reset_value(spec, offset).unwrap_or(0);
         let cr1_writable = if matches!(family, Family::F1 | Family::F4) {
             0x3FF
         } else {
@@ -388,7 +383,8 @@ impl Peripheral for Timer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::PeripheralKind;
 
     fn timer(name: &str, irq: u32, target_name: &str) -> Timer {
@@ -402,12 +398,12 @@ mod tests {
         Timer::new(&s, &target(target_name))
     }
 
-    fn wr(t: &mut Timer, h: &mut Harness, now: u64, offset: u32, value: u32) {
-        assert_eq!(t.write(offset, value, u32::MAX, &mut h.ctx(now)), Ok(()));
+    fn wr(t: &mut Timer, h: &mut Rig, now: u64, offset: u32, value: u32) {
+        assert_eq!(t.write(offset, value, u32::MAX, &mut h.ctx_at(now)), Ok(()));
     }
 
-    fn rd(t: &mut Timer, h: &mut Harness, now: u64, offset: u32) -> u32 {
-        match t.read(offset, &mut h.ctx(now)) {
+    fn rd(t: &mut Timer, h: &mut Rig, now: u64, offset: u32) -> u32 {
+        match t.read(offset, &mut h.ctx_at(now)) {
             Ok(v) => v,
             Err(e) => panic!("{e}"),
         }
@@ -416,7 +412,7 @@ mod tests {
     #[test]
     fn update_period_and_interrupt() {
         let mut t = timer("TIM3", 29, "stm32f407");
-        let mut h = Harness::new(16_000_000);
+        let mut h = Rig::new(16_000_000);
         // 16 MHz / 16 = 1 MHz counter, 1000 counts: 1 kHz updates.
         wr(&mut t, &mut h, 0, 0x28, 15);
         wr(&mut t, &mut h, 0, 0x2C, 999);
@@ -427,13 +423,13 @@ mod tests {
         assert!(h.raised.is_empty());
         assert_eq!(t.next_event(0, &h.clocks), Some(16_000));
         assert_eq!(rd(&mut t, &mut h, 8_000, 0x24), 500);
-        t.advance(&mut h.ctx(16_000));
+        t.advance(&mut h.ctx_at(16_000));
         assert_eq!(h.raised, [29]);
         assert_eq!(rd(&mut t, &mut h, 16_000, 0x10) & UIF, UIF);
         wr(&mut t, &mut h, 16_000, 0x10, !UIF);
         assert_eq!(t.next_event(16_000, &h.clocks), Some(32_000));
         // Three periods pass unseen: the interrupt pends once, UIF is set.
-        t.advance(&mut h.ctx(50_000));
+        t.advance(&mut h.ctx_at(50_000));
         assert_eq!(h.raised, [29, 29]);
         assert_eq!(rd(&mut t, &mut h, 50_000, 0x24), 125);
         assert_eq!(t.next_event(50_000, &h.clocks), Some(64_000));
@@ -442,7 +438,7 @@ mod tests {
     #[test]
     fn counts_at_the_apb_timer_clock() {
         let mut t = timer("TIM2", 28, "stm32f407");
-        let mut h = Harness::new(168_000_000);
+        let mut h = Rig::new(168_000_000);
         h.clocks.apb1_hz = 42_000_000;
         h.clocks.apb1_timer_hz = 84_000_000;
         // 84 MHz / 84 = 1 MHz, 1000 counts: 1 ms = 168000 core cycles.
@@ -460,7 +456,7 @@ mod tests {
     #[test]
     fn ug_loads_shadows_and_urs_hides_it() {
         let mut t = timer("TIM6", 54, "stm32f407");
-        let mut h = Harness::new(1_000_000);
+        let mut h = Rig::new(1_000_000);
         wr(&mut t, &mut h, 0, 0x2C, 99);
         wr(&mut t, &mut h, 0, 0x00, URS);
         wr(&mut t, &mut h, 0, 0x0C, UIE);
@@ -485,7 +481,7 @@ mod tests {
     #[test]
     fn one_pulse_mode_stops_at_the_update() {
         let mut t = timer("TIM7", 55, "stm32f407");
-        let mut h = Harness::new(1_000_000);
+        let mut h = Rig::new(1_000_000);
         wr(&mut t, &mut h, 0, 0x2C, 9);
         wr(&mut t, &mut h, 0, 0x00, CEN | OPM);
         assert_eq!(rd(&mut t, &mut h, 25, 0x24), 0);
@@ -496,7 +492,7 @@ mod tests {
     #[test]
     fn a_clock_change_reanchors_the_counter() {
         let mut t = timer("TIM4", 30, "stm32f407");
-        let mut h = Harness::new(16_000_000);
+        let mut h = Rig::new(16_000_000);
         wr(&mut t, &mut h, 0, 0x2C, 0xFFFF);
         wr(&mut t, &mut h, 0, 0x00, CEN);
         assert_eq!(rd(&mut t, &mut h, 1_000, 0x24), 1_000);
@@ -515,7 +511,7 @@ mod tests {
     #[test]
     fn counter_written_above_arr_wraps_before_the_update() {
         let mut t = timer("TIM3", 29, "stm32f407");
-        let mut h = Harness::new(1_000_000);
+        let mut h = Rig::new(1_000_000);
         wr(&mut t, &mut h, 0, 0x2C, 100);
         wr(&mut t, &mut h, 0, 0x00, CEN);
         wr(&mut t, &mut h, 0, 0x24, 0xFFF0);

@@ -8,8 +8,8 @@
 //! re-arms a flag that stays set, as the next byte's TXE would on hardware.
 //! Baud rates and frame timing are not modeled.
 
-use super::{clear_w0, drive_irq, merge, name_in, Family, RegDef};
-use crate::machine::bus::{BusContext, BusError, Peripheral};
+use super::{clear_w0, drive_irq, name_in, Family, RegDef};
+use crate::machine::bus::{merge, BusContext, BusError, Peripheral};
 use crate::target::{PeripheralSpec, Target};
 
 /// Status bits of the F1/F4 SR (RM0090 30.6.1) and the V2 ISR share
@@ -36,15 +36,76 @@ const TE: u32 = 1 << 3;
 const TXEIE: u32 = 1 << 7;
 const TCIE: u32 = 1 << 6;
 
+/// The transmitter both register layouts share: a data write goes to the
+/// console at once, so TXE is always set, and the interrupt line follows
+/// TXE, TC and (FIFO parts) TXFE through their CR1 enables.
+struct Transmitter {
+    /// CR1's UE bit: bit 13 on the F1/F4, bit 0 on V2.
+    ue: u32,
+    /// Transmission complete flag.
+    tc: bool,
+    /// TXFIFO empty flag, on parts with a FIFO.
+    txfe: bool,
+    /// Whether the part has the FIFO and PRESC (H7, L4+).
+    fifo: bool,
+    irq: Option<u32>,
+    /// Interrupt line level after the last access.
+    level: bool,
+}
+
+impl Transmitter {
+    fn new(ue: u32, fifo: bool, spec: &PeripheralSpec) -> Transmitter {
+        Transmitter {
+            ue,
+            tc: true,
+            txfe: fifo,
+            fifo,
+            irq: spec.irqs.first().copied(),
+            level: false,
+        }
+    }
+
+    /// A write to the data register: its low byte goes out while UE and TE
+    /// are set in `cr1`. Returns whether it did, which re-arms TXE.
+    fn send(&mut self, value: u32, mask: u32, cr1: u32, ctx: &mut BusContext<'_>) -> bool {
+        let enabled = self.ue | TE;
+        if mask & 0xFF == 0 || cr1 & enabled != enabled {
+            return false;
+        }
+        ctx.console.push((value & 0xFF) as u8);
+        self.tc = true;
+        self.txfe = self.fifo;
+        true
+    }
+
+    /// Drives the interrupt line after an access, with `cr1` in force;
+    /// `sent` says a data write re-armed TXE.
+    fn drive(&mut self, cr1: u32, sent: bool, ctx: &mut BusContext<'_>) {
+        let asserted = cr1 & self.ue != 0
+            && (cr1 & TXEIE != 0
+                || cr1 & TCIE != 0 && self.tc
+                || self.fifo && cr1 & TXFEIE != 0 && self.txfe);
+        drive_irq(&mut self.level, asserted, sent, self.irq, ctx);
+    }
+}
+
+/// The register at `offset` of those a model keeps as written, by offset / 4.
+fn kept(regs: &[u32], offset: u32) -> u32 {
+    regs.get(offset as usize / 4).copied().unwrap_or(0)
+}
+
+/// Writes the kept register at `offset`, if there is one.
+fn keep(regs: &mut [u32], offset: u32, value: u32, mask: u32) {
+    if let Some(reg) = regs.get_mut(offset as usize / 4) {
+        *reg = merge(*reg, value, mask);
+    }
+}
+
 /// An STM32F1/F4 USART (SR/DR layout).
 pub struct Usart {
     /// BRR, CR1, CR2, CR3, GTPR as written, by offset / 4.
     regs: [u32; 7],
-    /// Transmission complete flag.
-    tc: bool,
-    irq: Option<u32>,
-    /// Interrupt line level after the last access.
-    level: bool,
+    tx: Transmitter,
 }
 
 impl Usart {
@@ -52,9 +113,7 @@ impl Usart {
     pub fn new(spec: &PeripheralSpec) -> Usart {
         Usart {
             regs: [0; 7],
-            tc: true,
-            irq: spec.irqs.first().copied(),
-            level: false,
+            tx: Transmitter::new(F4_UE, false, spec),
         }
     }
 
@@ -63,12 +122,7 @@ impl Usart {
     }
 
     fn sr(&self) -> u32 {
-        TXE | if self.tc { TC } else { 0 }
-    }
-
-    fn line(&self) -> bool {
-        let cr1 = self.cr1();
-        cr1 & F4_UE != 0 && (cr1 & TXEIE != 0 || cr1 & TCIE != 0 && self.tc)
+        TXE | if self.tx.tc { TC } else { 0 }
     }
 }
 
@@ -78,7 +132,7 @@ impl Peripheral for Usart {
             0x00 => self.sr(),
             // Nothing is received: DR reads 0.
             0x04 => 0,
-            _ => self.regs.get(offset as usize / 4).copied().unwrap_or(0),
+            _ => kept(&self.regs, offset),
         })
     }
 
@@ -89,25 +143,14 @@ impl Peripheral for Usart {
         mask: u32,
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
-        let mut data = false;
+        let mut sent = false;
         match offset {
             // TC, RXNE, LBD, CTS are rc_w0; only TC is ever set here.
-            0x00 => self.tc = clear_w0(self.sr(), value, mask) & TC != 0,
-            0x04 => {
-                if mask & 0xFF != 0 && self.cr1() & (F4_UE | TE) == F4_UE | TE {
-                    ctx.console.push((value & 0xFF) as u8);
-                    self.tc = true;
-                    data = true;
-                }
-            }
-            _ => {
-                if let Some(reg) = self.regs.get_mut(offset as usize / 4) {
-                    *reg = merge(*reg, value, mask);
-                }
-            }
+            0x00 => self.tx.tc = clear_w0(self.sr(), value, mask) & TC != 0,
+            0x04 => sent = self.tx.send(value, mask, self.cr1(), ctx),
+            _ => keep(&mut self.regs, offset, value, mask),
         }
-        let line = self.line();
-        drive_irq(&mut self.level, line, data, self.irq, ctx);
+        self.tx.drive(self.cr1(), sent, ctx);
         Ok(())
     }
 
@@ -147,13 +190,7 @@ const TXFE: u32 = 1 << 23;
 pub struct UsartV2 {
     /// CR1..PRESC as written, by offset / 4; ISR, ICR, RDR, TDR unused.
     regs: [u32; 12],
-    tc: bool,
-    /// TXFIFO empty flag, on parts with a FIFO.
-    txfe: bool,
-    /// Whether the part has the FIFO and PRESC (H7, L4+).
-    fifo: bool,
-    irq: Option<u32>,
-    level: bool,
+    tx: Transmitter,
 }
 
 impl UsartV2 {
@@ -166,11 +203,7 @@ impl UsartV2 {
                 .any(|p| part.starts_with(p));
         UsartV2 {
             regs: [0; 12],
-            tc: true,
-            txfe: fifo,
-            fifo,
-            irq: spec.irqs.first().copied(),
-            level: false,
+            tx: Transmitter::new(V2_UE, fifo, spec),
         }
     }
 
@@ -182,10 +215,10 @@ impl UsartV2 {
         let cr1 = self.cr1();
         let enabled = cr1 & V2_UE != 0;
         let mut isr = TXE;
-        if self.tc {
+        if self.tx.tc {
             isr |= TC;
         }
-        if self.txfe {
+        if self.tx.txfe {
             isr |= TXFE;
         }
         if enabled && cr1 & TE != 0 {
@@ -196,14 +229,6 @@ impl UsartV2 {
         }
         isr
     }
-
-    fn line(&self) -> bool {
-        let cr1 = self.cr1();
-        cr1 & V2_UE != 0
-            && (cr1 & TXEIE != 0
-                || cr1 & TCIE != 0 && self.tc
-                || self.fifo && cr1 & TXFEIE != 0 && self.txfe)
-    }
 }
 
 impl Peripheral for UsartV2 {
@@ -212,8 +237,8 @@ impl Peripheral for UsartV2 {
             0x1C => self.isr(),
             // RQR and ICR are write-only; nothing is received.
             0x18 | 0x20 | 0x24 | 0x28 => 0,
-            0x2C if !self.fifo => 0,
-            _ => self.regs.get(offset as usize / 4).copied().unwrap_or(0),
+            0x2C if !self.tx.fifo => 0,
+            _ => kept(&self.regs, offset),
         })
     }
 
@@ -224,38 +249,26 @@ impl Peripheral for UsartV2 {
         mask: u32,
         ctx: &mut BusContext<'_>,
     ) -> Result<(), BusError> {
-        let mut data = false;
+        let mut sent = false;
         match offset {
             // ISR and RDR are read-only; RQR requests have nothing to act on.
             0x18 | 0x1C | 0x24 => {}
             0x20 => {
                 // TCCF (bit 6) clears TC, TXFECF (bit 5) clears TXFE.
                 let clear = value & mask;
-                self.tc &= clear & TC == 0;
-                self.txfe &= !(self.fifo && clear & 1 << 5 != 0);
+                self.tx.tc &= clear & TC == 0;
+                self.tx.txfe &= !(self.tx.fifo && clear & 1 << 5 != 0);
             }
-            0x28 => {
-                if mask & 0xFF != 0 && self.cr1() & (V2_UE | TE) == V2_UE | TE {
-                    ctx.console.push((value & 0xFF) as u8);
-                    self.tc = true;
-                    self.txfe = self.fifo;
-                    data = true;
-                }
-            }
-            0x2C if !self.fifo => {}
-            _ => {
-                if let Some(reg) = self.regs.get_mut(offset as usize / 4) {
-                    *reg = merge(*reg, value, mask);
-                }
-            }
+            0x28 => sent = self.tx.send(value, mask, self.cr1(), ctx),
+            0x2C if !self.tx.fifo => {}
+            _ => keep(&mut self.regs, offset, value, mask),
         }
-        let line = self.line();
-        drive_irq(&mut self.level, line, data, self.irq, ctx);
+        self.tx.drive(self.cr1(), sent, ctx);
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
-        if offset == 0x2C && !self.fifo {
+        if offset == 0x2C && !self.tx.fifo {
             return None;
         }
         name_in(V2_REGS, offset)
@@ -265,19 +278,9 @@ impl Peripheral for UsartV2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::bus::stm32::testing::{spec, target, Harness};
+    use crate::machine::bus::stm32::testing::{spec, target};
+    use crate::machine::bus::testing::Rig;
     use crate::target::{BusClock, PeripheralKind};
-
-    fn wr(p: &mut dyn Peripheral, h: &mut Harness, offset: u32, value: u32) {
-        assert_eq!(p.write(offset, value, u32::MAX, &mut h.ctx(0)), Ok(()));
-    }
-
-    fn rd(p: &mut dyn Peripheral, h: &mut Harness, offset: u32) -> u32 {
-        match p.read(offset, &mut h.ctx(0)) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
-    }
 
     #[test]
     fn f4_dr_writes_reach_the_console_once_enabled() {
@@ -289,16 +292,16 @@ mod tests {
             &[],
         );
         let mut u = Usart::new(&s);
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut u, &mut h, 0x00), 0xC0);
-        wr(&mut u, &mut h, 0x04, u32::from(b'x'));
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut u, 0x00), 0xC0);
+        h.write(&mut u, 0x04, u32::from(b'x'));
         assert!(h.console.is_empty(), "UE and TE off");
-        wr(&mut u, &mut h, 0x0C, F4_UE | TE);
+        h.write(&mut u, 0x0C, F4_UE | TE);
         for b in b"hi\n" {
-            wr(&mut u, &mut h, 0x04, u32::from(*b));
+            h.write(&mut u, 0x04, u32::from(*b));
         }
         assert_eq!(h.console, b"hi\n");
-        assert_eq!(rd(&mut u, &mut h, 0x04), 0);
+        assert_eq!(h.read(&mut u, 0x04), 0);
     }
 
     #[test]
@@ -311,18 +314,18 @@ mod tests {
             &[],
         );
         let mut u = Usart::new(&s);
-        let mut h = Harness::new(1);
-        wr(&mut u, &mut h, 0x0C, F4_UE | TE);
-        wr(&mut u, &mut h, 0x00, !TC);
-        assert_eq!(rd(&mut u, &mut h, 0x00), TXE);
+        let mut h = Rig::new(1);
+        h.write(&mut u, 0x0C, F4_UE | TE);
+        h.write(&mut u, 0x00, !TC);
+        assert_eq!(h.read(&mut u, 0x00), TXE);
         // TCIE while TC is clear: no interrupt; a byte sets TC and raises it.
-        wr(&mut u, &mut h, 0x0C, F4_UE | TE | TCIE);
+        h.write(&mut u, 0x0C, F4_UE | TE | TCIE);
         assert!(h.raised.is_empty());
-        wr(&mut u, &mut h, 0x04, u32::from(b'a'));
+        h.write(&mut u, 0x04, u32::from(b'a'));
         assert_eq!(h.raised, [37]);
         // TXEIE with TXE set raises at once, and each refill raises again.
-        wr(&mut u, &mut h, 0x0C, F4_UE | TE | TXEIE);
-        wr(&mut u, &mut h, 0x04, u32::from(b'b'));
+        h.write(&mut u, 0x0C, F4_UE | TE | TXEIE);
+        h.write(&mut u, 0x04, u32::from(b'b'));
         assert_eq!(h.raised, [37, 37]);
     }
 
@@ -336,16 +339,16 @@ mod tests {
             &[],
         );
         let mut u = UsartV2::new(&s, &target("stm32l4r5"));
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut u, &mut h, 0x1C), 0x0080_00C0);
-        wr(&mut u, &mut h, 0x00, V2_UE | TE | RE);
-        assert_eq!(rd(&mut u, &mut h, 0x1C), 0x00E0_00C0);
-        wr(&mut u, &mut h, 0x20, 1 << 6);
-        assert_eq!(rd(&mut u, &mut h, 0x1C) & TC, 0);
-        wr(&mut u, &mut h, 0x28, u32::from(b'z'));
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut u, 0x1C), 0x0080_00C0);
+        h.write(&mut u, 0x00, V2_UE | TE | RE);
+        assert_eq!(h.read(&mut u, 0x1C), 0x00E0_00C0);
+        h.write(&mut u, 0x20, 1 << 6);
+        assert_eq!(h.read(&mut u, 0x1C) & TC, 0);
+        h.write(&mut u, 0x28, u32::from(b'z'));
         assert_eq!(h.console, b"z");
-        assert_eq!(rd(&mut u, &mut h, 0x1C) & TC, TC);
-        assert_eq!(rd(&mut u, &mut h, 0x24), 0);
+        assert_eq!(h.read(&mut u, 0x1C) & TC, TC);
+        assert_eq!(h.read(&mut u, 0x24), 0);
     }
 
     #[test]
@@ -358,8 +361,8 @@ mod tests {
             &[],
         );
         let mut u = UsartV2::new(&s, &target("stm32f746"));
-        let mut h = Harness::new(1);
-        assert_eq!(rd(&mut u, &mut h, 0x1C), 0xC0);
+        let mut h = Rig::new(1);
+        assert_eq!(h.read(&mut u, 0x1C), 0xC0);
         assert_eq!(u.register_name(0x2C), None);
     }
 }
