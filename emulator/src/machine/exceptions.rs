@@ -383,6 +383,7 @@ impl Machine {
             self.set_reg(RegisterARM::FAULTMASK, 0);
         }
         let control = self.reg(RegisterARM::CONTROL);
+        let mut slept = false;
         loop {
             let masks = self.masks();
             let e = self.uc.get_data_mut();
@@ -393,12 +394,14 @@ impl Machine {
             }
             let sleeps_on_exit =
                 to_thread && e.sys.nvic.sleep_on_exit() && !e.sys.nvic.any_active();
-            if !sleeps_on_exit {
+            if !sleeps_on_exit || slept {
+                // Woken by an interrupt PRIMASK keeps out: back to thread mode.
                 break;
             }
             // The core sleeps with the frame still stacked; the interrupt
             // that wakes it is tail-chained (B1.5.19).
             self.sleep(pc)?;
+            slept = true;
         }
         self.unstack(exc_return, control)
     }

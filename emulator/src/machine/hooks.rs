@@ -192,7 +192,7 @@ fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
         });
         return;
     };
-    let spun = wake.saturating_sub(e.now());
+    let spun = wake.saturating_sub(e.now()).max(1);
     e.cycles += spun;
     e.weighted += spun * weight::ALU;
     e.next_event = 0;
@@ -259,7 +259,10 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>) -> Result<(), Stop> {
         }
     }
     let masks = masks(uc);
-    loop {
+    // Events that wake nothing (a timer without its interrupt enabled) are
+    // stepped over; after this many the core wakes spuriously, as WFI may
+    // (B1.5.19), so host time is checked again between blocks.
+    for _ in 0..MAX_EVENTS_PER_SLEEP {
         let e = uc.get_data_mut();
         if e.sys.nvic.wakes(masks) {
             e.next_event = 0;
@@ -272,7 +275,8 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>) -> Result<(), Stop> {
         if wake >= e.max_cycles {
             return Err(Stop::Budget);
         }
-        let slept = wake.saturating_sub(e.now());
+        // At least one cycle passes, whatever a model reports.
+        let slept = wake.saturating_sub(e.now()).max(1);
         let us = clock::micros(slept, e.clock.clocks.hclk_hz);
         e.sleep_cycles += slept;
         e.sleep_us += us;
@@ -282,7 +286,11 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>) -> Result<(), Stop> {
         }
         poll_events(uc);
     }
+    Ok(())
 }
+
+/// Events one sleep steps over before the core wakes spuriously.
+const MAX_EVENTS_PER_SLEEP: u32 = 100_000;
 
 /// The flash range (at its own base or an alias) holding `addr`.
 pub(super) fn flash_range(ranges: &[(u32, u32)], addr: u32) -> Option<(u32, u32)> {
