@@ -138,7 +138,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     }
     if prev.has(HotBlock::MASKS) {
         // PRIMASK, FAULTMASK or BASEPRI changed: a pending exception may be due.
-        e.next_event = 0;
+        e.request_exception_check();
     }
     if block.has(HotBlock::DEAD_LOOP) {
         dead_loop(uc, addr);
@@ -146,6 +146,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         if e.now() >= e.max_cycles {
             e.stop = Some(Stop::Budget);
         } else {
+            e.exception_check = false;
             poll_events(uc);
             // The block runs to its end before the machine stops: the handler
             // is entered after it, at an instruction boundary.
@@ -195,7 +196,7 @@ fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
     let spun = wake.saturating_sub(e.now()).max(1);
     e.cycles += spun;
     e.weighted += spun * weight::ALU;
-    e.next_event = 0;
+    e.request_exception_check();
     poll_events(uc);
     let e = uc.get_data_mut();
     if let Some(number) = e.sys.nvic.preempting(masks) {
@@ -265,7 +266,7 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>) -> Result<(), Stop> {
     for _ in 0..MAX_EVENTS_PER_SLEEP {
         let e = uc.get_data_mut();
         if e.sys.nvic.wakes(masks) {
-            e.next_event = 0;
+            e.request_exception_check();
             return Ok(());
         }
         let at = e.blocks.get(e.cur).fallthrough;
@@ -528,7 +529,7 @@ fn with_bus<R>(
     }
     e.schedule_next_event();
     if !raised.is_empty() {
-        e.next_event = 0;
+        e.request_exception_check();
     }
     result
 }
@@ -601,7 +602,7 @@ pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usiz
     e.console.write(&itm);
     e.schedule_next_event();
     // Pending, enabling or priority changes may make an exception due.
-    e.next_event = 0;
+    e.request_exception_check();
     if let Err(err) = result {
         device_fault(uc, pc, addr, err.to_string());
     }

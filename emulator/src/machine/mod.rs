@@ -294,6 +294,8 @@ struct Engine {
     /// Cycles an instruction inside the current block stalls for, charged
     /// when the block ends and seen by reads after it (lazy FP stacking).
     stall_in_block: Option<(u32, u64)>,
+    /// Whether the block hook must look for a due exception (see `request_exception_check`).
+    exception_check: bool,
     /// The event register WFE consumes (set by exception entry and return).
     event_register: bool,
     /// The first fault the firmware's own handler took over.
@@ -442,8 +444,15 @@ impl Engine {
         self.weighted += cycles * weight::MEMORY;
     }
 
+    /// Makes the block hook look for a due exception at the next block: a
+    /// pend, an enable or a mask change may have made one due.
+    fn request_exception_check(&mut self) {
+        self.exception_check = true;
+        self.next_event = 0;
+    }
+
     /// When the block hook must next look up from the hot path: a timer
-    /// event, the budget, or at once when an exception may be due.
+    /// event, RTT's poll, the budget, or at once when an exception check is asked for.
     fn schedule_next_event(&mut self) {
         let now = self.now();
         self.systick_at = self.sys.next_systick(now).unwrap_or(u64::MAX);
@@ -456,6 +465,9 @@ impl Engine {
             .min(self.bus_at)
             .min(self.rtt.next_poll)
             .min(self.max_cycles);
+        if self.exception_check {
+            self.next_event = 0;
+        }
     }
 
     /// The first cycle at which something could wake a sleeping core.
@@ -622,6 +634,7 @@ impl Machine {
             fp_lazy_pending: false,
             returning_from: blocks::NO_FUNCTION,
             event_register: false,
+            exception_check: false,
             stall_in_block: None,
             handled_fault: None,
             unmapped: None,
