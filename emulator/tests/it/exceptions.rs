@@ -124,6 +124,11 @@ fn priority_grouping_basepri_and_faultmask_follow_the_architecture() {
 }
 
 #[test]
+fn a_pend_is_taken_at_once_even_past_a_peripheral_access() {
+    succeeds("pend_then_mmio.elf", "uart_state 0\ntaken_after_pend 1\n");
+}
+
+#[test]
 fn wfi_sleeps_until_the_next_systick() {
     succeeds("wfi_systick.elf", "ticks 50\nsleepdeep ok\n");
 }
