@@ -45,6 +45,10 @@ pub struct Args {
     /// With --period-ms: battery capacity in mAh, for its life at that draw.
     #[arg(long, requires = "period_ms")]
     battery_mah: Option<f64>,
+    /// Bytes the firmware's console UART receives, as if typed at a terminal
+    /// (a file, at most 16 MiB).
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
     /// Make accesses to peripheral registers that no model serves errors
     /// (by default they keep what is written and are listed in the record).
     #[arg(long)]
@@ -82,6 +86,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         record_trace: args.record_trace.is_some(),
         strict_peripherals: args.strict_peripherals,
         stream_output: args.format == Format::Table,
+        console_input: match &args.input {
+            Some(path) => read_input(path)?,
+            None => Vec::new(),
+        },
     };
     if args.format == Format::Table {
         print!("{}", header(&args.elf.display().to_string(), &target));
@@ -120,6 +128,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (None, Some(code)) => ExitCode::from(code.clamp(0, 255) as u8),
         _ => ExitCode::from(1),
     })
+}
+
+/// Most bytes `--input` takes: far above what a console session sends, and a
+/// bound on what a stray path can make the host read.
+const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// The bytes of `--input`, bounded.
+fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("{}: cannot read the console input", path.display()))?
+        .len();
+    if size > MAX_INPUT_BYTES {
+        anyhow::bail!(
+            "{}: console input of {size} bytes is over the {MAX_INPUT_BYTES}-byte limit",
+            path.display()
+        );
+    }
+    std::fs::read(path)
+        .with_context(|| format!("{}: cannot read the console input", path.display()))
 }
 
 /// The first line of a run's summary: what runs where.

@@ -485,6 +485,7 @@ fn with_bus<R>(
     let (mut clocks, mut flash) = (before, flash_before);
     let mut console = Vec::new();
     let mut raised = Vec::new();
+    let mut input = std::mem::take(&mut e.input);
     let result = {
         let mut memory = UcMemory(uc);
         let mut ctx = BusContext {
@@ -492,6 +493,7 @@ fn with_bus<R>(
             clocks: &mut clocks,
             flash: &mut flash,
             console: &mut console,
+            input: &mut input,
             raised: &mut raised,
             memory: &mut memory,
         };
@@ -523,6 +525,7 @@ fn with_bus<R>(
         e.timing.configure(flash);
     }
     e.bus = bus;
+    e.input = input;
     e.console.write(&console);
     for &irq in &raised {
         e.sys.nvic.raise_irq(irq);

@@ -71,6 +71,8 @@ pub struct RunOptions {
     pub strict_peripherals: bool,
     /// Copy the firmware's output to the host's stdout as it arrives.
     pub stream_output: bool,
+    /// Bytes the firmware's console UART receives, as if typed at a terminal.
+    pub console_input: Vec<u8>,
 }
 
 impl Default for RunOptions {
@@ -82,6 +84,7 @@ impl Default for RunOptions {
             record_trace: false,
             strict_peripherals: false,
             stream_output: false,
+            console_input: Vec::new(),
         }
     }
 }
@@ -276,6 +279,8 @@ struct Engine {
     /// Whether the firmware has programmed its clock tree or flash settings.
     clock_programmed: bool,
     console: Console,
+    /// What the console UART has still to receive.
+    input: std::collections::VecDeque<u8>,
     /// SEGGER RTT, drained as a probe would.
     rtt: RttHost,
     controller: Option<(FlashController, u32)>,
@@ -615,6 +620,7 @@ impl Machine {
             clock: ClockRecord::new(Clocks::uniform(clock_hz), FlashSettings::of(target)),
             clock_programmed: false,
             console: Console::new(options.stream_output),
+            input: options.console_input.iter().copied().collect(),
             rtt: RttHost::new(
                 image.rtt_control_block,
                 target

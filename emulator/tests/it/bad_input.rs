@@ -222,3 +222,14 @@ fn corrupted_images_never_panic() {
         assert!(outcome.is_ok(), "panic with byte {at:#x} changed");
     }
 }
+
+#[test]
+fn an_unreadable_console_input_is_bad_input() {
+    fails(
+        "semihost.elf",
+        "mps2-an386",
+        &["--input", "/nonexistent/console.txt"],
+        2,
+        &["console.txt", "cannot read the console input"],
+    );
+}

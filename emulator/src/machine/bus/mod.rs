@@ -36,6 +36,8 @@ pub struct BusContext<'a> {
     pub flash: &'a mut FlashSettings,
     /// The firmware's output stream (UART TX and the like).
     pub console: &'a mut Vec<u8>,
+    /// Bytes the host sends the firmware's console UART, oldest first.
+    pub input: &'a mut std::collections::VecDeque<u8>,
     /// External interrupts raised by this access (NVIC IRQ numbers).
     pub raised: &'a mut Vec<u32>,
     /// Memory, for peripherals that read or write it themselves (EasyDMA).

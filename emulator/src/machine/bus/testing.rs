@@ -24,6 +24,7 @@ pub struct Rig<M: Memory = NoMemory> {
     pub clocks: Clocks,
     pub flash: FlashSettings,
     pub console: Vec<u8>,
+    pub input: std::collections::VecDeque<u8>,
     pub raised: Vec<u32>,
     pub memory: M,
 }
@@ -49,6 +50,7 @@ impl<M: Memory> Rig<M> {
                 dcache: false,
             },
             console: Vec::new(),
+            input: std::collections::VecDeque::new(),
             raised: Vec::new(),
             memory,
         }
@@ -61,6 +63,7 @@ impl<M: Memory> Rig<M> {
             clocks: &mut self.clocks,
             flash: &mut self.flash,
             console: &mut self.console,
+            input: &mut self.input,
             raised: &mut self.raised,
             memory: &mut self.memory,
         }

@@ -1,21 +1,28 @@
-//! USARTs as a transmit-only console: a byte written to the data register
+//! USARTs as the firmware's console: a byte written to the data register
 //! while the USART and its transmitter are enabled goes to the firmware's
 //! output stream at once, so the transmit register is always empty and a
-//! frame completes as soon as it is written. Nothing is ever received.
+//! frame completes as soon as it is written. With the receiver enabled, the
+//! bytes the host gives (`mcubench run --input`) arrive one per read of the
+//! data register: RXNE is set while any are left. All USARTs share that one
+//! input, as one terminal would.
 //!
-//! The interrupt line is level-sensitive (TXE with TXEIE, TC with TCIE): it
-//! pends the block's first IRQ when it rises, and again when a data write
-//! re-arms a flag that stays set, as the next byte's TXE would on hardware.
-//! Baud rates and frame timing are not modeled.
+//! The interrupt line is level-sensitive (TXE with TXEIE, TC with TCIE, RXNE
+//! with RXNEIE): it pends the block's first IRQ when it rises, and again when
+//! a data access re-arms a flag that stays set, as the next byte would on
+//! hardware. Baud rates and frame timing are not modeled.
 
 use super::{clear_w0, drive_irq, name_in, Family, RegDef};
 use crate::machine::bus::{merge, BusContext, BusError, Peripheral};
 use crate::target::{PeripheralSpec, Target};
 
 /// Status bits of the F1/F4 SR (RM0090 30.6.1) and the V2 ISR share
-/// positions for these two.
+/// positions for these three.
 const TXE: u32 = 1 << 7;
 const TC: u32 = 1 << 6;
+const RXNE: u32 = 1 << 5;
+/// CR1 RXNEIE (bit 5) and RE (bit 2), at the same places in both layouts.
+const RXNEIE: u32 = 1 << 5;
+const RE: u32 = 1 << 2;
 
 /// F1/F4 register map (RM0008 27.6.8, RM0090 30.6.8). SR resets with TXE and
 /// TC set, 0xC0 (ST's F407 SVD writes 0x00C00000, a typo the manual's
@@ -36,10 +43,11 @@ const TE: u32 = 1 << 3;
 const TXEIE: u32 = 1 << 7;
 const TCIE: u32 = 1 << 6;
 
-/// The transmitter both register layouts share: a data write goes to the
-/// console at once, so TXE is always set, and the interrupt line follows
-/// TXE, TC and (FIFO parts) TXFE through their CR1 enables.
-struct Transmitter {
+/// What both register layouts share: the transmitter (a data write goes to
+/// the console at once, so TXE is always set), the receiver (bytes from the
+/// host's input, RXNE while any are left) and the interrupt line, which
+/// follows TXE, TC, RXNE and (FIFO parts) TXFE through their CR1 enables.
+struct Link {
     /// CR1's UE bit: bit 13 on the F1/F4, bit 0 on V2.
     ue: u32,
     /// Transmission complete flag.
@@ -53,9 +61,9 @@ struct Transmitter {
     level: bool,
 }
 
-impl Transmitter {
-    fn new(ue: u32, fifo: bool, spec: &PeripheralSpec) -> Transmitter {
-        Transmitter {
+impl Link {
+    fn new(ue: u32, fifo: bool, spec: &PeripheralSpec) -> Link {
+        Link {
             ue,
             tc: true,
             txfe: fifo,
@@ -78,14 +86,31 @@ impl Transmitter {
         true
     }
 
+    /// Whether a received byte waits in the data register (RXNE) with `cr1` in force.
+    fn received(&self, cr1: u32, ctx: &BusContext<'_>) -> bool {
+        cr1 & (self.ue | RE) == self.ue | RE && !ctx.input.is_empty()
+    }
+
+    /// A read of the data register: the waiting byte, now taken.
+    fn receive(&mut self, cr1: u32, ctx: &mut BusContext<'_>) -> u32 {
+        if !self.received(cr1, ctx) {
+            return 0;
+        }
+        let byte = ctx.input.pop_front().map_or(0, u32::from);
+        // The next byte re-arms RXNE at once.
+        self.drive(cr1, true, ctx);
+        byte
+    }
+
     /// Drives the interrupt line after an access, with `cr1` in force;
-    /// `sent` says a data write re-armed TXE.
-    fn drive(&mut self, cr1: u32, sent: bool, ctx: &mut BusContext<'_>) {
+    /// `rearmed` says a data access re-armed TXE or RXNE.
+    fn drive(&mut self, cr1: u32, rearmed: bool, ctx: &mut BusContext<'_>) {
         let asserted = cr1 & self.ue != 0
             && (cr1 & TXEIE != 0
                 || cr1 & TCIE != 0 && self.tc
+                || cr1 & RXNEIE != 0 && self.received(cr1, ctx)
                 || self.fifo && cr1 & TXFEIE != 0 && self.txfe);
-        drive_irq(&mut self.level, asserted, sent, self.irq, ctx);
+        drive_irq(&mut self.level, asserted, rearmed, self.irq, ctx);
     }
 }
 
@@ -105,7 +130,7 @@ fn keep(regs: &mut [u32], offset: u32, value: u32, mask: u32) {
 pub struct Usart {
     /// BRR, CR1, CR2, CR3, GTPR as written, by offset / 4.
     regs: [u32; 7],
-    tx: Transmitter,
+    link: Link,
 }
 
 impl Usart {
@@ -113,7 +138,7 @@ impl Usart {
     pub fn new(spec: &PeripheralSpec) -> Usart {
         Usart {
             regs: [0; 7],
-            tx: Transmitter::new(F4_UE, false, spec),
+            link: Link::new(F4_UE, false, spec),
         }
     }
 
@@ -121,17 +146,23 @@ impl Usart {
         self.regs[3]
     }
 
-    fn sr(&self) -> u32 {
-        TXE | if self.tx.tc { TC } else { 0 }
+    fn sr(&self, ctx: &BusContext<'_>) -> u32 {
+        let mut sr = TXE;
+        if self.link.tc {
+            sr |= TC;
+        }
+        if self.link.received(self.cr1(), ctx) {
+            sr |= RXNE;
+        }
+        sr
     }
 }
 
 impl Peripheral for Usart {
-    fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
+    fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
         Ok(match offset {
-            0x00 => self.sr(),
-            // Nothing is received: DR reads 0.
-            0x04 => 0,
+            0x00 => self.sr(ctx),
+            0x04 => self.link.receive(self.cr1(), ctx),
             _ => kept(&self.regs, offset),
         })
     }
@@ -145,12 +176,13 @@ impl Peripheral for Usart {
     ) -> Result<(), BusError> {
         let mut sent = false;
         match offset {
-            // TC, RXNE, LBD, CTS are rc_w0; only TC is ever set here.
-            0x00 => self.tx.tc = clear_w0(self.sr(), value, mask) & TC != 0,
-            0x04 => sent = self.tx.send(value, mask, self.cr1(), ctx),
+            // TC, RXNE, LBD, CTS are rc_w0; RXNE stands for the input left, so
+            // only TC clears here.
+            0x00 => self.link.tc = clear_w0(self.sr(ctx), value, mask) & TC != 0,
+            0x04 => sent = self.link.send(value, mask, self.cr1(), ctx),
             _ => keep(&mut self.regs, offset, value, mask),
         }
-        self.tx.drive(self.cr1(), sent, ctx);
+        self.link.drive(self.cr1(), sent, ctx);
         Ok(())
     }
 
@@ -177,9 +209,8 @@ const V2_REGS: &[RegDef] = &[
     (0x2C, "PRESC", 0),
 ];
 
-/// V2 CR1: UE (bit 0), TE (bit 3), RE (bit 2), TXFEIE (bit 30, FIFO parts).
+/// V2 CR1: UE (bit 0), TE (bit 3), TXFEIE (bit 30, FIFO parts).
 const V2_UE: u32 = 1;
-const RE: u32 = 1 << 2;
 const TXFEIE: u32 = 1 << 30;
 /// V2 ISR: TEACK, REACK, TXFE.
 const TEACK: u32 = 1 << 21;
@@ -190,7 +221,7 @@ const TXFE: u32 = 1 << 23;
 pub struct UsartV2 {
     /// CR1..PRESC as written, by offset / 4; ISR, ICR, RDR, TDR unused.
     regs: [u32; 12],
-    tx: Transmitter,
+    link: Link,
 }
 
 impl UsartV2 {
@@ -203,7 +234,7 @@ impl UsartV2 {
                 .any(|p| part.starts_with(p));
         UsartV2 {
             regs: [0; 12],
-            tx: Transmitter::new(V2_UE, fifo, spec),
+            link: Link::new(V2_UE, fifo, spec),
         }
     }
 
@@ -211,14 +242,17 @@ impl UsartV2 {
         self.regs[0]
     }
 
-    fn isr(&self) -> u32 {
+    fn isr(&self, ctx: &BusContext<'_>) -> u32 {
         let cr1 = self.cr1();
         let enabled = cr1 & V2_UE != 0;
         let mut isr = TXE;
-        if self.tx.tc {
+        if self.link.received(cr1, ctx) {
+            isr |= RXNE;
+        }
+        if self.link.tc {
             isr |= TC;
         }
-        if self.tx.txfe {
+        if self.link.txfe {
             isr |= TXFE;
         }
         if enabled && cr1 & TE != 0 {
@@ -232,12 +266,13 @@ impl UsartV2 {
 }
 
 impl Peripheral for UsartV2 {
-    fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
+    fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
         Ok(match offset {
-            0x1C => self.isr(),
-            // RQR and ICR are write-only; nothing is received.
-            0x18 | 0x20 | 0x24 | 0x28 => 0,
-            0x2C if !self.tx.fifo => 0,
+            0x1C => self.isr(ctx),
+            0x24 => self.link.receive(self.cr1(), ctx),
+            // RQR and ICR are write-only, TDR reads 0.
+            0x18 | 0x20 | 0x28 => 0,
+            0x2C if !self.link.fifo => 0,
             _ => kept(&self.regs, offset),
         })
     }
@@ -256,19 +291,19 @@ impl Peripheral for UsartV2 {
             0x20 => {
                 // TCCF (bit 6) clears TC, TXFECF (bit 5) clears TXFE.
                 let clear = value & mask;
-                self.tx.tc &= clear & TC == 0;
-                self.tx.txfe &= !(self.tx.fifo && clear & 1 << 5 != 0);
+                self.link.tc &= clear & TC == 0;
+                self.link.txfe &= !(self.link.fifo && clear & 1 << 5 != 0);
             }
-            0x28 => sent = self.tx.send(value, mask, self.cr1(), ctx),
-            0x2C if !self.tx.fifo => {}
+            0x28 => sent = self.link.send(value, mask, self.cr1(), ctx),
+            0x2C if !self.link.fifo => {}
             _ => keep(&mut self.regs, offset, value, mask),
         }
-        self.tx.drive(self.cr1(), sent, ctx);
+        self.link.drive(self.cr1(), sent, ctx);
         Ok(())
     }
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
-        if offset == 0x2C && !self.tx.fifo {
+        if offset == 0x2C && !self.link.fifo {
             return None;
         }
         name_in(V2_REGS, offset)
@@ -302,6 +337,42 @@ mod tests {
         }
         assert_eq!(h.console, b"hi\n");
         assert_eq!(h.read(&mut u, 0x04), 0);
+    }
+
+    #[test]
+    fn received_bytes_arrive_one_per_data_read_once_the_receiver_is_on() {
+        let s = spec(
+            "USART2",
+            PeripheralKind::Stm32Usart,
+            &[38],
+            BusClock::Apb1,
+            &[],
+        );
+        let mut u = Usart::new(&s);
+        let mut h = Rig::new(1);
+        h.input.extend(b"ok");
+        assert_eq!(h.read(&mut u, 0x00) & RXNE, 0, "receiver off");
+        h.write(&mut u, 0x0C, F4_UE | RE | RXNEIE);
+        assert_eq!(h.raised, [38], "RXNEIE with a byte waiting");
+        assert_eq!(h.read(&mut u, 0x00) & RXNE, RXNE);
+        assert_eq!(h.read(&mut u, 0x04), u32::from(b'o'));
+        assert_eq!(h.raised, [38, 38], "the next byte re-arms RXNE");
+        assert_eq!(h.read(&mut u, 0x04), u32::from(b'k'));
+        assert_eq!(h.read(&mut u, 0x00) & RXNE, 0, "all taken");
+
+        let v2 = spec(
+            "USART1",
+            PeripheralKind::Stm32UsartV2,
+            &[37],
+            BusClock::Apb2,
+            &[],
+        );
+        let mut u = UsartV2::new(&v2, &target("stm32l4r5"));
+        h.input.extend(b"z");
+        h.write(&mut u, 0x00, V2_UE | RE);
+        assert_eq!(h.read(&mut u, 0x1C) & RXNE, RXNE);
+        assert_eq!(h.read(&mut u, 0x24), u32::from(b'z'));
+        assert_eq!(h.read(&mut u, 0x1C) & RXNE, 0);
     }
 
     #[test]
