@@ -8,7 +8,11 @@
 //! recorded per core family), exception entry and return. What is carried
 //! over approximately: flash wait states, because the cache misses are those
 //! the recorded target's caches saw; the new wait states are charged per
-//! recorded miss. Interrupt timing is the recorded run's.
+//! recorded miss. Interrupt timing is the recorded run's, and so is sleep:
+//! the cycles asleep carry over (timers wake the core after a number of
+//! cycles) and are charged at the new target's sleep currents. A run whose
+//! firmware programmed its own clock tree or flash settings cannot be
+//! re-priced for another clock: its clocks are its own.
 
 use std::path::Path;
 
@@ -59,6 +63,15 @@ pub struct Trace {
     pub data_misses: u64,
     /// Time spent programming and erasing flash, in µs.
     pub flash_program_us: f64,
+    /// Cycles asleep, deep sleep included.
+    #[serde(default)]
+    pub sleep_cycles: u64,
+    /// Cycles in deep sleep.
+    #[serde(default)]
+    pub deep_sleep_cycles: u64,
+    /// Whether the firmware programmed its clock tree or flash settings.
+    #[serde(default)]
+    pub programmed_clocks: bool,
 }
 
 /// Why a trace could not be re-priced.
@@ -81,6 +94,12 @@ pub enum TraceError {
     /// The image could not be loaded.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// The recorded firmware set its own clocks, which a re-pricing cannot change.
+    #[error("{image}: the firmware programmed its own clock tree or flash settings; run it again on the other target instead of re-pricing")]
+    ClocksProgrammed {
+        /// The image file.
+        image: String,
+    },
     /// A traced block lies outside the image's loaded bytes.
     #[error("{image}: traced block at {addr:#010x} is not in the image")]
     MissingBlock {
@@ -134,6 +153,11 @@ impl Trace {
                 image: self.image.clone(),
             });
         }
+        if self.programmed_clocks {
+            return Err(TraceError::ClocksProgrammed {
+                image: self.image.clone(),
+            });
+        }
         let image = Image::parse(Path::new(&self.image), &bytes)?;
         image.check_fits(target)?;
         let core = core.unwrap_or(target.core);
@@ -181,8 +205,17 @@ impl Trace {
         weighted += divides * weight::STALL
             + self.exception_cycles * weight::MEMORY
             + (stalls + program) * weight::STALL;
-        let time_us = cycles as f64 / target.clock_mhz;
+        let time_us = (cycles + self.sleep_cycles) as f64 / target.clock_mhz;
         let pj_per_cycle = target.energy.vdd_v * target.energy.run_ua_per_mhz;
+        // Sleep as in `run`: V × µA/MHz per cycle (pJ) with the clocks
+        // running, V × µA × s in deep sleep.
+        let light_sleep = self.sleep_cycles - self.deep_sleep_cycles;
+        let sleep_uj =
+            light_sleep as f64 * target.energy.vdd_v * target.energy.sleep_mode_ua_per_mhz * 1e-6
+                + self.deep_sleep_cycles as f64 / target.clock_mhz
+                    * 1e-6
+                    * target.energy.stop_ua
+                    * target.energy.vdd_v;
         let program_uj = target.energy.vdd_v
             * target.flash_program.current_ma.unwrap_or(0.0)
             * self.flash_program_us
@@ -195,7 +228,7 @@ impl Trace {
             instructions,
             flash_stall_cycles: stalls,
             time_us,
-            energy_uj: weighted as f64 / 1000.0 * pj_per_cycle * 1e-6 + program_uj,
+            energy_uj: weighted as f64 / 1000.0 * pj_per_cycle * 1e-6 + program_uj + sleep_uj,
         })
     }
 }

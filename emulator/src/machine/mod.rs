@@ -1002,6 +1002,9 @@ impl Machine {
                     fetch_misses_sequential: e.timing.misses_sequential,
                     data_misses: e.timing.data_misses,
                     flash_program_us: e.program_us,
+                    sleep_cycles: e.sleep_cycles,
+                    deep_sleep_cycles: e.deep_sleep_cycles,
+                    programmed_clocks: e.clock_programmed,
                 }
             }),
         }

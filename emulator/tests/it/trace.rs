@@ -56,3 +56,34 @@ fn a_changed_image_is_refused() {
         .to_string();
     assert!(err.contains("fw.elf") && err.contains("changed"), "{err}");
 }
+
+#[test]
+fn sleep_carries_over_and_firmware_that_sets_its_clocks_is_refused() {
+    let options = RunOptions {
+        record_trace: true,
+        ..RunOptions::default()
+    };
+    let an386 = target("mps2-an386");
+    let image = crate::fixture("exceptions/wfi_systick.elf");
+    let recorded = run_image(&image, &an386, &options).unwrap();
+    assert!(recorded.sleep_cycles > recorded.cycles, "mostly asleep");
+    let priced = recorded
+        .trace
+        .clone()
+        .unwrap()
+        .reprice(&an386, None)
+        .unwrap();
+    assert_eq!(priced.cycles, recorded.cycles);
+    assert_eq!(priced.time_us, recorded.time_us);
+    assert!((priced.energy_uj - recorded.energy_uj).abs() < 1e-6 * recorded.energy_uj);
+
+    let image = crate::fixture("devices/cubemx_f407.elf");
+    let recorded = run_image(&image, &target("stm32f407"), &options).unwrap();
+    let err = recorded
+        .trace
+        .unwrap()
+        .reprice(&target("stm32f407"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("programmed its own clock"), "{err}");
+}
