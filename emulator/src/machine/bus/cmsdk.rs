@@ -44,8 +44,15 @@ mod uart {
     /// INTSTATUS on read, INTCLEAR (write 1 to clear) on write.
     pub const INTSTATUS: u32 = 0x00C;
     pub const BAUDDIV: u32 = 0x010;
-    /// CTRL: transmitter enable.
+    /// CTRL: transmitter and receiver enable.
     pub const CTRL_TXEN: u32 = 1 << 0;
+    pub const CTRL_RXEN: u32 = 1 << 1;
+    /// CTRL: receive interrupt enable.
+    pub const CTRL_RXINTEN: u32 = 1 << 3;
+    /// STATE: receive buffer full.
+    pub const STATE_RXFULL: u32 = 1 << 1;
+    /// INTSTATUS: receive interrupt.
+    pub const INT_RX: u32 = 1 << 1;
     /// CTRL: TXEN, RXEN, TXINTEN, RXINTEN, TXOINTEN, RXOINTEN, HSTM.
     pub const CTRL_BITS: u32 = 0x7F;
     /// CTRL: transmit interrupt enable.
@@ -63,10 +70,12 @@ mod uart {
 /// TXFULL and no overrun can happen; the TX interrupt (INTSTATUS.TX, raised on
 /// `irqs[1]` for every byte sent while CTRL.TXINTEN is set, held until cleared
 /// through INTCLEAR); CTRL and BAUDDIV as storage (the baud rate costs no
-/// time); the ID registers. Not modeled: reception (nothing ever arrives, so
-/// RXFULL stays 0 and `irqs[0]` is never raised), overrun interrupts, the
-/// combined overflow line, and bytes written while TXEN is clear, which are
-/// dropped here where the hardware would hold one in its buffer.
+/// time); the ID registers; reception of the host's input (`mcubench run
+/// --input`): with RXEN set, STATE.RXFULL while bytes are left, one per DATA
+/// read, and the RX interrupt on `irqs[0]` while RXINTEN is set and a byte
+/// waits. Not modeled: overrun interrupts, the combined overflow line, and
+/// bytes written while TXEN is clear, which are dropped here where the
+/// hardware would hold one in its buffer.
 #[derive(Debug, Clone)]
 pub struct CmsdkUart {
     ctrl: u32,
@@ -74,6 +83,8 @@ pub struct CmsdkUart {
     bauddiv: u32,
     /// The TX interrupt line: the second IRQ the target lists, `[rx, tx]`.
     tx_irq: Option<u32>,
+    /// The RX interrupt line: the first.
+    rx_irq: Option<u32>,
     /// Offsets this model does not name keep what is written.
     other: RegisterFile,
 }
@@ -86,7 +97,34 @@ impl CmsdkUart {
             intstatus: 0,
             bauddiv: 0,
             tx_irq: spec.irqs.get(1).copied(),
+            rx_irq: spec.irqs.first().copied(),
             other: RegisterFile::new(&spec.reset),
+        }
+    }
+
+    /// Whether a received byte waits (STATE.RXFULL).
+    fn rx_full(&self, ctx: &BusContext<'_>) -> bool {
+        self.ctrl & uart::CTRL_RXEN != 0 && !ctx.input.is_empty()
+    }
+
+    /// A DATA read: the waiting byte, now taken; the next one raises the RX
+    /// interrupt again.
+    fn receive(&mut self, ctx: &mut BusContext<'_>) -> u32 {
+        if !self.rx_full(ctx) {
+            return 0;
+        }
+        let byte = ctx.input.pop_front().map_or(0, u32::from);
+        self.signal_rx(ctx);
+        byte
+    }
+
+    /// Raises the RX interrupt when it is enabled and a byte waits.
+    fn signal_rx(&mut self, ctx: &mut BusContext<'_>) {
+        if self.ctrl & uart::CTRL_RXINTEN != 0 && self.rx_full(ctx) {
+            self.intstatus |= uart::INT_RX;
+            if let Some(irq) = self.rx_irq {
+                ctx.raise(irq);
+            }
         }
     }
 
@@ -105,10 +143,12 @@ impl CmsdkUart {
 }
 
 impl Peripheral for CmsdkUart {
-    fn read(&mut self, offset: u32, _ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
+    fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
         Ok(match offset {
-            // No byte is ever received; STATE has neither buffer full nor overrun.
-            uart::DATA | uart::STATE => 0,
+            uart::DATA => self.receive(ctx),
+            // The transmit buffer is never full and no overrun happens.
+            uart::STATE if self.rx_full(ctx) => uart::STATE_RXFULL,
+            uart::STATE => 0,
             uart::CTRL => self.ctrl,
             uart::INTSTATUS => self.intstatus,
             uart::BAUDDIV => self.bauddiv,
@@ -130,7 +170,10 @@ impl Peripheral for CmsdkUart {
             uart::DATA => self.transmit((value & mask & 0xFF) as u8, ctx),
             // STATE's overrun bits are write-1-to-clear and never set here.
             uart::STATE => {}
-            uart::CTRL => self.ctrl = merge(self.ctrl, value, mask) & uart::CTRL_BITS,
+            uart::CTRL => {
+                self.ctrl = merge(self.ctrl, value, mask) & uart::CTRL_BITS;
+                self.signal_rx(ctx);
+            }
             uart::INTSTATUS => self.intstatus &= !(value & mask & uart::INT_BITS),
             uart::BAUDDIV => {
                 self.bauddiv = merge(self.bauddiv, value, mask) & uart::BAUDDIV_BITS;
@@ -416,6 +459,21 @@ mod tests {
         assert_eq!(rig.read(&mut u, uart::STATE), 0, "never TXFULL");
         rig.write(&mut u, uart::INTSTATUS, uart::INT_TX);
         assert_eq!(rig.read(&mut u, uart::INTSTATUS), 0);
+    }
+
+    #[test]
+    fn uart_receives_the_hosts_input_once_rx_is_enabled() {
+        let mut rig = rig();
+        let mut u = CmsdkUart::new(&spec(PeripheralKind::CmsdkUart, &[0, 1]));
+        rig.input.extend(b"hi");
+        assert_eq!(rig.read(&mut u, uart::STATE), 0, "RXEN clear");
+        rig.write(&mut u, uart::CTRL, uart::CTRL_RXEN | uart::CTRL_RXINTEN);
+        assert_eq!(rig.raised, vec![0], "RX is the first line listed");
+        assert_eq!(rig.read(&mut u, uart::STATE), uart::STATE_RXFULL);
+        assert_eq!(rig.read(&mut u, uart::DATA), u32::from(b'h'));
+        assert_eq!(rig.read(&mut u, uart::DATA), u32::from(b'i'));
+        assert_eq!(rig.read(&mut u, uart::STATE), 0, "all taken");
+        assert_eq!(rig.raised, vec![0, 0], "the second byte raised RX again");
     }
 
     #[test]
