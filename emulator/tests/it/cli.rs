@@ -78,3 +78,24 @@ fn targets_lists_every_shipped_target() {
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn input_reaches_the_firmwares_console_uart() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("console.txt");
+    std::fs::write(&input, "hello uart\n").unwrap();
+    let out = Command::cargo_bin("mcubench")
+        .unwrap()
+        .args(["run", fixture("devices/uart_echo.elf").to_str().unwrap()])
+        .args(["--target", "mps2-an385", "--format", "json", "--input"])
+        .arg(&input)
+        .arg("--targets-dir")
+        .arg(targets_dir())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let record: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(record["stdout"], "echo: HELLO UART (10 bytes)\n");
+}
