@@ -2,20 +2,13 @@ use assert_cmd::Command;
 
 use crate::{fixture, targets_dir};
 
-fn run_output(format: &str) -> String {
+/// What `mcubench ARGS --targets-dir <shipped>` prints, run from the
+/// repository root; the command must succeed.
+fn stdout_of(args: &[&str]) -> String {
     let out = Command::cargo_bin("mcubench")
         .unwrap()
         .current_dir(crate::root())
-        .args([
-            "run",
-            "emulator/tests/fixtures/systick.elf",
-            "--target",
-            "stm32f407",
-            "--format",
-            format,
-            "--top",
-            "5",
-        ])
+        .args(args)
         .arg("--targets-dir")
         .arg(targets_dir())
         .assert()
@@ -24,6 +17,19 @@ fn run_output(format: &str) -> String {
         .stdout
         .clone();
     String::from_utf8(out).unwrap()
+}
+
+fn run_output(format: &str) -> String {
+    stdout_of(&[
+        "run",
+        "emulator/tests/fixtures/systick.elf",
+        "--target",
+        "stm32f407",
+        "--format",
+        format,
+        "--top",
+        "5",
+    ])
 }
 
 #[test]
@@ -84,18 +90,16 @@ fn input_reaches_the_firmwares_console_uart() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("console.txt");
     std::fs::write(&input, "hello uart\n").unwrap();
-    let out = Command::cargo_bin("mcubench")
-        .unwrap()
-        .args(["run", fixture("devices/uart_echo.elf").to_str().unwrap()])
-        .args(["--target", "mps2-an385", "--format", "json", "--input"])
-        .arg(&input)
-        .arg("--targets-dir")
-        .arg(targets_dir())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let record: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let out = stdout_of(&[
+        "run",
+        "emulator/tests/fixtures/devices/uart_echo.elf",
+        "--target",
+        "mps2-an385",
+        "--format",
+        "json",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    let record: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(record["stdout"], "echo: HELLO UART (10 bytes)\n");
 }
