@@ -608,6 +608,16 @@ pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usiz
     e.request_exception_check();
     if let Err(err) = result {
         device_fault(uc, pc, addr, err.to_string());
+    } else if e.sys.nvic.reset_requested {
+        // A run goes from one reset to its end; a reset the firmware asks for
+        // (NVIC_SystemReset) ends it here rather than in the loop that follows.
+        e.stop = Some(Stop::Broken {
+            kind: "the firmware requested a system reset (AIRCR.SYSRESETREQ); a run ends there"
+                .into(),
+            pc,
+            address: None,
+        });
+        let _ = uc.emu_stop();
     }
 }
 

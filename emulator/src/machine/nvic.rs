@@ -69,6 +69,8 @@ const ICSR_NMIPENDSET: u32 = 1 << 31;
 const ICSR_ISRPENDING: u32 = 1 << 22;
 const ICSR_RETTOBASE: u32 = 1 << 11;
 const AIRCR_VECTKEY: u32 = 0x05FA;
+/// AIRCR SYSRESETREQ: the firmware asks the part to reset (B3.2.6).
+const AIRCR_SYSRESETREQ: u32 = 1 << 2;
 /// Reading AIRCR returns VECTKEYSTAT 0xFA05 in the top half.
 const AIRCR_VECTKEYSTAT: u32 = 0xFA05 << 16;
 /// SCR bits (ARMv7-M ARM B3.2.7).
@@ -146,6 +148,8 @@ pub struct Nvic {
     ccr: u32,
     /// Exceptions pending now, so the common case (none) costs nothing.
     pending_count: u32,
+    /// Whether the firmware wrote AIRCR.SYSRESETREQ.
+    pub reset_requested: bool,
 }
 
 impl Nvic {
@@ -171,6 +175,7 @@ impl Nvic {
             scr: 0,
             ccr: CCR_RESET,
             pending_count: 0,
+            reset_requested: false,
         }
     }
 
@@ -404,7 +409,10 @@ impl Nvic {
                 }
             }
             // Writes without the key are ignored (B3.2.6).
-            reg::AIRCR if value >> 16 == AIRCR_VECTKEY => self.prigroup = (value >> 8) & 7,
+            reg::AIRCR if value >> 16 == AIRCR_VECTKEY => {
+                self.prigroup = (value >> 8) & 7;
+                self.reset_requested |= value & AIRCR_SYSRESETREQ != 0;
+            }
             reg::SCR => self.scr = value & 0x16,
             // Cortex-M7 adds IC, DC and BP (bits 17, 16, 18) to the ARMv7-M bits.
             reg::CCR => self.ccr = value & 0x7_031B,
@@ -620,6 +628,15 @@ mod tests {
             exception::PENDSV
         );
         assert_eq!(n.read(reg::ICSR, 0) & ICSR_PENDSVSET, 0);
+    }
+
+    #[test]
+    fn sysresetreq_is_noted_only_with_the_key() {
+        let mut n = nvic();
+        n.write(reg::AIRCR, 1 << 2).unwrap();
+        assert!(!n.reset_requested, "no VECTKEY: ignored");
+        n.write(reg::AIRCR, 0x05FA_0004).unwrap();
+        assert!(n.reset_requested);
     }
 
     #[test]

@@ -168,3 +168,12 @@ fn wfi_with_nothing_to_wake_it_is_an_error() {
         &["asleep", "no wake source"],
     );
 }
+
+#[test]
+fn a_system_reset_request_ends_the_run_with_an_error_naming_it() {
+    fails(
+        "system_reset.elf",
+        "requesting a system reset\n",
+        &["system reset", "AIRCR.SYSRESETREQ", "main"],
+    );
+}
