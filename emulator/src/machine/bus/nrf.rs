@@ -359,6 +359,7 @@ mod uarte {
     pub const MAXCNT_BITS: u32 = 0xFFFF;
     /// Event bits: CTS 0, NCTS 1, RXDRDY 2, ENDRX 4, TXDRDY 7, ENDTX 8,
     /// ERROR 9, RXTO 17, RXSTARTED 19, TXSTARTED 20, TXSTOPPED 22.
+    pub const RXDRDY: u32 = 1 << 2;
     pub const ENDRX: u32 = 1 << 4;
     pub const TXDRDY: u32 = 1 << 7;
     pub const ENDTX: u32 = 1 << 8;
@@ -381,6 +382,19 @@ mod uarte {
 /// "EasyDMA" and "Memory"; the target's `ram` region).
 const DMA_RAM: std::ops::Range<u64> = 0x2000_0000..0x2004_0000;
 
+/// Checks that EasyDMA reaches `count` bytes at `ptr` (data RAM only).
+fn dma_reach(task: &str, buffer: &str, ptr: u32, count: u32) -> Result<(), BusError> {
+    let end = u64::from(ptr) + u64::from(count);
+    if count == 0 || DMA_RAM.contains(&u64::from(ptr)) && end <= DMA_RAM.end {
+        return Ok(());
+    }
+    Err(BusError::Refused(format!(
+        "UARTE {task}: {buffer}.PTR {ptr:#010x} with {buffer}.MAXCNT {count} is outside \
+         data RAM {:#010x}..{:#010x}, which is all EasyDMA can reach",
+        DMA_RAM.start, DMA_RAM.end
+    )))
+}
+
 /// nRF52 UARTE with EasyDMA.
 ///
 /// Modeled: ENABLE; TASKS_STARTTX reads TXD.MAXCNT bytes at TXD.PTR from RAM
@@ -388,9 +402,12 @@ const DMA_RAM: std::ops::Range<u64> = 0x2000_0000..0x2004_0000;
 /// non-empty buffer) and EVENTS_ENDTX, with TXD.AMOUNT; a pointer outside data
 /// RAM is refused, as EasyDMA cannot reach it; TASKS_STOPTX sets
 /// EVENTS_TXSTOPPED; INTEN/INTENSET/INTENCLR and the interrupt. Reception
-/// never receives: STARTRX sets EVENTS_RXSTARTED, STOPRX ends it with nothing
-/// received (EVENTS_ENDRX, EVENTS_RXTO, RXD.AMOUNT 0), FLUSHRX sets
-/// EVENTS_ENDRX. Tasks do nothing while the UARTE is disabled. Not modeled:
+/// takes the host's input (`mcubench run --input`): STARTRX writes up to
+/// RXD.MAXCNT waiting bytes at RXD.PTR at once, with EVENTS_RXSTARTED,
+/// EVENTS_RXDRDY and, when the buffer is full, EVENTS_ENDRX; STOPRX ends a
+/// reception that is not (EVENTS_ENDRX, EVENTS_RXTO); RXD.AMOUNT says how many
+/// arrived; FLUSHRX sets EVENTS_ENDRX. Tasks do nothing while the UARTE is
+/// disabled. Not modeled:
 /// transmission time, SHORTS (kept), flow control, errors, the legacy UART
 /// (ENABLE = 4), and pins and baud rate (kept).
 #[derive(Debug, Clone)]
@@ -400,6 +417,7 @@ pub struct NrfUarte {
     txd_ptr: u32,
     txd_maxcnt: u32,
     txd_amount: u32,
+    rxd_amount: u32,
     other: RegisterFile,
 }
 
@@ -412,6 +430,7 @@ impl NrfUarte {
             txd_ptr: 0,
             txd_maxcnt: 0,
             txd_amount: 0,
+            rxd_amount: 0,
             other: storage(&uarte::RESET, spec),
         }
     }
@@ -420,27 +439,43 @@ impl NrfUarte {
     fn start_tx(&mut self, ctx: &mut BusContext<'_>) -> Result<(), BusError> {
         let ptr = self.txd_ptr;
         let count = self.txd_maxcnt;
+        dma_reach("TASKS_STARTTX", "TXD", ptr, count)?;
         let mut bytes = vec![0; count as usize];
-        if count > 0 {
-            let end = u64::from(ptr) + u64::from(count);
-            if !(DMA_RAM.contains(&u64::from(ptr)) && end <= DMA_RAM.end) {
-                return Err(BusError::Refused(format!(
-                    "UARTE TASKS_STARTTX: TXD.PTR {ptr:#010x} with TXD.MAXCNT {count} is outside \
-                     data RAM {:#010x}..{:#010x}, which is all EasyDMA can read",
-                    DMA_RAM.start, DMA_RAM.end
-                )));
-            }
-            if ctx.memory.read(ptr, &mut bytes).is_none() {
-                return Err(BusError::Refused(format!(
-                    "UARTE TASKS_STARTTX: TXD.PTR {ptr:#010x}: {count} bytes are not readable"
-                )));
-            }
+        if count > 0 && ctx.memory.read(ptr, &mut bytes).is_none() {
+            return Err(BusError::Refused(format!(
+                "UARTE TASKS_STARTTX: TXD.PTR {ptr:#010x}: {count} bytes are not readable"
+            )));
         }
         ctx.console.extend_from_slice(&bytes);
         self.txd_amount = count;
         let sent = if count > 0 { uarte::TXDRDY } else { 0 };
         self.events
             .fire(uarte::TXSTARTED | sent | uarte::ENDTX, ctx);
+        Ok(())
+    }
+
+    /// TASKS_STARTRX: what the host has sent, up to RXD.MAXCNT bytes, lands at
+    /// RXD.PTR at once; a full buffer ends the reception.
+    fn start_rx(&mut self, ctx: &mut BusContext<'_>) -> Result<(), BusError> {
+        let ptr = self.other.get(uarte::RXD_PTR);
+        let max = self.other.get(uarte::RXD_MAXCNT) & uarte::MAXCNT_BITS;
+        dma_reach("TASKS_STARTRX", "RXD", ptr, max)?;
+        let take = (max as usize).min(ctx.input.len());
+        let bytes: Vec<u8> = ctx.input.drain(..take).collect();
+        if take > 0 && ctx.memory.write(ptr, &bytes).is_none() {
+            return Err(BusError::Refused(format!(
+                "UARTE TASKS_STARTRX: RXD.PTR {ptr:#010x}: {take} bytes are not writable"
+            )));
+        }
+        self.rxd_amount = take as u32;
+        let mut events = uarte::RXSTARTED;
+        if take > 0 {
+            events |= uarte::RXDRDY;
+        }
+        if max > 0 && take == max as usize {
+            events |= uarte::ENDRX;
+        }
+        self.events.fire(events, ctx);
         Ok(())
     }
 
@@ -451,7 +486,7 @@ impl NrfUarte {
         match offset {
             uarte::TASKS_STARTTX => self.start_tx(ctx)?,
             uarte::TASKS_STOPTX => self.events.fire(uarte::TXSTOPPED, ctx),
-            uarte::TASKS_STARTRX => self.events.fire(uarte::RXSTARTED, ctx),
+            uarte::TASKS_STARTRX => self.start_rx(ctx)?,
             uarte::TASKS_STOPRX => self.events.fire(uarte::ENDRX | uarte::RXTO, ctx),
             uarte::TASKS_FLUSHRX => self.events.fire(uarte::ENDRX, ctx),
             _ => {}
@@ -472,8 +507,7 @@ impl Peripheral for NrfUarte {
             uarte::TXD_PTR => self.txd_ptr,
             uarte::TXD_MAXCNT => self.txd_maxcnt,
             uarte::TXD_AMOUNT => self.txd_amount,
-            // Nothing is ever received.
-            uarte::RXD_AMOUNT => 0,
+            uarte::RXD_AMOUNT => self.rxd_amount,
             _ => self.other.get(offset),
         })
     }
@@ -1334,6 +1368,34 @@ mod tests {
         rig.write(&mut u, uarte::TASKS_STOPTX, 1);
         assert_eq!(rig.read(&mut u, 0x158), 1, "EVENTS_TXSTOPPED");
         assert_eq!(u.register_name(0x548), Some("TXD.MAXCNT"));
+    }
+
+    #[test]
+    fn uarte_receives_the_hosts_input_into_ram() {
+        let mut rig = rig();
+        let mut u = NrfUarte::new(&spec("UARTE0", PeripheralKind::NrfUarte, 2));
+        rig.input.extend(b"abc");
+        rig.write(&mut u, uarte::ENABLE, uarte::ENABLE_UARTE);
+        rig.write(&mut u, uarte::RXD_PTR, 0x2000_0040);
+        rig.write(&mut u, uarte::RXD_MAXCNT, 2);
+        rig.write(&mut u, uarte::TASKS_STARTRX, 1);
+        let mut got = [0u8; 2];
+        assert_eq!(rig.memory.read(0x2000_0040, &mut got), Some(()));
+        assert_eq!(&got, b"ab");
+        assert_eq!(rig.read(&mut u, uarte::RXD_AMOUNT), 2);
+        assert_eq!(
+            rig.read(&mut u, 0x110),
+            1,
+            "EVENTS_ENDRX: the buffer is full"
+        );
+        // One byte left for a buffer of two: no ENDRX until STOPRX.
+        rig.write(&mut u, 0x110, 0);
+        rig.write(&mut u, uarte::TASKS_STARTRX, 1);
+        assert_eq!(rig.read(&mut u, uarte::RXD_AMOUNT), 1);
+        assert_eq!(rig.read(&mut u, 0x110), 0);
+        rig.write(&mut u, uarte::TASKS_STOPRX, 1);
+        assert_eq!(rig.read(&mut u, 0x110), 1);
+        assert_eq!(rig.read(&mut u, 0x144), 1, "EVENTS_RXTO");
     }
 
     #[test]
