@@ -11,8 +11,11 @@ use crate::target::Target;
 /// Frequencies of the clocks the core and peripherals run from, in Hz.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Clocks {
-    /// Core and AHB clock (HCLK).
+    /// Core clock (HCLK on most parts; on the H7 the core runs at sys_ck / D1CPRE).
     pub hclk_hz: u64,
+    /// AHB clock: the core clock, except on the H7, where AHB and AXI (and
+    /// with them the flash) run at the core clock / HPRE.
+    pub ahb_hz: u64,
     /// First APB bus clock.
     pub apb1_hz: u64,
     /// Second APB bus clock.
@@ -28,6 +31,7 @@ impl Clocks {
     pub fn uniform(hz: u64) -> Clocks {
         Clocks {
             hclk_hz: hz,
+            ahb_hz: hz,
             apb1_hz: hz,
             apb2_hz: hz,
             apb1_timer_hz: hz,

@@ -518,6 +518,9 @@ fn with_bus<R>(
             // A Cortex-M7's flash caches are its L1, as CCR has them (off at reset).
             (flash.icache, flash.dcache) = e.sys.nvic.l1_caches();
         }
+    } else if e.clock_programmed && clocks != before {
+        // Wait states counted in bus cycles follow a new bus clock (H7 HPRE).
+        flash = bus.flash_settings(flash, &clocks);
     }
     if clocks != before || flash != flash_before {
         bus.clocks_changed(now, &before, &clocks);

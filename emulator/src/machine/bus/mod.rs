@@ -115,9 +115,10 @@ pub trait Peripheral: Send {
         None
     }
 
-    /// The flash settings this block's registers define (FLASH_ACR), from `now`.
-    fn flash_settings(&self, now: FlashSettings) -> Option<FlashSettings> {
-        let _ = now;
+    /// The flash settings this block's registers define (FLASH_ACR), from
+    /// `now`, with `clocks` in force (the H7 counts wait states in AXI cycles).
+    fn flash_settings(&self, now: FlashSettings, clocks: &Clocks) -> Option<FlashSettings> {
+        let _ = (now, clocks);
         None
     }
 
@@ -360,12 +361,15 @@ impl Bus {
             .iter()
             .find_map(|b| b.model.clock_tree())
             .unwrap_or(clocks);
-        let flash = self
-            .blocks
+        (clocks, self.flash_settings(flash, &clocks))
+    }
+
+    /// The flash settings FLASH_ACR defines at `clocks`, from `flash`.
+    pub fn flash_settings(&self, flash: FlashSettings, clocks: &Clocks) -> FlashSettings {
+        self.blocks
             .iter()
-            .find_map(|b| b.model.flash_settings(flash))
-            .unwrap_or(flash);
-        (clocks, flash)
+            .find_map(|b| b.model.flash_settings(flash, clocks))
+            .unwrap_or(flash)
     }
 
     /// Tells every model the clocks changed.

@@ -13,7 +13,7 @@
 
 use super::{reset_file, Family, RegDef};
 use crate::machine::bus::{BusContext, BusError, Peripheral, RegisterFile};
-use crate::machine::clock::FlashSettings;
+use crate::machine::clock::{Clocks, FlashSettings};
 use crate::target::{PeripheralSpec, Target};
 
 /// RM0008 3.3.3 / ST's STM32F103 SVD (v1.2): ACR resets with the prefetch
@@ -107,8 +107,8 @@ impl FlashInterface {
         }
     }
 
-    /// Puts what ACR says into `flash`.
-    fn apply(&self, flash: &mut FlashSettings) {
+    /// Puts what ACR says into `flash`, with `clocks` in force.
+    fn apply(&self, flash: &mut FlashSettings, clocks: &Clocks) {
         let acr = self.regs.get(ACR);
         match self.family {
             Family::F1 => {
@@ -129,13 +129,15 @@ impl FlashInterface {
                 }
             }
             Family::H7 => {
-                // LATENCY counts AXI clock cycles; the cost model counts core
-                // cycles and the H743 target assumes AXI = core / 2 (HPRE /2,
-                // needed above 240 MHz): a read of LATENCY + 1 AXI cycles
-                // costs 2 x (LATENCY + 1) core cycles, one of which a
-                // zero-wait access takes anyway (see targets/stm32h743.toml
-                // [flash]).
-                flash.wait_states = 2 * ((acr & 0xF) + 1) - 1;
+                // LATENCY counts AXI clock cycles (RM0433 4.3.8); the cost
+                // model counts core cycles: a read of LATENCY + 1 AXI cycles
+                // costs (LATENCY + 1) x core / AXI core cycles, one of which a
+                // zero-wait access takes anyway. With HPRE /2, as every H7
+                // above 240 MHz runs, that is the 2 x (LATENCY + 1) - 1 of
+                // targets/stm32h743.toml [flash].
+                let axi = clocks.ahb_hz.max(1);
+                let core = u64::from((acr & 0xF) + 1) * clocks.hclk_hz;
+                flash.wait_states = u32::try_from(core.div_ceil(axi)).unwrap_or(u32::MAX) - 1;
             }
         }
     }
@@ -177,7 +179,7 @@ impl Peripheral for FlashInterface {
             return Ok(());
         }
         self.regs.set(ACR, value, mask & self.acr_writable);
-        self.apply(ctx.flash);
+        self.apply(ctx.flash, ctx.clocks);
         Ok(())
     }
 
@@ -185,8 +187,8 @@ impl Peripheral for FlashInterface {
         (self.canonical(offset) == ACR).then_some("ACR")
     }
 
-    fn flash_settings(&self, mut now: FlashSettings) -> Option<FlashSettings> {
-        self.apply(&mut now);
+    fn flash_settings(&self, mut now: FlashSettings, clocks: &Clocks) -> Option<FlashSettings> {
+        self.apply(&mut now, clocks);
         Some(now)
     }
 }
@@ -257,12 +259,18 @@ mod tests {
             &flash_spec(PeripheralKind::Stm32h7Flash),
             &target("stm32h743"),
         );
-        let mut h = Rig::new(1);
+        let mut h = Rig::new(480_000_000);
+        // HPRE /2: AXI at half the core clock, as above 240 MHz.
+        h.clocks.ahb_hz = 240_000_000;
         h.flash.icache = true;
         h.write(&mut f, 0x100, 0x24);
         assert_eq!(h.read(&mut f, 0x00), 0x24);
         assert_eq!(h.flash.wait_states, 9);
         assert!(h.flash.icache);
+        // HPRE /1: an AXI cycle is a core cycle.
+        let at_reset = Clocks::uniform(64_000_000);
+        let settings = f.flash_settings(h.flash, &at_reset).unwrap();
+        assert_eq!(settings.wait_states, 4);
     }
 
     #[test]

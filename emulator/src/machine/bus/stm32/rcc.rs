@@ -720,6 +720,7 @@ impl Rcc {
         let mult = if timpre { 4 } else { 2 };
         Clocks {
             hclk_hz: core,
+            ahb_hz: hclk,
             apb1_hz: hclk / div1,
             apb2_hz: hclk / div2,
             apb1_timer_hz: timer_hz(hclk, div1, mult),
@@ -844,6 +845,7 @@ mod tests {
             h.clocks,
             Clocks {
                 hclk_hz: 168_000_000,
+                ahb_hz: 168_000_000,
                 apb1_hz: 42_000_000,
                 apb2_hz: 84_000_000,
                 apb1_timer_hz: 84_000_000,
@@ -943,6 +945,7 @@ mod tests {
             h.clocks,
             Clocks {
                 hclk_hz: 480_000_000,
+                ahb_hz: 240_000_000,
                 apb1_hz: 120_000_000,
                 apb2_hz: 120_000_000,
                 apb1_timer_hz: 240_000_000,

@@ -499,6 +499,7 @@ mod tests {
         let before = h.clocks;
         h.clocks = Clocks {
             hclk_hz: 32_000_000,
+            ahb_hz: 32_000_000,
             apb1_hz: 8_000_000,
             apb2_hz: 16_000_000,
             apb1_timer_hz: 16_000_000,
