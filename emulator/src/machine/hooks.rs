@@ -522,8 +522,10 @@ fn with_bus<R>(
         // Wait states counted in bus cycles follow a new bus clock (H7 HPRE).
         flash = bus.flash_settings(flash, &clocks);
     }
-    if clocks != before || flash != flash_before {
+    if clocks != before {
         bus.clocks_changed(now, &before, &clocks);
+    }
+    if clocks != before || flash != flash_before {
         e.clock.change(now, clocks, flash);
         e.timing.configure(flash);
     }
