@@ -43,7 +43,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     // The previous block, charged below now that its exit is known.
     let prev = uc.get_data().blocks.hot(uc.get_data().cur);
     if prev.has(HotBlock::SLEEPS) {
-        if let Err(stop) = sleep(uc) {
+        if let Err(stop) = sleep(uc, prev.fallthrough) {
             uc.get_data_mut().stop = Some(stop);
             let _ = uc.emu_stop();
             return;
@@ -247,8 +247,9 @@ fn poll_rtt(uc: &mut Unicorn<'_, Engine>, now: u64) {
 /// WFI or WFE just executed: the core sleeps until an interrupt that would
 /// preempt were PRIMASK clear becomes pending (B1.5.19). Time jumps from
 /// event to event; the cycles are charged as sleep, deep sleep under
-/// SCR.SLEEPDEEP. WFE returns at once when the event register is set.
-pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>) -> Result<(), Stop> {
+/// SCR.SLEEPDEEP. WFE returns at once when the event register is set. `at`
+/// is where execution goes on, named if nothing can ever wake the core.
+pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
     let waits_for_event = {
         let e = uc.get_data();
         e.blocks.get(e.cur).ends_in_wfe
@@ -269,7 +270,6 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>) -> Result<(), Stop> {
             e.request_exception_check();
             return Ok(());
         }
-        let at = e.blocks.get(e.cur).fallthrough;
         let Some(wake) = e.next_wake() else {
             return Err(Stop::Asleep(at));
         };

@@ -402,6 +402,34 @@ impl Engine {
         self.symbols.describe(addr)
     }
 
+    /// The failure a stop that ends the run stands for; `pc` is where
+    /// execution was when the stop names no place of its own.
+    fn failure(&self, stop: Stop, pc: u32) -> Failure {
+        match stop {
+            Stop::Hang(at) => Failure::Hang {
+                pc: self.describe(at),
+                after: self.handled_fault.clone(),
+            },
+            Stop::Broken { kind, pc, address } => Failure::Fault {
+                kind,
+                pc: self.describe(pc),
+                address: address.map(|a| self.describe(a)),
+            },
+            Stop::Asleep(at) => Failure::Asleep {
+                pc: self.describe(at),
+            },
+            Stop::StackOverflow(sp, at) => Failure::StackOverflow {
+                sp,
+                limit: self.static_ram_end.unwrap_or(0),
+                pc: self.describe(at),
+            },
+            _ => Failure::Budget {
+                max_cycles: self.max_cycles,
+                pc: self.describe(pc),
+            },
+        }
+    }
+
     /// The last instruction of the current block: the branch that ended it.
     fn last_insn(&self) -> u32 {
         let block = self.blocks.get(self.cur);
@@ -855,48 +883,16 @@ impl Machine {
                     let at = self.uc.get_data().last_insn();
                     self.exception_return(exc_return, at)
                 }
-                (_, Some(Stop::Budget)) => {
-                    let e = self.uc.get_data();
-                    break Some(Failure::Budget {
-                        max_cycles: e.max_cycles,
-                        pc: e.describe(now_pc),
-                    });
-                }
-                (_, Some(Stop::Hang(at))) => {
-                    let e = self.uc.get_data();
-                    break Some(Failure::Hang {
-                        pc: e.describe(at),
-                        after: e.handled_fault.clone(),
-                    });
-                }
                 (
                     _,
-                    Some(Stop::Broken {
-                        kind,
-                        pc: at,
-                        address,
-                    }),
-                ) => {
-                    let e = self.uc.get_data();
-                    break Some(Failure::Fault {
-                        kind,
-                        pc: e.describe(at),
-                        address: address.map(|a| e.describe(a)),
-                    });
-                }
-                (_, Some(Stop::Asleep(at))) => {
-                    break Some(Failure::Asleep {
-                        pc: self.uc.get_data().describe(at),
-                    })
-                }
-                (_, Some(Stop::StackOverflow(sp, at))) => {
-                    let e = self.uc.get_data();
-                    break Some(Failure::StackOverflow {
-                        sp,
-                        limit: e.static_ram_end.unwrap_or(0),
-                        pc: e.describe(at),
-                    });
-                }
+                    Some(
+                        stop @ (Stop::Budget
+                        | Stop::Hang(_)
+                        | Stop::Broken { .. }
+                        | Stop::Asleep(_)
+                        | Stop::StackOverflow(..)),
+                    ),
+                ) => break Some(self.uc.get_data().failure(stop, now_pc)),
                 (_, Some(Stop::Unsupported(u))) => {
                     let kind = format!("{}: `{}`", u.reason, u.mnemonic);
                     self.fault(kind, FaultCause::UNDEFINED, u.addr, None)
@@ -1056,16 +1052,7 @@ impl Machine {
 
     /// Sleeps until a wake-up event (see `hooks::sleep`).
     fn sleep(&mut self, pc: u32) -> Result<(), Failure> {
-        hooks::sleep(&mut self.uc).map_err(|stop| {
-            let e = self.uc.get_data();
-            match stop {
-                Stop::Budget => Failure::Budget {
-                    max_cycles: e.max_cycles,
-                    pc: e.describe(pc),
-                },
-                _ => Failure::Asleep { pc: e.describe(pc) },
-            }
-        })
+        hooks::sleep(&mut self.uc, pc).map_err(|stop| self.uc.get_data().failure(stop, pc))
     }
 
     fn wall_clock_failure(&self) -> Failure {
