@@ -1037,11 +1037,14 @@ impl Machine {
                 e.console.write(&bytes);
                 None
             }
-            Err(err) => Some(Failure::Fault {
-                kind: err.to_string(),
-                pc: e.describe(e.expect),
-                address: None,
-            }),
+            Err(err) => {
+                let stop = Stop::Broken {
+                    kind: err.to_string(),
+                    pc: e.expect,
+                    address: None,
+                };
+                Some(e.failure(stop, e.expect))
+            }
         }
     }
 
