@@ -1,6 +1,7 @@
 # The two entry points; each installs what it is missing first.
 #   make suite   run the default benchmark suite on the default targets
-#   make test    build and pass every test, and check that firmware rebuilds byte for byte
+#   make test    build and pass every test, check that firmware rebuilds byte for byte, and
+#                that cycle accuracy against silicon (../shared/calibration) did not get worse
 
 .PHONY: suite test
 
@@ -11,6 +12,7 @@ suite:
 test:
 	scripts/setup test
 	cargo test --workspace --release
+	if [ -d ../shared/calibration ]; then scripts/accuracy --check; fi
 	$(MAKE) -C workloads check-reproducible
 	$(MAKE) -C emulator/tests/fixtures check-reproducible
 	$(MAKE) -C emulator/tests/fixtures/devices check-reproducible
