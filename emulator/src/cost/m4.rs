@@ -12,19 +12,25 @@
 //! - DMB/DSB/ISB/WFI add nothing beyond 1 cycle (no outstanding transfers).
 //! - Divides are charged dynamically from their operands (`divide_cycles`).
 //! - Cortex-M3 long multiplies take 3..5 cycles by operand size; we charge 4.
+//! - Literal pools are taken to sit in another memory than the data that
+//!   loads and stores reach through registers (code in flash, data in SRAM),
+//!   which decides whether neighbouring loads pipeline.
+//! - A store that ends a block is charged as if no load followed it.
 
-use super::decode::{Class, Insn, PC};
+use super::decode::{Class, Insn, Operand, PC};
 use crate::target::Core;
 
 /// Per-instruction cycles for a block, plus the extra cycles of a taken and a
 /// not-taken exit (none on this pipeline beyond P, which the target block adds).
 pub fn schedule(core: Core, insns: &[Insn]) -> (Vec<u32>, u8, u8) {
-    let mut out = Vec::with_capacity(insns.len());
-    let mut prev: Option<&Insn> = None;
-    for insn in insns {
-        out.push(cycles(core, insn, prev));
-        prev = Some(insn);
-    }
+    let out = insns
+        .iter()
+        .enumerate()
+        .map(|(i, insn)| {
+            let prev = i.checked_sub(1).map(|p| &insns[p]);
+            cycles(core, insn, prev, insns.get(i + 1))
+        })
+        .collect();
     (out, 0, 0)
 }
 
@@ -37,7 +43,7 @@ pub fn refill(first: &Insn) -> u8 {
     }
 }
 
-fn cycles(core: Core, insn: &Insn, prev: Option<&Insn>) -> u32 {
+fn cycles(core: Core, insn: &Insn, prev: Option<&Insn>, next: Option<&Insn>) -> u32 {
     let m3 = core == Core::CortexM3;
     let base = match insn.class {
         Class::Alu | Class::AluShifted | Class::Dsp => 1,
@@ -58,13 +64,14 @@ fn cycles(core: Core, insn: &Insn, prev: Option<&Insn>) -> u32 {
         }
         // Charged from the operands when the divide executes.
         Class::Div => 0,
-        Class::Load | Class::Store => {
-            if pipelines_after(insn, prev) {
+        Class::Load => {
+            if pipelines_after(core, insn, prev) {
                 1
             } else {
                 2
             }
         }
+        Class::Store => store(core, insn, prev, next),
         Class::LoadDouble | Class::StoreDouble => 3,
         Class::LoadMultiple | Class::StoreMultiple => 1 + u32::from(insn.transfers),
         Class::Exclusive => 2,
@@ -101,14 +108,70 @@ fn cycles(core: Core, insn: &Insn, prev: Option<&Insn>) -> u32 {
 
 /// A single load or store right after a single load pipelines its address
 /// phase with the previous data phase (TRM 3.3.2), unless it needs the value
-/// being loaded for its address, or the earlier load wrote back its base or
-/// loaded the PC.
-fn pipelines_after(insn: &Insn, prev: Option<&Insn>) -> bool {
+/// being loaded for its address, or the earlier load loaded the PC.
+///
+/// What the TRM leaves open was measured on an STM32F407 (M4) and an
+/// STM32F103 (M3) by jnk0le (github.com/jnk0le/random, "pipeline cycle
+/// test/doc/cortex_m3m4.md"): after a load that writes back its base, the
+/// Cortex-M4 still pipelines a load or store on another base register, the
+/// Cortex-M3 nothing; and loads pipeline only within one memory, so a
+/// literal-pool load (flash, over the D-Code bus) and a load or store of
+/// data (SRAM, over the system bus) never pipeline with each other.
+fn pipelines_after(core: Core, insn: &Insn, prev: Option<&Insn>) -> bool {
     let Some(prev) = prev else { return false };
+    let writeback_ok =
+        !prev.writeback || (core != Core::CortexM3 && insn.addr_regs & prev.addr_regs == 0);
     prev.class == Class::Load
-        && !prev.writeback
+        && writeback_ok
         && prev.writes & PC == 0
         && insn.addr_regs & prev.writes == 0
+        && literal(prev) == literal(insn)
+}
+
+/// Whether a load reads the literal pool (addresses relative to the PC).
+fn literal(insn: &Insn) -> bool {
+    insn.addr_regs & PC != 0
+}
+
+/// A single store. TRM 3.3.2: "STR Rx,[Ry,#imm] is always one cycle": the
+/// data phase overlaps the next instruction. jnk0le's measurements (see
+/// [`pipelines_after`]) complete the picture: on the Cortex-M4 pre- and
+/// post-indexed stores take one cycle too (on the M3 only when the
+/// instruction before is not a load); a register-offset store takes two
+/// unless it pipelines after a load; a store followed by a load (single,
+/// double or multiple) takes one cycle more, the load waiting for the data
+/// phase; and two writeback stores in a row on one base register do not
+/// overlap.
+fn store(core: Core, insn: &Insn, prev: Option<&Insn>, next: Option<&Insn>) -> u32 {
+    let register_offset = insn
+        .operands
+        .iter()
+        .any(|op| matches!(op, Operand::Mem { index: Some(_), .. }));
+    let after_load = pipelines_after(core, insn, prev);
+    let m3_writeback_after_load =
+        core == Core::CortexM3 && insn.writeback && prev.is_some_and(|p| p.class.is_load());
+    let chained_writeback = insn.writeback
+        && prev.is_some_and(|p| {
+            p.class == Class::Store && p.writeback && p.addr_regs & insn.addr_regs != 0
+        });
+    let one_cycle =
+        after_load || !(register_offset || m3_writeback_after_load || chained_writeback);
+    let before_load = next.is_some_and(|n| {
+        matches!(
+            n.class,
+            Class::Load
+                | Class::LoadDouble
+                | Class::LoadMultiple
+                | Class::Exclusive
+                | Class::FpLoad
+                | Class::FpLoadMultiple
+        )
+    });
+    if one_cycle && !before_load {
+        1
+    } else {
+        2
+    }
 }
 
 /// An address register written by the immediately preceding data-processing
