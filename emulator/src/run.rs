@@ -29,6 +29,8 @@ pub struct RunRecord {
     pub core: String,
     /// Clock in MHz.
     pub clock_mhz: f64,
+    /// Supply voltage the energy figures are at, in V.
+    pub vdd_v: f64,
     /// Flash wait states at that clock.
     pub wait_states: u32,
     /// Modeled cycles the core was awake.
@@ -218,16 +220,15 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
     let us = |cycles: u64| cycles as f64 / clock_mhz;
     // Energy per active cycle: Vdd × I_run/f, with I/f in µA/MHz giving pJ per
     // cycle (V × µA/MHz = pJ); weights are thousandths of a cycle.
-    let pj_per_cycle = target.energy.vdd_v * target.energy.run_ua_per_mhz;
+    let pj_per_cycle = target.energy.run_pj_per_cycle();
     let uj = |weighted: u64| weighted as f64 / 1000.0 * pj_per_cycle * 1e-6;
     let flash_program_uj = execution.flash_program_pj as f64 * 1e-6;
     let time_us = execution.time_us;
     let sleep_time_us = execution.sleep_us;
     // Sleep: V × µA/MHz per cycle (pJ) while the clocks run, V × µA × s in stop mode.
     let light_sleep = execution.sleep_cycles - execution.deep_sleep_cycles;
-    let sleep_energy_uj =
-        light_sleep as f64 * target.energy.vdd_v * target.energy.sleep_mode_ua_per_mhz * 1e-6
-            + execution.deep_sleep_us * 1e-6 * target.energy.stop_ua * target.energy.vdd_v;
+    let sleep_energy_uj = light_sleep as f64 * target.energy.sleep_mode_pj_per_cycle() * 1e-6
+        + execution.deep_sleep_us * 1e-6 * target.energy.stop_uw();
     let energy_uj = uj(execution.weighted_cycles) + flash_program_uj + sleep_energy_uj;
     let profile = execution.profiler.functions(&image.symbols);
     let regions = image
@@ -253,6 +254,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         target: target.name.clone(),
         core: target.core.name().to_owned(),
         clock_mhz,
+        vdd_v: target.energy.vdd_v,
         wait_states: target.wait_states(),
         cycles: execution.cycles,
         sleep_cycles: execution.sleep_cycles,

@@ -244,12 +244,41 @@ pub struct FlashProgram {
     pub source: String,
 }
 
-/// Electrical figures the energy model needs.
+/// How the part makes its core supply from Vdd, which decides how the supply
+/// current follows Vdd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Regulator {
+    /// A linear regulator: the supply current is the core's current plus a small
+    /// quiescent current, whatever Vdd is, so power grows with Vdd.
+    Ldo,
+    /// A step-down converter: it delivers the core's power at the core voltage
+    /// with a roughly constant efficiency, so the supply power stays the same
+    /// and the supply current falls as Vdd rises.
+    Smps,
+}
+
+impl std::fmt::Display for Regulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Regulator::Ldo => "LDO",
+            Regulator::Smps => "SMPS",
+        })
+    }
+}
+
+/// Electrical figures the energy model needs. Currents are supply currents at
+/// `vdd_v`, as the datasheet gives them; [`EnergyFigures::at_vdd`] moves them
+/// to another supply by the regulator's rule.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnergyFigures {
     /// Supply voltage in volts.
     pub vdd_v: f64,
+    /// The supply range the part is specified for, in volts.
+    pub vdd_range_v: [f64; 2],
+    /// How the core supply is made.
+    pub regulator: Regulator,
     /// Run-mode current per MHz with code in flash, in µA/MHz.
     pub run_ua_per_mhz: f64,
     /// Current in the lowest retention mode, in µA.
@@ -259,10 +288,124 @@ pub struct EnergyFigures {
     pub sleep_mode_ua_per_mhz: f64,
     /// Current in deep sleep (SCR.SLEEPDEEP: the part's Stop mode), in µA.
     pub stop_ua: f64,
-    /// Where the sleep-mode and stop figures come from.
+    /// Time from a wake-up event in deep sleep to the first instruction, in µs;
+    /// charged at the run current. `None` where the datasheet figure is missing.
+    #[serde(default)]
+    pub stop_wakeup_us: Option<f64>,
+    /// Where the sleep-mode, stop and wake-up figures come from.
     pub sleep_source: String,
     /// Where these figures come from.
     pub source: String,
+}
+
+impl EnergyFigures {
+    /// Energy of one active cycle at class weight 1, in pJ (V × µA/MHz = pJ).
+    pub fn run_pj_per_cycle(&self) -> f64 {
+        self.vdd_v * self.run_ua_per_mhz
+    }
+
+    /// Energy of one cycle asleep with the clocks running, in pJ.
+    pub fn sleep_mode_pj_per_cycle(&self) -> f64 {
+        self.vdd_v * self.sleep_mode_ua_per_mhz
+    }
+
+    /// Power in deep sleep, in µW.
+    pub fn stop_uw(&self) -> f64 {
+        self.vdd_v * self.stop_ua
+    }
+
+    /// The same part supplied at `vdd` volts. With an LDO the currents stay (the
+    /// supply current is the core's); with an SMPS the run and sleep-mode
+    /// currents scale by `vdd_v / vdd` (constant power through a converter of
+    /// constant efficiency). Stop and standby currents stay: in those modes the
+    /// core is fed by a low-power regulator and the datasheets give them at one
+    /// supply.
+    pub fn at_vdd(&self, vdd: f64) -> EnergyFigures {
+        let scale = match self.regulator {
+            Regulator::Ldo => 1.0,
+            Regulator::Smps => self.vdd_v / vdd,
+        };
+        EnergyFigures {
+            vdd_v: vdd,
+            run_ua_per_mhz: self.run_ua_per_mhz * scale,
+            sleep_mode_ua_per_mhz: self.sleep_mode_ua_per_mhz * scale,
+            ..self.clone()
+        }
+    }
+
+    /// Named checks that the figures are physical: the first failure as
+    /// (check, message naming the field).
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        let fields = [
+            ("vdd_v", self.vdd_v),
+            ("vdd_range_v[0]", self.vdd_range_v[0]),
+            ("vdd_range_v[1]", self.vdd_range_v[1]),
+            ("run_ua_per_mhz", self.run_ua_per_mhz),
+            ("sleep_ua", self.sleep_ua),
+            ("sleep_mode_ua_per_mhz", self.sleep_mode_ua_per_mhz),
+            ("stop_ua", self.stop_ua),
+            ("stop_wakeup_us", self.stop_wakeup_us.unwrap_or(0.0)),
+        ];
+        if let Some((field, value)) = fields.iter().find(|(_, v)| !v.is_finite() || *v < 0.0) {
+            return Err((
+                "energy-finite",
+                format!("energy.{field} = {value} must be a finite, non-negative number"),
+            ));
+        }
+        let [low, high] = self.vdd_range_v;
+        // MCU supplies are specified within 1.6..5.5 V (1.71 V for the lowest
+        // STM32L4 and nRF52 figures, 5.5 V for 5 V parts).
+        if !(1.6 <= low && low <= self.vdd_v && self.vdd_v <= high && high <= 5.5) {
+            return Err((
+                "vdd-in-range",
+                format!(
+                    "energy.vdd_v = {} V must lie in energy.vdd_range_v [{low}, {high}] V, itself within [1.6, 5.5] V",
+                    self.vdd_v
+                ),
+            ));
+        }
+        // Cortex-M parts run at a few µA/MHz (Ambiq) to a few hundred (large H7s
+        // at 3.3 V); 1..1000 catches a unit slip (mA for µA) either way.
+        if !(1.0..=1000.0).contains(&self.run_ua_per_mhz) {
+            return Err((
+                "run-current-physical",
+                format!(
+                    "energy.run_ua_per_mhz = {} is outside 1..1000 uA/MHz",
+                    self.run_ua_per_mhz
+                ),
+            ));
+        }
+        // Halting the core only saves power: Sleep draws less than Run.
+        if self.sleep_mode_ua_per_mhz > self.run_ua_per_mhz {
+            return Err((
+                "sleep-below-run",
+                format!(
+                    "energy.sleep_mode_ua_per_mhz = {} exceeds energy.run_ua_per_mhz = {}",
+                    self.sleep_mode_ua_per_mhz, self.run_ua_per_mhz
+                ),
+            ));
+        }
+        // The lowest retention mode keeps no more than stop mode does, and both
+        // stay below 100 mA (any MCU's stop current is in µA to a few mA).
+        if self.sleep_ua > self.stop_ua || self.stop_ua > 100_000.0 {
+            return Err((
+                "retention-below-stop",
+                format!(
+                    "energy.sleep_ua = {} must not exceed energy.stop_ua = {} (itself at most 100000 uA)",
+                    self.sleep_ua, self.stop_ua
+                ),
+            ));
+        }
+        // Datasheet wake-up times from Stop are µs to a few ms (H7 from
+        // SVOS5 with the flash off is the slow end).
+        if self.stop_wakeup_us.is_some_and(|us| us > 10_000.0) {
+            return Err((
+                "wakeup-physical",
+                "energy.stop_wakeup_us exceeds 10000 us".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The part's interrupt controller: how many external IRQs its NVIC has and
@@ -474,6 +617,18 @@ pub enum TargetError {
         /// What is wrong.
         message: String,
     },
+    /// A supply outside what the part is specified for was asked for.
+    #[error("{name}: supply {vdd} V is outside the part's {low}..{high} V")]
+    Vdd {
+        /// The target.
+        name: String,
+        /// The supply asked for.
+        vdd: f64,
+        /// The lowest specified supply.
+        low: f64,
+        /// The highest specified supply.
+        high: f64,
+    },
     /// A clock outside what the part supports was asked for.
     #[error("{name}: clock {clock_mhz} MHz is outside 0 < f <= {max_mhz} MHz")]
     Clock {
@@ -551,6 +706,21 @@ impl Target {
             });
         }
         self.clock_mhz = clock_mhz;
+        Ok(self)
+    }
+
+    /// Returns this target supplied at `vdd` volts (`EnergyFigures::at_vdd`).
+    pub fn with_vdd(mut self, vdd: f64) -> Result<Target, TargetError> {
+        let [low, high] = self.energy.vdd_range_v;
+        if !(vdd >= low && vdd <= high) {
+            return Err(TargetError::Vdd {
+                name: self.name.clone(),
+                vdd,
+                low,
+                high,
+            });
+        }
+        self.energy = self.energy.at_vdd(vdd);
         Ok(self)
     }
 
@@ -723,16 +893,8 @@ impl Target {
                 return fail("figures-have-sources", format!("{field} is empty"));
             }
         }
-        if self.energy.vdd_v <= 0.0
-            || self.energy.run_ua_per_mhz <= 0.0
-            || self.energy.sleep_ua < 0.0
-            || self.energy.sleep_mode_ua_per_mhz < 0.0
-            || self.energy.stop_ua < 0.0
-        {
-            return fail(
-                "energy-positive",
-                "vdd_v and run_ua_per_mhz must be positive".into(),
-            );
+        if let Err((check, message)) = self.energy.check() {
+            return fail(check, message);
         }
         if !(3..=8).contains(&self.interrupts.priority_bits) || self.interrupts.irqs > 240 {
             return fail(

@@ -206,16 +206,12 @@ impl Trace {
             + self.exception_cycles * weight::MEMORY
             + (stalls + program) * weight::STALL;
         let time_us = (cycles + self.sleep_cycles) as f64 / target.clock_mhz;
-        let pj_per_cycle = target.energy.vdd_v * target.energy.run_ua_per_mhz;
+        let pj_per_cycle = target.energy.run_pj_per_cycle();
         // Sleep as in `run`: V × µA/MHz per cycle (pJ) with the clocks
         // running, V × µA × s in deep sleep.
         let light_sleep = self.sleep_cycles - self.deep_sleep_cycles;
-        let sleep_uj =
-            light_sleep as f64 * target.energy.vdd_v * target.energy.sleep_mode_ua_per_mhz * 1e-6
-                + self.deep_sleep_cycles as f64 / target.clock_mhz
-                    * 1e-6
-                    * target.energy.stop_ua
-                    * target.energy.vdd_v;
+        let sleep_uj = light_sleep as f64 * target.energy.sleep_mode_pj_per_cycle() * 1e-6
+            + self.deep_sleep_cycles as f64 / target.clock_mhz * 1e-6 * target.energy.stop_uw();
         let program_uj = target.energy.vdd_v
             * target.flash_program.current_ma.unwrap_or(0.0)
             * self.flash_program_us

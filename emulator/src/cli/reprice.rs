@@ -22,6 +22,9 @@ pub struct Args {
     /// Price at this clock; wait states follow.
     #[arg(long)]
     clock_mhz: Option<f64>,
+    /// Price at this supply voltage; currents follow the regulator.
+    #[arg(long)]
+    vdd: Option<f64>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -35,6 +38,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut target = Target::find(&super::targets_dir(args.targets_dir), &args.target)?;
     if let Some(mhz) = args.clock_mhz {
         target = target.with_clock(mhz)?;
+    }
+    if let Some(vdd) = args.vdd {
+        target = target.with_vdd(vdd)?;
     }
     let core = match &args.core {
         Some(name) => Some(Core::from_name(name).with_context(|| {

@@ -20,6 +20,10 @@ pub struct Args {
     /// Run at this clock instead of the target's default; wait states follow.
     #[arg(long)]
     clock_mhz: Option<f64>,
+    /// Supply the part at this voltage instead of the target's; currents follow
+    /// its regulator (LDO: same current, SMPS: same power).
+    #[arg(long)]
+    vdd: Option<f64>,
     /// Stop with an error after this many modeled cycles.
     #[arg(long, default_value_t = RunOptions::default().max_cycles)]
     max_cycles: u64,
@@ -69,6 +73,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut target = Target::find(&super::targets_dir(args.targets_dir), &args.target)?;
     if let Some(mhz) = args.clock_mhz {
         target = target.with_clock(mhz)?;
+    }
+    if let Some(vdd) = args.vdd {
+        target = target.with_vdd(vdd)?;
     }
     let name = args
         .elf
@@ -152,11 +159,13 @@ fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 /// The first line of a run's summary: what runs where.
 fn header(image: &str, target: &Target) -> String {
     format!(
-        "{image} on {} ({}, {} MHz, {} WS)\n",
+        "{image} on {} ({}, {} MHz, {} WS, {} V {})\n",
         target.name,
         target.core,
         target.clock_mhz,
-        target.wait_states()
+        target.wait_states(),
+        target.energy.vdd_v,
+        target.energy.regulator
     )
 }
 

@@ -18,12 +18,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = super::targets_dir(args.targets_dir);
     let targets = Target::load_all(&dir)?;
     println!(
-        "{:<12} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8}  part",
+        "{:<15} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8}  part",
         "name", "core", "MHz", "WS", "flash KiB", "RAM KiB", "µA/MHz"
     );
     for t in &targets {
         println!(
-            "{:<12} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8}  {} ({})",
+            "{:<15} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8}  {} ({})",
             t.name,
             t.core.name(),
             t.clock_mhz,

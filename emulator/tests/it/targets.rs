@@ -1,4 +1,4 @@
-use mcubench::target::{Core, Target, TargetError};
+use mcubench::target::{Core, Regulator, Target, TargetError};
 
 use crate::{target, targets_dir};
 
@@ -13,7 +13,9 @@ fn every_shipped_target_loads_and_validates() {
         "stm32f407",
         "stm32f746",
         "stm32h743",
+        "stm32h7a3",
         "stm32l4r5",
+        "stm32l4r5-smps",
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} is shipped");
     }
@@ -63,4 +65,85 @@ fn broken_target_files_fail_a_named_check() {
         err.contains("unknown target `stm32f999`") && err.contains("stm32f407"),
         "{err}"
     );
+}
+
+/// Each edit of the L4R5's energy section and the check it must fail, naming the field.
+#[test]
+fn unphysical_energy_figures_fail_a_named_check() {
+    let text = std::fs::read_to_string(targets_dir().join("stm32l4r5.toml")).unwrap();
+    let cases = [
+        (
+            "run_ua_per_mhz = 201.0",
+            "run_ua_per_mhz = nan",
+            "energy-finite",
+            "energy.run_ua_per_mhz",
+        ),
+        (
+            "stop_ua = 2.8",
+            "stop_ua = -2.8",
+            "energy-finite",
+            "energy.stop_ua",
+        ),
+        ("vdd_v = 3.0", "vdd_v = 3.9", "vdd-in-range", "energy.vdd_v"),
+        (
+            "vdd_range_v = [1.71, 3.6]",
+            "vdd_range_v = [0.5, 3.6]",
+            "vdd-in-range",
+            "energy.vdd_range_v",
+        ),
+        (
+            "run_ua_per_mhz = 201.0",
+            "run_ua_per_mhz = 0.2",
+            "run-current-physical",
+            "energy.run_ua_per_mhz",
+        ),
+        (
+            "run_ua_per_mhz = 201.0",
+            "run_ua_per_mhz = 20.0",
+            "sleep-below-run",
+            "energy.sleep_mode_ua_per_mhz",
+        ),
+        (
+            "sleep_ua = 2.0",
+            "sleep_ua = 20.0",
+            "retention-below-stop",
+            "energy.sleep_ua",
+        ),
+        (
+            "stop_wakeup_us = 5.0",
+            "stop_wakeup_us = 5e6",
+            "wakeup-physical",
+            "energy.stop_wakeup_us",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stm32l4r5.toml");
+    for (from, to, check, field) in cases {
+        let edited = text.replacen(from, to, 1);
+        assert_ne!(edited, text, "{from} is in the file");
+        std::fs::write(&path, edited).unwrap();
+        let err = Target::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("stm32l4r5.toml") && err.contains(check) && err.contains(field),
+            "{to}: {err}"
+        );
+    }
+}
+
+#[test]
+fn supply_override_follows_the_regulator() {
+    // LDO: the current stays, the energy per cycle follows Vdd.
+    let ldo = target("stm32l4r5");
+    assert_eq!(ldo.energy.regulator, Regulator::Ldo);
+    let at_1v8 = ldo.clone().with_vdd(1.8).unwrap();
+    assert_eq!(at_1v8.energy.run_ua_per_mhz, 201.0);
+    assert!((at_1v8.energy.run_pj_per_cycle() - 1.8 * 201.0).abs() < 1e-9);
+    // SMPS: the power stays, the current falls as Vdd rises.
+    let smps = target("stm32l4r5-smps");
+    assert_eq!(smps.energy.regulator, Regulator::Smps);
+    let at_3v3 = smps.clone().with_vdd(3.3).unwrap();
+    assert!((at_3v3.energy.run_pj_per_cycle() - smps.energy.run_pj_per_cycle()).abs() < 1e-9);
+    assert!((at_3v3.energy.run_ua_per_mhz - 86.2 * 3.0 / 3.3).abs() < 1e-9);
+    assert_eq!(at_3v3.energy.stop_ua, smps.energy.stop_ua);
+    assert!(matches!(ldo.with_vdd(1.2), Err(TargetError::Vdd { .. })));
 }
