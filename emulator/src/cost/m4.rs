@@ -23,15 +23,46 @@ use crate::target::Core;
 /// Per-instruction cycles for a block, plus the extra cycles of a taken and a
 /// not-taken exit (none on this pipeline beyond P, which the target block adds).
 pub fn schedule(core: Core, insns: &[Insn]) -> (Vec<u32>, u8, u8) {
+    let mut unaligned = UnalignedRun::default();
     let out = insns
         .iter()
         .enumerate()
         .map(|(i, insn)| {
             let prev = i.checked_sub(1).map(|p| &insns[p]);
-            cycles(core, insn, prev, insns.get(i + 1))
+            cycles(core, insn, prev, insns.get(i + 1)) + unaligned.stall(insn)
         })
         .collect();
     (out, 0, 0)
+}
+
+/// A run of consecutive 32-bit instructions at addresses ≡ 2 (mod 4), each
+/// straddling two fetch words. Measured on an STM32F4 running from flash
+/// (compendium.i-0.nl, "Instruction alignment: rules"): such a run costs one
+/// extra cycle once it reaches three instructions, or four when all of them
+/// are stores, as the 3-word prefetch buffer (Arm knowledge article 103488664)
+/// falls a fetch behind. Runs are followed within a block only.
+#[derive(Default)]
+struct UnalignedRun {
+    length: u32,
+    all_stores: bool,
+}
+
+impl UnalignedRun {
+    fn stall(&mut self, insn: &Insn) -> u32 {
+        if insn.len != 4 || insn.addr % 4 != 2 {
+            self.length = 0;
+            return 0;
+        }
+        let store = matches!(insn.class, Class::Store | Class::StoreDouble);
+        self.all_stores = if self.length == 0 {
+            store
+        } else {
+            self.all_stores && store
+        };
+        self.length += 1;
+        let at = if self.all_stores { 4 } else { 3 };
+        u32::from(self.length == at)
+    }
 }
 
 /// The refill P charged when a taken branch lands on `first`.
