@@ -13,7 +13,7 @@ use crate::machine::clock::ClockSpan;
 use crate::machine::{Execution, Failure, Machine, RunOptions};
 use crate::target::{MemoryKind, Target};
 use crate::trace::Trace;
-use mcubench_reports::results::{Host, ProfileEntry, Region, StackSample};
+use mcubench_reports::results::{Host, PerCall, ProfileEntry, Region, StackSample};
 
 /// Functions whose names start with this are regions of interest.
 pub const REGION_PREFIX: &str = "roi_";
@@ -33,6 +33,10 @@ pub struct RunRecord {
     pub vdd_v: f64,
     /// Flash wait states at that clock.
     pub wait_states: u32,
+    /// One call of each region the firmware marked and called (one inference,
+    /// one training step): the figures a workload is judged by, ahead of the
+    /// whole-run totals below.
+    pub per_call: Vec<PerCall>,
     /// Modeled cycles the core was awake.
     pub cycles: u64,
     /// Cycles asleep in WFI/WFE or sleep-on-exit (deep sleep included).
@@ -231,7 +235,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         + execution.deep_sleep_us * 1e-6 * target.energy.stop_uw();
     let energy_uj = uj(execution.weighted_cycles) + flash_program_uj + sleep_energy_uj;
     let profile = execution.profiler.functions(&image.symbols);
-    let regions = image
+    let regions: Vec<Region> = image
         .symbols
         .functions()
         .iter()
@@ -256,6 +260,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         clock_mhz,
         vdd_v: target.energy.vdd_v,
         wait_states: target.wait_states(),
+        per_call: regions.iter().filter_map(PerCall::of).collect(),
         cycles: execution.cycles,
         sleep_cycles: execution.sleep_cycles,
         deep_sleep_cycles: execution.deep_sleep_cycles,

@@ -19,6 +19,10 @@ use crate::Error;
 /// A numeric run field that can be compared or bounded. Smaller is better for all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
+    /// `per_call.time_us`: one inference or training step.
+    TimeUsPerCall,
+    /// `per_call.energy_uj`: one inference or training step.
+    EnergyUjPerCall,
     /// `cycles`
     Cycles,
     /// `instructions`
@@ -45,7 +49,9 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in results-file order.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 13] = [
+        Metric::TimeUsPerCall,
+        Metric::EnergyUjPerCall,
         Metric::Cycles,
         Metric::Instructions,
         Metric::TimeUs,
@@ -62,6 +68,8 @@ impl Metric {
     /// The results-file key.
     pub fn name(self) -> &'static str {
         match self {
+            Metric::TimeUsPerCall => "per_call.time_us",
+            Metric::EnergyUjPerCall => "per_call.energy_uj",
             Metric::Cycles => "cycles",
             Metric::Instructions => "instructions",
             Metric::TimeUs => "time_us",
@@ -81,10 +89,13 @@ impl Metric {
         Metric::ALL.iter().map(|m| m.name()).collect()
     }
 
-    /// The figure in a run; `None` only where the file holds `null` (cycles per MAC).
+    /// The figure in a run; `None` only where the file holds `null` (cycles per
+    /// MAC, per-call figures of a run without a headline region).
     pub fn value(self, run: &Run) -> Option<f64> {
         // u64 -> f64 is exact below 2^53 cycles, far beyond any budget.
         Some(match self {
+            Metric::TimeUsPerCall => return run.per_call.as_ref().map(|c| c.time_us),
+            Metric::EnergyUjPerCall => return run.per_call.as_ref().map(|c| c.energy_uj),
             Metric::Cycles => run.cycles as f64,
             Metric::Instructions => run.instructions as f64,
             Metric::TimeUs => run.time_us,
@@ -103,7 +114,12 @@ impl Metric {
     pub fn is_integer(self) -> bool {
         !matches!(
             self,
-            Metric::TimeUs | Metric::EnergyUj | Metric::AvgPowerMw | Metric::CyclesPerMac
+            Metric::TimeUsPerCall
+                | Metric::EnergyUjPerCall
+                | Metric::TimeUs
+                | Metric::EnergyUj
+                | Metric::AvgPowerMw
+                | Metric::CyclesPerMac
         )
     }
 }

@@ -52,7 +52,23 @@ impl FromStr for Format {
 /// The exported figures: (name suffix, unit, Bencher measure slug, value). Counts stay
 /// integers in the JSON.
 fn figures(run: &Run) -> Vec<(&'static str, &'static str, &'static str, Value)> {
-    let mut out = vec![
+    // One inference or training step leads; the whole run follows.
+    let mut out = Vec::new();
+    if let Some(call) = &run.per_call {
+        out.push((
+            "time per call",
+            "us",
+            "latency-per-call",
+            json!(call.time_us),
+        ));
+        out.push((
+            "energy per call",
+            "uJ",
+            "energy-uj-per-call",
+            json!(call.energy_uj),
+        ));
+    }
+    out.extend([
         ("cycles", "cycles", "cycles", json!(run.cycles)),
         (
             "instructions",
@@ -62,7 +78,7 @@ fn figures(run: &Run) -> Vec<(&'static str, &'static str, &'static str, Value)> 
         ),
         ("time", "us", "latency", json!(run.time_us)),
         ("energy", "uJ", "energy-uj", json!(run.energy_uj)),
-    ];
+    ]);
     if let Some(cpm) = run.cycles_per_mac {
         out.push(("cycles per MAC", "cycles/MAC", "cycles-per-mac", json!(cpm)));
     }

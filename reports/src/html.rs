@@ -258,11 +258,14 @@ fn summary_table(out: &mut String, report: &Report<'_>) {
     out.push_str(
         "<h2 id=\"summary\">Summary</h2>\n<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>Workload</th>\
          <th>Target</th><th>Status</th>\
+         <th class=\"num\">Time/call (µs)</th><th class=\"num\">Energy/call (µJ)</th>\
          <th class=\"num\">Cycles</th><th class=\"num\">Time (µs)</th><th class=\"num\">Energy (µJ)</th>\
          <th class=\"num\">Cycles/MAC</th><th class=\"num\">Stack peak (B)</th>\
          <th class=\"num\">Flash (B)</th><th class=\"num\">RAM (B)</th></tr></thead><tbody>\n",
     );
     let metrics = [
+        Metric::TimeUsPerCall,
+        Metric::EnergyUjPerCall,
         Metric::Cycles,
         Metric::TimeUs,
         Metric::EnergyUj,
@@ -332,8 +335,14 @@ fn train_energy(run: &Run) -> Option<f64> {
 /// What a chart shows, under it.
 fn caption(id: &str) -> &'static str {
     match id {
-        "chart-latency" => "time_us of each ok run: whole-run cycles at the target's clock.",
-        "chart-energy" => "energy_uj of each ok run, from the target's run current and supply.",
+        "chart-latency" => {
+            "Time of one call of each ok run's headline region (one inference, one training \
+             step) at the target's clock."
+        }
+        "chart-energy" => {
+            "Energy of one call of each ok run's headline region, from the target's run \
+             current and supply."
+        }
         "chart-cycles-per-mac" => {
             "Cycles of one call of the workload's headline region divided by its MACs."
         }
@@ -356,21 +365,21 @@ fn charts(report: &Report<'_>) -> Vec<Result<BarChart, String>> {
         grouped(
             report,
             "chart-latency",
-            "Latency at each target's clock",
-            "time (µs)",
+            "Latency per inference or training step",
+            "time per call (µs)",
             any,
-            |r| Some(r.time_us),
+            |r| r.per_call.as_ref().map(|c| c.time_us),
         )
-        .ok_or_else(|| "No successful runs to chart.".to_owned()),
+        .ok_or_else(|| "No successful runs with a headline region to chart.".to_owned()),
         grouped(
             report,
             "chart-energy",
-            "Energy per run",
-            "energy (µJ)",
+            "Energy per inference or training step",
+            "energy per call (µJ)",
             any,
-            |r| Some(r.energy_uj),
+            |r| r.per_call.as_ref().map(|c| c.energy_uj),
         )
-        .ok_or_else(|| "No successful runs to chart.".to_owned()),
+        .ok_or_else(|| "No successful runs with a headline region to chart.".to_owned()),
         grouped(
             report,
             "chart-cycles-per-mac",

@@ -100,6 +100,14 @@ fn first_non_finite(results: &Results) -> Option<(String, f64)> {
             ("host.mips".to_owned(), run.host.mips),
         ];
         figures.extend(run.cycles_per_mac.map(|v| ("cycles_per_mac".to_owned(), v)));
+        if let Some(c) = &run.per_call {
+            figures.extend([
+                ("per_call.cycles".to_owned(), c.cycles),
+                ("per_call.time_us".to_owned(), c.time_us),
+                ("per_call.energy_uj".to_owned(), c.energy_uj),
+                ("per_call.avg_power_mw".to_owned(), c.avg_power_mw),
+            ]);
+        }
         for (j, r) in run.regions.iter().enumerate() {
             figures.push((format!("regions[{j}].time_us"), r.time_us));
             figures.push((format!("regions[{j}].energy_uj"), r.energy_uj));

@@ -9,7 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 /// The schema version this crate writes. Readers accept any `1.x` and refuse `2.0` and up.
-pub const SCHEMA_VERSION: &str = "1.0";
+/// 1.1 added `per_call`; a 1.0 file reads with it absent.
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// A whole results file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +132,10 @@ pub struct Run {
     pub error: Option<String>,
     /// The firmware's exit status, when it exited.
     pub exit_code: Option<i64>,
+    /// One call of the workload's headline region (one inference, one training
+    /// step): the figures a workload is judged by. `None` when it marked none.
+    #[serde(default)]
+    pub per_call: Option<PerCall>,
     /// Core clock cycles of the whole run.
     pub cycles: u64,
     /// Instructions executed.
@@ -192,6 +197,39 @@ pub struct Region {
     pub time_us: f64,
     /// Inclusive energy over all calls, µJ.
     pub energy_uj: f64,
+}
+
+/// One call of a region: its totals divided by its calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerCall {
+    /// The region's name (`inference`, `train_step`).
+    pub region: String,
+    /// Cycles of one call.
+    pub cycles: f64,
+    /// Time of one call at the target's clock, µs.
+    pub time_us: f64,
+    /// Energy of one call, µJ.
+    pub energy_uj: f64,
+    /// `energy_uj / time_us` over the call, mW.
+    pub avg_power_mw: f64,
+}
+
+impl PerCall {
+    /// The per-call figures of a region that was called at least once.
+    pub fn of(region: &Region) -> Option<PerCall> {
+        let calls = region.calls as f64;
+        (region.calls > 0).then(|| PerCall {
+            region: region.name.clone(),
+            cycles: region.cycles as f64 / calls,
+            time_us: region.time_us / calls,
+            energy_uj: region.energy_uj / calls,
+            avg_power_mw: if region.time_us > 0.0 {
+                region.energy_uj / region.time_us * 1000.0
+            } else {
+                0.0
+            },
+        })
+    }
 }
 
 /// Per-function cycles.

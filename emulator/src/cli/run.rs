@@ -173,6 +173,25 @@ fn header(image: &str, target: &Target) -> String {
 fn figures(r: &RunRecord, top: usize) -> String {
     use std::fmt::Write;
     let mut out = String::new();
+    if !r.per_call.is_empty() {
+        let _ = writeln!(
+            out,
+            "per call:\n  {:<24} {:>14} {:>12} {:>12} {:>10}",
+            "region", "cycles", "ms", "µJ", "mW"
+        );
+        for c in &r.per_call {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>14.0} {:>12.3} {:>12.3} {:>10.3}",
+                c.region,
+                c.cycles,
+                c.time_us / 1000.0,
+                c.energy_uj,
+                c.avg_power_mw
+            );
+        }
+        out.push_str("whole run:\n");
+    }
     let exit = r.exit_code.map_or("none".to_owned(), |c| c.to_string());
     let rows = [
         ("exit code", exit),

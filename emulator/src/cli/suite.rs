@@ -135,23 +135,44 @@ fn status_word(run: &mcubench_reports::Run) -> &'static str {
     }
 }
 
-/// One line per run: the figures a reader scans first.
+/// One line per run: the figures a reader scans first, one call of the
+/// headline region (one inference, one training step) ahead of the whole run.
 fn summary(results: &mcubench_reports::Results) -> String {
     use std::fmt::Write;
     let mut out = format!(
-        "{:<20} {:<11} {:<7} {:>14} {:>11} {:>11} {:>9} {:>10}\n",
-        "workload", "target", "status", "cycles", "time ms", "energy µJ", "cyc/MAC", "stack B"
+        "{:<20} {:<14} {:<7} {:>10} {:>11} {:>14} {:>11} {:>11} {:>9} {:>10}\n",
+        "workload",
+        "target",
+        "status",
+        "ms/call",
+        "µJ/call",
+        "cycles",
+        "time ms",
+        "energy µJ",
+        "cyc/MAC",
+        "stack B"
     );
     for r in &results.runs {
         let cpm = r
             .cycles_per_mac
             .map_or("-".to_owned(), |c| format!("{c:.2}"));
+        let (ms, uj) = r
+            .per_call
+            .as_ref()
+            .map_or(("-".to_owned(), "-".to_owned()), |c| {
+                (
+                    format!("{:.3}", c.time_us / 1000.0),
+                    format!("{:.2}", c.energy_uj),
+                )
+            });
         let _ = writeln!(
             out,
-            "{:<20} {:<11} {:<7} {:>14} {:>11.3} {:>11.2} {:>9} {:>10}",
+            "{:<20} {:<14} {:<7} {:>10} {:>11} {:>14} {:>11.3} {:>11.2} {:>9} {:>10}",
             r.workload,
             r.target,
             status_word(r),
+            ms,
+            uj,
             r.cycles,
             r.time_us / 1000.0,
             r.energy_uj,

@@ -50,6 +50,8 @@ fn the_json_record_has_every_documented_field() {
         "target",
         "core",
         "clock_mhz",
+        "vdd_v",
+        "per_call",
         "cycles",
         "instructions",
         "time_us",
@@ -102,4 +104,37 @@ fn input_reaches_the_firmwares_console_uart() {
     ]);
     let record: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(record["stdout"], "echo: HELLO UART (10 bytes)\n");
+}
+
+/// A workload that marks its inference leads with one call of it, in the
+/// table and the JSON, at the supply asked for.
+#[test]
+fn one_inference_leads_the_run() {
+    let args = [
+        "run",
+        "workloads/prebuilt/cortex-m4f/ad_autoencoder.elf",
+        "--target",
+        "stm32l4r5",
+        "--vdd",
+        "1.8",
+    ];
+    let table = stdout_of(&args);
+    let figures = table.split("-----------------------\n").nth(1).unwrap();
+    assert!(figures.starts_with("per call:\n"), "{figures}");
+    assert!(table.contains("1.8 V LDO"), "{table}");
+    let json = stdout_of(&[&args[..], &["--format", "json"]].concat());
+    let record: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let call = &record["per_call"][0];
+    let region = &record["regions"][0];
+    assert_eq!(call["region"], "inference");
+    assert_eq!(record["vdd_v"], 1.8);
+    let calls = region["calls"].as_f64().unwrap();
+    assert_eq!(
+        call["energy_uj"].as_f64().unwrap(),
+        region["energy_uj"].as_f64().unwrap() / calls
+    );
+    assert_eq!(
+        call["time_us"].as_f64().unwrap(),
+        region["time_us"].as_f64().unwrap() / calls
+    );
 }

@@ -71,7 +71,7 @@ fn key_order_follows_the_schema() {
         assert_eq!(keys(props), keys(obj));
     }
     let text = json::to_json(&sample::results());
-    assert!(text.starts_with("{\n  \"schema_version\": \"1.0\",\n  \"tool\""));
+    assert!(text.starts_with("{\n  \"schema_version\": \"1.1\",\n  \"tool\""));
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn read_text(text: &str) -> Result<Results, Error> {
 
 #[test]
 fn a_newer_major_version_is_refused_by_name() {
-    let text = json::to_json(&sample::results()).replace("\"1.0\"", "\"2.0\"");
+    let text = json::to_json(&sample::results()).replace("\"1.1\"", "\"2.0\"");
     let err = read_text(&text).unwrap_err();
     assert!(matches!(err, Error::NewerSchema { .. }), "{err:?}");
     let msg = err.to_string();
@@ -118,9 +118,20 @@ fn a_newer_major_version_is_refused_by_name() {
 #[test]
 fn a_newer_minor_version_with_extra_keys_is_read() {
     let text = json::to_json(&sample::results())
-        .replace("\"1.0\"", "\"1.3\"")
+        .replace("\"1.1\"", "\"1.3\"")
         .replace("\"stdout\":", "\"future_field\": 1,\n      \"stdout\":");
     assert_eq!(read_text(&text).unwrap().schema_version, "1.3");
+}
+
+#[test]
+fn a_1_0_file_without_per_call_figures_is_read() {
+    let mut value: Value = serde_json::from_str(&json::to_json(&sample::results())).unwrap();
+    value["schema_version"] = Value::from("1.0");
+    for run in value["runs"].as_array_mut().unwrap() {
+        run.as_object_mut().unwrap().remove("per_call");
+    }
+    let results = read_text(&value.to_string()).unwrap();
+    assert!(results.runs.iter().all(|r| r.per_call.is_none()));
 }
 
 #[test]
@@ -148,7 +159,8 @@ fn wrong_files_are_refused_with_the_reason() {
         assert!(msg.contains(expected), "{text}: {msg}");
         assert!(msg.contains("some/results.json"), "{msg}");
     }
-    let text = json::to_json(&sample::results()).replacen("\"cycles\": ", "\"cycles\": -", 1);
+    let text =
+        json::to_json(&sample::results()).replacen("\"instructions\": ", "\"instructions\": -", 1);
     let msg = read_text(&text).unwrap_err().to_string();
     assert!(msg.contains("line"), "errors carry a position: {msg}");
 }

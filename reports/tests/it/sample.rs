@@ -4,8 +4,8 @@
 //! could not run.
 
 use mcubench_reports::results::{
-    Host, ImageDigest, Kind, ProfileEntry, Provenance, Region, Results, Run, StackSample, Status,
-    TargetDigest, Tool,
+    Host, ImageDigest, Kind, PerCall, ProfileEntry, Provenance, Region, Results, Run, StackSample,
+    Status, TargetDigest, Tool,
 };
 use mcubench_reports::SCHEMA_VERSION;
 
@@ -123,6 +123,13 @@ pub fn run(workload: usize, target: usize) -> Run {
         total_cycles: roi_cycles,
         calls,
     });
+    let region = Region {
+        name: roi.to_owned(),
+        calls,
+        cycles: roi_cycles,
+        time_us: roi_cycles as f64 / clock,
+        energy_uj: power_mw * roi_cycles as f64 / clock / 1000.0,
+    };
     Run {
         workload: name.to_owned(),
         kind,
@@ -133,6 +140,7 @@ pub fn run(workload: usize, target: usize) -> Run {
         status: Status::Ok,
         error: None,
         exit_code: Some(0),
+        per_call: PerCall::of(&region),
         cycles,
         instructions,
         time_us,
@@ -145,13 +153,7 @@ pub fn run(workload: usize, target: usize) -> Run {
         ram_bytes: 24_000 + 30_000 * workload as u64,
         flash_capacity_bytes: flash_cap,
         ram_capacity_bytes: ram_cap,
-        regions: vec![Region {
-            name: roi.to_owned(),
-            calls,
-            cycles: roi_cycles,
-            time_us: roi_cycles as f64 / clock,
-            energy_uj: power_mw * roi_cycles as f64 / clock / 1000.0,
-        }],
+        regions: vec![region],
         profile,
         stacks,
         stdout: format!("{name}: check ok\nPASS\n"),
@@ -174,6 +176,7 @@ pub fn error_run() -> Run {
         status: Status::Error,
         error: Some("no image for core cortex-m3".to_owned()),
         exit_code: None,
+        per_call: None,
         cycles: 0,
         instructions: 0,
         time_us: 0.0,
