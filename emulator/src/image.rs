@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use mcubench_reports::input::read_bounded;
+
 use goblin::elf::{header, program_header, section_header, sym, Elf};
 
 use crate::target::{MemoryKind, Target};
@@ -47,6 +49,13 @@ impl Symbols {
     pub fn new(mut functions: Vec<Function>) -> Symbols {
         functions.sort_by(|a, b| a.addr.cmp(&b.addr).then_with(|| a.name.cmp(&b.name)));
         functions.dedup_by_key(|f| f.addr);
+        // A function ends where the next begins: overlapping sizes would make
+        // anything that walks every function's bytes quadratic.
+        for i in 1..functions.len() {
+            let next = functions[i].addr;
+            let f = &mut functions[i - 1];
+            f.size = f.size.min(next - f.addr);
+        }
         Symbols { functions }
     }
 
@@ -62,7 +71,7 @@ impl Symbols {
             .partition_point(|f| f.addr <= addr)
             .checked_sub(1)?;
         let f = &self.functions[i];
-        (addr < f.addr + f.size.max(2)).then_some(i)
+        (addr < f.addr.saturating_add(f.size.max(2))).then_some(i)
     }
 
     /// Name of the function containing `addr`.
@@ -146,10 +155,13 @@ pub enum ImageError {
     },
 }
 
+/// Largest ELF file read: far above any MCU image with full debug information.
+pub const MAX_IMAGE_BYTES: u64 = 256 << 20;
+
 impl Image {
     /// Reads and checks an ELF file.
     pub fn load(path: &Path) -> Result<Image, ImageError> {
-        let bytes = std::fs::read(path).map_err(|error| ImageError::Io {
+        let bytes = read_bounded(path, MAX_IMAGE_BYTES).map_err(|error| ImageError::Io {
             path: path.to_owned(),
             error,
         })?;
@@ -252,10 +264,16 @@ impl Image {
                 continue;
             }
             if let Some(name) = elf.strtab.get_at(symbol.st_name).filter(|n| !n.is_empty()) {
+                let addr = (symbol.st_value as u32) & !1;
+                // A size is believed only as far as the function's own section
+                // reaches: a bogus st_size must not make anything read past it.
+                let room = elf.section_headers.get(symbol.st_shndx).map_or(0, |sh| {
+                    (sh.sh_addr.saturating_add(sh.sh_size)).saturating_sub(u64::from(addr))
+                });
                 functions.push(Function {
                     name: name.to_owned(),
-                    addr: (symbol.st_value as u32) & !1,
-                    size: symbol.st_size as u32,
+                    addr,
+                    size: symbol.st_size.min(room) as u32,
                 });
             }
         }

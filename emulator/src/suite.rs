@@ -1,20 +1,30 @@
 //! Suites: a manifest of workloads, each with an image per core, run on every
 //! chosen target in parallel. One run's failure is recorded with its reason
 //! and the others go on; the whole set becomes one versioned results file.
+//!
+//! Each run can go to a worker process of its own (`mcubench worker`): a run
+//! that aborts, hangs or exhausts memory then costs only its own result, and no
+//! state inside one process (the emulation engine's included) is shared between
+//! runs, so figures do not depend on which runs happened to share a process.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use mcubench_reports::results::{self as schema, Kind, Results, Status};
 use rayon::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use wait_timeout::ChildExt;
 
-use crate::image::Image;
+use crate::image::{Image, MAX_IMAGE_BYTES};
 use crate::machine::RunOptions;
 use crate::run::{run_loaded, RunRecord};
 use crate::target::{Core, FlashController, Target};
+use mcubench_reports::input::{read_bounded, read_text};
 
 /// The `[suite]` table of a manifest.
 #[derive(Debug, Clone, Deserialize)]
@@ -118,10 +128,13 @@ impl std::str::FromStr for Shard {
     }
 }
 
+/// Largest manifest read.
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
 impl Manifest {
     /// Reads and checks a manifest.
     pub fn load(path: &Path) -> Result<Manifest, SuiteError> {
-        let text = std::fs::read_to_string(path).map_err(|error| SuiteError::Io {
+        let text = read_text(path, MAX_MANIFEST_BYTES).map_err(|error| SuiteError::Io {
             path: path.to_owned(),
             error,
         })?;
@@ -165,7 +178,26 @@ pub struct SuiteOptions {
     pub shard: Option<Shard>,
     /// Limits applied to every run (a workload's own `max_cycles` wins).
     pub run: RunOptions,
+    /// Run each job in a worker process; `None` runs them in this process.
+    pub worker: Option<Worker>,
 }
+
+/// How jobs run in processes of their own.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    /// The `mcubench` executable, run as `mcubench worker ...`.
+    pub exe: PathBuf,
+    /// Address space allowed to one worker, in MiB; past it the run fails alone.
+    pub memory_limit_mib: u64,
+    /// Host time a worker gets past its run's wall-clock limit before it is
+    /// killed: the run enforces its own limit, this only catches a worker that
+    /// stopped answering.
+    pub grace: Duration,
+}
+
+/// The most a worker may print: a results record is bounded well below this
+/// (see `run::MAX_RECORDED_OUTPUT`), so more means the worker misbehaved.
+const MAX_WORKER_OUTPUT: u64 = 256 << 20;
 
 /// One workload × target pair.
 #[derive(Debug, Clone)]
@@ -237,7 +269,10 @@ pub fn run_suite(
         .map(|job| {
             let spec = &manifest.workload[job.workload];
             let target = &options.targets[job.target];
-            let run = run_one(spec, target, base, &options.run);
+            let run = match &options.worker {
+                Some(worker) => run_in_worker(worker, manifest_path, spec, target, &options.run),
+                None => run_one(spec, target, base, &options.run),
+            };
             progress(&run);
             run
         })
@@ -286,8 +321,141 @@ pub fn run_suite(
     }
 }
 
-fn run_one(spec: &WorkloadSpec, target: &Target, base: &Path, options: &RunOptions) -> schema::Run {
-    let not_run = |image: String, status: Status, error: String| schema::Run {
+/// Runs one workload of the manifest at `manifest_path` on `target` in this
+/// process: what `mcubench worker` does.
+pub fn run_job(
+    manifest_path: &Path,
+    workload: &str,
+    target: &Target,
+    options: &RunOptions,
+) -> Result<schema::Run, SuiteError> {
+    let manifest = Manifest::load(manifest_path)?;
+    let spec = manifest
+        .workload
+        .iter()
+        .find(|w| w.name == workload)
+        .ok_or_else(|| SuiteError::Invalid {
+            path: manifest_path.to_owned(),
+            message: format!("no workload `{workload}`"),
+        })?;
+    let base = manifest_path.parent().unwrap_or(Path::new("."));
+    Ok(run_one(spec, target, base, options))
+}
+
+/// Runs one job in a worker process and reads its record back; a worker that
+/// dies, hangs or answers nonsense becomes a failed run saying which.
+fn run_in_worker(
+    worker: &Worker,
+    manifest_path: &Path,
+    spec: &WorkloadSpec,
+    target: &Target,
+    options: &RunOptions,
+) -> schema::Run {
+    let failed = |error: String| {
+        let mut run = not_run(spec, target, String::new(), Status::Failed, error);
+        if let Ok((_, image)) = pick_image(spec, target) {
+            run.image = image.display().to_string();
+        }
+        run
+    };
+    let mut command = Command::new(&worker.exe);
+    command
+        .arg("worker")
+        .arg(manifest_path)
+        .args(["--workload", &spec.name])
+        .arg("--target-file")
+        .arg(&target.path)
+        .args(["--clock-mhz", &target.clock_mhz.to_string()])
+        .args(["--wall-limit-s", &options.wall_limit.as_secs().to_string()])
+        .args(["--memory-limit-mib", &worker.memory_limit_mib.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            return failed(format!(
+                "cannot start a worker ({}): {e}",
+                worker.exe.display()
+            ))
+        }
+    };
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(pipe) = pipe {
+                let _ = pipe.take(MAX_WORKER_OUTPUT).read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let limit = options.wall_limit + worker.grace;
+    let status = match child.wait_timeout(limit) {
+        Ok(Some(status)) => status,
+        Ok(None) | Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return failed(format!(
+                "the worker did not finish within {} s of host time and was killed",
+                limit.as_secs()
+            ));
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
+    if let Ok(run) = serde_json::from_slice::<schema::Run>(&stdout) {
+        return run;
+    }
+    let said = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    failed(
+        match std::os::unix::process::ExitStatusExt::signal(&status) {
+            Some(signal) => format!(
+                "the worker died of signal {signal}{}{}",
+                signal_meaning(signal),
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said}")
+                }
+            ),
+            None => format!(
+                "the worker exited with status {} without a record{}",
+                status.code().unwrap_or(-1),
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said}")
+                }
+            ),
+        },
+    )
+}
+
+/// What a signal that ends a worker usually means.
+fn signal_meaning(signal: i32) -> &'static str {
+    match signal {
+        6 => " (SIGABRT: an abort, e.g. an allocation past the memory limit)",
+        9 => " (SIGKILL: killed, e.g. by the kernel when memory ran out)",
+        11 => " (SIGSEGV)",
+        _ => "",
+    }
+}
+
+/// The record of a run that produced no figures.
+fn not_run(
+    spec: &WorkloadSpec,
+    target: &Target,
+    image: String,
+    status: Status,
+    error: String,
+) -> schema::Run {
+    schema::Run {
         workload: spec.name.clone(),
         kind: spec.kind,
         target: target.name.clone(),
@@ -318,7 +486,11 @@ fn run_one(spec: &WorkloadSpec, target: &Target, base: &Path, options: &RunOptio
             wall_ms: 0.0,
             mips: 0.0,
         },
-    };
+    }
+}
+
+fn run_one(spec: &WorkloadSpec, target: &Target, base: &Path, options: &RunOptions) -> schema::Run {
+    let not_run = |image, status, error| not_run(spec, target, image, status, error);
     let (_, image_path) = match pick_image(spec, target) {
         Ok(found) => found,
         Err(reason) => return not_run(String::new(), Status::Error, reason),
@@ -420,7 +592,7 @@ fn to_schema(spec: &WorkloadSpec, image: String, r: RunRecord) -> schema::Run {
 
 /// Hex SHA-256 of a file's bytes.
 pub fn file_sha256(path: &Path) -> Option<String> {
-    Some(sha256_hex(&std::fs::read(path).ok()?))
+    Some(sha256_hex(&read_bounded(path, MAX_IMAGE_BYTES).ok()?))
 }
 
 /// Lowercase hex SHA-256 of bytes, as provenance records it.

@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use mcubench_reports::input::read_text;
+
 use serde::Deserialize;
 
 /// The processor core of a target, which selects the CPU model and the cost model.
@@ -578,6 +580,9 @@ pub struct Target {
     /// SHA-256 of the target file, recorded in results as provenance.
     #[serde(skip)]
     pub sha256: String,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub path: PathBuf,
 }
 
 /// Why a target could not be loaded.
@@ -641,10 +646,13 @@ pub enum TargetError {
     },
 }
 
+/// Largest target file read.
+const MAX_TARGET_BYTES: u64 = 1 << 20;
+
 impl Target {
     /// Loads and validates a target file.
     pub fn load(path: &Path) -> Result<Target, TargetError> {
-        let text = std::fs::read_to_string(path).map_err(|error| TargetError::Io {
+        let text = read_text(path, MAX_TARGET_BYTES).map_err(|error| TargetError::Io {
             path: path.to_owned(),
             error,
         })?;
@@ -653,6 +661,7 @@ impl Target {
             message: e.message().to_owned(),
         })?;
         target.sha256 = crate::suite::sha256_hex(text.as_bytes());
+        target.path = path.to_owned();
         target.validate(path)?;
         Ok(target)
     }

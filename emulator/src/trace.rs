@@ -131,6 +131,9 @@ pub struct Repriced {
     pub energy_uj: f64,
 }
 
+/// Largest trace file read: block counts of a large image.
+const MAX_TRACE_BYTES: u64 = 256 << 20;
+
 impl Trace {
     /// Reads a trace file.
     pub fn load(path: &Path) -> Result<Trace, TraceError> {
@@ -138,13 +141,18 @@ impl Trace {
             path: path.display().to_string(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
+        let text = mcubench_reports::input::read_text(path, MAX_TRACE_BYTES)
+            .map_err(|e| read(e.to_string()))?;
         serde_json::from_str(&text).map_err(|e| read(format!("not a trace: {e}")))
     }
 
     /// Prices the recorded run on `target`, optionally with another core.
     pub fn reprice(&self, target: &Target, core: Option<Core>) -> Result<Repriced, TraceError> {
-        let bytes = std::fs::read(&self.image).map_err(|e| TraceError::Read {
+        let bytes = mcubench_reports::input::read_bounded(
+            Path::new(&self.image),
+            crate::image::MAX_IMAGE_BYTES,
+        )
+        .map_err(|e| TraceError::Read {
             path: self.image.clone(),
             message: e.to_string(),
         })?;

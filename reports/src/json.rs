@@ -16,10 +16,13 @@ const SUPPORTED_MAJOR: u64 = 1;
 
 /// Reads and checks a results file.
 pub fn read_results(path: &Path) -> Result<Results, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text =
+        crate::input::read_text(path, crate::input::MAX_RESULTS_BYTES).map_err(|source| {
+            Error::Read {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
     parse_results(&text, path)
 }
 

@@ -25,6 +25,7 @@ pub mod compare;
 mod error;
 pub mod exports;
 pub mod html;
+pub mod input;
 pub mod json;
 pub mod markdown;
 pub mod merge;

@@ -8,6 +8,7 @@ mod reprice;
 mod run;
 mod suite;
 mod targets;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ enum Command {
     Export(export::Args),
     /// Price a recorded run (`run --record-trace`) for another target, core or clock.
     Reprice(reprice::Args),
+    /// Run one job of a suite in this process (the suite's worker processes).
+    #[command(hide = true)]
+    Worker(worker::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -53,6 +57,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Export(args) => export::run(args),
+        Command::Worker(args) => worker::run(args),
     }
 }
 

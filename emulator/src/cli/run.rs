@@ -143,16 +143,7 @@ const MAX_INPUT_BYTES: u64 = 16 << 20;
 
 /// The bytes of `--input`, bounded.
 fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("{}: cannot read the console input", path.display()))?
-        .len();
-    if size > MAX_INPUT_BYTES {
-        anyhow::bail!(
-            "{}: console input of {size} bytes is over the {MAX_INPUT_BYTES}-byte limit",
-            path.display()
-        );
-    }
-    std::fs::read(path)
+    mcubench_reports::input::read_bounded(path, MAX_INPUT_BYTES)
         .with_context(|| format!("{}: cannot read the console input", path.display()))
 }
 

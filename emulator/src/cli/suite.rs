@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mcubench::machine::RunOptions;
-use mcubench::suite::{jobs, run_suite, Manifest, Shard, SuiteOptions};
+use mcubench::suite::{jobs, run_suite, Manifest, Shard, SuiteOptions, Worker};
 use mcubench::target::Target;
 use mcubench_reports::{json, Status};
 
@@ -30,6 +30,12 @@ pub struct Args {
     /// Host seconds allowed per run.
     #[arg(long, default_value_t = RunOptions::default().wall_limit.as_secs())]
     wall_limit_s: u64,
+    /// Runs at a time (default: one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Address space one run's worker process may use, in MiB.
+    #[arg(long, default_value_t = 4096)]
+    memory_limit_mib: u64,
     /// Skip writing the HTML report.
     #[arg(long)]
     no_report: bool,
@@ -74,6 +80,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             wall_limit: Duration::from_secs(args.wall_limit_s),
             ..RunOptions::default()
         },
+        worker: Some(Worker {
+            exe: std::env::current_exe().context("cannot find the mcubench executable")?,
+            memory_limit_mib: args.memory_limit_mib,
+            grace: Duration::from_secs(30),
+        }),
     };
     let total = jobs(&manifest, options.targets.len(), options.shard).len();
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -99,7 +110,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let results = run_suite(&manifest, &manifest_path, &options, &progress);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.map_or(0, usize::from))
+        .build()
+        .context("cannot start the suite's threads")?;
+    let results = pool.install(|| run_suite(&manifest, &manifest_path, &options, &progress));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -35,6 +35,12 @@ pub struct BlockInfo {
     pub sleeps: bool,
     /// Whether that is WFE, which returns at once when the event register is set.
     pub ends_in_wfe: bool,
+    /// Whether the block ends in YIELD or WFE, after which unicorn stops with
+    /// "invalid instruction" (its ARM port counts QEMU's vCPU-yield exit as
+    /// one) with PC already past the hint.
+    pub ends_in_yield_exit: bool,
+    /// Whether the block holds a SEV, which sets the event register.
+    pub sends_event: bool,
     /// Whether the block changes PRIMASK, FAULTMASK or BASEPRI (CPS, MSR),
     /// after which a pending exception may be taken.
     pub changes_masks: bool,
@@ -123,6 +129,9 @@ impl BlockInfo {
             sleeps: last
                 .is_some_and(|i| i.mnemonic.starts_with("wfi") || i.mnemonic.starts_with("wfe")),
             ends_in_wfe: last.is_some_and(|i| i.mnemonic.starts_with("wfe")),
+            ends_in_yield_exit: last
+                .is_some_and(|i| i.mnemonic.starts_with("yield") || i.mnemonic.starts_with("wfe")),
+            sends_event: insns.iter().any(|i| i.mnemonic.starts_with("sev")),
             changes_masks: insns.iter().any(changes_masks),
             unsupported: model.unsupported(&insns),
             in_flash,
@@ -194,7 +203,7 @@ impl HotBlock {
     pub const MOVES_SP: u8 = 1 << 1;
     /// A `b .` loop.
     pub const DEAD_LOOP: u8 = 1 << 2;
-    /// Holds FP or unsupported instructions: check before running.
+    /// Holds FP or unsupported instructions or a SEV: look before running.
     pub const CHECK: u8 = 1 << 3;
     /// Fetched from flash.
     pub const IN_FLASH: u8 = 1 << 4;
@@ -227,7 +236,7 @@ impl HotBlock {
                 | flag(info.moves_sp, Self::MOVES_SP)
                 | flag(info.dead_loop, Self::DEAD_LOOP)
                 | flag(
-                    info.first_fp.is_some() || info.unsupported.is_some(),
+                    info.first_fp.is_some() || info.unsupported.is_some() || info.sends_event,
                     Self::CHECK,
                 )
                 | flag(info.in_flash, Self::IN_FLASH)

@@ -12,7 +12,7 @@ use super::exceptions::{FaultCause, FP_STACKING_CYCLES};
 use super::flash::{ControllerAction, FlashTiming};
 use super::nvic::{self, exception, Masks, Nvic};
 use super::semihosting::{Clock, Outcome};
-use super::{core_register, Engine, Stop, UcMemory, PPB_BASE};
+use super::{core_register, Engine, Stop, UcMemory, CLOCK_CHECK_BLOCKS, PPB_BASE};
 use crate::cost::{divide_cycles, weight};
 use crate::target::Core;
 
@@ -123,6 +123,8 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     }
     if block.has(HotBlock::CHECK) {
         let info = e.blocks.get(id);
+        // SEV comes before any WFE of its block, which ends the block.
+        e.event_register |= info.sends_event;
         if let Some(u) = &info.unsupported {
             e.stop = Some(Stop::Unsupported(u.clone()));
         } else if let Some(at) = info.first_fp {
@@ -139,6 +141,13 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     if prev.has(HotBlock::MASKS) {
         // PRIMASK, FAULTMASK or BASEPRI changed: a pending exception may be due.
         e.request_exception_check();
+    }
+    e.clock_check_in -= 1;
+    if e.clock_check_in == 0 {
+        e.clock_check_in = CLOCK_CHECK_BLOCKS;
+        if std::time::Instant::now() >= e.deadline {
+            e.stop = Some(Stop::WallClock);
+        }
     }
     if block.has(HotBlock::DEAD_LOOP) {
         dead_loop(uc, addr);

@@ -228,6 +228,8 @@ enum Stop {
     },
     /// Asleep after the WFI/WFE before this address, with no wake source.
     Asleep(u32),
+    /// The wall-clock limit passed.
+    WallClock,
     /// Something the firmware broke that a probe would report: the run ends.
     Broken {
         kind: String,
@@ -258,6 +260,10 @@ struct Engine {
     expect: u32,
     mark_cycles: u64,
     next_event: u64,
+    /// When the wall-clock limit passes.
+    deadline: Instant,
+    /// Blocks left before the hook next reads the host clock.
+    clock_check_in: u32,
     systick_at: u64,
     /// When a peripheral next needs to act.
     bus_at: u64,
@@ -430,6 +436,15 @@ impl Engine {
         }
     }
 
+    /// Whether the engine stopped at `pc` only because the current block ended
+    /// in a YIELD or WFE (see `BlockInfo::ends_in_yield_exit`). A real
+    /// undefined instruction in the next block would have run that block's
+    /// hook first, making it the current one.
+    fn after_yield_exit(&self, pc: u32) -> bool {
+        let block = self.blocks.get(self.cur);
+        self.cur != 0 && block.ends_in_yield_exit && block.fallthrough == pc
+    }
+
     /// The last instruction of the current block: the branch that ended it.
     fn last_insn(&self) -> u32 {
         let block = self.blocks.get(self.cur);
@@ -519,6 +534,8 @@ pub struct Machine {
     image: Arc<Image>,
     initial_sp: u32,
     options: RunOptions,
+    /// When the machine was built: the wall-clock limit counts from here.
+    started: Instant,
 }
 
 impl std::fmt::Debug for Machine {
@@ -540,6 +557,9 @@ const BITBAND: [(u32, u32); 2] = [(0x2200_0000, 0x2000_0000), (0x4200_0000, 0x40
 const BITBAND_ALIAS_SIZE: u64 = 0x0200_0000;
 /// An address never executed, used as emu_start's `until`.
 const NEVER: u64 = 0xF000_0000;
+/// Blocks between two reads of the host clock: a few ms of host time at
+/// tens of millions of blocks per second, and no cost worth measuring.
+pub(super) const CLOCK_CHECK_BLOCKS: u32 = 1 << 16;
 
 fn uc_err(context: &str, e: unicorn_engine::uc_error) -> Failure {
     Failure::Internal(format!("{context}: {e:?}"))
@@ -562,8 +582,15 @@ impl Memory for UcMemory<'_, '_> {
     fn read(&self, addr: u32, buf: &mut [u8]) -> Option<()> {
         self.0.mem_read(u64::from(addr), buf).ok()
     }
+    /// Writes as the firmware could: only into memory mapped writable, so a
+    /// semihosting result or an RTT cursor never lands in flash.
     fn write(&mut self, addr: u32, data: &[u8]) -> Option<()> {
-        self.0.mem_write(u64::from(addr), data).ok()
+        let (start, end) = (u64::from(addr), u64::from(addr) + data.len() as u64);
+        let writable = self.0.mem_regions().ok()?.iter().any(|r| {
+            r.begin <= start && end <= r.end.saturating_add(1) && r.perms & Prot::WRITE.0 != 0
+        });
+        writable.then_some(())?;
+        self.0.mem_write(start, data).ok()
     }
 }
 
@@ -574,6 +601,7 @@ impl Machine {
         image: Arc<Image>,
         options: RunOptions,
     ) -> Result<Machine, Failure> {
+        let started = Instant::now();
         let core = target.core;
         let model = match core {
             Core::CortexM3 => ArmCpuModel::CORTEX_M3,
@@ -620,6 +648,8 @@ impl Machine {
             expect: image.reset & !1,
             mark_cycles: 0,
             next_event: options.max_cycles,
+            deadline: started + options.wall_limit,
+            clock_check_in: CLOCK_CHECK_BLOCKS,
             systick_at: u64::MAX,
             bus_at: u64::MAX,
             max_cycles: options.max_cycles,
@@ -715,6 +745,7 @@ impl Machine {
             initial_sp: image.initial_sp,
             image,
             options,
+            started,
         };
         machine.install_hooks(target)?;
         Ok(machine)
@@ -817,6 +848,9 @@ impl Machine {
         let decoder = Decoder::new();
         let mut sites = Vec::new();
         for f in self.image.symbols.functions() {
+            if self.started.elapsed() >= self.options.wall_limit {
+                return Err(self.wall_clock_failure());
+            }
             let Ok(bytes) = self.uc.mem_read_as_vec(u64::from(f.addr), f.size as usize) else {
                 continue;
             };
@@ -850,7 +884,7 @@ impl Machine {
 
     /// Runs the firmware to its exit, a failure, or a limit.
     pub fn run(mut self) -> Execution {
-        let started = Instant::now();
+        let started = self.started;
         let mut pc = self.image.reset & !1;
         let sp = self.initial_sp;
         let _ = self.uc.reg_write(RegisterARM::SP, u64::from(sp));
@@ -858,16 +892,12 @@ impl Machine {
         let _ = self.uc.reg_write(RegisterARM::LR, 0xFFFF_FFFF);
         let mut exit_code = None;
         let failure = loop {
-            let remaining = self.options.wall_limit.saturating_sub(started.elapsed());
-            if remaining.is_zero() {
+            if started.elapsed() >= self.options.wall_limit {
                 break Some(self.wall_clock_failure());
             }
-            let result = self.uc.emu_start(
-                u64::from(pc | 1),
-                NEVER,
-                remaining.as_micros().max(1) as u64,
-                0,
-            );
+            // No engine timeout: it would start a timer thread per call. The
+            // block hook watches the clock instead (`CLOCK_CHECK_BLOCKS`).
+            let result = self.uc.emu_start(u64::from(pc | 1), NEVER, 0, 0);
             let now_pc = self.uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
             let stop = self.uc.get_data_mut().stop.take();
             let next = match (result, stop) {
@@ -878,6 +908,7 @@ impl Machine {
                 }
                 (_, Some(Stop::Exception(number))) => self.take_exception(number, now_pc),
                 (_, Some(Stop::Svc)) => self.svc(now_pc),
+                (_, Some(Stop::WallClock)) => break Some(self.wall_clock_failure()),
                 (_, Some(Stop::Resume(at))) => Ok(at),
                 (_, Some(Stop::ExceptionReturn(exc_return))) => {
                     let at = self.uc.get_data().last_insn();
@@ -913,6 +944,12 @@ impl Machine {
                 (Err(_), None) if now_pc & EXC_RETURN_PAGE == EXC_RETURN_PAGE => {
                     let at = self.uc.get_data().last_insn();
                     self.exception_return(now_pc | 1, at)
+                }
+                (Err(unicorn_engine::uc_error::INSN_INVALID), None)
+                    if self.uc.get_data().after_yield_exit(now_pc) =>
+                {
+                    // A hint, not a fault: go on after it.
+                    Ok(now_pc)
                 }
                 (Err(err), None) => {
                     let unmapped = self.uc.get_data_mut().unmapped.take();

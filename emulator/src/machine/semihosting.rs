@@ -50,6 +50,9 @@ const FEATURES_FILE: &str = ":semihosting-features";
 const FEATURES: [u8; 5] = [b'S', b'H', b'F', b'B', 0b11];
 /// EBADF, returned by SYS_ERRNO after a failed call.
 const EBADF: u32 = 9;
+/// Most bytes one SYS_WRITE takes; the caller's C library writes the rest in
+/// further calls, as it does when a host writes short.
+const MAX_WRITE_CHUNK: u32 = 64 << 10;
 /// ENOENT, returned by SYS_ERRNO after a failed open.
 const ENOENT: u32 = 2;
 
@@ -175,11 +178,14 @@ impl Semihosting {
             op::WRITE => {
                 let (h, ptr, len) = (param(0)?, param(1)?, param(2)?);
                 match self.handle(h)? {
+                    // At most one chunk per call, returning what is left as
+                    // the call allows: a length taken from the firmware
+                    // never sizes a host allocation.
                     Handle::Stdout | Handle::Stderr => {
-                        let mut data = vec![0; len as usize];
+                        let mut data = vec![0; len.min(MAX_WRITE_CHUNK) as usize];
                         mem.read(ptr, &mut data)?;
                         self.output.extend_from_slice(&data);
-                        ret(0)
+                        ret(len - data.len() as u32)
                     }
                     _ => None,
                 }

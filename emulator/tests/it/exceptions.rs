@@ -177,3 +177,17 @@ fn a_system_reset_request_ends_the_run_with_an_error_naming_it() {
         &["system reset", "AIRCR.SYSRESETREQ", "main"],
     );
 }
+
+#[test]
+fn hints_run_as_hints_and_semihosting_cannot_write_flash() {
+    let r = run(&path("hints.elf"), "stm32f407");
+    assert_eq!(r.error, None, "it printed:\n{}", r.stdout);
+    assert_eq!(r.handled_fault, None);
+    assert_eq!(
+        r.stdout,
+        "hints ran\n\
+         get_cmdline into flash returned 0xffffffff\n\
+         flash unchanged 1\n"
+    );
+    assert_eq!(r.exit_code, Some(0));
+}

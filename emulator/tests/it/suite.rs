@@ -1,7 +1,9 @@
 use std::path::Path;
 
 use mcubench::machine::RunOptions;
-use mcubench::suite::{jobs, run_suite, Manifest, Shard, SuiteOptions};
+use std::time::Duration;
+
+use mcubench::suite::{jobs, run_suite, Manifest, Shard, SuiteOptions, Worker};
 use mcubench_reports::Status;
 
 use crate::{fixture, target};
@@ -48,6 +50,83 @@ fn manifest_in(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+fn worker(exe: &Path) -> Worker {
+    Worker {
+        exe: exe.to_owned(),
+        memory_limit_mib: 4096,
+        grace: Duration::from_secs(1),
+    }
+}
+
+/// A stand-in worker executable that behaves as `script` says.
+fn fake_worker(dir: &Path, script: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("worker.sh");
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// Runs the fixture manifest's `semihost` workload with `worker` and returns its record.
+fn run_with(dir: &Path, worker: Worker, wall_limit: Duration) -> mcubench_reports::Run {
+    let path = manifest_in(dir);
+    let manifest = Manifest::load(&path).unwrap();
+    let options = SuiteOptions {
+        targets: vec![target("stm32f407")],
+        shard: Some(Shard { index: 1, count: 3 }),
+        run: RunOptions {
+            wall_limit,
+            ..RunOptions::default()
+        },
+        worker: Some(worker),
+    };
+    let mut results = run_suite(&manifest, &path, &options, &|_| {});
+    assert_eq!(results.runs.len(), 1);
+    results.runs.remove(0)
+}
+
+#[test]
+fn a_worker_that_aborts_is_a_failed_run_naming_the_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = fake_worker(
+        dir.path(),
+        "echo 'memory allocation failed' >&2; kill -ABRT $$",
+    );
+    let run = run_with(dir.path(), worker(&exe), Duration::from_secs(5));
+    assert_eq!(run.status, Status::Failed);
+    assert_eq!(run.workload, "semihost");
+    assert_eq!(run.image, "semihost.elf");
+    let error = run.error.unwrap();
+    assert!(error.contains("signal 6 (SIGABRT"), "{error}");
+    assert!(error.ends_with(": memory allocation failed"), "{error}");
+}
+
+#[test]
+fn a_worker_that_hangs_is_killed_after_its_wall_limit_and_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = fake_worker(dir.path(), "exec sleep 60");
+    let started = std::time::Instant::now();
+    let run = run_with(dir.path(), worker(&exe), Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(run.status, Status::Failed);
+    let error = run.error.unwrap();
+    assert!(
+        error.contains("did not finish within 2 s of host time and was killed"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_worker_past_its_memory_limit_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut worker = worker(env!("CARGO_BIN_EXE_mcubench").as_ref());
+    worker.memory_limit_mib = 256;
+    let run = run_with(dir.path(), worker, Duration::from_secs(20));
+    assert_eq!(run.status, Status::Failed);
+    let error = run.error.unwrap();
+    assert!(error.starts_with("the worker"), "{error}");
+}
+
 #[test]
 fn a_failing_workload_is_recorded_and_the_rest_still_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -57,6 +136,7 @@ fn a_failing_workload_is_recorded_and_the_rest_still_run() {
         targets: vec![target("stm32f407"), target("mps2-an385")],
         shard: None,
         run: RunOptions::default(),
+        worker: Some(worker(env!("CARGO_BIN_EXE_mcubench").as_ref())),
     };
     let results = run_suite(&manifest, &path, &options, &|_| {});
     let status: Vec<(String, Status)> = results.runs.iter().map(|r| (r.key(), r.status)).collect();
