@@ -43,6 +43,8 @@ pub struct RunRecord {
     pub sleep_cycles: u64,
     /// Cycles in deep sleep (SCR.SLEEPDEEP), charged at the stop-mode current.
     pub deep_sleep_cycles: u64,
+    /// Times the core woke from deep sleep.
+    pub deep_sleep_wakeups: u64,
     /// Executed instructions.
     pub instructions: u64,
     /// Cycles per instruction.
@@ -57,6 +59,9 @@ pub struct RunRecord {
     pub energy_uj: f64,
     /// Of that, the energy asleep, in µJ.
     pub sleep_energy_uj: f64,
+    /// Of that, the energy of waking from deep sleep (the target's
+    /// `stop_wakeup_us` at the run current, each time), in µJ.
+    pub wakeup_energy_uj: f64,
     /// Average power over the run, in mW.
     pub avg_power_mw: f64,
     /// Cycles lost to flash wait states.
@@ -96,6 +101,10 @@ pub struct RunRecord {
     pub stacks: Vec<StackSample>,
     /// The average draw at a duty cycle, when one was asked for.
     pub duty_cycle: Option<DutyCycle>,
+    /// The average draw over the firmware's own cycle of work and sleep, when
+    /// it slept: the whole run averaged, its period the run's time over the
+    /// calls of its first region.
+    pub firmware_duty_cycle: Option<DutyCycle>,
     /// Host figures (never compared or gated).
     pub host: Host,
     /// Block counts for re-pricing, when recorded.
@@ -151,6 +160,30 @@ impl RunRecord {
         let avg_current_ma = avg_power_mw / target.energy.vdd_v;
         Ok(DutyCycle {
             period_ms,
+            avg_power_mw,
+            avg_current_ma,
+            battery_life_h: battery_mah.map(|mah| mah / avg_current_ma),
+        })
+    }
+
+    /// The average draw over the run as the firmware paced it, when it slept
+    /// (I_avg = E / (Vdd × T) over reset to exit), and the life of a
+    /// `battery_mah` battery at that draw. One period is the run's time over
+    /// the calls of its first region (one inference and the sleep after it);
+    /// without a region the whole run is one period.
+    pub fn own_duty_cycle(&self, battery_mah: Option<f64>) -> Option<DutyCycle> {
+        if self.sleep_time_us <= 0.0 || self.time_us <= 0.0 {
+            return None;
+        }
+        let periods = self
+            .regions
+            .iter()
+            .find(|r| r.calls > 0)
+            .map_or(1, |r| r.calls);
+        let avg_power_mw = self.energy_uj / self.time_us * 1000.0;
+        let avg_current_ma = avg_power_mw / self.vdd_v;
+        Some(DutyCycle {
+            period_ms: self.time_us / 1000.0 / periods as f64,
             avg_power_mw,
             avg_current_ma,
             battery_life_h: battery_mah.map(|mah| mah / avg_current_ma),
@@ -233,7 +266,11 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
     let light_sleep = execution.sleep_cycles - execution.deep_sleep_cycles;
     let sleep_energy_uj = light_sleep as f64 * target.energy.sleep_mode_pj_per_cycle() * 1e-6
         + execution.deep_sleep_us * 1e-6 * target.energy.stop_uw();
-    let energy_uj = uj(execution.weighted_cycles) + flash_program_uj + sleep_energy_uj;
+    let wakeup_energy_uj = target
+        .energy
+        .wakeup_uj(execution.deep_sleep_wakeups, clock_mhz);
+    let energy_uj =
+        uj(execution.weighted_cycles) + flash_program_uj + sleep_energy_uj + wakeup_energy_uj;
     let profile = execution.profiler.functions(&image.symbols);
     let regions: Vec<Region> = image
         .symbols
@@ -253,7 +290,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         })
         .collect();
     let wall_s = execution.wall.as_secs_f64();
-    RunRecord {
+    let mut record = RunRecord {
         image: image.path.display().to_string(),
         target: target.name.clone(),
         core: target.core.name().to_owned(),
@@ -264,6 +301,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         cycles: execution.cycles,
         sleep_cycles: execution.sleep_cycles,
         deep_sleep_cycles: execution.deep_sleep_cycles,
+        deep_sleep_wakeups: execution.deep_sleep_wakeups,
         instructions: execution.instructions,
         cpi: if execution.instructions > 0 {
             execution.cycles as f64 / execution.instructions as f64
@@ -275,6 +313,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         sleep_time_us,
         energy_uj,
         sleep_energy_uj,
+        wakeup_energy_uj,
         avg_power_mw: if time_us > 0.0 {
             energy_uj / time_us * 1000.0
         } else {
@@ -300,6 +339,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         profile,
         stacks: execution.profiler.stacks(&image.symbols),
         duty_cycle: None,
+        firmware_duty_cycle: None,
         host: Host {
             wall_ms: wall_s * 1000.0,
             mips: if wall_s > 0.0 {
@@ -309,5 +349,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
             },
         },
         trace: execution.trace,
-    }
+    };
+    record.firmware_duty_cycle = record.own_duty_cycle(None);
+    record
 }

@@ -316,6 +316,17 @@ impl EnergyFigures {
         self.vdd_v * self.stop_ua
     }
 
+    /// Extra energy of `wakeups` wake-ups from deep sleep, in µJ: for the
+    /// datasheet's wake-up time the part draws about its run current at
+    /// `clock_mhz` instead of its stop current (an upper bound: it restarts
+    /// on a slower internal oscillator), while the timeline, kept by the wake
+    /// source's timer, counts that time as asleep.
+    pub fn wakeup_uj(&self, wakeups: u64, clock_mhz: f64) -> f64 {
+        let run_uw = self.vdd_v * self.run_ua_per_mhz * clock_mhz;
+        // µW × µs = pJ.
+        wakeups as f64 * self.stop_wakeup_us.unwrap_or(0.0) * (run_uw - self.stop_uw()) * 1e-6
+    }
+
     /// The same part supplied at `vdd` volts. With an LDO the currents stay (the
     /// supply current is the core's); with an SMPS the run and sleep-mode
     /// currents scale by `vdd_v / vdd` (constant power through a converter of

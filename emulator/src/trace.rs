@@ -69,6 +69,9 @@ pub struct Trace {
     /// Cycles in deep sleep.
     #[serde(default)]
     pub deep_sleep_cycles: u64,
+    /// Times the core woke from deep sleep.
+    #[serde(default)]
+    pub deep_sleep_wakeups: u64,
     /// Whether the firmware programmed its clock tree or flash settings.
     #[serde(default)]
     pub programmed_clocks: bool,
@@ -219,7 +222,10 @@ impl Trace {
         // running, V × µA × s in deep sleep.
         let light_sleep = self.sleep_cycles - self.deep_sleep_cycles;
         let sleep_uj = light_sleep as f64 * target.energy.sleep_mode_pj_per_cycle() * 1e-6
-            + self.deep_sleep_cycles as f64 / target.clock_mhz * 1e-6 * target.energy.stop_uw();
+            + self.deep_sleep_cycles as f64 / target.clock_mhz * 1e-6 * target.energy.stop_uw()
+            + target
+                .energy
+                .wakeup_uj(self.deep_sleep_wakeups, target.clock_mhz);
         let program_uj = target.energy.vdd_v
             * target.flash_program.current_ma.unwrap_or(0.0)
             * self.flash_program_us

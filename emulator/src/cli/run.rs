@@ -46,8 +46,9 @@ pub struct Args {
     /// asleep in between.
     #[arg(long)]
     period_ms: Option<f64>,
-    /// With --period-ms: battery capacity in mAh, for its life at that draw.
-    #[arg(long, requires = "period_ms")]
+    /// Battery capacity in mAh, for its life at the draw of --period-ms and at
+    /// the firmware's own duty cycle.
+    #[arg(long)]
     battery_mah: Option<f64>,
     /// Bytes the firmware's console UART receives, as if typed at a terminal
     /// (a file, at most 16 MiB).
@@ -106,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(period_ms) = args.period_ms {
         record.duty_cycle = Some(record.at_period(&target, period_ms, args.battery_mah)?);
     }
+    record.firmware_duty_cycle = record.own_duty_cycle(args.battery_mah);
     if let (Some(path), Some(trace)) = (&args.record_trace, &record.trace) {
         let json = serde_json::to_vec(trace).context("encoding the trace")?;
         mcubench_reports::output::write_atomic(path, &json)?;
@@ -150,7 +152,7 @@ fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 /// The first line of a run's summary: what runs where.
 fn header(image: &str, target: &Target) -> String {
     format!(
-        "{image} on {} ({}, {} MHz, {} WS, {} V {})\n",
+        "{image} on {} ({}, {} MHz, {} WS, {:.2} V {})\n",
         target.name,
         target.core,
         target.clock_mhz,
@@ -220,13 +222,26 @@ fn figures(r: &RunRecord, top: usize) -> String {
     for (k, v) in rows {
         let _ = writeln!(out, "  {k:<18} {v}");
     }
-    if let Some(d) = &r.duty_cycle {
+    if r.deep_sleep_wakeups > 0 {
+        let _ = writeln!(
+            out,
+            "  {:<18} {} from deep sleep, {:.3} µJ",
+            "wake-ups", r.deep_sleep_wakeups, r.wakeup_energy_uj
+        );
+    }
+    let cycles = [
+        r.duty_cycle
+            .as_ref()
+            .map(|d| (d, format!("every {} ms", d.period_ms))),
+        r.firmware_duty_cycle
+            .as_ref()
+            .map(|d| (d, format!("own, {:.3} ms", d.period_ms))),
+    ];
+    for (d, label) in cycles.into_iter().flatten() {
         let _ = writeln!(
             out,
             "  {:<18} {:.4} mW, {:.4} mA",
-            format!("every {} ms", d.period_ms),
-            d.avg_power_mw,
-            d.avg_current_ma
+            label, d.avg_power_mw, d.avg_current_ma
         );
         if let Some(hours) = d.battery_life_h {
             let _ = writeln!(

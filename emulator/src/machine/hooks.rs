@@ -273,10 +273,14 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
     // Events that wake nothing (a timer without its interrupt enabled) are
     // stepped over; after this many the core wakes spuriously, as WFI may
     // (B1.5.19), so host time is checked again between blocks.
+    // A wake-up from deep sleep is counted: the part's wake-up time from stop
+    // mode is charged for each (run.rs).
+    let mut slept_deeply = false;
     for _ in 0..MAX_EVENTS_PER_SLEEP {
         let e = uc.get_data_mut();
         if e.sys.nvic.wakes(masks) {
             e.request_exception_check();
+            e.deep_sleep_wakeups += u64::from(slept_deeply);
             return Ok(());
         }
         let Some(wake) = e.next_wake() else {
@@ -291,11 +295,13 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
         e.sleep_cycles += slept;
         e.sleep_us += us;
         if e.sys.nvic.sleep_deep() {
+            slept_deeply = true;
             e.deep_sleep_cycles += slept;
             e.deep_sleep_us += us;
         }
         poll_events(uc);
     }
+    uc.get_data_mut().deep_sleep_wakeups += u64::from(slept_deeply);
     Ok(())
 }
 

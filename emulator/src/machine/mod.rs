@@ -172,6 +172,8 @@ pub struct Execution {
     pub sleep_cycles: u64,
     /// Cycles in deep sleep (SCB.SCR.SLEEPDEEP): the part's stop mode.
     pub deep_sleep_cycles: u64,
+    /// Times the core woke from deep sleep.
+    pub deep_sleep_wakeups: u64,
     /// The clock and flash settings in force, and for how long.
     pub clock_spans: Vec<ClockSpan>,
     /// Every peripheral register the firmware touched.
@@ -251,6 +253,7 @@ struct Engine {
     /// Cycles asleep; `cycles + sleep_cycles` is the time base of timers.
     sleep_cycles: u64,
     deep_sleep_cycles: u64,
+    deep_sleep_wakeups: u64,
     /// Sleep in µs, each stretch at the clock then in force.
     sleep_us: f64,
     deep_sleep_us: f64,
@@ -655,6 +658,7 @@ impl Machine {
             max_cycles: options.max_cycles,
             sleep_cycles: 0,
             deep_sleep_cycles: 0,
+            deep_sleep_wakeups: 0,
             sleep_us: 0.0,
             deep_sleep_us: 0.0,
             blocks: BlockTable::new(code_ranges),
@@ -995,6 +999,7 @@ impl Machine {
             cycles: e.cycles,
             sleep_cycles: e.sleep_cycles,
             deep_sleep_cycles: e.deep_sleep_cycles,
+            deep_sleep_wakeups: e.deep_sleep_wakeups,
             clock_spans: e.clock.spans(e.now()),
             peripheral_accesses: e.bus.accesses(),
             time_us: e.clock.micros(e.now()),
@@ -1037,6 +1042,7 @@ impl Machine {
                     flash_program_us: e.program_us,
                     sleep_cycles: e.sleep_cycles,
                     deep_sleep_cycles: e.deep_sleep_cycles,
+                    deep_sleep_wakeups: e.deep_sleep_wakeups,
                     programmed_clocks: e.clock_programmed,
                 }
             }),

@@ -121,7 +121,7 @@ fn one_inference_leads_the_run() {
     let table = stdout_of(&args);
     let figures = table.split("-----------------------\n").nth(1).unwrap();
     assert!(figures.starts_with("per call:\n"), "{figures}");
-    assert!(table.contains("1.8 V LDO"), "{table}");
+    assert!(table.contains("1.80 V LDO"), "{table}");
     let json = stdout_of(&[&args[..], &["--format", "json"]].concat());
     let record: serde_json::Value = serde_json::from_str(&json).unwrap();
     let call = &record["per_call"][0];

@@ -279,3 +279,51 @@ fn f7_l1_caches_make_the_flash_table_loop_faster() {
         r.clocks
     );
 }
+
+/// The relative difference of two figures computed along different paths.
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+}
+
+#[test]
+fn a_duty_cycled_firmware_is_charged_for_the_stop_mode_it_chose() {
+    let r = run("devices/duty_cycle_l4r5.elf", "stm32l4r5");
+    exits_cleanly_with(&r, "periods 10 inferences 10\n");
+    let inference = &r.regions[0];
+    assert_eq!(
+        (inference.name.as_str(), inference.calls),
+        ("inference", 10)
+    );
+    // 120000 passes of SUBS + taken BNE, 3 cycles each: 360000 per call.
+    assert!(
+        (3_600_000..=3_601_000).contains(&inference.cycles),
+        "{} cycles in 10 calls",
+        inference.cycles
+    );
+    // Every sleep was Stop mode (SLEEPDEEP), one wake-up per period: ten
+    // SysTick periods of 12,000,000 cycles, 100 ms at 120 MHz.
+    assert_eq!(r.deep_sleep_cycles, r.sleep_cycles);
+    assert_eq!(r.deep_sleep_wakeups, 10);
+    let span = r.cycles + r.sleep_cycles;
+    assert!((120_000_000..120_010_000).contains(&span), "{span} cycles");
+    // stm32l4r5 at 3.0 V: Stop 2 draws 2.8 uA; each wake-up takes 5 us at the
+    // run current (201 uA/MHz x 120 MHz) in place of the stop current.
+    assert!(close(r.sleep_energy_uj, r.sleep_time_us * 1e-6 * 2.8 * 3.0));
+    let wakeup_uw = 3.0 * 201.0 * 120.0 - 3.0 * 2.8;
+    assert!(close(r.wakeup_energy_uj, 10.0 * 5.0 * wakeup_uw * 1e-6));
+    // The firmware's own cycle: the run averaged, one period per inference.
+    let own = r.own_duty_cycle(Some(220.0)).expect("the firmware slept");
+    assert!(close(own.period_ms, r.time_us / 1000.0 / 10.0));
+    assert!(close(own.avg_power_mw, r.energy_uj / r.time_us * 1000.0));
+    assert!(close(own.avg_current_ma, own.avg_power_mw / 3.0));
+    assert!(close(
+        own.battery_life_h.unwrap(),
+        220.0 / own.avg_current_ma
+    ));
+    assert_eq!(
+        r.firmware_duty_cycle.as_ref().map(|d| d.period_ms),
+        Some(own.period_ms)
+    );
+    // About 3% awake: ten 3 ms inferences in a second, drawing about 2.2 mW.
+    assert!((2.0..2.4).contains(&own.avg_power_mw), "{own:?}");
+}
