@@ -366,6 +366,7 @@ fn run_in_worker(
         .arg("--target-file")
         .arg(&target.path)
         .args(["--clock-mhz", &target.clock_mhz.to_string()])
+        .args(["--vdd", &target.energy.vdd_v.to_string()])
         .args(["--wall-limit-s", &options.wall_limit.as_secs().to_string()])
         .args(["--memory-limit-mib", &worker.memory_limit_mib.to_string()])
         .stdin(Stdio::null())
@@ -461,6 +462,7 @@ fn not_run(
         target: target.name.clone(),
         core: target.core.name().into(),
         clock_mhz: target.clock_mhz,
+        vdd_v: target.energy.vdd_v,
         image,
         status,
         error: Some(error),
@@ -561,6 +563,7 @@ fn to_schema(spec: &WorkloadSpec, image: String, r: RunRecord) -> schema::Run {
         target: r.target,
         core: r.core,
         clock_mhz: r.clock_mhz,
+        vdd_v: r.vdd_v,
         image,
         status: if error.is_none() {
             Status::Ok

@@ -96,6 +96,7 @@ fn first_non_finite(results: &Results) -> Option<(String, f64)> {
     for (i, run) in results.runs.iter().enumerate() {
         let mut figures = vec![
             ("clock_mhz".to_owned(), run.clock_mhz),
+            ("vdd_v".to_owned(), run.vdd_v),
             ("time_us".to_owned(), run.time_us),
             ("energy_uj".to_owned(), run.energy_uj),
             ("avg_power_mw".to_owned(), run.avg_power_mw),

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The schema version this crate writes. Readers accept any `1.x` and refuse `2.0` and up.
-/// 1.1 added `per_call`; a 1.0 file reads with it absent.
+/// 1.1 added `vdd_v` and `per_call`; a 1.0 file reads with them absent.
 pub const SCHEMA_VERSION: &str = "1.1";
 
 /// A whole results file.
@@ -124,6 +124,9 @@ pub struct Run {
     pub core: String,
     /// Core clock the figures were computed at, MHz.
     pub clock_mhz: f64,
+    /// Supply voltage the energy figures are at, V (0 in files before 1.1).
+    #[serde(default)]
+    pub vdd_v: f64,
     /// Image path relative to the manifest's directory.
     pub image: String,
     /// How the run ended.

@@ -39,6 +39,10 @@ pub struct Args {
     /// Skip writing the HTML report.
     #[arg(long)]
     no_report: bool,
+    /// Supply every target at this voltage instead of its own; currents follow
+    /// each target's regulator.
+    #[arg(long)]
+    vdd: Option<f64>,
     /// Directory holding target files.
     #[arg(long)]
     targets_dir: Option<PathBuf>,
@@ -69,7 +73,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let targets = names
         .iter()
-        .map(|n| Target::find(&dir, n))
+        .map(|n| {
+            let target = Target::find(&dir, n)?;
+            match args.vdd {
+                Some(vdd) => target.with_vdd(vdd),
+                None => Ok(target),
+            }
+        })
         .collect::<Result<Vec<_>, _>>()?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;

@@ -24,6 +24,9 @@ pub struct Args {
     /// Core clock in MHz.
     #[arg(long)]
     clock_mhz: f64,
+    /// Supply voltage in V.
+    #[arg(long)]
+    vdd: f64,
     /// Host seconds allowed for the run.
     #[arg(long)]
     wall_limit_s: u64,
@@ -37,7 +40,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bytes = args.memory_limit_mib.saturating_mul(1 << 20);
     rlimit::setrlimit(rlimit::Resource::AS, bytes, bytes)
         .context("cannot limit the worker's address space")?;
-    let target = Target::load(&args.target_file)?.with_clock(args.clock_mhz)?;
+    let target = Target::load(&args.target_file)?
+        .with_clock(args.clock_mhz)?
+        .with_vdd(args.vdd)?;
     let options = RunOptions {
         wall_limit: Duration::from_secs(args.wall_limit_s),
         ..RunOptions::default()

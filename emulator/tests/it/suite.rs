@@ -255,3 +255,31 @@ fn the_shipped_suite_manifest_loads() {
             >= 6
     );
 }
+
+/// A target supplied at another voltage reaches the worker process, and the
+/// results record the supply.
+#[test]
+fn the_supply_reaches_the_worker_and_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest_in(dir.path());
+    let manifest = Manifest::load(&path).unwrap();
+    let l4r5 = target("stm32l4r5");
+    let options = SuiteOptions {
+        targets: vec![l4r5.clone(), l4r5.with_vdd(1.8).unwrap()],
+        shard: None,
+        run: RunOptions::default(),
+        worker: Some(worker(&assert_cmd::cargo::cargo_bin("mcubench"))),
+    };
+    let results = run_suite(&manifest, &path, &options, &|_| {});
+    let runs: Vec<_> = results
+        .runs
+        .iter()
+        .filter(|r| r.workload == "semihost")
+        .collect();
+    assert_eq!(runs.len(), 2);
+    assert_eq!((runs[0].vdd_v, runs[1].vdd_v), (3.0, 1.8));
+    assert_eq!(runs[0].status, Status::Ok, "{:?}", runs[0].error);
+    // The LDO part draws the same current at 1.8 V: energy scales with the supply.
+    let ratio = runs[1].energy_uj / runs[0].energy_uj;
+    assert!((ratio - 0.6).abs() < 1e-9, "{ratio}");
+}

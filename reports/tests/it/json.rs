@@ -124,14 +124,19 @@ fn a_newer_minor_version_with_extra_keys_is_read() {
 }
 
 #[test]
-fn a_1_0_file_without_per_call_figures_is_read() {
+fn a_1_0_file_without_supply_and_per_call_figures_is_read() {
     let mut value: Value = serde_json::from_str(&json::to_json(&sample::results())).unwrap();
     value["schema_version"] = Value::from("1.0");
     for run in value["runs"].as_array_mut().unwrap() {
-        run.as_object_mut().unwrap().remove("per_call");
+        let run = run.as_object_mut().unwrap();
+        run.remove("vdd_v");
+        run.remove("per_call");
     }
     let results = read_text(&value.to_string()).unwrap();
-    assert!(results.runs.iter().all(|r| r.per_call.is_none()));
+    assert!(results
+        .runs
+        .iter()
+        .all(|r| r.per_call.is_none() && r.vdd_v == 0.0));
 }
 
 #[test]
