@@ -278,12 +278,18 @@ fn summary_table(out: &mut String, report: &Report<'_>) {
         let _ = write!(
             out,
             "<tr><td><a href=\"#run-{i}\">{}</a><small>{}</small></td><td>{}<small>{} at {} \
-             MHz</small></td><td>{}</td>",
+             MHz{}</small></td><td>{}</td>",
             escape(&run.workload),
             kind_word(run.kind),
             escape(&run.target),
             escape(&run.core),
             figure(run.clock_mhz, true),
+            // Files before schema 1.1 do not record the supply.
+            if run.vdd_v > 0.0 {
+                format!(", {:.2} V", run.vdd_v)
+            } else {
+                String::new()
+            },
             status_badge(run)
         );
         let base = base_run(report, run);

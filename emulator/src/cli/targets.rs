@@ -18,12 +18,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = super::targets_dir(args.targets_dir);
     let targets = Target::load_all(&dir)?;
     println!(
-        "{:<15} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8}  part",
-        "name", "core", "MHz", "WS", "flash KiB", "RAM KiB", "µA/MHz"
+        "{:<15} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8} {:>12}  part",
+        "name", "core", "MHz", "WS", "flash KiB", "RAM KiB", "µA/MHz", "supply"
     );
     for t in &targets {
         println!(
-            "{:<15} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8}  {} ({})",
+            "{:<15} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8} {:>12}  {} ({})",
             t.name,
             t.core.name(),
             t.clock_mhz,
@@ -31,6 +31,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             t.capacity(&[MemoryKind::Flash]) / 1024,
             t.capacity(&[MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm]) / 1024,
             t.energy.run_ua_per_mhz,
+            format!("{:.2} V {}", t.energy.vdd_v, t.energy.regulator),
             t.part,
             t.vendor
         );
