@@ -659,6 +659,21 @@ pub enum TargetError {
 
 /// Largest target file read.
 const MAX_TARGET_BYTES: u64 = 1 << 20;
+/// Fastest core clock accepted: above any Cortex-M part, below what would
+/// make time figures meaningless.
+const MAX_CLOCK_MHZ: f64 = 2000.0;
+/// Bounds on the memory map, so a target file cannot make the host map or
+/// allocate more than a large MCU board could hold (external SDRAM included).
+const MAX_REGIONS: usize = 64;
+const MAX_ALIASES: usize = 8;
+const MAX_MAPPED_BYTES: u64 = 1 << 30;
+/// Bounds on flash timing and cache models.
+const MAX_WAIT_STATES: usize = 32;
+const MAX_LINE_BYTES: u32 = 256;
+const MAX_CACHE_LINES: u32 = 1 << 16;
+/// Bounds on the peripheral list.
+const MAX_PERIPHERALS: usize = 512;
+const MAX_RESET_VALUES: usize = 4096;
 
 impl Target {
     /// Loads and validates a target file.
@@ -786,12 +801,40 @@ impl Target {
                 format!("name `{}` but file `{stem}.toml`", self.name),
             );
         }
+        if !(self.max_clock_mhz > 0.0 && self.max_clock_mhz <= MAX_CLOCK_MHZ) {
+            return fail(
+                "max-clock-physical",
+                format!(
+                    "max_clock_mhz {} not in (0, {MAX_CLOCK_MHZ}]",
+                    self.max_clock_mhz
+                ),
+            );
+        }
         if !(self.clock_mhz > 0.0 && self.clock_mhz <= self.max_clock_mhz) {
             return fail(
                 "clock-in-range",
                 format!(
                     "clock_mhz {} not in (0, max_clock_mhz {}]",
                     self.clock_mhz, self.max_clock_mhz
+                ),
+            );
+        }
+        let mapped: u64 = self
+            .memory
+            .iter()
+            .map(|r| u64::from(r.size) * (1 + r.aliases.len() as u64))
+            .sum();
+        if self.memory.len() > MAX_REGIONS
+            || self.memory.iter().any(|r| r.aliases.len() > MAX_ALIASES)
+            || mapped > MAX_MAPPED_BYTES
+        {
+            return fail(
+                "memory-bounded",
+                format!(
+                    "at most {MAX_REGIONS} regions of {MAX_ALIASES} aliases each, \
+                     mapping at most {} MiB in all ({} MiB here)",
+                    MAX_MAPPED_BYTES >> 20,
+                    mapped >> 20
                 ),
             );
         }
@@ -853,13 +896,20 @@ impl Target {
         }
         let steps = &self.flash.wait_states;
         if steps.is_empty()
+            || steps.len() > MAX_WAIT_STATES
+            || steps
+                .iter()
+                .any(|s| !s.max_mhz.is_finite() || s.ws > MAX_WAIT_STATES as u32)
             || steps
                 .windows(2)
                 .any(|w| w[1].max_mhz <= w[0].max_mhz || w[1].ws < w[0].ws)
         {
             return fail(
                 "wait-states-ascending",
-                "wait_states must be non-empty and ascending".into(),
+                format!(
+                    "wait_states must be non-empty, ascending, finite and at most \
+                     {MAX_WAIT_STATES} steps of at most {MAX_WAIT_STATES} wait states"
+                ),
             );
         }
         if steps
@@ -871,7 +921,7 @@ impl Target {
                 format!("wait_states end below max_clock_mhz {}", self.max_clock_mhz),
             );
         }
-        if !self.flash.line_bytes.is_power_of_two() {
+        if !self.flash.line_bytes.is_power_of_two() || self.flash.line_bytes > MAX_LINE_BYTES {
             return fail(
                 "flash-line-power-of-two",
                 format!("line_bytes {}", self.flash.line_bytes),
@@ -881,7 +931,9 @@ impl Target {
             if cache.lines == 0
                 || cache.ways == 0
                 || cache.lines % cache.ways != 0
+                || cache.lines > MAX_CACHE_LINES
                 || !cache.line_bytes.is_power_of_two()
+                || cache.line_bytes > MAX_LINE_BYTES
             {
                 return fail("cache-geometry", format!("{cache:?}"));
             }
@@ -891,6 +943,30 @@ impl Target {
             return fail(
                 "controller-has-base",
                 "controller_base is required with a controller".into(),
+            );
+        }
+        let times_physical = program.write_us.is_finite()
+            && (0.0..=1e6).contains(&program.write_us)
+            && program.write_unit_bytes.is_power_of_two()
+            && program.write_unit_bytes <= 4096
+            && program
+                .current_ma
+                .is_none_or(|ma| ma.is_finite() && (0.0..=1000.0).contains(&ma))
+            && program
+                .sector_kib
+                .iter()
+                .all(|&kib| (1..=1 << 16).contains(&kib))
+            && program
+                .erase_ms
+                .iter()
+                .all(|e| e.ms.is_finite() && e.ms > 0.0 && e.ms <= 1e6);
+        if !times_physical {
+            return fail(
+                "flash-program-physical",
+                "write_us must be in 0..=1e6 and erase_ms in (0, 1e6]; \
+                 write_unit_bytes a power of two up to 4096; current_ma finite, 0..=1000 mA; \
+                 sector_kib 1..=65536"
+                    .into(),
             );
         }
         for kib in &program.sector_kib {
@@ -920,6 +996,19 @@ impl Target {
             return fail(
                 "nvic-in-range",
                 "interrupts: priority_bits must be 3..=8 and irqs at most 240".into(),
+            );
+        }
+        if self.peripherals.len() > MAX_PERIPHERALS
+            || self
+                .peripherals
+                .iter()
+                .any(|p| p.reset.len() > MAX_RESET_VALUES)
+        {
+            return fail(
+                "peripherals-bounded",
+                format!(
+                    "at most {MAX_PERIPHERALS} peripherals of {MAX_RESET_VALUES} reset values each"
+                ),
             );
         }
         let mut blocks: Vec<(u64, u64, &str)> = Vec::new();

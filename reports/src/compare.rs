@@ -302,6 +302,10 @@ impl RunComparison {
     /// Why this run fails the gate, one line per reason; empty if it passes.
     pub fn failures(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.base_status.is_some() && self.new_status.is_none() {
+            // A run that vanished cannot be shown not to have regressed.
+            out.push(format!("{}: missing from the new results", self.key()));
+        }
         if let (true, Some(new)) = (self.status_regressed(), self.new_status) {
             out.push(format!("{}: was ok, now {}", self.key(), new.as_str()));
         }
@@ -377,15 +381,25 @@ pub fn check_same_suite(
 
 /// Compares `new` against `base` under `limits`. Call [`check_same_suite`] first.
 pub fn compare(base: &Results, new: &Results, limits: &Limits) -> Comparison {
-    let find = |results: &'_ Results, key: &str| -> Option<usize> {
-        results.runs.iter().position(|r| r.key() == key)
+    let index = |results: &Results| -> std::collections::HashMap<String, usize> {
+        // The first run of a key wins, as a linear search would find it.
+        let mut index = std::collections::HashMap::with_capacity(results.runs.len());
+        for (i, r) in results.runs.iter().enumerate() {
+            index.entry(r.key()).or_insert(i);
+        }
+        index
     };
+    let (base_index, new_index) = (index(base), index(new));
     let mut runs = Vec::new();
     for b in &base.runs {
-        let n = find(new, &b.key()).map(|i| &new.runs[i]);
+        let n = new_index.get(&b.key()).map(|&i| &new.runs[i]);
         runs.push(compare_run(Some(b), n, limits));
     }
-    for n in new.runs.iter().filter(|n| find(base, &n.key()).is_none()) {
+    for n in new
+        .runs
+        .iter()
+        .filter(|n| !base_index.contains_key(&n.key()))
+    {
         runs.push(compare_run(None, Some(n), limits));
     }
     Comparison {

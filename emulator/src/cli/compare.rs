@@ -32,8 +32,9 @@ pub struct Args {
     pub max: Vec<String>,
 }
 
-/// Exit 0 when nothing regressed past the limits, 1 when something did (named on
-/// stderr), 2 on bad input or bad limits.
+/// Exit 0 when nothing regressed past the limits, 1 when something did or a
+/// run of the base is missing from the new file (named on stderr), 2 on bad
+/// input or bad limits.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match gate(&args) {
         Ok(code) => Ok(code),

@@ -67,6 +67,59 @@ fn broken_target_files_fail_a_named_check() {
     );
 }
 
+/// Hostile geometry and timing in the F407's file, each refused by a named
+/// check before anything is mapped or allocated.
+#[test]
+fn hostile_target_figures_fail_a_named_check() {
+    let text = std::fs::read_to_string(targets_dir().join("stm32f407.toml")).unwrap();
+    let cases = [
+        (
+            "max_clock_mhz = 168.0",
+            "max_clock_mhz = inf",
+            "max-clock-physical",
+        ),
+        (
+            "max_clock_mhz = 168.0",
+            "max_clock_mhz = nan",
+            "max-clock-physical",
+        ),
+        ("size = 0x10_0000", "size = 0xE000_0000", "memory-bounded"),
+        (
+            "{ max_mhz = 168.0, ws = 5 }",
+            "{ max_mhz = nan, ws = 5 }",
+            "wait-states-ascending",
+        ),
+        (
+            "{ max_mhz = 168.0, ws = 5 }",
+            "{ max_mhz = 168.0, ws = 4000000000 }",
+            "wait-states-ascending",
+        ),
+        (
+            "lines = 64, line_bytes = 16, ways = 64",
+            "lines = 2147483648, line_bytes = 16, ways = 1",
+            "cache-geometry",
+        ),
+        (
+            "write_us = 16.0",
+            "write_us = -1.0",
+            "flash-program-physical",
+        ),
+        ("ms = 250.0", "ms = inf", "flash-program-physical"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stm32f407.toml");
+    for (from, to, check) in cases {
+        let edited = text.replacen(from, to, 1);
+        assert_ne!(edited, text, "{from} is in the file");
+        std::fs::write(&path, edited).unwrap();
+        let err = Target::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("stm32f407.toml") && err.contains(check),
+            "{to}: {err}"
+        );
+    }
+}
+
 /// Each edit of the L4R5's energy section and the check it must fail, naming the field.
 #[test]
 fn unphysical_energy_figures_fail_a_named_check() {

@@ -48,6 +48,17 @@ fn limits() -> Limits {
 }
 
 #[test]
+fn runs_missing_from_the_new_file_fail_the_gate() {
+    let (base, _) = changed();
+    let mut new = base.clone();
+    new.runs.clear();
+    let cmp = compare::compare(&base, &new, &limits());
+    assert!(!cmp.passed());
+    assert_eq!(cmp.failures().len(), base.runs.len());
+    assert!(cmp.failures()[0].ends_with("missing from the new results"));
+}
+
+#[test]
 fn every_kind_of_change_is_reported_and_gated() {
     let (base, new) = changed();
     let cmp = compare::compare(&base, &new, &limits());
@@ -57,6 +68,7 @@ fn every_kind_of_change_is_reported_and_gated() {
         [
             "kws-dscnn@stm32f407: cycles +2.00%",
             "kws-dscnn@stm32f407: energy_uj +2.00%",
+            "ad-autoencoder@nrf52840: missing from the new results",
             "mnist-train@stm32h743: stack_peak_bytes 140,000 exceeds 131,072 (ram_capacity_bytes)",
             "mnist-train@nrf52840: was ok, now failed",
         ]
