@@ -41,6 +41,13 @@ pub struct Profiler {
 
 /// Frames deeper than this are not tracked (runaway recursion).
 const MAX_DEPTH: usize = 4096;
+/// Distinct call paths tracked; cycles of further paths go to their parent.
+const MAX_PATHS: usize = 1 << 20;
+/// Folded stacks reported: the hottest, the rest summed into one line.
+const MAX_STACKS: usize = 2048;
+/// Frames shown per folded stack: the outermost and innermost halves, with
+/// the count of those between, so recursion cannot make a line huge.
+const MAX_FRAMES_SHOWN: usize = 48;
 
 impl Profiler {
     /// A profiler for `functions` functions (plus one slot for code without a symbol).
@@ -72,6 +79,9 @@ impl Profiler {
     fn path(&mut self, parent: u32, func: u32) -> u32 {
         if let Some(&id) = self.path_ids.get(&(parent, func)) {
             return id;
+        }
+        if self.paths.len() >= MAX_PATHS {
+            return parent;
         }
         let id = self.paths.len() as u32;
         self.paths.push((parent, func));
@@ -204,27 +214,61 @@ impl Profiler {
         )
     }
 
-    /// Folded stacks with their self cycles, sorted by stack.
+    /// Folded stacks with their self cycles, sorted by stack: the
+    /// `MAX_STACKS` hottest, each at most `MAX_FRAMES_SHOWN` frames deep,
+    /// and the cycles of the rest on one `[other stacks]` line.
     pub fn stacks(&self, symbols: &Symbols) -> Vec<StackSample> {
-        let mut out: Vec<StackSample> = (1..self.paths.len())
+        let mut hot: Vec<usize> = (1..self.paths.len())
             .filter(|&id| self.path_cycles[id] > 0)
-            .map(|id| {
-                let mut names = Vec::new();
-                let mut at = id as u32;
-                while at != 0 && at != u32::MAX {
-                    let (parent, func) = self.paths[at as usize];
-                    names.push(Self::name(symbols, Self::slot(func)));
-                    at = parent;
-                }
-                names.reverse();
-                StackSample {
-                    stack: names.join(";"),
-                    cycles: self.path_cycles[id],
-                }
+            .collect();
+        hot.sort_by(|&a, &b| {
+            self.path_cycles[b]
+                .cmp(&self.path_cycles[a])
+                .then(a.cmp(&b))
+        });
+        let rest: u64 = hot
+            .iter()
+            .skip(MAX_STACKS)
+            .map(|&id| self.path_cycles[id])
+            .sum();
+        hot.truncate(MAX_STACKS);
+        let mut out: Vec<StackSample> = hot
+            .into_iter()
+            .map(|id| StackSample {
+                stack: self.folded(symbols, id),
+                cycles: self.path_cycles[id],
             })
             .collect();
+        if rest > 0 {
+            out.push(StackSample {
+                stack: "[other stacks]".to_owned(),
+                cycles: rest,
+            });
+        }
         out.sort_by(|a, b| a.stack.cmp(&b.stack));
         out
+    }
+
+    /// The path `id` as `outer;...;inner`, shortened past `MAX_FRAMES_SHOWN`.
+    fn folded(&self, symbols: &Symbols, id: usize) -> String {
+        let mut funcs = Vec::new();
+        let mut at = id as u32;
+        while at != 0 && at != u32::MAX {
+            let (parent, func) = self.paths[at as usize];
+            funcs.push(func);
+            at = parent;
+        }
+        funcs.reverse();
+        let name = |f: &u32| Self::name(symbols, Self::slot(*f));
+        if funcs.len() <= MAX_FRAMES_SHOWN {
+            return funcs.iter().map(name).collect::<Vec<_>>().join(";");
+        }
+        let half = MAX_FRAMES_SHOWN / 2;
+        let hidden = funcs.len() - 2 * half;
+        let mut names: Vec<String> = funcs[..half].iter().map(name).collect();
+        names.push(format!("[{hidden} frames]"));
+        names.extend(funcs[funcs.len() - half..].iter().map(name));
+        names.join(";")
     }
 
     fn name(symbols: &Symbols, slot: usize) -> String {
@@ -232,5 +276,47 @@ impl Profiler {
             0 => "[unknown]".to_owned(),
             s => symbols.functions()[s - 1].name.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::Function;
+
+    /// Runaway recursion through two functions: thousands of distinct paths,
+    /// each deeper than the last, must still fold into a bounded report.
+    #[test]
+    fn folded_stacks_stay_bounded_under_deep_recursion() {
+        let symbols = Symbols::new(vec![
+            Function {
+                name: "ping".into(),
+                addr: 0x100,
+                size: 0x10,
+            },
+            Function {
+                name: "pong".into(),
+                addr: 0x200,
+                size: 0x10,
+            },
+        ]);
+        let mut profiler = Profiler::new(2);
+        let mut cycles = 0;
+        for depth in 0..MAX_DEPTH as u32 {
+            let func = depth % 2;
+            profiler.enter(0x100 + 0x100 * func, func, Some(0x1000 + depth), cycles, 0);
+            cycles += 1;
+            profiler.charge(func, 1);
+        }
+        profiler.finish_all(cycles, 0);
+        let stacks = profiler.stacks(&symbols);
+        assert_eq!(stacks.len(), MAX_STACKS + 1);
+        assert_eq!(stacks.iter().map(|s| s.cycles).sum::<u64>(), cycles);
+        let other = stacks.iter().find(|s| s.stack == "[other stacks]").unwrap();
+        assert_eq!(other.cycles, (MAX_DEPTH - MAX_STACKS) as u64);
+        let deepest = stacks.iter().map(|s| s.stack.split(';').count()).max();
+        assert_eq!(deepest, Some(MAX_FRAMES_SHOWN + 1));
+        // Equal cycles: the shallowest paths are kept, the deepest 2048 frames.
+        assert!(stacks.iter().any(|s| s.stack.contains(";[2000 frames];")));
     }
 }

@@ -7,6 +7,7 @@
 //! [`escape`]. With a baseline every figure shows its change, green when it shrank and
 //! red when it grew (all figures are smaller-is-better), and charts draw both.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -38,7 +39,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// What a report shows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Report<'a> {
     /// The results to show.
     pub results: &'a Results,
@@ -46,6 +47,30 @@ pub struct Report<'a> {
     pub label: &'a str,
     /// Results to compare against, with their label.
     pub baseline: Option<(&'a Results, &'a str)>,
+    /// The baseline's successful runs by key, so finding one is not a search.
+    base_index: HashMap<String, &'a Run>,
+}
+
+impl<'a> Report<'a> {
+    /// A report of `results`, named `label`, against an optional labelled baseline.
+    pub fn new(
+        results: &'a Results,
+        label: &'a str,
+        baseline: Option<(&'a Results, &'a str)>,
+    ) -> Report<'a> {
+        let mut base_index = HashMap::new();
+        for run in baseline.iter().flat_map(|(b, _)| &b.runs) {
+            if run.status == Status::Ok {
+                base_index.entry(run.key()).or_insert(run);
+            }
+        }
+        Report {
+            results,
+            label,
+            baseline,
+            base_index,
+        }
+    }
 }
 
 /// Reads `results_path` (and `baseline_path`), renders the report and writes
@@ -66,11 +91,11 @@ pub fn write_report(
         None => None,
     };
     let label = results_path.display().to_string();
-    let report = Report {
-        results: &results,
-        label: &label,
-        baseline: baseline.as_ref().map(|(r, l)| (r, l.as_str())),
-    };
+    let report = Report::new(
+        &results,
+        &label,
+        baseline.as_ref().map(|(r, l)| (r, l.as_str())),
+    );
     let page = render(&report, &SvgPlotter::default())?;
 
     let created = !out_dir.exists();
@@ -195,10 +220,7 @@ fn header(out: &mut String, report: &Report<'_>) {
 
 /// The baseline's run with the same key, if it ran ok.
 fn base_run<'a>(report: &Report<'a>, run: &Run) -> Option<&'a Run> {
-    let (base, _) = report.baseline?;
-    base.runs
-        .iter()
-        .find(|b| b.key() == run.key() && b.status == Status::Ok)
+    report.base_index.get(&run.key()).copied()
 }
 
 /// A figure cell: the value, and with a baseline its change.
@@ -435,17 +457,20 @@ fn grouped(
     if runs.is_empty() {
         return None;
     }
-    let mut workloads: Vec<&str> = Vec::new();
-    let mut targets: Vec<(&str, f64)> = Vec::new();
+    // Workloads and targets in order of first appearance, runs by both.
+    let (mut workloads, mut targets) = (Vec::new(), Vec::new());
+    let (mut seen_workloads, mut seen_targets) = (HashSet::new(), HashSet::new());
+    let mut by_key: HashMap<(&str, &str), &Run> = HashMap::new();
     for r in &runs {
-        if !workloads.contains(&r.workload.as_str()) {
-            workloads.push(&r.workload);
+        if seen_workloads.insert(r.workload.as_str()) {
+            workloads.push(r.workload.as_str());
         }
-        if !targets.iter().any(|(t, _)| *t == r.target) {
-            targets.push((&r.target, r.clock_mhz));
+        if seen_targets.insert(r.target.as_str()) {
+            targets.push((r.target.as_str(), r.clock_mhz));
         }
+        by_key.entry((&r.workload, &r.target)).or_insert(r);
     }
-    let find = |w: &str, t: &str| runs.iter().find(|r| r.workload == w && r.target == t);
+    let find = |w: &str, t: &str| by_key.get(&(w, t)).copied();
     let series = targets
         .iter()
         .map(|&(t, clock)| Series {

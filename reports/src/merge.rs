@@ -45,7 +45,7 @@ pub fn merge(shards: &[(PathBuf, Results)]) -> Result<Results, Error> {
     merged.provenance.targets.clear();
     merged.provenance.images.clear();
     merged.runs.clear();
-    let mut seen: Vec<(String, &Path)> = Vec::new();
+    let mut seen: std::collections::HashMap<String, &Path> = std::collections::HashMap::new();
     for (path, r) in ordered {
         for t in &r.provenance.targets {
             unite(
@@ -67,14 +67,14 @@ pub fn merge(shards: &[(PathBuf, Results)]) -> Result<Results, Error> {
         }
         for run in &r.runs {
             let key = run.key();
-            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            if let Some(first) = seen.get(&key) {
                 return Err(Error::DuplicateRun {
                     run: key,
                     first: first.to_path_buf(),
                     second: path.clone(),
                 });
             }
-            seen.push((key, path));
+            seen.insert(key, path);
             merged.runs.push(run.clone());
         }
     }

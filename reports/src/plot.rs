@@ -121,8 +121,13 @@ fn draw(root: &DrawingArea<SVGBackend<'_>, Shift>, chart: &BarChart) -> DrawResu
     let top = all
         .chain(chart.reference.as_ref().map(|r| r.0))
         .fold(0.0_f64, f64::max);
-    // Head room for the delta labels above the bars.
-    let top = if top > 0.0 { top * 1.18 } else { 1.0 };
+    // Head room for the delta labels above the bars, short of infinity: an
+    // infinite axis would leave no key points to find.
+    let top = if top > 0.0 {
+        (top * 1.18).min(f64::MAX)
+    } else {
+        1.0
+    };
     let mut ctx = ChartBuilder::on(root)
         .margin(14)
         .margin_top(HEADER_HEIGHT)
