@@ -477,7 +477,7 @@ fn grouped(
             name: format!("{t} @ {} MHz", figure(clock, true)),
             values: workloads
                 .iter()
-                .map(|w| find(w, t).and_then(|r| value(r)))
+                .map(|w| find(w, t).and_then(&value))
                 .collect(),
             baseline: report.baseline.map(|_| {
                 workloads
