@@ -332,6 +332,23 @@ mod tests {
         }
     }
 
+    /// A length of 0xFFFFFFFF once sized a 4 GiB host buffer: now one call
+    /// takes a chunk and returns how much is left, as a short write does.
+    #[test]
+    fn a_huge_write_length_takes_one_chunk() {
+        let mut ram = Ram(vec![b'x'; 1 << 17]);
+        ram.write(0x100, b":tt\0").unwrap();
+        let mut sh = Semihosting::default();
+        words(&mut ram, 0, &[0x100, 4, 3]);
+        assert_eq!(sh.call(op::OPEN, 0, &mut ram, CLOCK), Outcome::Return(1));
+        words(&mut ram, 0, &[1, 0x200, u32::MAX]);
+        assert_eq!(
+            sh.call(op::WRITE, 0, &mut ram, CLOCK),
+            Outcome::Return(u32::MAX - MAX_WRITE_CHUNK)
+        );
+        assert_eq!(sh.output.len(), MAX_WRITE_CHUNK as usize);
+    }
+
     #[test]
     fn write0_and_writec_reach_the_console() {
         let mut ram = ram_with(100, b"hi\0!");

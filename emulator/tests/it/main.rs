@@ -6,6 +6,7 @@ mod cli;
 mod devices;
 mod exceptions;
 mod machine;
+mod mutation;
 mod qemu;
 mod suite;
 mod targets;

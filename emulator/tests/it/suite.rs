@@ -283,3 +283,32 @@ fn the_supply_reaches_the_worker_and_the_results() {
     let ratio = runs[1].energy_uj / runs[0].energy_uj;
     assert!((ratio - 0.6).abs() < 1e-9, "{ratio}");
 }
+
+/// The shipped suite, run three times with different numbers of parallel
+/// runs, gives the same modeled figures to the last bit (host time aside).
+#[test]
+fn the_default_suite_gives_identical_figures_whatever_the_parallelism() {
+    let dir = tempfile::tempdir().unwrap();
+    let figures = |jobs: &str| {
+        let out = dir.path().join(format!("jobs-{jobs}"));
+        assert_cmd::Command::cargo_bin("mcubench")
+            .unwrap()
+            .current_dir(crate::root())
+            .args(["suite", "--no-report", "--jobs", jobs, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(out.join("results.json")).unwrap();
+        let mut results: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let runs = results["runs"].as_array_mut().unwrap();
+        assert!(runs.len() > 30);
+        for run in runs.iter_mut() {
+            run.as_object_mut().unwrap().remove("host");
+        }
+        results["runs"].take()
+    };
+    let first = figures("2");
+    for jobs in ["3", "4"] {
+        assert!(first == figures(jobs), "figures differ with --jobs {jobs}");
+    }
+}
