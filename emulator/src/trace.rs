@@ -3,8 +3,9 @@
 //! wait-state setting of a compatible memory map decodes each distinct block
 //! once and multiplies, instead of emulating again.
 //!
-//! What carries over exactly: static block costs, branch penalties (taken and
-//! not-taken exits, refills on taken entries), divides (their cycles are
+//! What carries over exactly: static block costs, branch penalties (taken
+//! exits, mispredicted conditional exits, whose predictor runs on every core,
+//! refills on taken entries), divides (their cycles are
 //! recorded per core family), exception entry and return. What is carried
 //! over approximately: flash wait states, because the cache misses are those
 //! the recorded target's caches saw; the new wait states are charged per
@@ -36,6 +37,10 @@ pub struct TracedBlock {
     pub taken_exits: u64,
     /// Times it was entered by a taken branch.
     pub taken_entries: u64,
+    /// Times its closing conditional branch went against the prediction
+    /// (see [`crate::cost::Prediction`]).
+    #[serde(default)]
+    pub mispredicted: u64,
 }
 
 /// The record of one run, independent of the core's timing.
@@ -191,9 +196,8 @@ impl Trace {
                     })?;
             let insns = decoder.decode(block.addr, code);
             let cost = model.price(&insns);
-            let falls = block.executions - block.taken_exits;
             let branch = block.taken_exits * u64::from(cost.taken)
-                + falls * u64::from(cost.not_taken)
+                + block.mispredicted * u64::from(cost.mispredict)
                 + block.taken_entries * u64::from(cost.refill);
             let energy = if in_flash(block.addr) {
                 cost.energy

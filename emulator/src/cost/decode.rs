@@ -160,6 +160,8 @@ pub struct Insn {
     pub reads: RegMask,
     /// Base and index registers of a memory operand.
     pub addr_regs: RegMask,
+    /// Registers read through a shift (an inline-shifted second operand).
+    pub shifted_regs: RegMask,
     /// Whether a memory operand writes its base back.
     pub writeback: bool,
     /// Whether the FP operation is double precision.
@@ -263,6 +265,7 @@ impl Decoder {
                         writes: 0,
                         reads: 0,
                         addr_regs: 0,
+                        shifted_regs: 0,
                         writeback: false,
                         double: false,
                         target: None,
@@ -289,6 +292,7 @@ impl Decoder {
         let mut operands = Vec::new();
         let mut target = None;
         let mut shifted = false;
+        let mut shifted_regs: RegMask = 0;
         let mut double = mnemonic.contains(".f64");
         if let Ok(detail) = self.cs.insn_detail(insn) {
             for reg in detail.regs_read() {
@@ -301,10 +305,14 @@ impl Decoder {
                 writeback = arm.writeback();
                 for op in arm.operands() {
                     let written = op.access.is_some_and(|a| a.is_writable());
-                    shifted |= !matches!(op.shift, capstone::arch::arm::ArmShift::Invalid);
+                    let shifts = !matches!(op.shift, capstone::arch::arm::ArmShift::Invalid);
+                    shifted |= shifts;
                     match op.op_type {
                         ArmOperandType::Reg(reg) => {
                             let mask = self.core_reg(reg.0);
+                            if shifts {
+                                shifted_regs |= mask;
+                            }
                             let is_double = mask == 0
                                 && self.cs.reg_name(reg).is_some_and(|n| n.starts_with('d'));
                             double |= is_double;
@@ -381,6 +389,7 @@ impl Decoder {
             writes,
             reads,
             addr_regs,
+            shifted_regs,
             writeback,
             double,
             target,

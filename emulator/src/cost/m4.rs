@@ -20,9 +20,9 @@
 use super::decode::{Class, Insn, Operand, PC};
 use crate::target::Core;
 
-/// Per-instruction cycles for a block, plus the extra cycles of a taken and a
-/// not-taken exit (none on this pipeline beyond P, which the target block adds).
-pub fn schedule(core: Core, insns: &[Insn]) -> (Vec<u32>, u8, u8) {
+/// Per-instruction cycles for a block. A taken exit costs the refill P, which
+/// the target block adds; there is no branch predictor to miss.
+pub fn schedule(core: Core, insns: &[Insn]) -> Vec<u32> {
     let mut unaligned = UnalignedRun::default();
     let out = insns
         .iter()
@@ -32,7 +32,7 @@ pub fn schedule(core: Core, insns: &[Insn]) -> (Vec<u32>, u8, u8) {
             cycles(core, insn, prev, insns.get(i + 1)) + unaligned.stall(insn)
         })
         .collect();
-    (out, 0, 0)
+    out
 }
 
 /// A run of consecutive 32-bit instructions at addresses ≡ 2 (mod 4), each

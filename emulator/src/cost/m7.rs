@@ -1,40 +1,67 @@
-//! Cortex-M7 pricing: an in-order dual-issue schedule of each block, with
-//! unit limits and latencies from Arm's LLVM scheduling model for the core
-//! (`ARMScheduleM7.td`), summarized in reference/cortex-m-timing.md.
+//! Cortex-M7 pricing: an in-order dual-issue schedule of each block, from the
+//! facts gathered in reference/cortex-m7-timing.md. Arm publishes no cycle
+//! table for this core; the sources are silicon measurements on an STM32H743
+//! (jnk0le, github.com/jnk0le/random "pipeline cycle test/doc/cortex_m7.md",
+//! "J" below) and Arm's scheduling models for LLVM (`ARMScheduleM7.td`, "L")
+//! and GCC (`cortex-m7.md`, "G").
 //!
-//! What is approximated:
-//! - Register dependencies are tracked for core registers only, and only
-//!   within a block; FP results are taken as ready for the next FP instruction
-//!   except after VDIV/VSQRT, whose latency blocks the FPU.
-//! - Branches are predicted by a static rule (backward taken, forward not
-//!   taken; direct unconditional branches, calls and returns predicted);
-//!   a misprediction costs 5 cycles, the middle of the 4..6 the reference gives.
-//! - Caches are modeled by the machine for flash accesses only; TCM and the
-//!   RAM that firmware uses for data are zero wait.
+//! The schedule: instructions issue in order, two per cycle at most. The
+//! younger of a pair issues with the older unless a rule below forbids it
+//! (J "dual issue", summarized in the reference's table): LDM/STM/LDRD/STRD,
+//! exclusives, table branches, system instructions, divides and double FP
+//! loads issue alone; bitfield and DSP instructions only as the older of a
+//! pair and never two together; two inline-shifted operands, two stores, two
+//! multiplies, a multiply and a store, two FP data operations do not pair; two
+//! loads pair only when they reach different DTCM/cache banks (address bit 2),
+//! which we know only for two offsets from one base register.
+//!
+//! Results: ALU results feed the next cycle. Simple moves, adds and
+//! subtractions issued as the older of a pair run in the early ALU and feed
+//! the younger one in the same cycle (J "overall"). Sources consumed early (an
+//! address, an inline-shifted operand, a bitfield or DSP source, a multiplier
+//! operand) need their value a cycle sooner from anything but the early ALU.
+//! Loads: a word is ready for the late ALU the next cycle, a byte or halfword
+//! a cycle later (J "loads"). Multiplies: result 2 cycles, the accumulator
+//! chains every cycle (J "multiplication, MAC").
+//!
+//! Branches: a predicted branch costs its issue slot; a conditional branch is
+//! predicted by a 2-bit counter of its own (`cost::Prediction`), and a misprediction
+//! costs 8 cycles, 6 when the flags were set at least 3 cycles before the
+//! branch (J "branching/cmp"). Returns (BX LR, POP/LDM into PC) are taken as
+//! predicted; other indirect jumps and table branches as mispredicted.
+//!
+//! What stays approximate:
+//! - Dependencies are followed within a block, for core registers only; FP
+//!   results are ready for the next FP instruction except after VDIV/VSQRT.
+//! - A branch that issues alone is taken to pair with the next block's first
+//!   instruction whenever the two instructions before it are 16-bit (J's
+//!   condition), whatever that instruction is; J finds the pairing "highly
+//!   sensitive to alignment", which is not followed further.
+//! - The predictor is a 2-bit counter per branch with no capacity limit, and
+//!   returns always hit: assumptions, as Arm publishes neither the BTAC's
+//!   organization nor a return stack.
+//! - Two loads through different base registers are taken to share a bank
+//!   (no pair); DCache/TCM bank conflicts across pairs, unaligned accesses,
+//!   the store buffer and STM alignment (J "stores") are not modeled; caches
+//!   are simulated for flash only (`machine::flash`), TCM and SRAM are zero wait.
 
-use super::decode::{Class, Insn, PC};
+use super::decode::{Class, Insn, Operand, PC};
 
-/// Cycles lost to a mispredicted branch.
-const MISPREDICT: u8 = 5;
+/// Cycles lost to a mispredicted branch (J "branching/cmp": 8).
+const MISPREDICT: u8 = 8;
+/// The same when the flags were set at least `EARLY_FLAGS` cycles before (J: 6).
+const MISPREDICT_EARLY_FLAGS: u8 = 6;
+const EARLY_FLAGS: u32 = 3;
 
-/// Which execution resources an instruction needs in its issue cycle.
+/// Where an instruction may issue.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Issue {
-    /// Issues alone: nothing pairs with it.
+    /// Alone: nothing pairs with it.
     Alone,
-    /// Must be the older of a pair (DSP, CLZ, BFI...).
-    Slot0,
-    /// May issue in either slot.
+    /// Only as the older of a pair (bitfield, DSP).
+    Older,
+    /// In either slot.
     Any,
-}
-
-struct Timing {
-    issue: Issue,
-    /// Cycles until a dependent instruction can use the result.
-    latency: u32,
-    /// Cycles the instruction occupies its issue slot.
-    occupancy: u32,
-    unit: Unit,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,144 +75,302 @@ enum Unit {
     None,
 }
 
+struct Timing {
+    issue: Issue,
+    unit: Unit,
+    /// Cycles until a late-ALU consumer may issue.
+    latency: u32,
+    /// Cycles the instruction holds the issue stage.
+    occupancy: u32,
+}
+
+/// Bitfield, reverse, extend and saturate instructions the decoder files as
+/// plain data processing: they run in the early ALU's shifter (J "bitfield").
+fn bitfield(insn: &Insn) -> bool {
+    let base = insn.mnemonic.split(['.', ' ']).next().unwrap_or_default();
+    matches!(
+        base,
+        "sbfx"
+            | "ubfx"
+            | "bfi"
+            | "bfc"
+            | "rbit"
+            | "rev"
+            | "rev16"
+            | "revsh"
+            | "clz"
+            | "uxtb"
+            | "uxth"
+            | "sxtb"
+            | "sxth"
+            | "ssat"
+            | "usat"
+    )
+}
+
+/// A register move, add or subtract without a shift: what the early ALU runs.
+fn simple(insn: &Insn) -> bool {
+    let base = insn.mnemonic.split(['.', ' ']).next().unwrap_or_default();
+    insn.class == Class::Alu
+        && matches!(
+            base,
+            "mov" | "movs" | "movw" | "movt" | "add" | "adds" | "addw" | "sub" | "subs" | "subw"
+        )
+}
+
+fn narrow_load(insn: &Insn) -> bool {
+    ["ldrb", "ldrh", "ldrsb", "ldrsh"]
+        .iter()
+        .any(|m| insn.mnemonic.starts_with(m))
+}
+
 fn timing(insn: &Insn) -> Timing {
-    let t = |issue, latency, occupancy, unit| Timing {
+    let t = |issue, unit, latency, occupancy| Timing {
         issue,
+        unit,
         latency,
         occupancy,
-        unit,
     };
     match insn.class {
-        Class::Alu => t(Issue::Any, 1, 1, Unit::Alu),
-        // Shifted operands are needed a cycle early: modeled as one more cycle of latency.
-        Class::AluShifted => t(Issue::Any, 2, 1, Unit::Alu),
-        Class::Dsp => t(Issue::Slot0, 1, 1, Unit::Alu),
-        Class::Mul | Class::Mla | Class::MulLong | Class::MulDsp => t(Issue::Any, 2, 1, Unit::Mac),
-        Class::Div => t(Issue::Alone, 1, 0, Unit::None),
-        Class::Load => {
-            let narrow = insn.mnemonic.starts_with("ldrb")
-                || insn.mnemonic.starts_with("ldrh")
-                || insn.mnemonic.starts_with("ldrs");
-            t(Issue::Any, if narrow { 3 } else { 2 }, 1, Unit::Load)
-        }
-        Class::Store => t(Issue::Any, 1, 1, Unit::Store),
-        Class::LoadDouble | Class::StoreDouble => t(Issue::Alone, 2, 2, Unit::Load),
+        Class::Alu if bitfield(insn) => t(Issue::Older, Unit::Alu, 1, 1),
+        Class::Alu | Class::AluShifted => t(Issue::Any, Unit::Alu, 1, 1),
+        Class::Dsp => t(Issue::Older, Unit::Alu, 1, 1),
+        Class::Mul | Class::Mla | Class::MulLong | Class::MulDsp => t(Issue::Any, Unit::Mac, 2, 1),
+        // Charged from the operands when the divide executes (`divide_cycles`).
+        Class::Div => t(Issue::Alone, Unit::None, 1, 0),
+        Class::Load => t(
+            Issue::Any,
+            Unit::Load,
+            if narrow_load(insn) { 2 } else { 1 },
+            1,
+        ),
+        Class::Store => t(Issue::Any, Unit::Store, 1, 1),
+        // J "load/store pair/multiple": ceil(N/2) cycles, never paired.
+        Class::LoadDouble | Class::StoreDouble => t(Issue::Alone, Unit::Load, 1, 1),
         Class::LoadMultiple | Class::StoreMultiple => {
             let n = u32::from(insn.transfers).max(1);
-            t(Issue::Alone, 2, n.div_ceil(2) + 1, Unit::Load)
+            t(Issue::Alone, Unit::Load, 1, n.div_ceil(2))
         }
+        // L: table branches take 2 issue cycles; the others are single issue.
         Class::Exclusive
         | Class::TableBranch
         | Class::System
         | Class::Barrier
         | Class::Sleep
-        | Class::Trap => t(Issue::Alone, 1, 2, Unit::None),
+        | Class::Trap => t(Issue::Alone, Unit::None, 1, 2),
         Class::Branch
         | Class::CondBranch
         | Class::CompareBranch
         | Class::Call
-        | Class::BranchIndirect => t(Issue::Any, 1, 1, Unit::Branch),
-        Class::It | Class::Nop => t(Issue::Any, 1, 1, Unit::None),
+        | Class::BranchIndirect => t(Issue::Any, Unit::Branch, 1, 1),
+        Class::It | Class::Nop => t(Issue::Any, Unit::None, 1, 1),
         Class::FpAlu | Class::FpMove | Class::FpSystem => {
-            t(Issue::Any, if insn.double { 4 } else { 3 }, 1, Unit::Fpu)
+            t(Issue::Any, Unit::Fpu, if insn.double { 4 } else { 3 }, 1)
         }
-        Class::FpMac => t(Issue::Any, if insn.double { 11 } else { 6 }, 1, Unit::Fpu),
+        Class::FpMac => t(Issue::Any, Unit::Fpu, if insn.double { 11 } else { 6 }, 1),
         Class::FpDivSqrt => t(
             Issue::Alone,
+            Unit::Fpu,
             1,
             if insn.double { 30 } else { 16 },
-            Unit::Fpu,
         ),
-        Class::FpLoad => t(Issue::Any, 2, 1, Unit::Load),
-        Class::FpStore => t(Issue::Any, 1, 1, Unit::Store),
+        // J: VLDR.64/VSTR.64 issue alone; VLDR.32 pairs.
+        Class::FpLoad if insn.double => t(Issue::Alone, Unit::Load, 1, 1),
+        Class::FpLoad => t(Issue::Any, Unit::Load, 1, 1),
+        Class::FpStore if insn.double => t(Issue::Alone, Unit::Store, 1, 1),
+        Class::FpStore => t(Issue::Any, Unit::Store, 1, 1),
         Class::FpLoadMultiple | Class::FpStoreMultiple => t(
             Issue::Alone,
-            2,
-            u32::from(insn.transfers).div_ceil(2) + 1,
             Unit::Load,
+            1,
+            u32::from(insn.transfers).div_ceil(2).max(1),
         ),
-        Class::Undefined => t(Issue::Alone, 1, 1, Unit::None),
+        Class::Undefined => t(Issue::Alone, Unit::None, 1, 1),
     }
 }
 
-/// Per-instruction cycles (issue cycle deltas), plus the extra cycles of a
-/// taken and a not-taken exit from the static prediction rule.
+/// Registers an instruction needs a cycle early: addresses, inline-shifted
+/// operands, multiplier operands, bitfield and DSP sources.
+fn early_reads(insn: &Insn) -> u16 {
+    match insn.class {
+        Class::Dsp => insn.reads,
+        Class::Alu if bitfield(insn) => insn.reads,
+        Class::Mul | Class::MulLong | Class::MulDsp | Class::Mla => {
+            // The accumulator is read a stage later (J "MAC"): only the factors are early.
+            let accumulates = matches!(insn.class, Class::Mla | Class::MulLong)
+                || insn.mnemonic.starts_with("sml");
+            if accumulates {
+                insn.reads & !insn.writes
+            } else {
+                insn.reads
+            }
+        }
+        _ => insn.addr_regs | insn.shifted_regs,
+    }
+}
+
+/// Per-instruction cycles (issue cycle deltas), the extra cycles of a taken
+/// exit and of a mispredicted conditional exit.
 pub fn schedule(insns: &[Insn]) -> (Vec<u32>, u8, u8) {
-    let mut ready = [0u32; 16];
-    let mut issue_cycle = 0u32; // cycle the current issue group started
-    let mut group: Vec<(Issue, Unit)> = Vec::with_capacity(2);
-    let mut next_free = 0u32; // first cycle a new group may start
-    let mut starts = Vec::with_capacity(insns.len());
-    for insn in insns {
+    // Cycle from which a register can feed a late and an early consumer.
+    let mut late = [0u32; 16];
+    let mut early = [0u32; 16];
+    let mut starts: Vec<u32> = Vec::with_capacity(insns.len());
+    // The group issuing at `group_cycle`: the older instruction's index, if it may take a partner.
+    let mut open: Option<usize> = None;
+    let mut group_cycle = 0u32;
+    let mut next_free = 0u32;
+    let mut flags_set_at: Option<u32> = None;
+    for (i, insn) in insns.iter().enumerate() {
         let t = timing(insn);
-        let operands_ready = (0..16)
-            .filter(|r| insn.reads & (1 << r) != 0)
-            .map(|r| ready[r])
+        let early_mask = early_reads(insn);
+        let ready = (0..16)
+            .filter(|&r| insn.reads & (1 << r) != 0)
+            .map(|r| {
+                if early_mask & (1 << r) != 0 {
+                    early[r]
+                } else {
+                    late[r]
+                }
+            })
             .max()
             .unwrap_or(0);
-        let pairs = group.len() == 1
-            && t.issue == Issue::Any
-            && group[0].0 != Issue::Alone
-            && operands_ready <= issue_cycle
-            && unit_free(&group, t.unit)
-            && !depends_on_group(insn, insns, starts.len());
+        let pairs = open.is_some_and(|older| {
+            ready <= group_cycle && t.issue == Issue::Any && pairs_with(&insns[older], insn)
+        });
         let start = if pairs {
-            issue_cycle
+            open = None;
+            group_cycle
         } else {
-            let start = next_free.max(operands_ready);
-            group.clear();
-            issue_cycle = start;
+            let start = next_free.max(ready);
+            group_cycle = start;
+            open = (t.issue != Issue::Alone).then_some(i);
             start
         };
-        group.push((t.issue, t.unit));
-        next_free = next_free.max(start + t.occupancy.max(1));
+        next_free = next_free.max(start + t.occupancy);
         if t.issue == Issue::Alone {
-            group.push((Issue::Alone, Unit::None));
+            open = None;
         }
-        for (r, ready) in ready.iter_mut().enumerate() {
+        // Simple ALU work issued as the older of a pair runs in the early ALU:
+        // the younger may use it at once, an early consumer the next cycle.
+        let (late_at, early_at) = if simple(insn) && !pairs {
+            (start, start + 1)
+        } else {
+            let extra = u32::from(matches!(t.unit, Unit::Alu | Unit::Load | Unit::Mac));
+            (start + t.latency, start + t.latency + extra)
+        };
+        for r in 0..16 {
             if insn.writes & (1 << r) != 0 {
-                *ready = start + t.latency;
+                late[r] = late_at;
+                early[r] = early_at;
             }
+        }
+        if sets_flags(insn) {
+            flags_set_at = Some(start);
         }
         starts.push(start);
     }
-    let end = next_free;
+    // A branch that issued alone pairs with the first instruction after it
+    // (J "branching/cmp": a not-taken branch with the next one, a predicted
+    // taken branch with one at its target) when at least two 16-bit
+    // instructions ran just before it (J: the fetch needs them to keep up):
+    // the next block then starts in the branch's cycle.
+    let n = insns.len();
+    let branch_alone = n >= 3
+        && matches!(
+            insns[n - 1].class,
+            Class::Branch | Class::CondBranch | Class::CompareBranch | Class::Call
+        )
+        && open == Some(n - 1)
+        && insns[n - 3..n - 1].iter().all(|i| i.len == 2);
+    let end = if branch_alone {
+        next_free - 1
+    } else {
+        next_free
+    };
     let mut per_insn: Vec<u32> = starts.windows(2).map(|w| w[1] - w[0]).collect();
     if let Some(&last) = starts.last() {
         per_insn.push(end - last);
     }
-    let (taken, not_taken) = match insns.last() {
-        Some(last) => prediction_penalties(last),
+    let branch_at = starts.last().copied().unwrap_or(0);
+    let early_flags = flags_set_at.is_some_and(|at| branch_at >= at + EARLY_FLAGS);
+    let (taken, mispredict) = match insns.last() {
+        Some(last) => penalties(last, early_flags),
         None => (0, 0),
     };
-    (per_insn, taken, not_taken)
+    (per_insn, taken, mispredict)
 }
 
-fn unit_free(group: &[(Issue, Unit)], unit: Unit) -> bool {
-    let used = group.iter().filter(|(_, u)| *u == unit).count();
-    let limit = match unit {
-        Unit::Alu | Unit::Load => 2,
-        Unit::None => 2,
-        Unit::Store | Unit::Mac | Unit::Branch | Unit::Fpu => 1,
+/// Whether `younger` may issue in the same cycle as `older`, its operands
+/// being ready (J "dual issue" and its operand2, MAC, load and store rules).
+fn pairs_with(older: &Insn, younger: &Insn) -> bool {
+    let (a, b) = (timing(older), timing(younger));
+    let shifted = |i: &Insn| i.class == Class::AluShifted;
+    let bitfield_like = |i: &Insn| i.class == Class::Dsp || bitfield(i);
+    let fp_mac_then_move = older.class == Class::FpMac
+        && matches!(
+            younger.class,
+            Class::FpLoad | Class::FpStore | Class::FpMove
+        );
+    let conflict = fp_mac_then_move
+        || match (a.unit, b.unit) {
+            (Unit::Store, Unit::Store) | (Unit::Mac, Unit::Mac) | (Unit::Fpu, Unit::Fpu) => true,
+            (Unit::Mac, Unit::Store) | (Unit::Store, Unit::Mac) => true,
+            (Unit::Branch, Unit::Branch) => true,
+            (Unit::Load, Unit::Load) => !different_banks(older, younger),
+            (Unit::Alu, Unit::Alu) => {
+                (shifted(older) && shifted(younger))
+                    || (bitfield_like(older) && (bitfield_like(younger) || shifted(younger)))
+            }
+            _ => false,
+        };
+    // A younger instruction reading the older's result pairs only when the
+    // early ALU produced it, which the caller's operand check already tells.
+    !conflict
+}
+
+/// Whether two loads reach different banks: the same base register with
+/// immediate offsets that differ in bit 2.
+fn different_banks(a: &Insn, b: &Insn) -> bool {
+    let mem = |i: &Insn| {
+        i.operands.iter().find_map(|op| match *op {
+            Operand::Mem {
+                base,
+                index: None,
+                disp,
+            } => Some((base, disp)),
+            _ => None,
+        })
     };
-    used < limit
+    match (mem(a), mem(b)) {
+        (Some((ba, da)), Some((bb, db))) => {
+            ba == bb && a.writes & (1 << ba) == 0 && (da ^ db) & 4 != 0
+        }
+        _ => false,
+    }
 }
 
-/// Whether `insns[i]` reads a register the instruction before it writes.
-fn depends_on_group(insn: &Insn, insns: &[Insn], i: usize) -> bool {
-    i > 0 && insns[i - 1].writes & insn.reads != 0
+/// Whether the instruction sets the condition flags.
+fn sets_flags(insn: &Insn) -> bool {
+    let base = insn.mnemonic.split(['.', ' ']).next().unwrap_or_default();
+    matches!(insn.class, Class::Alu | Class::AluShifted | Class::Dsp)
+        && (matches!(base, "cmp" | "cmn" | "tst" | "teq") || base.ends_with('s'))
 }
 
-/// Extra cycles for a taken and a not-taken exit of a block ending in `last`.
-fn prediction_penalties(last: &Insn) -> (u8, u8) {
-    let backward = last.target.is_some_and(|t| t <= last.addr);
+/// Extra cycles for a taken exit and for a mispredicted conditional exit of a
+/// block ending in `last`.
+fn penalties(last: &Insn, early_flags: bool) -> (u8, u8) {
+    let mispredict = if early_flags && last.class == Class::CondBranch {
+        MISPREDICT_EARLY_FLAGS
+    } else {
+        MISPREDICT
+    };
+    let returns = (last.class == Class::BranchIndirect && last.reads & (1 << 14) != 0)
+        || (last.class == Class::LoadMultiple && last.writes & PC != 0);
     match last.class {
-        Class::CondBranch | Class::CompareBranch if backward => (0, MISPREDICT),
-        Class::CondBranch | Class::CompareBranch => (MISPREDICT, 0),
+        Class::CondBranch | Class::CompareBranch => (0, mispredict),
         Class::Branch | Class::Call => (0, 0),
-        // Returns are predicted by the return stack; other indirect jumps are not.
-        Class::BranchIndirect if last.reads & (1 << 14) != 0 => (0, 0),
-        Class::LoadMultiple if last.writes & PC != 0 => (0, 0),
+        _ if returns => (0, 0),
         _ if last.writes & PC != 0
             || matches!(last.class, Class::BranchIndirect | Class::TableBranch) =>
         {

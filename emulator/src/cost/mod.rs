@@ -2,9 +2,11 @@
 //! machine's block hook only adds precomputed numbers.
 //!
 //! A [`BlockCost`] holds the block's cycles at zero wait states when it falls
-//! through, what a taken exit adds, the refill cycles P charged when a taken
-//! branch lands on the block, and an energy weight. The per-core pricing lives
-//! in [`m4`] (Cortex-M3 and M4, from the TRM tables) and [`m7`] (dual issue).
+//! through, what a taken exit adds, what a mispredicted conditional exit adds,
+//! the refill cycles P charged when a taken branch lands on the block, and an
+//! energy weight. The per-core pricing lives
+//! in [`m4`] (Cortex-M3 and M4, from the TRM tables and measurements) and
+//! [`m7`] (dual issue and branch prediction, from measurements).
 //! Dynamic parts (branch direction, flash wait states, divides) are charged by
 //! the machine from cheap signals; see `machine`.
 
@@ -45,8 +47,10 @@ pub struct BlockCost {
     pub cycles: u32,
     /// Extra cycles when the block exits by a taken branch (before the target's refill).
     pub taken: u8,
-    /// Extra cycles when the block falls through (a mispredicted backward branch on M7).
-    pub not_taken: u8,
+    /// How the conditional branch ending the block is first predicted, if it ends in one.
+    pub prediction: Prediction,
+    /// Extra cycles when that branch goes the other way than predicted (Cortex-M7).
+    pub mispredict: u8,
     /// Pipeline refill P charged when a taken branch lands on this block.
     pub refill: u8,
     /// Instructions in the block.
@@ -55,6 +59,37 @@ pub struct BlockCost {
     pub energy: u64,
     /// Cycles charged before each instruction starts, for reads of DWT_CYCCNT mid-block.
     pub prefix: Vec<u32>,
+}
+
+/// The first prediction for a block's closing conditional branch: the static
+/// rule the Cortex-M7 falls back on (TRM DDI 0489 1.2.3), backward taken,
+/// forward not taken. Later exits go through a 2-bit saturating counter per
+/// branch (`machine::blocks`), standing for its branch target address cache,
+/// whose organization Arm does not publish: an assumption, not a measurement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Prediction {
+    /// The block does not end in a conditional direct branch.
+    #[default]
+    None,
+    /// A forward branch: first predicted not taken.
+    NotTaken,
+    /// A backward branch: first predicted taken.
+    Taken,
+}
+
+impl Prediction {
+    /// The prediction for a block ending in `last`.
+    pub fn of(last: Option<&Insn>) -> Prediction {
+        match last {
+            Some(i) if matches!(i.class, Class::CondBranch | Class::CompareBranch) => {
+                match i.target {
+                    Some(t) if t <= i.addr => Prediction::Taken,
+                    _ => Prediction::NotTaken,
+                }
+            }
+            _ => Prediction::None,
+        }
+    }
 }
 
 /// Something the core cannot execute, found while decoding.
@@ -87,8 +122,10 @@ impl CostModel {
 
     /// Prices a block of decoded instructions.
     pub fn price(self, insns: &[Insn]) -> BlockCost {
-        let (per_insn, taken, not_taken) = match self.core {
-            Core::CortexM3 | Core::CortexM4 | Core::CortexM4f => m4::schedule(self.core, insns),
+        let (per_insn, taken, mispredict) = match self.core {
+            Core::CortexM3 | Core::CortexM4 | Core::CortexM4f => {
+                (m4::schedule(self.core, insns), 0, 0)
+            }
             Core::CortexM7 | Core::CortexM7f => m7::schedule(insns),
         };
         let mut prefix = Vec::with_capacity(insns.len());
@@ -106,7 +143,8 @@ impl CostModel {
         BlockCost {
             cycles,
             taken,
-            not_taken,
+            prediction: Prediction::of(insns.last()),
+            mispredict,
             refill,
             instructions: insns.len() as u32,
             energy,

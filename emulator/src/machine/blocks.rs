@@ -2,7 +2,7 @@
 //! again by address through flat per-region arrays (no hashing on the hot path).
 
 use crate::cost::decode::{Class, Decoder, Insn, Operand, SP};
-use crate::cost::{weight, BlockCost, CostModel, Unsupported};
+use crate::cost::{weight, BlockCost, CostModel, Prediction, Unsupported};
 use crate::image::Symbols;
 
 /// Function index used when no symbol covers a block.
@@ -188,8 +188,12 @@ pub struct HotBlock {
     pub pointer_mask: u16,
     /// Extra cycles of a taken exit.
     pub taken: u8,
-    /// Extra cycles of a fall-through exit.
-    pub not_taken: u8,
+    /// Extra cycles of a mispredicted conditional exit; nonzero only for a
+    /// block ending in a conditional branch on a core that predicts it.
+    pub mispredict: u8,
+    /// The 2-bit saturating counter predicting that branch: 2 and 3 predict
+    /// taken; it starts weakly towards the static rule's direction.
+    pub counter: u8,
     /// Refill P when entered by a taken branch.
     pub refill: u8,
     /// `HotBlock::*` flags.
@@ -230,7 +234,12 @@ impl HotBlock {
             push_bytes: info.push_bytes.min(u32::from(u16::MAX)) as u16,
             pointer_mask: info.pointer_mask,
             taken: info.cost.taken,
-            not_taken: info.cost.not_taken,
+            mispredict: info.cost.mispredict,
+            counter: if info.cost.prediction == Prediction::Taken {
+                2
+            } else {
+                1
+            },
             refill: info.cost.refill,
             flags: flag(info.calls, Self::CALLS)
                 | flag(info.moves_sp, Self::MOVES_SP)
@@ -309,6 +318,20 @@ impl BlockTable {
         self.hot.push(HotBlock::new(&info));
         self.blocks.push(info);
         id
+    }
+
+    /// Records that the conditional branch ending block `id` went `taken`;
+    /// returns whether its counter predicted the other way.
+    #[inline]
+    pub fn mispredicted(&mut self, id: u32, taken: bool) -> bool {
+        let counter = &mut self.hot[id as usize].counter;
+        let missed = (*counter >= 2) != taken;
+        *counter = if taken {
+            (*counter + 1).min(3)
+        } else {
+            counter.saturating_sub(1)
+        };
+        missed
     }
 
     /// The hot-path figures of the block with this id.

@@ -13,7 +13,7 @@ use super::flash::{ControllerAction, FlashTiming};
 use super::nvic::{self, exception, Masks, Nvic};
 use super::semihosting::{Clock, Outcome};
 use super::{core_register, Engine, Stop, UcMemory, CLOCK_CHECK_BLOCKS, PPB_BASE};
-use crate::cost::{divide_cycles, weight};
+use crate::cost::{divide_cycles, weight, Prediction};
 use crate::target::Core;
 
 /// The masks of the special registers, read from the core.
@@ -59,15 +59,16 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         )
     };
     // Registers that may point into flash, read once per block (not per load).
-    let mut pointers = [0u32; 16];
-    if charges_flash {
+    let pointers = (charges_flash && block.pointer_mask != 0).then(|| {
+        let mut pointers = [0u32; 16];
         let mut mask = block.pointer_mask;
         while mask != 0 {
             let r = mask.trailing_zeros() as u16;
             pointers[usize::from(r)] = uc.reg_read(core_register(r)).unwrap_or(0) as u32;
             mask &= mask - 1;
         }
-    }
+        pointers
+    });
     let sp = (check_sp || block.push_bytes > 0)
         .then(|| {
             (uc.reg_read(RegisterARM::SP).unwrap_or(u64::MAX) as u32)
@@ -84,14 +85,24 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     e.weighted += prev.energy;
     e.instructions += u64::from(prev.instructions);
     let jumped = addr != e.expect;
+    // The predictor runs where it costs cycles, and for a trace on every core
+    // (a trace may be re-priced for a core that predicts).
+    let mispredicted = if prev.mispredict != 0 {
+        e.blocks.mispredicted(e.cur, jumped)
+    } else {
+        e.counts.is_some() && predict_for_trace(&mut e.blocks, e.cur, jumped)
+    };
     if let Some(counts) = &mut e.counts {
-        counts.record(id, e.cur, jumped && e.cur != 0, jumped && e.cur != 0);
+        counts.record(id, e.cur, jumped && e.cur != 0, mispredicted);
     }
-    let exit = if jumped {
+    let mut exit = if jumped {
         u64::from(prev.taken) + u64::from(block.refill) * u64::from(e.cur != 0)
     } else {
-        u64::from(prev.not_taken)
+        0
     };
+    if mispredicted {
+        exit += u64::from(prev.mispredict);
+    }
     e.cycles += exit;
     e.weighted += exit * weight::ALU;
     if charges_flash {
@@ -100,6 +111,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             stall += e.timing.fetch_stall(addr, block.size, jumped);
         }
         if block.has(HotBlock::READS_DATA) {
+            let pointers = pointers.unwrap_or([0; 16]);
             stall += data_stall(e.blocks.get(id), &mut e.timing, &e.flash_ranges, &pointers);
         }
         let stall = u64::from(stall);
@@ -169,6 +181,14 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     if uc.get_data().stop.is_some() {
         let _ = uc.emu_stop();
     }
+}
+
+/// Runs the predictor of block `id`'s closing conditional branch, if it ends
+/// in one, for a core that does not charge for it; returns whether it
+/// mispredicted.
+#[cold]
+fn predict_for_trace(blocks: &mut blocks::BlockTable, id: u32, taken: bool) -> bool {
+    blocks.get(id).cost.prediction != Prediction::None && blocks.mispredicted(id, taken)
 }
 
 /// Whether thread mode runs on the PSP (CONTROL.SPSEL).

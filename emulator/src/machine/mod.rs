@@ -337,24 +337,27 @@ struct TraceCounts {
     executions: Vec<u64>,
     taken_exits: Vec<u64>,
     taken_entries: Vec<u64>,
+    mispredicted: Vec<u64>,
     divide_cycles_m4: u64,
     divide_cycles_m7: u64,
 }
 
 impl TraceCounts {
-    fn record(&mut self, id: u32, prev: u32, jumped: bool, refilled: bool) {
+    fn record(&mut self, id: u32, prev: u32, jumped: bool, mispredicted: bool) {
         let need = id.max(prev) as usize + 1;
         if self.executions.len() < need {
             self.executions.resize(need, 0);
             self.taken_exits.resize(need, 0);
             self.taken_entries.resize(need, 0);
+            self.mispredicted.resize(need, 0);
         }
         self.executions[id as usize] += 1;
         if jumped {
             self.taken_exits[prev as usize] += 1;
-        }
-        if refilled {
             self.taken_entries[id as usize] += 1;
+        }
+        if mispredicted {
+            self.mispredicted[prev as usize] += 1;
         }
     }
 }
@@ -1031,6 +1034,7 @@ impl Machine {
                             executions,
                             taken_exits: counts.taken_exits[id],
                             taken_entries: counts.taken_entries[id],
+                            mispredicted: counts.mispredicted[id],
                         })
                         .collect(),
                     divide_cycles_m4: counts.divide_cycles_m4,
