@@ -179,7 +179,8 @@ impl Trace {
         let core = core.unwrap_or(target.core);
         let model = CostModel::new(core);
         let decoder = Decoder::new();
-        let timing = crate::machine::flash::FlashTiming::new(target);
+        let mut timing = crate::machine::flash::FlashTiming::new(target);
+        timing.configure(crate::machine::starting_flash(target, core));
         let in_flash = |addr: u32| {
             target
                 .region_of(u64::from(addr), 2)

@@ -331,6 +331,32 @@ struct Engine {
     exit_at: Option<u32>,
 }
 
+/// The flash settings in force before the firmware programs its flash
+/// interface: the wait states the target's clock needs (firmware sets them
+/// before it raises the clock), but prefetch and the flash accelerator's
+/// caches as the interface's access control register resets, until the
+/// firmware turns them on: on an STM32F4 FLASH_ACR resets to 0, prefetch and
+/// the ART caches off (RM0090 3.9.1), the state the Embench reference board
+/// ran in. A Cortex-M7's caches are its L1, which the target describes.
+fn initial_flash(bus: &Bus, target: &Target, core: Core, clock_hz: u64) -> FlashSettings {
+    let described = FlashSettings::of(target);
+    let reset = bus.flash_settings(described, &Clocks::uniform(clock_hz));
+    let l1 = core.is_m7();
+    FlashSettings {
+        wait_states: described.wait_states,
+        prefetch: reset.prefetch,
+        icache: if l1 { described.icache } else { reset.icache },
+        dcache: if l1 { described.dcache } else { reset.dcache },
+    }
+}
+
+/// The flash settings a run of `core` on `target` starts with (see
+/// `initial_flash`), for re-pricing a trace as the run would have gone.
+pub fn starting_flash(target: &Target, core: Core) -> FlashSettings {
+    let clock_hz = (target.clock_mhz * 1e6).round() as u64;
+    initial_flash(&Bus::new(target, false), target, core, clock_hz)
+}
+
 /// Per-block counts for a trace, kept only when one is asked for.
 #[derive(Debug, Default)]
 struct TraceCounts {
@@ -646,6 +672,10 @@ impl Machine {
             stack_base: image.initial_sp,
             stack_limit: heap_limit,
         };
+        let bus = Bus::new(target, options.strict_peripherals);
+        let flash = initial_flash(&bus, target, core, clock_hz);
+        let mut timing = FlashTiming::new(target);
+        timing.configure(flash);
         let engine = Engine {
             cycles: 0,
             weighted: 0,
@@ -668,7 +698,7 @@ impl Machine {
             decoder: Decoder::new(),
             model: CostModel::new(core),
             symbols: Arc::new(image.symbols.clone()),
-            timing: FlashTiming::new(target),
+            timing,
             flash_stall: 0,
             profiler: Profiler::new(image.symbols.functions().len()),
             sys: SystemRegisters::new(
@@ -680,9 +710,9 @@ impl Machine {
                     .flatten(),
             ),
             semihosting: Semihosting::new(options.cmdline.clone(), heap),
-            bus: Bus::new(target, options.strict_peripherals),
+            bus,
             unmodeled_reported: 0,
-            clock: ClockRecord::new(Clocks::uniform(clock_hz), FlashSettings::of(target)),
+            clock: ClockRecord::new(Clocks::uniform(clock_hz), flash),
             clock_programmed: false,
             console: Console::new(options.stream_output),
             input: options.console_input.iter().copied().collect(),

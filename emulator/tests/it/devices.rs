@@ -76,20 +76,21 @@ fn wfi_idle_does_one_slice_of_work_per_systick_and_sleeps_between() {
         .find(|g| g.name == "tick_work")
         .expect("roi_tick_work is a region");
     assert_eq!(work.calls, 100);
-    // 5600 passes of SUBS + taken BNE, 3 cycles each: about 16800 per call.
+    // 5600 passes of SUBS + taken BNE, 3 cycles each, and 5 wait states to
+    // fetch the loop again (FLASH_ACR untouched: prefetch and ART off): about
+    // 44800 per call.
     assert!(
-        (1_500_000..=2_000_000).contains(&work.cycles),
+        (4_300_000..=4_700_000).contains(&work.cycles),
         "{} cycles in 100 calls",
         work.cycles
     );
     // RCC untouched: one span at the target's 168 MHz.
     assert_eq!(r.clocks.len(), 1, "{:?}", r.clocks);
     assert_eq!(r.clocks[0].hclk_hz, 168_000_000);
-    // About 90% asleep (README: 89.98% of the ticks' span, 88.5..89.9% of the
-    // whole run depending on what the final UART line costs).
+    // About 73% asleep (README).
     let share = r.sleep_cycles as f64 / (r.cycles + r.sleep_cycles) as f64;
     assert!(
-        (0.86..=0.92).contains(&share),
+        (0.70..=0.76).contains(&share),
         "asleep {} of {} cycles",
         r.sleep_cycles,
         r.cycles + r.sleep_cycles

@@ -203,3 +203,22 @@ fn unmodeled_registers_keep_writes_and_are_listed_or_with_strict_peripherals_fai
         "{error}"
     );
 }
+
+#[test]
+fn flash_accelerators_start_as_their_register_resets() {
+    use mcubench::machine::starting_flash;
+    use mcubench::target::Core;
+    // FLASH_ACR resets to 0 on an STM32F4 (RM0090 3.9.1): no prefetch, no ART
+    // caches; the wait states are those the target's clock needs.
+    let f4 = starting_flash(&crate::target("stm32f407"), Core::CortexM4f);
+    assert_eq!(
+        (f4.wait_states, f4.prefetch, f4.icache, f4.dcache),
+        (5, false, false, false)
+    );
+    // The STM32L4's resets with both caches on.
+    let l4 = starting_flash(&crate::target("stm32l4r5"), Core::CortexM4f);
+    assert!(l4.icache && l4.dcache && !l4.prefetch, "{l4:?}");
+    // A Cortex-M7's caches are its L1, as the target describes them.
+    let h7 = starting_flash(&crate::target("stm32h743"), Core::CortexM7f);
+    assert!(h7.icache && h7.dcache, "{h7:?}");
+}
