@@ -4,7 +4,7 @@
 //! once and multiplies, instead of emulating again.
 //!
 //! What carries over exactly: static block costs, branch penalties (taken
-//! exits, mispredicted conditional exits, whose predictor runs on every core,
+//! and not-taken exits, mispredicted conditional exits, whose predictor runs on every core,
 //! refills on taken entries), divides (their cycles are
 //! recorded per core family), exception entry and return. What is carried
 //! over approximately: flash wait states, because the cache misses are those
@@ -197,7 +197,9 @@ impl Trace {
                     })?;
             let insns = decoder.decode(block.addr, code);
             let cost = model.price(&insns);
+            let falls = block.executions - block.taken_exits;
             let branch = block.taken_exits * u64::from(cost.taken)
+                + falls * u64::from(cost.not_taken)
                 + block.mispredicted * u64::from(cost.mispredict)
                 + block.taken_entries * u64::from(cost.refill);
             let energy = if in_flash(block.addr) {

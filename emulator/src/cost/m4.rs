@@ -65,6 +65,23 @@ impl UnalignedRun {
     }
 }
 
+/// Extra cycles of a conditional branch closing the block when it falls
+/// through: 1 unless the two instructions before it are 16-bit. Measured on
+/// an STM32F103 (jnk0le, github.com/jnk0le/random "pipeline cycle
+/// test/CM3_pipetest_tmpl.S": a not-taken B<cond> "will also take 2 cycles if
+/// there is less than 2 compressed instructions" before it): the fetch,
+/// a word a cycle, has not caught up with the instruction after the branch.
+/// The Cortex-M4 shares the M3's fetch unit (Arm knowledge article 103488664
+/// applies to both).
+pub fn not_taken(insns: &[Insn]) -> u8 {
+    let n = insns.len();
+    let conditional = insns
+        .last()
+        .is_some_and(|b| matches!(b.class, Class::CondBranch | Class::CompareBranch));
+    let caught_up = n >= 3 && insns[n - 3..n - 1].iter().all(|i| i.len == 2);
+    u8::from(conditional && !caught_up)
+}
+
 /// The refill P charged when a taken branch lands on `first`.
 pub fn refill(first: &Insn) -> u8 {
     if first.len == 4 && first.addr % 4 == 2 {

@@ -47,6 +47,9 @@ pub struct BlockCost {
     pub cycles: u32,
     /// Extra cycles when the block exits by a taken branch (before the target's refill).
     pub taken: u8,
+    /// Extra cycles when the block falls through its closing conditional branch
+    /// (Cortex-M3/M4: the fetch lags behind 32-bit instructions).
+    pub not_taken: u8,
     /// How the conditional branch ending the block is first predicted, if it ends in one.
     pub prediction: Prediction,
     /// Extra cycles when that branch goes the other way than predicted (Cortex-M7).
@@ -143,6 +146,10 @@ impl CostModel {
         BlockCost {
             cycles,
             taken,
+            not_taken: match self.core {
+                Core::CortexM7 | Core::CortexM7f => 0,
+                _ => m4::not_taken(insns),
+            },
             prediction: Prediction::of(insns.last()),
             mispredict,
             refill,

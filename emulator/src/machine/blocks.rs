@@ -188,6 +188,8 @@ pub struct HotBlock {
     pub pointer_mask: u16,
     /// Extra cycles of a taken exit.
     pub taken: u8,
+    /// Extra cycles of a fall-through exit.
+    pub not_taken: u8,
     /// Extra cycles of a mispredicted conditional exit; nonzero only for a
     /// block ending in a conditional branch on a core that predicts it.
     pub mispredict: u8,
@@ -235,6 +237,7 @@ impl HotBlock {
             pointer_mask: info.pointer_mask,
             taken: info.cost.taken,
             mispredict: info.cost.mispredict,
+            not_taken: info.cost.not_taken,
             counter: if info.cost.prediction == Prediction::Taken {
                 2
             } else {

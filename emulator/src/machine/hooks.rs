@@ -98,7 +98,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     let mut exit = if jumped {
         u64::from(prev.taken) + u64::from(block.refill) * u64::from(e.cur != 0)
     } else {
-        0
+        u64::from(prev.not_taken)
     };
     if mispredicted {
         exit += u64::from(prev.mispredict);
