@@ -155,6 +155,36 @@ pub enum ImageError {
     },
 }
 
+/// A copy of `bytes` whose string tables hold only ASCII, each other byte
+/// replaced by `?`; `None` if the section headers cannot be read.
+fn ascii_string_tables(bytes: &[u8]) -> Option<Vec<u8>> {
+    let header = Elf::parse_header(bytes).ok()?;
+    let ctx = goblin::container::Ctx::new(header.container().ok()?, header.endianness().ok()?);
+    let sections = section_header::SectionHeader::parse(
+        bytes,
+        usize::try_from(header.e_shoff).ok()?,
+        usize::from(header.e_shnum),
+        ctx,
+    )
+    .ok()?;
+    let mut out = bytes.to_vec();
+    for sh in sections
+        .iter()
+        .filter(|sh| sh.sh_type == section_header::SHT_STRTAB)
+    {
+        let start = usize::try_from(sh.sh_offset).ok()?;
+        let end = start.checked_add(usize::try_from(sh.sh_size).ok()?)?;
+        for b in out
+            .get_mut(start..end)?
+            .iter_mut()
+            .filter(|b| !b.is_ascii())
+        {
+            *b = b'?';
+        }
+    }
+    Some(out)
+}
+
 /// Largest ELF file read: far above any MCU image with full debug information.
 pub const MAX_IMAGE_BYTES: u64 = 256 << 20;
 
@@ -180,8 +210,18 @@ impl Image {
         if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
             return Err(malformed("not an ELF file (bad magic)".into()));
         }
-        let elf =
-            Elf::parse(bytes).map_err(|e| malformed(format!("malformed or truncated ELF: {e}")))?;
+        // goblin refuses a whole image over one name that is not UTF-8; such
+        // names are read with their non-ASCII bytes shown as `?` instead.
+        let sanitized;
+        let elf = match Elf::parse(bytes) {
+            Err(e) if e.to_string().contains("utf8") => {
+                sanitized = ascii_string_tables(bytes)
+                    .ok_or_else(|| malformed(format!("malformed or truncated ELF: {e}")))?;
+                Elf::parse(&sanitized)
+            }
+            parsed => parsed,
+        }
+        .map_err(|e| malformed(format!("malformed or truncated ELF: {e}")))?;
         if elf.header.e_machine != header::EM_ARM || elf.is_64 {
             return Err(malformed(format!(
                 "not a 32-bit ARM ELF (machine {}, {}-bit)",

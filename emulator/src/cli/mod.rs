@@ -61,6 +61,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A command-line number that must be finite and above zero (a clock, a
+/// supply, a period, a capacity): `inf`, `nan` and negatives are refused
+/// before anything runs.
+fn positive_number(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{text}` is not a finite number above 0")),
+    }
+}
+
 /// Where target files live: `--targets-dir`, else `MCUBENCH_TARGETS`, else
 /// `targets/` in the working directory, else the source tree's `targets/`.
 pub fn targets_dir(flag: Option<PathBuf>) -> PathBuf {

@@ -20,10 +20,10 @@ pub struct Args {
     #[arg(long)]
     core: Option<String>,
     /// Price at this clock; wait states follow.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive_number)]
     clock_mhz: Option<f64>,
     /// Price at this supply voltage; currents follow the regulator.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive_number)]
     vdd: Option<f64>,
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -18,11 +18,11 @@ pub struct Args {
     #[arg(long, short)]
     target: String,
     /// Run at this clock instead of the target's default; wait states follow.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive_number)]
     clock_mhz: Option<f64>,
     /// Supply the part at this voltage instead of the target's; currents follow
     /// its regulator (LDO: same current, SMPS: same power).
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive_number)]
     vdd: Option<f64>,
     /// Stop with an error after this many modeled cycles.
     #[arg(long, default_value_t = RunOptions::default().max_cycles)]
@@ -44,11 +44,11 @@ pub struct Args {
     record_trace: Option<PathBuf>,
     /// Also report the average draw when the run repeats every this many ms,
     /// asleep in between.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive_number)]
     period_ms: Option<f64>,
     /// Battery capacity in mAh, for its life at the draw of --period-ms and at
     /// the firmware's own duty cycle.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive_number)]
     battery_mah: Option<f64>,
     /// Bytes the firmware's console UART receives, as if typed at a terminal
     /// (a file, at most 16 MiB).

@@ -41,7 +41,7 @@ pub struct Args {
     no_report: bool,
     /// Supply every target at this voltage instead of its own; currents follow
     /// each target's regulator.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive_number)]
     vdd: Option<f64>,
     /// Directory holding target files.
     #[arg(long)]
@@ -83,6 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect::<Result<Vec<_>, _>>()?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;
+    mcubench_reports::output::check_writable(&args.out)?;
     let options = SuiteOptions {
         targets,
         shard: args.shard,

@@ -233,3 +233,49 @@ fn an_unreadable_console_input_is_bad_input() {
         &["console.txt", "cannot read the console input"],
     );
 }
+
+/// A device or a directory given as the image would block or never end:
+/// only regular files are read.
+#[test]
+fn inputs_must_be_regular_files() {
+    for path in ["/dev/zero", "/dev/stdin"] {
+        let out = mcubench(&["run", path, "--target", "stm32f407"])
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(path) && stderr.contains("not a regular file"),
+            "{stderr}"
+        );
+    }
+}
+
+/// Numbers that must be finite and positive are refused before the run.
+#[test]
+fn infinite_or_negative_figures_are_bad_usage() {
+    let image = fixture("semihost.elf");
+    let image = image.to_str().unwrap();
+    for (flag, value) in [
+        ("--period-ms", "inf"),
+        ("--battery-mah", "-5"),
+        ("--clock-mhz", "nan"),
+        ("--vdd", "0"),
+    ] {
+        let out = mcubench(&[
+            "run",
+            image,
+            "--target",
+            "stm32f407",
+            &format!("{flag}={value}"),
+        ])
+        .code(2)
+        .get_output()
+        .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains("not a finite number above 0"),
+            "{stderr}"
+        );
+    }
+}

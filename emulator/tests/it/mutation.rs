@@ -269,6 +269,16 @@ fn mutate_json(rng: &mut Rng, value: &mut serde_json::Value) {
     }
 }
 
+/// One symbol name that is not UTF-8 no longer rejects the whole image.
+#[test]
+fn a_name_that_is_not_utf8_is_shown_with_a_placeholder() {
+    let mut bytes = std::fs::read(fixture("semihost.elf")).unwrap();
+    let at = bytes.windows(5).position(|w| w == b"main\0").unwrap();
+    bytes[at + 1] = 0xFF;
+    let image = Image::parse(Path::new("latin1.elf"), &bytes).unwrap();
+    assert!(image.symbols.addr_of("m?in").is_some());
+}
+
 /// Every function symbol of a real image given st_size 0xFFFFFFFF, the input
 /// that once made the loader allocate 4 GiB: it loads and runs as before.
 #[test]

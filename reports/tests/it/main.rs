@@ -5,5 +5,6 @@ mod exports;
 mod html;
 mod json;
 mod merge;
+mod output;
 mod sample;
 mod validator;
