@@ -141,6 +141,8 @@ pub struct Repriced {
 
 /// Largest trace file read: block counts of a large image.
 const MAX_TRACE_BYTES: u64 = 256 << 20;
+/// Largest block a trace may name: QEMU ends a block after 512 instructions.
+const MAX_BLOCK_BYTES: u32 = 4096;
 
 impl Trace {
     /// Reads a trace file.
@@ -151,7 +153,35 @@ impl Trace {
         };
         let text = mcubench_reports::input::read_text(path, MAX_TRACE_BYTES)
             .map_err(|e| read(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| read(format!("not a trace: {e}")))
+        let trace: Trace =
+            serde_json::from_str(&text).map_err(|e| read(format!("not a trace: {e}")))?;
+        trace.check().map_err(read)?;
+        Ok(trace)
+    }
+
+    /// Refuses counts no run can produce, so re-pricing never wraps or goes
+    /// negative: a block taken or entered by a branch more often than it ran,
+    /// more deep sleep than sleep, a flash programming time that is not a
+    /// finite duration.
+    fn check(&self) -> Result<(), String> {
+        if let Some(b) = self.blocks.iter().find(|b| {
+            b.taken_exits > b.executions
+                || b.taken_entries > b.executions
+                || b.size > MAX_BLOCK_BYTES
+        }) {
+            return Err(format!(
+                "block at {:#010x}: {} bytes, {} runs, {} taken exits, {} taken entries, \
+                 {} mispredicted",
+                b.addr, b.size, b.executions, b.taken_exits, b.taken_entries, b.mispredicted
+            ));
+        }
+        if self.deep_sleep_cycles > self.sleep_cycles {
+            return Err("more deep-sleep cycles than sleep cycles".into());
+        }
+        if !(self.flash_program_us.is_finite() && self.flash_program_us >= 0.0) {
+            return Err(format!("flash_program_us {}", self.flash_program_us));
+        }
+        Ok(())
     }
 
     /// Prices the recorded run on `target`, optionally with another core.
@@ -186,6 +216,10 @@ impl Trace {
                 .region_of(u64::from(addr), 2)
                 .is_some_and(|r| r.kind == crate::target::MemoryKind::Flash)
         };
+        let overflow = || TraceError::Read {
+            path: self.image.clone(),
+            message: "the traced counts overflow 64-bit figures".into(),
+        };
         let (mut cycles, mut weighted, mut instructions) = (0u64, 0u64, 0u64);
         for block in &self.blocks {
             let code =
@@ -198,32 +232,68 @@ impl Trace {
             let insns = decoder.decode(block.addr, code);
             let cost = model.price(&insns);
             let falls = block.executions - block.taken_exits;
-            let branch = block.taken_exits * u64::from(cost.taken)
-                + falls * u64::from(cost.not_taken)
-                + block.mispredicted * u64::from(cost.mispredict)
-                + block.taken_entries * u64::from(cost.refill);
             let energy = if in_flash(block.addr) {
                 cost.energy
             } else {
                 cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
             };
-            cycles += block.executions * u64::from(cost.cycles) + branch;
-            weighted += block.executions * energy + branch * weight::ALU;
-            instructions += block.executions * u64::from(cost.instructions);
+            let add = || -> Option<(u64, u64, u64)> {
+                let branch = block
+                    .taken_exits
+                    .checked_mul(u64::from(cost.taken))?
+                    .checked_add(falls.checked_mul(u64::from(cost.not_taken))?)?
+                    .checked_add(block.mispredicted.checked_mul(u64::from(cost.mispredict))?)?
+                    .checked_add(block.taken_entries.checked_mul(u64::from(cost.refill))?)?;
+                Some((
+                    cycles.checked_add(
+                        block
+                            .executions
+                            .checked_mul(u64::from(cost.cycles))?
+                            .checked_add(branch)?,
+                    )?,
+                    weighted.checked_add(
+                        block
+                            .executions
+                            .checked_mul(energy)?
+                            .checked_add(branch.checked_mul(weight::ALU)?)?,
+                    )?,
+                    instructions
+                        .checked_add(block.executions.checked_mul(u64::from(cost.instructions))?)?,
+                ))
+            };
+            (cycles, weighted, instructions) = add().ok_or_else(overflow)?;
         }
         let divides = match core {
             Core::CortexM7 | Core::CortexM7f => self.divide_cycles_m7,
             _ => self.divide_cycles_m4,
         };
-        let stalls = self.fetch_misses_jumped * u64::from(timing.ws)
-            + self.fetch_misses_sequential * u64::from(timing.sequential_stall())
-            + self.data_misses * u64::from(timing.ws);
         let program = (self.flash_program_us * target.clock_mhz).round() as u64;
-        cycles += divides + self.exception_cycles + stalls + program;
-        weighted += divides * weight::STALL
-            + self.exception_cycles * weight::MEMORY
-            + (stalls + program) * weight::STALL;
-        let time_us = (cycles + self.sleep_cycles) as f64 / target.clock_mhz;
+        let totals = || -> Option<(u64, u64, u64)> {
+            let stalls = self
+                .fetch_misses_jumped
+                .checked_mul(u64::from(timing.ws))?
+                .checked_add(
+                    self.fetch_misses_sequential
+                        .checked_mul(u64::from(timing.sequential_stall()))?,
+                )?
+                .checked_add(self.data_misses.checked_mul(u64::from(timing.ws))?)?;
+            let extra = divides
+                .checked_add(self.exception_cycles)?
+                .checked_add(stalls)?
+                .checked_add(program)?;
+            let extra_weight = divides
+                .checked_mul(weight::STALL)?
+                .checked_add(self.exception_cycles.checked_mul(weight::MEMORY)?)?
+                .checked_add(stalls.checked_add(program)?.checked_mul(weight::STALL)?)?;
+            Some((
+                stalls,
+                cycles.checked_add(extra)?,
+                weighted.checked_add(extra_weight)?,
+            ))
+        };
+        let (stalls, total_cycles, total_weighted) = totals().ok_or_else(overflow)?;
+        (cycles, weighted) = (total_cycles, total_weighted);
+        let time_us = (cycles as f64 + self.sleep_cycles as f64) / target.clock_mhz;
         let pj_per_cycle = target.energy.run_pj_per_cycle();
         // Sleep as in `run`: V × µA/MHz per cycle (pJ) with the clocks
         // running, V × µA × s in deep sleep.

@@ -87,3 +87,38 @@ fn sleep_carries_over_and_firmware_that_sets_its_clocks_is_refused() {
         .to_string();
     assert!(err.contains("programmed its own clock"), "{err}");
 }
+
+/// A hand-edited trace whose counts no run produces, or whose products wrap,
+/// is refused with the file named instead of giving wrapped figures.
+#[test]
+fn impossible_or_overflowing_traces_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("fw.elf");
+    std::fs::copy(crate::fixture("semihost.elf"), &image).unwrap();
+    let options = RunOptions {
+        record_trace: true,
+        ..RunOptions::default()
+    };
+    let record = run_image(&image, &target("mps2-an386"), &options).unwrap();
+    let good = serde_json::to_value(record.trace.unwrap()).unwrap();
+    let path = dir.path().join("trace.json");
+    let edits: [(&str, fn(&mut serde_json::Value)); 3] = [
+        ("taken exits", |t| {
+            t["blocks"][0]["taken_exits"] = u64::MAX.into()
+        }),
+        ("deep-sleep", |t| t["deep_sleep_cycles"] = 5.into()),
+        ("overflow", |t| {
+            t["blocks"][0]["executions"] = u64::MAX.into()
+        }),
+    ];
+    for (needle, edit) in edits {
+        let mut trace = good.clone();
+        edit(&mut trace);
+        std::fs::write(&path, trace.to_string()).unwrap();
+        let err = Trace::load(&path)
+            .and_then(|t| t.reprice(&target("mps2-an386"), None))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}
