@@ -102,7 +102,8 @@ fn impossible_or_overflowing_traces_are_refused() {
     let record = run_image(&image, &target("mps2-an386"), &options).unwrap();
     let good = serde_json::to_value(record.trace.unwrap()).unwrap();
     let path = dir.path().join("trace.json");
-    let edits: [(&str, fn(&mut serde_json::Value)); 3] = [
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 3] = [
         ("taken exits", |t| {
             t["blocks"][0]["taken_exits"] = u64::MAX.into()
         }),
