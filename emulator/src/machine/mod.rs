@@ -444,8 +444,17 @@ impl Engine {
     /// execution was when the stop names no place of its own.
     fn failure(&self, stop: Stop, pc: u32) -> Failure {
         match stop {
+            // Handlers often share one `b .` under several weak aliases: the
+            // exception being handled says which one this is.
             Stop::Hang(at) => Failure::Hang {
-                pc: self.describe(at),
+                pc: match self.ipsr {
+                    0 => self.describe(at),
+                    n => format!(
+                        "{}, handling {}",
+                        self.describe(at),
+                        nvic::exception::name(n)
+                    ),
+                },
                 after: self.handled_fault.clone(),
             },
             Stop::Broken { kind, pc, address } => Failure::Fault {

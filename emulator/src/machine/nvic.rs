@@ -27,6 +27,24 @@ pub mod exception {
     pub const SYSTICK: u32 = 15;
     /// The first external interrupt (IRQ 0).
     pub const IRQ0: u32 = 16;
+
+    /// The architecture's name of exception `number` (Armv7-M ARM B1.5.2).
+    pub fn name(number: u32) -> String {
+        match number {
+            1 => "Reset".into(),
+            NMI => "NMI".into(),
+            HARD_FAULT => "HardFault".into(),
+            MEM_MANAGE => "MemManage".into(),
+            BUS_FAULT => "BusFault".into(),
+            USAGE_FAULT => "UsageFault".into(),
+            SVCALL => "SVCall".into(),
+            DEBUG_MONITOR => "DebugMonitor".into(),
+            PENDSV => "PendSV".into(),
+            SYSTICK => "SysTick".into(),
+            n if n >= IRQ0 => format!("IRQ {}", n - IRQ0),
+            n => format!("reserved exception {n}"),
+        }
+    }
 }
 
 /// Offsets of the registers served here within the PPB (0xE000_0000).

@@ -191,3 +191,12 @@ fn hints_run_as_hints_and_semihosting_cannot_write_flash() {
     );
     assert_eq!(r.exit_code, Some(0));
 }
+
+#[test]
+fn a_hang_in_a_shared_default_handler_names_the_exception() {
+    fails(
+        "svc_default.elf",
+        "svc into the default handler\n",
+        &["`b .` loop", "handling svcall"],
+    );
+}
