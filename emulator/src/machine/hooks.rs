@@ -59,16 +59,15 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         )
     };
     // Registers that may point into flash, read once per block (not per load).
-    let pointers = (charges_flash && block.pointer_mask != 0).then(|| {
-        let mut pointers = [0u32; 16];
+    let mut pointers = [0u32; 16];
+    if charges_flash {
         let mut mask = block.pointer_mask;
         while mask != 0 {
             let r = mask.trailing_zeros() as u16;
             pointers[usize::from(r)] = uc.reg_read(core_register(r)).unwrap_or(0) as u32;
             mask &= mask - 1;
         }
-        pointers
-    });
+    }
     let sp = (check_sp || block.push_bytes > 0)
         .then(|| {
             (uc.reg_read(RegisterARM::SP).unwrap_or(u64::MAX) as u32)
@@ -111,7 +110,6 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             stall += e.timing.fetch_stall(addr, block.size, jumped);
         }
         if block.has(HotBlock::READS_DATA) {
-            let pointers = pointers.unwrap_or([0; 16]);
             stall += data_stall(e.blocks.get(id), &mut e.timing, &e.flash_ranges, &pointers);
         }
         let stall = u64::from(stall);
