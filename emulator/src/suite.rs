@@ -178,7 +178,9 @@ pub struct SuiteOptions {
     pub shard: Option<Shard>,
     /// Limits applied to every run (a workload's own `max_cycles` wins).
     pub run: RunOptions,
-    /// Run each job in a worker process; `None` runs them in this process.
+    /// Run each job in a worker process; `None` runs them on threads of this
+    /// process, where a crash takes every run and the engine's shared state
+    /// can shift figures by a few cycles with the thread count.
     pub worker: Option<Worker>,
 }
 
