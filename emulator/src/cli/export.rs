@@ -19,7 +19,7 @@ pub struct Args {
     /// holds several runs; limits gab and bmf to that run.
     #[arg(long, value_name = "WORKLOAD@TARGET")]
     pub run: Option<String>,
-    /// File to write.
+    /// File to write; `-` writes to stdout.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -28,7 +28,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match convert(&args) {
         Ok(()) => {
-            println!("wrote {}", args.out.display());
+            if !to_stdout(&args.out) {
+                eprintln!("wrote {}", args.out.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -41,5 +43,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn convert(args: &Args) -> Result<(), Error> {
     let results = json::read_results(&args.results)?;
     let text = exports::export(&results, &args.results, args.format, args.run.as_deref())?;
+    if to_stdout(&args.out) {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        return stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|source| Error::Write {
+                path: args.out.clone(),
+                source,
+            });
+    }
     output::write_atomic(&args.out, text.as_bytes())
+}
+
+/// Whether `--out` names stdout.
+fn to_stdout(out: &std::path::Path) -> bool {
+    out.as_os_str() == "-"
 }

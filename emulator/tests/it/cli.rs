@@ -138,3 +138,24 @@ fn one_inference_leads_the_run() {
         region["time_us"].as_f64().unwrap() / calls
     );
 }
+
+/// `--out -` writes the export to stdout, and nothing else goes there.
+#[test]
+fn export_to_stdout_with_a_dash() {
+    let results = crate::root().join("reports/schema/example-results.json");
+    let out = Command::cargo_bin("mcubench")
+        .unwrap()
+        .arg("export")
+        .arg(&results)
+        .args(["--format", "bmf", "--out", "-"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        parsed.as_object().is_some_and(|o| !o.is_empty()),
+        "{stdout}"
+    );
+}
