@@ -257,6 +257,36 @@ pub fn pick_image<'a>(spec: &'a WorkloadSpec, target: &Target) -> Result<(Core, 
     })
 }
 
+/// Fails naming the first image a job of `shard` would run that is not a
+/// readable regular file: a manifest pointing at a missing build is bad
+/// input, found before any run starts.
+pub fn check_images(
+    manifest: &Manifest,
+    manifest_path: &Path,
+    targets: &[Target],
+    shard: Option<Shard>,
+) -> Result<(), SuiteError> {
+    let base = manifest_path.parent().unwrap_or(Path::new("."));
+    for job in jobs(manifest, targets.len(), shard) {
+        let spec = &manifest.workload[job.workload];
+        let Ok((_, image)) = pick_image(spec, &targets[job.target]) else {
+            continue;
+        };
+        let path = base.join(image);
+        if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Err(SuiteError::Invalid {
+                path: manifest_path.to_owned(),
+                message: format!(
+                    "workload `{}`: image {} is missing or not a regular file",
+                    spec.name,
+                    path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Runs the jobs in parallel; `progress` is told about each finished run.
 pub fn run_suite(
     manifest: &Manifest,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mcubench::machine::RunOptions;
-use mcubench::suite::{jobs, run_suite, Manifest, Shard, SuiteOptions, Worker};
+use mcubench::suite::{check_images, jobs, run_suite, Manifest, Shard, SuiteOptions, Worker};
 use mcubench::target::Target;
 use mcubench_reports::{json, Status};
 
@@ -71,6 +71,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.targets
     };
+    if let Some(twice) = names
+        .iter()
+        .enumerate()
+        .find_map(|(i, n)| names[..i].contains(n).then_some(n))
+    {
+        anyhow::bail!("target `{twice}` is listed twice");
+    }
     let targets = names
         .iter()
         .map(|n| {
@@ -81,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
+    check_images(&manifest, &manifest_path, &targets, args.shard)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;
     mcubench_reports::output::check_writable(&args.out)?;

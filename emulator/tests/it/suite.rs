@@ -312,3 +312,39 @@ fn the_default_suite_gives_identical_figures_whatever_the_parallelism() {
         assert!(first == figures(jobs), "figures differ with --jobs {jobs}");
     }
 }
+
+/// A missing image and a target given twice are bad input, reported before
+/// anything runs.
+#[test]
+fn a_missing_image_or_a_repeated_target_stops_the_suite_before_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest_in(dir.path());
+    std::fs::remove_file(dir.path().join("exit_nonzero.elf")).unwrap();
+    let suite = |targets: &str| {
+        assert_cmd::Command::cargo_bin("mcubench")
+            .unwrap()
+            .arg("suite")
+            .arg(&path)
+            .args(["--targets", targets, "--targets-dir"])
+            .arg(crate::targets_dir())
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .assert()
+            .code(2)
+            .get_output()
+            .clone()
+    };
+    let out = suite("stm32f407");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("exit_nonzero.elf is missing") && stderr.contains("exit-nonzero"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out/results.json").exists());
+    let out = suite("stm32f407,mps2-an385,stm32f407");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("target `stm32f407` is listed twice"),
+        "{stderr}"
+    );
+}
