@@ -1,8 +1,22 @@
 //! Function profile without per-instruction work: each block's cycles go to
 //! the function holding it (self cycles) and to the current call path (folded
-//! stacks); calls are seen when a block ending in BL/BLX is followed by a new
-//! block, returns when execution reaches the return address on the shadow
-//! stack, so inclusive (total) cycles and call counts come out per function.
+//! stacks), so inclusive (total) cycles and call counts come out per function.
+//!
+//! Compiled code is read the way the AAPCS lets it be written:
+//! - A call is a BL/BLX taken to another function or to the running one's
+//!   entry: the block after it opens a frame returning to the address after
+//!   the call.
+//! - A return reaches the top frame's return address with SP back at (or
+//!   above) the frame's entry SP: a loop in a recursive function that happens
+//!   to start at that address is no return, as its SP is still lower.
+//! - A tail call (`return f();`, a linker veneer) is a branch to another
+//!   function's entry with SP back at the frame's entry SP, its epilogue done.
+//!   The callee's frame goes on top of the caller's and both end at the one
+//!   return, so the caller's inclusive cycles hold the callee's, as the source
+//!   says (a `roi_` region that tail-calls its work still measures it).
+//! - Any other branch into another function (libgcc's `__aeabi_ddiv` ends in a
+//!   branch into `__aeabi_dmul`'s epilogue) is no call: its cycles are the
+//!   owning function's self cycles, the frame stays the caller's.
 
 use std::collections::HashMap;
 
@@ -15,6 +29,10 @@ use crate::machine::blocks::NO_FUNCTION;
 struct Frame {
     func: u32,
     ret: u32,
+    /// SP at the function's entry.
+    sp: u32,
+    /// Whether the frame was entered by a tail call, so it ends the frame below as well.
+    tail: bool,
     path: u32,
     entry_cycles: u64,
     entry_energy: u64,
@@ -25,6 +43,8 @@ struct Frame {
 /// The shadow call stack and per-function counters.
 #[derive(Debug, Clone)]
 pub struct Profiler {
+    /// Entry address of each function.
+    entries: Vec<u32>,
     frames: Vec<Frame>,
     /// Path of the top frame (0 with no frame), kept beside the stack so the
     /// per-block charge needs no look at it.
@@ -50,10 +70,12 @@ const MAX_STACKS: usize = 2048;
 const MAX_FRAMES_SHOWN: usize = 48;
 
 impl Profiler {
-    /// A profiler for `functions` functions (plus one slot for code without a symbol).
-    pub fn new(functions: usize) -> Profiler {
-        let slots = functions + 1;
+    /// A profiler for functions at the `entries` addresses (plus one slot for
+    /// code without a symbol).
+    pub fn new(entries: Vec<u32>) -> Profiler {
+        let slots = entries.len() + 1;
         Profiler {
+            entries,
             frames: Vec::with_capacity(64),
             top_path: 0,
             self_cycles: vec![0; slots],
@@ -97,36 +119,70 @@ impl Profiler {
         self.path_cycles[self.top_path as usize] += cycles;
     }
 
-    /// Notes that a block at `addr` of function `func` starts, reached by a
-    /// call returning to `call_ret` if the previous block called.
+    /// Whether [`Self::enter`] needs SP for a block at `addr` of `func`,
+    /// reached by a call if `calls`: only at calls, returns and branches to a
+    /// function's entry, so most blocks cost no register read.
     #[inline]
-    pub fn enter(&mut self, addr: u32, func: u32, call_ret: Option<u32>, cycles: u64, energy: u64) {
-        if let Some(top) = self.frames.last() {
-            if addr == top.ret {
-                self.pop(cycles, energy);
-                return;
-            }
-        }
-        match call_ret {
-            Some(ret) => self.push(func, ret, cycles, energy),
-            None => {
-                if self.frames.last().is_some_and(|top| top.func != func) {
-                    // A tail call or a jump into another function replaces the frame.
-                    let top = self.frames.pop().expect("checked above");
-                    self.finish(top, cycles, energy);
-                    self.top_path = self.frames.last().map_or(0, |f| f.path);
-                    self.push(func, top.ret, cycles, energy);
-                } else if self.frames.is_empty() {
-                    self.push(func, u32::MAX, cycles, energy);
-                }
+    pub fn wants_sp(&self, addr: u32, func: u32, calls: bool) -> bool {
+        match self.frames.last() {
+            None => true,
+            Some(top) => {
+                calls || addr == top.ret || (func != top.func && self.is_entry(addr, func))
             }
         }
     }
 
+    fn is_entry(&self, addr: u32, func: u32) -> bool {
+        self.entries.get(func as usize) == Some(&addr)
+    }
+
+    /// Notes that a block at `addr` of function `func` starts with SP at `sp`
+    /// (read when [`Self::wants_sp`] says so), reached by a call returning to
+    /// `call_ret` if the previous block called.
+    #[inline]
+    pub fn enter(
+        &mut self,
+        addr: u32,
+        func: u32,
+        call_ret: Option<u32>,
+        sp: u32,
+        cycles: u64,
+        energy: u64,
+    ) {
+        let Some(&top) = self.frames.last() else {
+            self.push(func, u32::MAX, sp, false, cycles, energy);
+            return;
+        };
+        // A conditional BL not taken falls through to its return address, and a
+        // BL into the middle of the running function is a local branch that
+        // keeps LR (libgcc's `bleq` to its special cases, which never return there).
+        let call_ret =
+            call_ret.filter(|&ret| ret != addr && (func != top.func || self.is_entry(addr, func)));
+        if let Some(ret) = call_ret {
+            self.push(func, ret, sp, false, cycles, energy);
+        } else if addr == top.ret && sp >= top.sp {
+            self.ret(cycles, energy);
+        } else if func != top.func && sp == top.sp && self.is_entry(addr, func) {
+            self.push(func, top.ret, sp, true, cycles, energy);
+        }
+    }
+
+    /// Leaves the top frame and the frames it ended by tail calls.
+    fn ret(&mut self, cycles: u64, energy: u64) {
+        while let Some(frame) = self.frames.pop() {
+            self.finish(frame, cycles, energy);
+            if !frame.tail {
+                break;
+            }
+        }
+        self.top_path = self.frames.last().map_or(0, |f| f.path);
+    }
+
     /// Enters an exception handler. Its frame is left by [`Self::leave_exception`],
     /// not by reaching an address: an RTOS returns into another task.
-    pub fn enter_exception(&mut self, func: u32, cycles: u64, energy: u64) {
-        self.push(func, u32::MAX, cycles, energy);
+    /// `sp` is the handler's SP after stacking.
+    pub fn enter_exception(&mut self, func: u32, sp: u32, cycles: u64, energy: u64) {
+        self.push(func, u32::MAX, sp, false, cycles, energy);
         if let Some(top) = self.frames.last_mut() {
             top.exception = true;
         }
@@ -143,7 +199,7 @@ impl Profiler {
         self.top_path = self.frames.last().map_or(0, |f| f.path);
     }
 
-    fn push(&mut self, func: u32, ret: u32, cycles: u64, energy: u64) {
+    fn push(&mut self, func: u32, ret: u32, sp: u32, tail: bool, cycles: u64, energy: u64) {
         if self.frames.len() >= MAX_DEPTH {
             return;
         }
@@ -154,19 +210,14 @@ impl Profiler {
         self.frames.push(Frame {
             func,
             ret,
+            sp,
+            tail,
             path,
             entry_cycles: cycles,
             entry_energy: energy,
             exception: false,
         });
         self.top_path = path;
-    }
-
-    fn pop(&mut self, cycles: u64, energy: u64) {
-        if let Some(frame) = self.frames.pop() {
-            self.finish(frame, cycles, energy);
-        }
-        self.top_path = self.frames.last().map_or(0, |f| f.path);
     }
 
     fn finish(&mut self, frame: Frame, cycles: u64, energy: u64) {
@@ -180,9 +231,10 @@ impl Profiler {
 
     /// Closes every open frame at the end of a run.
     pub fn finish_all(&mut self, cycles: u64, energy: u64) {
-        while !self.frames.is_empty() {
-            self.pop(cycles, energy);
+        while let Some(frame) = self.frames.pop() {
+            self.finish(frame, cycles, energy);
         }
+        self.top_path = 0;
     }
 
     /// Per-function figures, most self cycles first, functions that ran only.
@@ -300,11 +352,19 @@ mod tests {
                 size: 0x10,
             },
         ]);
-        let mut profiler = Profiler::new(2);
+        let mut profiler = Profiler::new(vec![0x100, 0x200]);
         let mut cycles = 0;
         for depth in 0..MAX_DEPTH as u32 {
             let func = depth % 2;
-            profiler.enter(0x100 + 0x100 * func, func, Some(0x1000 + depth), cycles, 0);
+            let sp = 0x2000_0000 - 8 * depth;
+            profiler.enter(
+                0x100 + 0x100 * func,
+                func,
+                Some(0x1000 + depth),
+                sp,
+                cycles,
+                0,
+            );
             cycles += 1;
             profiler.charge(func, 1);
         }

@@ -339,7 +339,7 @@ impl Machine {
             .symbols
             .index_of(handler)
             .map_or(NO_FUNCTION, |i| i as u32);
-        e.profiler.enter_exception(func, e.cycles, e.weighted);
+        e.profiler.enter_exception(func, msp, e.cycles, e.weighted);
         // Entry (or tail-chain) cycles belong to the handler.
         e.attribute(func);
         e.expect = handler;

@@ -77,6 +77,16 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         // process stack (often an array in .bss) is not measured against them.
         // CONTROL is read only when the SP reaches a new low.
         .filter(|&sp| sp >= uc.get_data().lowest_sp || !on_process_stack(uc));
+    let call_ret = prev.has(HotBlock::CALLS).then_some(prev.fallthrough);
+    let entry_sp = if uc
+        .get_data()
+        .profiler
+        .wants_sp(addr, block.func, call_ret.is_some())
+    {
+        uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32
+    } else {
+        0
+    };
     let e = uc.get_data_mut();
     // Charge the previous block, now that its exit is known.
     e.settle_stall_in_block();
@@ -118,9 +128,8 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         e.weighted += stall * weight::STALL;
     }
     e.attribute(prev.func);
-    let call_ret = prev.has(HotBlock::CALLS).then_some(prev.fallthrough);
     e.profiler
-        .enter(addr, block.func, call_ret, e.cycles, e.weighted);
+        .enter(addr, block.func, call_ret, entry_sp, e.cycles, e.weighted);
     e.cur = id;
     e.access_cursor = 0;
     e.expect = block.fallthrough;

@@ -709,7 +709,7 @@ impl Machine {
             symbols: Arc::new(image.symbols.clone()),
             timing,
             flash_stall: 0,
-            profiler: Profiler::new(image.symbols.functions().len()),
+            profiler: Profiler::new(image.symbols.functions().iter().map(|f| f.addr).collect()),
             sys: SystemRegisters::new(
                 core,
                 image.vector_table,

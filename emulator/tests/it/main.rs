@@ -7,6 +7,7 @@ mod devices;
 mod exceptions;
 mod machine;
 mod mutation;
+mod profile;
 mod qemu;
 mod suite;
 mod targets;

@@ -1,0 +1,121 @@
+//! The function profile on compiled control flow: calls, returns, tail calls,
+//! veneers, branches into another function's epilogue, loops at a function's
+//! entry and recursion (fixtures/src/profile_calls.S, fixtures/src/roi_ddiv.c).
+
+use mcubench::run::RunRecord;
+
+use crate::run;
+
+fn calls(r: &RunRecord) -> Vec<(&str, u64)> {
+    let mut calls: Vec<(&str, u64)> = r
+        .profile
+        .iter()
+        .map(|f| (f.name.as_str(), f.calls))
+        .collect();
+    calls.sort();
+    calls
+}
+
+fn stack_cycles(r: &RunRecord, stack: &str) -> u64 {
+    r.stacks
+        .iter()
+        .find(|s| s.stack == stack)
+        .unwrap_or_else(|| panic!("no stack {stack} in {:?}", r.stacks))
+        .cycles
+}
+
+#[test]
+fn calls_are_call_instructions_and_tail_calls_after_the_epilogue() {
+    let r = run("profile_calls.elf", "mps2-an386");
+    assert_eq!(r.exit_code, Some(0));
+    assert_eq!(
+        calls(&r),
+        [
+            ("add_one", 1),
+            ("add_two", 1),
+            // Once called, once through the veneer, once tail-called; its
+            // loop back to its own entry is no call.
+            ("count_down", 3),
+            ("count_down_veneer", 1),
+            // depth(4) down to depth(0); the loops at the return address are no returns.
+            ("depth", 5),
+            ("main", 1),
+            ("reset_handler", 1),
+            ("roi_tail", 1),
+            ("semihost_exit", 1),
+        ]
+    );
+    let mut stacks: Vec<&str> = r.stacks.iter().map(|s| s.stack.as_str()).collect();
+    stacks.sort();
+    assert_eq!(
+        stacks,
+        [
+            "reset_handler",
+            "reset_handler;main",
+            "reset_handler;main;add_one",
+            // add_two's branch into add_one's epilogue stays in add_two's frame.
+            "reset_handler;main;add_two",
+            "reset_handler;main;count_down",
+            "reset_handler;main;count_down_veneer",
+            "reset_handler;main;count_down_veneer;count_down",
+            "reset_handler;main;depth",
+            "reset_handler;main;depth;depth",
+            "reset_handler;main;depth;depth;depth",
+            "reset_handler;main;depth;depth;depth;depth",
+            "reset_handler;main;depth;depth;depth;depth;depth",
+            "reset_handler;main;roi_tail",
+            "reset_handler;main;roi_tail;count_down",
+            "reset_handler;semihost_exit",
+        ]
+    );
+    let f = |name: &str| r.profile.iter().find(|f| f.name == name).unwrap();
+    // The shared epilogue's cycles are add_one's own, run in add_two's frame.
+    assert_eq!(
+        f("add_two").total_cycles,
+        stack_cycles(&r, "reset_handler;main;add_two")
+    );
+    assert!(f("add_one").self_cycles > stack_cycles(&r, "reset_handler;main;add_one"));
+    // The region holds the function it tail-calls.
+    let region = r.regions.iter().find(|g| g.name == "tail").unwrap();
+    assert_eq!(region.calls, 1);
+    assert_eq!(
+        region.cycles,
+        stack_cycles(&r, "reset_handler;main;roi_tail")
+            + stack_cycles(&r, "reset_handler;main;roi_tail;count_down")
+    );
+    let main = f("main");
+    assert_eq!(
+        main.total_cycles,
+        r.stacks
+            .iter()
+            .filter(|s| s.stack.starts_with("reset_handler;main"))
+            .map(|s| s.cycles)
+            .sum::<u64>()
+    );
+}
+
+/// libgcc's soft-double divide opens with a conditional BL to its special
+/// cases, not taken for ordinary operands, and ends in a shared epilogue.
+#[test]
+fn a_region_calling_a_soft_double_divide_counts_its_own_calls() {
+    let r = run("roi_ddiv.elf", "mps2-an386");
+    assert_eq!(r.exit_code, Some(0));
+    assert_eq!(
+        calls(&r),
+        [
+            ("__aeabi_ddiv", 300),
+            ("main", 1),
+            ("reset_handler", 1),
+            ("roi_work", 3),
+            ("semihost_exit", 1),
+        ]
+    );
+    let region = &r.regions[0];
+    assert_eq!((region.name.as_str(), region.calls), ("work", 3));
+    assert_eq!(
+        region.cycles,
+        stack_cycles(&r, "reset_handler;main;roi_work")
+            + stack_cycles(&r, "reset_handler;main;roi_work;__aeabi_ddiv")
+    );
+    assert_eq!(r.stacks.len(), 5);
+}
