@@ -94,22 +94,16 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     e.weighted += prev.energy;
     e.instructions += u64::from(prev.instructions);
     let jumped = addr != e.expect;
-    // The predictor runs where it costs cycles, and for a trace on every core
-    // (a trace may be re-priced for a core that predicts).
-    let mispredicted = if prev.mispredict != 0 {
-        e.blocks.mispredicted(e.cur, jumped)
-    } else {
-        e.counts.is_some() && predict_for_trace(&mut e.blocks, e.cur, jumped)
-    };
-    if let Some(counts) = &mut e.counts {
-        counts.record(id, e.cur, jumped && e.cur != 0, mispredicted);
-    }
     let mut exit = if jumped {
         u64::from(prev.taken) + u64::from(block.refill) * u64::from(e.cur != 0)
     } else {
         u64::from(prev.not_taken)
     };
-    if mispredicted {
+    // The predictor runs where it costs cycles, and for a trace on every core
+    // (a trace may be re-priced for a core that predicts).
+    if e.counts.is_some() {
+        exit += predict_and_record(e, &prev, id, jumped);
+    } else if prev.mispredict != 0 && e.blocks.mispredicted(e.cur, jumped) {
         exit += u64::from(prev.mispredict);
     }
     e.cycles += exit;
@@ -190,12 +184,22 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     }
 }
 
-/// Runs the predictor of block `id`'s closing conditional branch, if it ends
-/// in one, for a core that does not charge for it; returns whether it
-/// mispredicted.
+/// For a trace: runs the predictor of the conditional branch closing the
+/// previous block `prev`, whatever the core, and records the exit into `id`;
+/// returns the misprediction's cycles on this core.
 #[cold]
-fn predict_for_trace(blocks: &mut blocks::BlockTable, id: u32, taken: bool) -> bool {
-    blocks.get(id).cost.prediction != Prediction::None && blocks.mispredicted(id, taken)
+fn predict_and_record(e: &mut Engine, prev: &HotBlock, id: u32, jumped: bool) -> u64 {
+    let ends_in_branch =
+        prev.mispredict != 0 || e.blocks.get(e.cur).cost.prediction != Prediction::None;
+    let mispredicted = ends_in_branch && e.blocks.mispredicted(e.cur, jumped);
+    if let Some(counts) = &mut e.counts {
+        counts.record(id, e.cur, jumped && e.cur != 0, mispredicted);
+    }
+    if mispredicted {
+        u64::from(prev.mispredict)
+    } else {
+        0
+    }
 }
 
 /// Whether thread mode runs on the PSP (CONTROL.SPSEL).
