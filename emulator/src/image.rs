@@ -122,7 +122,14 @@ pub struct Image {
     pub static_ram_end: Option<u32>,
     /// The SEGGER RTT control block, where the `_SEGGER_RTT` symbol names one.
     pub rtt_control_block: Option<u32>,
+    /// Bytes the linker script reserves for the stack: the value of a
+    /// `_Min_Stack_Size` (STM32CubeIDE), `__stack_size__` or `__stack_size`
+    /// symbol, else the size of a `.stack` section.
+    pub stack_reserved: Option<u32>,
 }
+
+/// Symbols whose value is the stack size a linker script reserves.
+const STACK_SIZE_SYMBOLS: [&str; 3] = ["_Min_Stack_Size", "__stack_size__", "__stack_size"];
 
 /// Why an image could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -294,7 +301,15 @@ impl Image {
 
         let mut functions = Vec::new();
         let mut rtt_control_block = None;
+        let mut stack_reserved = None;
         for symbol in elf.syms.iter() {
+            if elf
+                .strtab
+                .get_at(symbol.st_name)
+                .is_some_and(|n| STACK_SIZE_SYMBOLS.contains(&n))
+            {
+                stack_reserved = Some(symbol.st_value as u32);
+            }
             if symbol.st_type() == sym::STT_OBJECT
                 && elf.strtab.get_at(symbol.st_name) == Some("_SEGGER_RTT")
             {
@@ -332,6 +347,9 @@ impl Image {
                 ram_bytes += sh.sh_size;
                 let end = (sh.sh_addr + sh.sh_size) as u32;
                 let name = elf.shdr_strtab.get_at(sh.sh_name).unwrap_or_default();
+                if name == ".stack" && stack_reserved.is_none() {
+                    stack_reserved = Some(sh.sh_size as u32);
+                }
                 if !name.contains("stack") && !name.contains("heap") {
                     static_ram_end = Some(static_ram_end.map_or(end, |e: u32| e.max(end)));
                 }
@@ -349,6 +367,7 @@ impl Image {
             ram_bytes,
             static_ram_end,
             rtt_control_block,
+            stack_reserved,
         })
     }
 

@@ -70,6 +70,8 @@ pub struct RunRecord {
     pub flash_program_uj: f64,
     /// Deepest stack use, in bytes.
     pub stack_peak_bytes: u64,
+    /// Stack the image's linker script reserves, in bytes, where it says.
+    pub stack_reserved_bytes: Option<u64>,
     /// Most heap held through `_sbrk`, in bytes; `None` without `_sbrk`.
     pub heap_peak_bytes: Option<u64>,
     /// Flash the image occupies, in bytes.
@@ -84,6 +86,8 @@ pub struct RunRecord {
     pub exit_code: Option<i32>,
     /// Why it did not exit normally.
     pub error: Option<String>,
+    /// Figures past a limit the image or target sets, which silicon may not survive.
+    pub warnings: Vec<String>,
     /// A fault the firmware's own handler took over.
     pub handled_fault: Option<String>,
     /// What the firmware printed (semihosting, UART, RTT, ITM), in order.
@@ -252,6 +256,17 @@ pub fn run_loaded(
     Ok(record(&image, target, execution))
 }
 
+/// A stack past the linker's reservation runs into the heap or static data
+/// on silicon, where nothing traps it.
+fn warnings(image: &Image, stack_peak_bytes: u64) -> Vec<String> {
+    match image.stack_reserved {
+        Some(reserved) if stack_peak_bytes > u64::from(reserved) => vec![format!(
+            "stack peak of {stack_peak_bytes} B is past the {reserved} B the image reserves for the stack"
+        )],
+        _ => Vec::new(),
+    }
+}
+
 fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
     let clock_mhz = target.clock_mhz;
     let us = |cycles: u64| cycles as f64 / clock_mhz;
@@ -322,6 +337,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         flash_stall_cycles: execution.flash_stall_cycles,
         flash_program_uj,
         stack_peak_bytes: execution.stack_peak_bytes,
+        stack_reserved_bytes: image.stack_reserved.map(u64::from),
         heap_peak_bytes: execution.heap_peak_bytes,
         flash_bytes: image.flash_bytes,
         ram_bytes: image.ram_bytes,
@@ -331,6 +347,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         error: execution
             .failure
             .map(|f| format!("{}: {f}", image.path.display())),
+        warnings: warnings(image, execution.stack_peak_bytes),
         handled_fault: execution.handled_fault,
         stdout: String::from_utf8_lossy(&execution.stdout).into_owned(),
         clocks: execution.clock_spans,

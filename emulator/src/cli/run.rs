@@ -122,6 +122,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             print!("{}", figures(&record, args.top));
         }
     }
+    for warning in &record.warnings {
+        eprintln!("warning: {}: {warning}", record.image);
+    }
     if let Some(error) = &record.error {
         eprintln!("error: {error}");
     } else if record.exit_code != Some(0) {
@@ -204,7 +207,13 @@ fn figures(r: &RunRecord, top: usize) -> String {
         ("energy", format!("{:.3} µJ", r.energy_uj)),
         ("average power", format!("{:.3} mW", r.avg_power_mw)),
         ("flash wait cycles", r.flash_stall_cycles.to_string()),
-        ("stack peak", format!("{} B", r.stack_peak_bytes)),
+        (
+            "stack peak",
+            match r.stack_reserved_bytes {
+                Some(reserved) => format!("{} B of {reserved} B reserved", r.stack_peak_bytes),
+                None => format!("{} B", r.stack_peak_bytes),
+            },
+        ),
         (
             "heap peak",
             r.heap_peak_bytes

@@ -222,3 +222,29 @@ fn flash_accelerators_start_as_their_register_resets() {
     let h7 = starting_flash(&crate::target("stm32h743"), Core::CortexM7f);
     assert!(h7.icache && h7.dcache, "{h7:?}");
 }
+
+#[test]
+fn a_stack_past_the_linker_reservation_is_warned_about() {
+    let r = run("stack_past_reserve.elf", "mps2-an386");
+    assert_eq!(r.exit_code, Some(0));
+    assert_eq!(r.stack_reserved_bytes, Some(1024));
+    assert_eq!(
+        r.warnings,
+        [format!(
+            "stack peak of {} B is past the 1024 B the image reserves for the stack",
+            r.stack_peak_bytes
+        )]
+    );
+    // The workloads' linker script reserves 8 KiB in a .stack section.
+    let w = mcubench::run::run_image(
+        &crate::root().join("workloads/prebuilt/cortex-m4f/kernel_selftest.elf"),
+        &crate::target("stm32l4r5"),
+        &mcubench::machine::RunOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(w.stack_reserved_bytes, Some(8192));
+    assert!(w.warnings.is_empty(), "{:?}", w.warnings);
+    assert!(run("semihost.elf", "mps2-an386")
+        .stack_reserved_bytes
+        .is_none());
+}
