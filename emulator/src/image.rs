@@ -118,6 +118,8 @@ pub struct Image {
     pub flash_bytes: u64,
     /// Bytes of RAM reserved: data, bss and stack/heap reservations.
     pub ram_bytes: u64,
+    /// Address and size of each section making up `ram_bytes`.
+    pub ram_sections: Vec<(u32, u64)>,
     /// End of statically allocated RAM (data + bss), where the heap starts.
     pub static_ram_end: Option<u32>,
     /// The SEGGER RTT control block, where the `_SEGGER_RTT` symbol names one.
@@ -334,6 +336,7 @@ impl Image {
         }
 
         let (mut flash_bytes, mut ram_bytes, mut static_ram_end) = (0u64, 0u64, None::<u32>);
+        let mut ram_sections = Vec::new();
         for sh in &elf.section_headers {
             if sh.sh_flags & u64::from(section_header::SHF_ALLOC) == 0 || sh.sh_size == 0 {
                 continue;
@@ -345,6 +348,7 @@ impl Image {
             }
             if writable {
                 ram_bytes += sh.sh_size;
+                ram_sections.push((sh.sh_addr as u32, sh.sh_size));
                 let end = (sh.sh_addr + sh.sh_size) as u32;
                 let name = elf.shdr_strtab.get_at(sh.sh_name).unwrap_or_default();
                 if name == ".stack" && stack_reserved.is_none() {
@@ -365,6 +369,7 @@ impl Image {
             symbols: Symbols::new(functions),
             flash_bytes,
             ram_bytes,
+            ram_sections,
             static_ram_end,
             rtt_control_block,
             stack_reserved,

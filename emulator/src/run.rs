@@ -15,6 +15,9 @@ use crate::target::{MemoryKind, Target};
 use crate::trace::Trace;
 use mcubench_reports::results::{Host, PerCall, ProfileEntry, Region, StackSample};
 
+/// Memory kinds counted as RAM.
+const RAM_KINDS: [MemoryKind; 3] = [MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm];
+
 /// Functions whose names start with this are regions of interest.
 pub const REGION_PREFIX: &str = "roi_";
 
@@ -82,6 +85,9 @@ pub struct RunRecord {
     pub flash_capacity_bytes: u64,
     /// RAM the target has, in bytes.
     pub ram_capacity_bytes: u64,
+    /// RAM use per memory region of the target (SRAM, TCM, CCM apart: a full
+    /// SRAM does not hide behind an empty CCM).
+    pub ram_regions: Vec<RamRegion>,
     /// Exit status the firmware reported; `None` when it did not exit.
     pub exit_code: Option<i32>,
     /// Why it did not exit normally.
@@ -114,6 +120,17 @@ pub struct RunRecord {
     /// Block counts for re-pricing, when recorded.
     #[serde(skip)]
     pub trace: Option<Trace>,
+}
+
+/// What an image reserves in one RAM region of the target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RamRegion {
+    /// The target's name for the region.
+    pub name: String,
+    /// Bytes of the image's writable sections that start in it.
+    pub used_bytes: u64,
+    /// Its size in bytes.
+    pub capacity_bytes: u64,
 }
 
 /// The run repeated once per period with the part asleep in between: what a
@@ -342,7 +359,22 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         flash_bytes: image.flash_bytes,
         ram_bytes: image.ram_bytes,
         flash_capacity_bytes: target.capacity(&[MemoryKind::Flash]),
-        ram_capacity_bytes: target.capacity(&[MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm]),
+        ram_capacity_bytes: target.capacity(&RAM_KINDS),
+        ram_regions: target
+            .memory
+            .iter()
+            .filter(|m| RAM_KINDS.contains(&m.kind))
+            .map(|m| RamRegion {
+                name: m.name.clone(),
+                used_bytes: image
+                    .ram_sections
+                    .iter()
+                    .filter(|&&(addr, _)| m.bases().any(|b| (b..=b + (m.size - 1)).contains(&addr)))
+                    .map(|&(_, size)| size)
+                    .sum(),
+                capacity_bytes: u64::from(m.size),
+            })
+            .collect(),
         exit_code: execution.exit_code,
         error: execution
             .failure

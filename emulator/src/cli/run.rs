@@ -231,6 +231,16 @@ fn figures(r: &RunRecord, top: usize) -> String {
     for (k, v) in rows {
         let _ = writeln!(out, "  {k:<18} {v}");
     }
+    // Each RAM region apart where there are several: one can be full while
+    // the sum looks roomy.
+    for m in r.ram_regions.iter().filter(|_| r.ram_regions.len() > 1) {
+        let name = format!("  {}", m.name);
+        let _ = writeln!(
+            out,
+            "  {name:<18} {} / {} B",
+            m.used_bytes, m.capacity_bytes
+        );
+    }
     if r.deep_sleep_wakeups > 0 {
         let _ = writeln!(
             out,

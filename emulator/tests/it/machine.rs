@@ -248,3 +248,18 @@ fn a_stack_past_the_linker_reservation_is_warned_about() {
         .stack_reserved_bytes
         .is_none());
 }
+
+#[test]
+fn ram_use_is_reported_per_region() {
+    let r = run("semihost.elf", "stm32f407");
+    let regions: Vec<(&str, u64, u64)> = r
+        .ram_regions
+        .iter()
+        .map(|m| (m.name.as_str(), m.used_bytes, m.capacity_bytes))
+        .collect();
+    assert_eq!(
+        regions,
+        [("sram", r.ram_bytes, 0x2_0000), ("ccm", 0, 0x1_0000)]
+    );
+    assert_eq!(r.ram_capacity_bytes, 0x3_0000);
+}
