@@ -38,17 +38,23 @@ fn repricing_matches_emulation_for_the_same_caches_at_any_clock() {
     );
 }
 
-#[test]
-fn a_changed_image_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let image = dir.path().join("fw.elf");
+/// A trace of the semihost fixture, recorded from a copy of it in `dir`;
+/// returns the copy's path and the trace.
+fn recorded_copy(dir: &std::path::Path) -> (std::path::PathBuf, Trace) {
+    let image = dir.join("fw.elf");
     std::fs::copy(crate::fixture("semihost.elf"), &image).unwrap();
     let options = RunOptions {
         record_trace: true,
         ..RunOptions::default()
     };
     let record = run_image(&image, &target("mps2-an386"), &options).unwrap();
-    let trace = record.trace.unwrap();
+    (image, record.trace.unwrap())
+}
+
+#[test]
+fn a_changed_image_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, trace) = recorded_copy(dir.path());
     std::fs::copy(crate::fixture("exit_nonzero.elf"), &image).unwrap();
     let err = trace
         .reprice(&target("mps2-an386"), None)
@@ -93,14 +99,8 @@ fn sleep_carries_over_and_firmware_that_sets_its_clocks_is_refused() {
 #[test]
 fn impossible_or_overflowing_traces_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let image = dir.path().join("fw.elf");
-    std::fs::copy(crate::fixture("semihost.elf"), &image).unwrap();
-    let options = RunOptions {
-        record_trace: true,
-        ..RunOptions::default()
-    };
-    let record = run_image(&image, &target("mps2-an386"), &options).unwrap();
-    let good = serde_json::to_value(record.trace.unwrap()).unwrap();
+    let (_, trace) = recorded_copy(dir.path());
+    let good = serde_json::to_value(trace).unwrap();
     let path = dir.path().join("trace.json");
     type Edit = fn(&mut serde_json::Value);
     let edits: [(&str, Edit); 3] = [
