@@ -12,6 +12,7 @@ use mcubench_reports::input::read_bounded;
 
 use goblin::elf::{header, program_header, section_header, sym, Elf};
 
+use crate::demangle;
 use crate::target::{MemoryKind, Target};
 
 /// One loadable piece of the image.
@@ -30,7 +31,8 @@ pub struct Segment {
 /// A function symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Function {
-    /// Symbol name.
+    /// Symbol name as users know it: demangled, bounded
+    /// (`demangle::readable`).
     pub name: String,
     /// Start address with the Thumb bit cleared.
     pub addr: u32,
@@ -328,7 +330,7 @@ impl Image {
                     (sh.sh_addr.saturating_add(sh.sh_size)).saturating_sub(u64::from(addr))
                 });
                 functions.push(Function {
-                    name: name.to_owned(),
+                    name: demangle::readable(name),
                     addr,
                     size: symbol.st_size.min(room) as u32,
                 });

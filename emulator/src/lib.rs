@@ -14,6 +14,7 @@
 //! ```
 
 pub mod cost;
+pub mod demangle;
 pub mod image;
 pub mod machine;
 pub mod profile;

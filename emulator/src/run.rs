@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::demangle;
 use crate::image::{Image, ImageError};
 use crate::machine::bus::RegisterAccess;
 use crate::machine::clock::ClockSpan;
@@ -18,7 +19,8 @@ use mcubench_reports::results::{Host, PerCall, ProfileEntry, Region, StackSample
 /// Memory kinds counted as RAM.
 const RAM_KINDS: [MemoryKind; 3] = [MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm];
 
-/// Functions whose names start with this are regions of interest.
+/// Functions whose names start with this are regions of interest; for a
+/// Rust or C++ name, its last path segment (`firmware::roi_infer`).
 pub const REGION_PREFIX: &str = "roi_";
 
 /// The result of running one image on one target.
@@ -310,7 +312,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         .iter()
         .enumerate()
         .filter_map(|(i, f)| {
-            let name = f.name.strip_prefix(REGION_PREFIX)?;
+            let name = demangle::leaf(&f.name).strip_prefix(REGION_PREFIX)?;
             let (cycles, weighted, calls) = execution.profiler.totals(i);
             (calls > 0).then(|| Region {
                 name: name.to_owned(),

@@ -119,3 +119,62 @@ fn a_region_calling_a_soft_double_divide_counts_its_own_calls() {
     );
     assert_eq!(r.stacks.len(), 5);
 }
+
+/// Rust (legacy and v0) and C++ symbols read as their source wrote them, and
+/// a `roi_` function counts as a region by its last path segment
+/// (fixtures/src/mangled_names.c).
+#[test]
+fn mangled_names_are_shown_demangled() {
+    let r = run("mangled_names.elf", "mps2-an386");
+    assert_eq!(r.exit_code, Some(0));
+    assert_eq!(
+        calls(&r),
+        [
+            ("firmware::dense", 4),
+            ("firmware::roi_infer", 2),
+            ("firmware::train::roi_step", 1),
+            ("main", 1),
+            ("net::relu(int)", 2),
+            ("net::roi_eval(int)", 1),
+            ("reset_handler", 1),
+            ("semihost_exit", 1),
+        ]
+    );
+    let mut stacks: Vec<&str> = r.stacks.iter().map(|s| s.stack.as_str()).collect();
+    stacks.sort();
+    assert_eq!(
+        stacks,
+        [
+            "reset_handler",
+            "reset_handler;main",
+            "reset_handler;main;firmware::roi_infer",
+            "reset_handler;main;firmware::roi_infer;firmware::dense",
+            "reset_handler;main;firmware::train::roi_step",
+            "reset_handler;main;net::roi_eval(int)",
+            "reset_handler;main;net::roi_eval(int);net::relu(int)",
+            "reset_handler;semihost_exit",
+        ]
+    );
+    let regions: Vec<(&str, u64)> = r
+        .regions
+        .iter()
+        .map(|g| (g.name.as_str(), g.calls))
+        .collect();
+    assert_eq!(regions, [("infer", 2), ("step", 1), ("eval", 1)]);
+    let infer = &r.regions[0];
+    assert_eq!(
+        infer.cycles,
+        stack_cycles(&r, "reset_handler;main;firmware::roi_infer")
+            + stack_cycles(&r, "reset_handler;main;firmware::roi_infer;firmware::dense")
+    );
+}
+
+#[test]
+fn messages_name_the_demangled_function() {
+    let image = mcubench::image::Image::load(&crate::fixture("mangled_names.elf")).unwrap();
+    let at = image.symbols.addr_of("firmware::dense").unwrap();
+    assert_eq!(
+        image.symbols.describe(at + 2),
+        format!("{:#010x} (in firmware::dense+0x2)", at + 2)
+    );
+}
