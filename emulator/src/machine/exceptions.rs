@@ -11,12 +11,14 @@
 //!
 //! unicorn runs the code but knows nothing of this: the machine keeps the
 //! NVIC state and writes unicorn's IPSR, CONTROL, MSP and PSP so that MRS,
-//! MSR and CPS in the firmware see and change the real thing.
+//! MSR and CPS in the firmware see and change the real thing. Exceptions are
+//! taken and returned from inside the hooks, without stopping the engine: a
+//! PC written there redirects it at once.
 
-use unicorn_engine::RegisterARM;
+use unicorn_engine::{RegisterARM, Unicorn};
 
 use super::nvic::{exception, Masks};
-use super::{fp_register, Failure, Machine};
+use super::{fp_register, hooks, Engine, Failure};
 use crate::machine::blocks::NO_FUNCTION;
 
 /// CONTROL bits (B1.4.4).
@@ -100,8 +102,13 @@ impl FaultCause {
     }
 }
 
-impl Machine {
-    pub(super) fn reg(&self, r: RegisterARM) -> u32 {
+/// The exception model over the engine, borrowed from a hook or from the run loop.
+pub(super) struct Exceptions<'u, 'a> {
+    pub(super) uc: &'u mut Unicorn<'a, Engine>,
+}
+
+impl Exceptions<'_, '_> {
+    fn reg(&self, r: RegisterARM) -> u32 {
         self.uc.reg_read(r).unwrap_or(0) as u32
     }
 
@@ -110,8 +117,18 @@ impl Machine {
     }
 
     /// PRIMASK, FAULTMASK and BASEPRI as the firmware left them.
-    pub(super) fn masks(&self) -> Masks {
-        super::hooks::masks(&self.uc)
+    fn masks(&self) -> Masks {
+        hooks::masks(self.uc)
+    }
+
+    /// Pends what is due by now (SysTick, peripheral events).
+    fn poll_events(&mut self) {
+        hooks::poll_events(self.uc);
+    }
+
+    /// Sleeps until a wake-up event (see `hooks::sleep`).
+    fn sleep(&mut self, pc: u32) -> Result<(), Failure> {
+        hooks::sleep(self.uc, pc).map_err(|stop| self.uc.get_data().failure(stop, pc))
     }
 
     /// Puts unicorn's core in the mode given by `ipsr` (0: thread) with
@@ -171,6 +188,27 @@ impl Machine {
         let mut b = [0u8; 2];
         self.uc.mem_read(u64::from(handler & !1), &mut b).is_err()
             || u16::from_le_bytes(b) == 0xE7FE
+    }
+
+    /// SVC: taken at once when SVCall's priority preempts, else escalated to
+    /// HardFault as the architecture requires of a synchronous exception.
+    pub(super) fn svc(&mut self, return_addr: u32) -> Result<u32, Failure> {
+        let masks = self.masks();
+        let e = self.uc.get_data_mut();
+        let nvic = &mut e.sys.nvic;
+        if nvic.group_priority(exception::SVCALL) < nvic.execution_priority(masks) {
+            nvic.set_pending(exception::SVCALL);
+            return self.take_exception(exception::SVCALL, return_addr);
+        }
+        let kind =
+            "SVC executed where SVCall cannot preempt (masked or inside a higher-priority handler)"
+                .to_owned();
+        let at = e.last_insn();
+        let cause = FaultCause {
+            exception: exception::HARD_FAULT,
+            cfsr: 0,
+        };
+        self.fault(kind, cause, at, None)
     }
 
     /// A fault at `pc`. The fault's own handler takes it when SHCSR enables it

@@ -8,11 +8,11 @@ use unicorn_engine::{RegisterARM, Unicorn};
 use super::blocks::{self, BlockInfo, HotBlock};
 use super::bus::{Bus, BusContext};
 use super::clock::{self, FlashSettings};
-use super::exceptions::{FaultCause, FP_STACKING_CYCLES};
+use super::exceptions::{Exceptions, FaultCause, FP_STACKING_CYCLES};
 use super::flash::{ControllerAction, FlashTiming};
 use super::nvic::{self, exception, Masks, Nvic};
 use super::semihosting::{Clock, Outcome};
-use super::{core_register, Engine, Stop, UcMemory, CLOCK_CHECK_BLOCKS, PPB_BASE};
+use super::{core_register, Engine, Failure, Stop, UcMemory, CLOCK_CHECK_BLOCKS, PPB_BASE};
 use crate::cost::{divide_cycles, weight, Prediction};
 use crate::target::Core;
 
@@ -170,17 +170,58 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         } else {
             e.exception_check = false;
             poll_events(uc);
-            // The block runs to its end before the machine stops: the handler
-            // is entered after it, at an instruction boundary.
             let masks = masks(uc);
-            let e = uc.get_data_mut();
-            if let Some(number) = e.sys.nvic.preempting(masks) {
-                e.stop = Some(Stop::Exception(number));
+            if let Some(number) = uc.get_data().sys.nvic.preempting(masks) {
+                if uc.get_data().stop.is_none() {
+                    enter_before_block(uc, number, addr);
+                }
             }
         }
     }
     if uc.get_data().stop.is_some() {
         let _ = uc.emu_stop();
+    }
+}
+
+/// Takes exception `number` before the block at `addr` runs: the block is
+/// abandoned (not charged; it runs after the return), and the handler
+/// follows at once. Its flash fetch wait states stay charged: the fetch had
+/// begun.
+fn enter_before_block(uc: &mut Unicorn<'_, Engine>, number: u32, addr: u32) {
+    let e = uc.get_data_mut();
+    if let Some(counts) = &mut e.counts {
+        counts.abandon(e.cur);
+    }
+    e.cur = 0;
+    let entered = Exceptions { uc }.take_exception(number, addr);
+    jump_from_block(uc, entered);
+}
+
+/// Goes on at `target` from the block hook, before the block's first
+/// instruction: the single-register PC write makes unicorn leave the block at
+/// once and keep the written PC rather than restore the block's own.
+fn jump_from_block(uc: &mut Unicorn<'_, Engine>, target: Result<u32, Failure>) {
+    match target {
+        Ok(pc) => {
+            let _ = uc.reg_write(RegisterARM::PC, u64::from(pc | 1));
+        }
+        Err(failure) => uc.get_data_mut().stop = Some(Stop::Failed(failure)),
+    }
+}
+
+/// Goes on at `target` from the interrupt hook, which runs between blocks.
+/// The batch write is used because the single-register one would also leave
+/// unicorn skipping its PC sync at the next block exit, and a later faulting
+/// access would then be reported at the wrong instruction.
+fn jump_from_interrupt(uc: &mut Unicorn<'_, Engine>, target: Result<u32, Failure>) {
+    match target {
+        Ok(pc) => {
+            let _ = uc.reg_write_batch(&[RegisterARM::PC], &[u64::from(pc | 1)], 1);
+        }
+        Err(failure) => {
+            uc.get_data_mut().stop = Some(Stop::Failed(failure));
+            let _ = uc.emu_stop();
+        }
     }
 }
 
@@ -238,12 +279,13 @@ fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
     e.weighted += spun * weight::ALU;
     e.request_exception_check();
     poll_events(uc);
-    let e = uc.get_data_mut();
-    if let Some(number) = e.sys.nvic.preempting(masks) {
-        e.stop = Some(Stop::Exception(number));
-    } else {
+    if uc.get_data().stop.is_some() {
+        return;
+    }
+    match uc.get_data().sys.nvic.preempting(masks) {
+        Some(number) => enter_before_block(uc, number, addr),
         // Nothing taken (masked): spin on from the top of the loop.
-        e.stop = Some(Stop::Resume(addr));
+        None => jump_from_block(uc, Ok(addr)),
     }
 }
 
@@ -443,10 +485,9 @@ pub(super) fn on_interrupt(uc: &mut Unicorn<'_, Engine>, intno: u32) {
                 e.console.write(&written);
                 match outcome {
                     Outcome::Return(value) => {
-                        // Resuming through emu_start rather than writing PC here keeps
-                        // unicorn syncing PC for memory hooks afterwards (see `Stop::Resume`).
                         let _ = uc.reg_write(RegisterARM::R0, u64::from(value));
-                        Some(Stop::Resume(pc + 2))
+                        jump_from_interrupt(uc, Ok(pc + 2));
+                        None
                     }
                     Outcome::Exit(code) => Some(Stop::Exit(code)),
                 }
@@ -459,8 +500,19 @@ pub(super) fn on_interrupt(uc: &mut Unicorn<'_, Engine>, intno: u32) {
                 })
             }
         }
-        SWI => Some(Stop::Svc),
-        EXCEPTION_EXIT => Some(Stop::ExceptionReturn(pc | 1)),
+        SWI => {
+            // PC is already past the SVC: the return address.
+            let entered = Exceptions { uc }.svc(pc);
+            jump_from_interrupt(uc, entered);
+            None
+        }
+        EXCEPTION_EXIT => {
+            // PC holds the EXC_RETURN value branched to.
+            let at = uc.get_data().last_insn();
+            let returned = Exceptions { uc }.exception_return(pc | 1, at);
+            jump_from_interrupt(uc, returned);
+            None
+        }
         UDEF => Some(Stop::Fault {
             kind: "undefined instruction".into(),
             cause: FaultCause::UNDEFINED,

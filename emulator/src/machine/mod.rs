@@ -45,13 +45,13 @@ use blocks::BlockTable;
 use bus::{Bus, RegisterAccess};
 use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings};
 use console::Console;
-use exceptions::FaultCause;
+use exceptions::{Exceptions, FaultCause};
 use flash::{FlashController, FlashTiming};
 use hooks::{
     flash_range, on_bitband_read, on_bitband_write, on_block, on_device_read, on_device_write,
     on_divide, on_interrupt, on_ppb_read, on_ppb_write,
 };
-use nvic::{exception, Nvic};
+use nvic::Nvic;
 use rtt::RttHost;
 use semihosting::{HeapInfo, Memory, Semihosting};
 use sysregs::SystemRegisters;
@@ -214,14 +214,8 @@ enum Stop {
     Unsupported(Unsupported),
     FpuDisabled(u32),
     StackOverflow(u32, u32),
-    Exception(u32),
-    Svc,
-    /// The branch to EXC_RETURN at this value.
-    ExceptionReturn(u32),
-    /// Continue at this address. Writing PC from inside a hook would leave
-    /// unicorn 2.1.5 no longer syncing PC before memory hooks, which the
-    /// exact DWT_CYCCNT reads depend on; a fresh emu_start resets that.
-    Resume(u32),
+    /// Taking or returning from an exception inside a hook failed.
+    Failed(Failure),
     Fault {
         kind: String,
         cause: FaultCause,
@@ -384,6 +378,14 @@ impl TraceCounts {
         }
         if mispredicted {
             self.mispredicted[prev as usize] += 1;
+        }
+    }
+
+    /// Block `id`, just recorded as entered, is left before it runs (an
+    /// exception came first): its cycles and exit are not charged.
+    fn abandon(&mut self, id: u32) {
+        if let Some(n) = self.executions.get_mut(id as usize) {
+            *n = n.saturating_sub(1);
         }
     }
 }
@@ -952,14 +954,8 @@ impl Machine {
                     exit_code = Some(code);
                     break None;
                 }
-                (_, Some(Stop::Exception(number))) => self.take_exception(number, now_pc),
-                (_, Some(Stop::Svc)) => self.svc(now_pc),
+                (_, Some(Stop::Failed(failure))) => break Some(failure),
                 (_, Some(Stop::WallClock)) => break Some(self.wall_clock_failure()),
-                (_, Some(Stop::Resume(at))) => Ok(at),
-                (_, Some(Stop::ExceptionReturn(exc_return))) => {
-                    let at = self.uc.get_data().last_insn();
-                    self.exception_return(exc_return, at)
-                }
                 (
                     _,
                     Some(
@@ -972,11 +968,13 @@ impl Machine {
                 ) => break Some(self.uc.get_data().failure(stop, now_pc)),
                 (_, Some(Stop::Unsupported(u))) => {
                     let kind = format!("{}: `{}`", u.reason, u.mnemonic);
-                    self.fault(kind, FaultCause::UNDEFINED, u.addr, None)
+                    self.exceptions()
+                        .fault(kind, FaultCause::UNDEFINED, u.addr, None)
                 }
                 (_, Some(Stop::FpuDisabled(at))) => {
                     let kind = "floating-point instruction with the FPU disabled (CPACR CP10/CP11 not enabled)".to_owned();
-                    self.fault(kind, FaultCause::NO_COPROCESSOR, at, None)
+                    self.exceptions()
+                        .fault(kind, FaultCause::NO_COPROCESSOR, at, None)
                 }
                 (
                     _,
@@ -986,10 +984,10 @@ impl Machine {
                         pc: at,
                         address,
                     }),
-                ) => self.fault(kind, cause, at, address),
+                ) => self.exceptions().fault(kind, cause, at, address),
                 (Err(_), None) if now_pc & EXC_RETURN_PAGE == EXC_RETURN_PAGE => {
                     let at = self.uc.get_data().last_insn();
-                    self.exception_return(now_pc | 1, at)
+                    self.exceptions().exception_return(now_pc | 1, at)
                 }
                 (Err(unicorn_engine::uc_error::INSN_INVALID), None)
                     if self.uc.get_data().after_yield_exit(now_pc) =>
@@ -1009,7 +1007,7 @@ impl Machine {
                         }
                     }
                     let (kind, cause, address) = describe_unmapped(err, unmapped);
-                    self.fault(kind, cause, now_pc, address)
+                    self.exceptions().fault(kind, cause, now_pc, address)
                 }
                 (Ok(()), None) => {
                     if started.elapsed() >= self.options.wall_limit {
@@ -1092,27 +1090,6 @@ impl Machine {
         }
     }
 
-    /// SVC: taken at once when SVCall's priority preempts, else escalated to
-    /// HardFault as the architecture requires of a synchronous exception.
-    fn svc(&mut self, return_addr: u32) -> Result<u32, Failure> {
-        let masks = self.masks();
-        let e = self.uc.get_data_mut();
-        let nvic = &mut e.sys.nvic;
-        if nvic.group_priority(exception::SVCALL) < nvic.execution_priority(masks) {
-            nvic.set_pending(exception::SVCALL);
-            return self.take_exception(exception::SVCALL, return_addr);
-        }
-        let kind =
-            "SVC executed where SVCall cannot preempt (masked or inside a higher-priority handler)"
-                .to_owned();
-        let at = e.last_insn();
-        let cause = FaultCause {
-            exception: exception::HARD_FAULT,
-            cfsr: 0,
-        };
-        self.fault(kind, cause, at, None)
-    }
-
     /// The last RTT drain when the run ends.
     fn finish_rtt(&mut self) -> Option<Failure> {
         let mut rtt = std::mem::take(&mut self.uc.get_data_mut().rtt);
@@ -1134,14 +1111,8 @@ impl Machine {
         }
     }
 
-    /// Pends what is due by now (SysTick, peripheral events).
-    fn poll_events(&mut self) {
-        hooks::poll_events(&mut self.uc);
-    }
-
-    /// Sleeps until a wake-up event (see `hooks::sleep`).
-    fn sleep(&mut self, pc: u32) -> Result<(), Failure> {
-        hooks::sleep(&mut self.uc, pc).map_err(|stop| self.uc.get_data().failure(stop, pc))
+    fn exceptions(&mut self) -> Exceptions<'_, 'static> {
+        Exceptions { uc: &mut self.uc }
     }
 
     fn wall_clock_failure(&self) -> Failure {

@@ -115,6 +115,29 @@ fn exception_entry_return_and_tail_chain_take_the_trm_cycles() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// 200,000 exceptions from loops of known length: the block an exception
+/// interrupts runs (and is charged) once, after the return.
+#[test]
+fn an_interrupted_block_is_charged_once() {
+    let r = run(&path("exc_storm.elf"), TARGET);
+    assert_eq!(
+        r.error, None,
+        "it printed:
+{}",
+        r.stdout
+    );
+    assert_eq!(r.stdout, "pendsv 100000\nsvc 100000\n");
+    // 100,000 passes of 3 instructions and handlers of 5, twice; startup,
+    // printing and exit add a few hundred. Charging the interrupted block
+    // again would add 300,000.
+    let storms = 2 * 100_000 * (3 + 5);
+    assert!(
+        (storms..storms + 1_000).contains(&r.instructions),
+        "{} instructions",
+        r.instructions
+    );
+}
+
 #[test]
 fn priority_grouping_basepri_and_faultmask_follow_the_architecture() {
     succeeds(
