@@ -28,6 +28,17 @@ pub enum Core {
     CortexM7f,
 }
 
+/// On a command line, a core is spelled as in target files.
+impl clap::ValueEnum for Core {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Core::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 impl Core {
     /// Every core, in the order users see them listed.
     pub const ALL: [Core; 5] = [

@@ -130,6 +130,18 @@ impl fmt::Display for Metric {
     }
 }
 
+/// On a command line, a metric is spelled as its results-file key.
+#[cfg(feature = "clap")]
+impl clap::ValueEnum for Metric {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Metric::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 impl FromStr for Metric {
     type Err = Error;
 

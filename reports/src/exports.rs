@@ -12,7 +12,6 @@
 //! All figures exported are smaller-is-better.
 
 use std::path::Path;
-use std::str::FromStr;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -22,6 +21,7 @@ use crate::Error;
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
     /// github-action-benchmark `customSmallerIsBetter` JSON.
     Gab,
@@ -31,22 +31,6 @@ pub enum Format {
     Folded,
     /// speedscope JSON of one run.
     Speedscope,
-}
-
-impl FromStr for Format {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "gab" => Ok(Format::Gab),
-            "bmf" => Ok(Format::Bmf),
-            "folded" => Ok(Format::Folded),
-            "speedscope" => Ok(Format::Speedscope),
-            _ => Err(format!(
-                "unknown format {s:?}; expected gab, bmf, folded or speedscope"
-            )),
-        }
-    }
 }
 
 /// The exported figures: (name suffix, unit, Bencher measure slug, value). Counts stay

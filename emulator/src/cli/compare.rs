@@ -17,15 +17,15 @@ pub struct Args {
     /// Soft limit: largest allowed increase of any compared metric, e.g. 0.5%.
     #[arg(long, value_name = "PERCENT", default_value = "1%")]
     pub max_regression: String,
-    /// Metrics to compare, comma separated: cycles, instructions, time_us, energy_uj,
-    /// avg_power_mw, cycles_per_mac, stack_peak_bytes, flash_bytes, ram_bytes.
+    /// Metrics to compare, comma separated.
     #[arg(
         long,
+        value_enum,
         value_name = "LIST",
         value_delimiter = ',',
         default_value = "cycles"
     )]
-    pub metric: Vec<String>,
+    pub metric: Vec<Metric>,
     /// Hard limit on the new figures, KEY=NUMBER or KEY=FIELD, e.g.
     /// stack_peak_bytes=ram_capacity_bytes; repeatable.
     #[arg(long = "max", value_name = "KEY=VALUE")]
@@ -47,11 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn gate(args: &Args) -> Result<ExitCode, Error> {
     let limits = Limits {
-        metrics: args
-            .metric
-            .iter()
-            .map(|m| m.parse::<Metric>())
-            .collect::<Result<_, _>>()?,
+        metrics: args.metric.clone(),
         max_regression_pct: parse_percent(&args.max_regression)?,
         ceilings: args
             .max

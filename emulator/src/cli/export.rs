@@ -12,8 +12,9 @@ use mcubench_reports::{json, output, Error};
 pub struct Args {
     /// results.json written by `mcubench suite`.
     pub results: PathBuf,
-    /// gab, bmf, folded or speedscope.
-    #[arg(long)]
+    /// Output format: github-action-benchmark (gab), Bencher (bmf), folded stacks or
+    /// speedscope.
+    #[arg(long, value_enum)]
     pub format: Format,
     /// The run to export, WORKLOAD@TARGET: needed for folded and speedscope when the file
     /// holds several runs; limits gab and bmf to that run.

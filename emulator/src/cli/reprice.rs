@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use mcubench::target::{Core, Target};
 use mcubench::trace::Trace;
 
@@ -17,8 +16,8 @@ pub struct Args {
     #[arg(long, short)]
     target: String,
     /// Price for this core instead of the target's (same memory map).
-    #[arg(long)]
-    core: Option<String>,
+    #[arg(long, value_enum)]
+    core: Option<Core>,
     /// Price at this clock; wait states follow.
     #[arg(long, value_parser = super::positive_number)]
     clock_mhz: Option<f64>,
@@ -42,15 +41,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(vdd) = args.vdd {
         target = target.with_vdd(vdd)?;
     }
-    let core = match &args.core {
-        Some(name) => Some(Core::from_name(name).with_context(|| {
-            let known: Vec<&str> = Core::ALL.iter().map(|c| c.name()).collect();
-            format!("unknown core `{name}` (known: {})", known.join(", "))
-        })?),
-        None => None,
-    };
     let trace = Trace::load(&args.trace)?;
-    let priced = trace.reprice(&target, core)?;
+    let priced = trace.reprice(&target, args.core)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&priced)?);
     } else {

@@ -159,3 +159,50 @@ fn export_to_stdout_with_a_dash() {
         "{stdout}"
     );
 }
+
+/// Options that take one of a fixed set of values list them in `--help` and
+/// refuse anything else before reading a file (exit 2).
+#[test]
+fn fixed_value_options_list_their_values() {
+    for (command, option, bad, listed) in [
+        ("run", "--format", "yaml", "table, json"),
+        ("export", "--format", "svg", "gab, bmf, folded, speedscope"),
+        (
+            "compare",
+            "--metric",
+            "cycels",
+            "per_call.time_us, per_call.energy_uj, cycles",
+        ),
+        (
+            "reprice",
+            "--core",
+            "cortex-m9",
+            "cortex-m3, cortex-m4, cortex-m4f",
+        ),
+    ] {
+        let help = Command::cargo_bin("mcubench")
+            .unwrap()
+            .args([command, "-h"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let help = String::from_utf8(help).unwrap();
+        assert!(help.contains(listed), "{command} -h:\n{help}");
+        let wrong = Command::cargo_bin("mcubench")
+            .unwrap()
+            .args([command, option, bad])
+            .assert()
+            .code(2)
+            .get_output()
+            .stderr
+            .clone();
+        let wrong = String::from_utf8(wrong).unwrap();
+        assert!(
+            wrong.contains(&format!("invalid value '{bad}' for '{option}"))
+                && wrong.contains(listed),
+            "{command} {option} {bad}:\n{wrong}"
+        );
+    }
+}
