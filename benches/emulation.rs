@@ -16,7 +16,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use mcubench::machine::RunOptions;
 use mcubench::run::run_image;
-use mcubench::target::Target;
+use mcubench::target::Catalog;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -24,7 +24,9 @@ fn repo() -> PathBuf {
 
 fn emulated_mips(c: &mut Criterion) {
     let image = repo().join("benches/firmware/matmul_int8_small.elf");
-    let target = Target::find(&repo().join("targets"), "mps2-an386").expect("shipped target");
+    let target = Catalog::shipped()
+        .find("mps2-an386")
+        .expect("shipped target");
     let options = RunOptions::default();
     let first = run_image(&image, &target, &options).expect("image runs");
     assert!(
@@ -55,14 +57,18 @@ fn emulated_mips(c: &mut Criterion) {
 /// compare its time with `emulation` to see what trace-once-cost-many saves.
 fn repricing(c: &mut Criterion) {
     let image = repo().join("benches/firmware/matmul_int8_small.elf");
-    let target = Target::find(&repo().join("targets"), "mps2-an386").expect("shipped target");
+    let target = Catalog::shipped()
+        .find("mps2-an386")
+        .expect("shipped target");
     let options = RunOptions {
         record_trace: true,
         ..RunOptions::default()
     };
     let record = run_image(&image, &target, &options).expect("image runs");
     let trace = record.trace.expect("trace recorded");
-    let f407 = Target::find(&repo().join("targets"), "stm32f407").expect("shipped target");
+    let f407 = Catalog::shipped()
+        .find("stm32f407")
+        .expect("shipped target");
     let mut group = c.benchmark_group("reprice");
     group
         .sample_size(10)

@@ -5,9 +5,9 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use mcubench::{run::run_image, target::Target, machine::RunOptions};
+//! use mcubench::{run::run_image, target::Catalog, machine::RunOptions};
 //!
-//! let target = Target::find(Path::new("targets"), "stm32f407")?;
+//! let target = Catalog::shipped().find("stm32f407")?;
 //! let record = run_image(Path::new("firmware.elf"), &target, &RunOptions::default())?;
 //! println!("{} cycles, {:.1} µJ", record.cycles, record.energy_uj);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -19,6 +19,7 @@ pub mod image;
 pub mod machine;
 pub mod profile;
 pub mod run;
+pub mod shipped;
 pub mod suite;
 pub mod target;
 pub mod trace;

@@ -23,7 +23,7 @@ use wait_timeout::ChildExt;
 use crate::image::{Image, MAX_IMAGE_BYTES};
 use crate::machine::RunOptions;
 use crate::run::{run_loaded, RunRecord};
-use crate::target::{Core, FlashController, Target};
+use crate::target::{Core, FlashController, Origin, Target};
 use mcubench_reports::input::{read_bounded, read_text};
 
 /// The `[suite]` table of a manifest.
@@ -395,8 +395,11 @@ fn run_in_worker(
         .arg("worker")
         .arg(manifest_path)
         .args(["--workload", &spec.name])
-        .arg("--target-file")
-        .arg(&target.path)
+        .arg("--target")
+        .arg(match &target.origin {
+            Origin::File(path) => path.as_os_str(),
+            Origin::Shipped => target.name.as_ref(),
+        })
         .args(["--clock-mhz", &target.clock_mhz.to_string()])
         .args(["--vdd", &target.energy.vdd_v.to_string()])
         .args(["--wall-limit-s", &options.wall_limit.as_secs().to_string()])

@@ -602,9 +602,19 @@ pub struct Target {
     /// SHA-256 of the target file, recorded in results as provenance.
     #[serde(skip)]
     pub sha256: String,
-    /// The file it was read from.
+    /// Where it was read from.
     #[serde(skip)]
-    pub path: PathBuf,
+    pub origin: Origin,
+}
+
+/// Where a target's description came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// Built into the binary from the shipped `targets/`.
+    #[default]
+    Shipped,
+    /// A file on disk.
+    File(PathBuf),
 }
 
 /// Why a target could not be loaded.
@@ -617,6 +627,12 @@ pub enum TargetError {
         name: String,
         /// Comma-separated known names.
         known: String,
+    },
+    /// A directory of target files that was asked for does not exist.
+    #[error("{path}: no such directory of target files")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
     },
     /// The file could not be read.
     #[error("{path}: cannot read: {error}")]
@@ -693,29 +709,27 @@ impl Target {
             path: path.to_owned(),
             error,
         })?;
-        let mut target: Target = toml::from_str(&text).map_err(|e| TargetError::Parse {
+        Target::parse(&text, path, Origin::File(path.to_owned()))
+    }
+
+    /// Parses and validates target text; `path` names it in errors and must
+    /// end in `<name>.toml`.
+    fn parse(text: &str, path: &Path, origin: Origin) -> Result<Target, TargetError> {
+        let mut target: Target = toml::from_str(text).map_err(|e| TargetError::Parse {
             path: path.to_owned(),
             message: e.message().to_owned(),
         })?;
         target.sha256 = crate::suite::sha256_hex(text.as_bytes());
-        target.path = path.to_owned();
+        target.origin = origin;
         target.validate(path)?;
         Ok(target)
     }
 
-    /// Finds a target by name (or a path to a `.toml` file) in `dir`.
-    pub fn find(dir: &Path, name: &str) -> Result<Target, TargetError> {
-        if name.ends_with(".toml") {
-            return Target::load(Path::new(name));
-        }
-        let path = dir.join(format!("{name}.toml"));
-        if path.is_file() {
-            return Target::load(&path);
-        }
-        Err(TargetError::Unknown {
-            name: name.to_owned(),
-            known: Target::names(dir).join(", "),
-        })
+    /// The shipped target `name`, as built into the binary.
+    pub fn shipped(name: &str) -> Option<Result<Target, TargetError>> {
+        let text = crate::shipped::target(name)?;
+        let label = PathBuf::from(format!("<shipped>/{name}.toml"));
+        Some(Target::parse(text, &label, Origin::Shipped))
     }
 
     /// Names of all target files in `dir`, sorted.
@@ -732,14 +746,6 @@ impl Target {
             .collect();
         names.sort();
         names
-    }
-
-    /// Loads every target in `dir`, sorted by name.
-    pub fn load_all(dir: &Path) -> Result<Vec<Target>, TargetError> {
-        Target::names(dir)
-            .iter()
-            .map(|name| Target::load(&dir.join(format!("{name}.toml"))))
-            .collect()
     }
 
     /// Returns this target running at another clock, with wait states re-derived.
@@ -1053,5 +1059,72 @@ impl Target {
             );
         }
         Ok(())
+    }
+}
+
+/// The targets a command can name: the shipped ones built into the binary,
+/// and the files of an optional directory, which add targets or replace
+/// shipped ones of the same name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    dir: Option<PathBuf>,
+}
+
+impl Catalog {
+    /// The shipped targets alone.
+    pub fn shipped() -> Catalog {
+        Catalog::default()
+    }
+
+    /// The shipped targets, added to and overridden by the files in `dir`,
+    /// which must exist: a mistyped directory is an error, not an empty one.
+    pub fn with_dir(dir: &Path) -> Result<Catalog, TargetError> {
+        if !dir.is_dir() {
+            return Err(TargetError::Dir {
+                path: dir.to_owned(),
+            });
+        }
+        Ok(Catalog {
+            dir: Some(dir.to_owned()),
+        })
+    }
+
+    /// Every target name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = crate::shipped::TARGETS
+            .iter()
+            .map(|(name, _)| (*name).to_owned())
+            .chain(self.dir.iter().flat_map(|d| Target::names(d)))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Finds a target by name (the directory's file first, then the shipped
+    /// one), or loads a path to a `.toml` file.
+    pub fn find(&self, name: &str) -> Result<Target, TargetError> {
+        if name.ends_with(".toml") {
+            return Target::load(Path::new(name));
+        }
+        if let Some(path) = self
+            .dir
+            .as_ref()
+            .map(|d| d.join(format!("{name}.toml")))
+            .filter(|p| p.is_file())
+        {
+            return Target::load(&path);
+        }
+        Target::shipped(name).unwrap_or_else(|| {
+            Err(TargetError::Unknown {
+                name: name.to_owned(),
+                known: self.names().join(", "),
+            })
+        })
+    }
+
+    /// Loads every target, sorted by name.
+    pub fn load_all(&self) -> Result<Vec<Target>, TargetError> {
+        self.names().iter().map(|name| self.find(name)).collect()
     }
 }

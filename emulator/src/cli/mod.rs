@@ -10,10 +10,12 @@ mod suite;
 mod targets;
 mod worker;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use mcubench::target::Catalog;
 
 /// Cycle-approximate Cortex-M emulator and TinyML benchmarking harness.
 #[derive(Debug, Parser)]
@@ -71,10 +73,17 @@ fn positive_number(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Where target files live: `--targets-dir`, else `MCUBENCH_TARGETS`, else
-/// `targets/` in the working directory, else the source tree's `targets/`.
-pub fn targets_dir(flag: Option<PathBuf>) -> PathBuf {
-    flag.or_else(|| std::env::var_os("MCUBENCH_TARGETS").map(PathBuf::from))
-        .or_else(|| Some(PathBuf::from("targets")).filter(|p| p.is_dir()))
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../targets")))
+/// Names the directory of target files that add to or replace the shipped ones.
+const TARGETS_DIR_VAR: &str = "MCUBENCH_TARGETS_DIR";
+
+/// The targets a command can name: the shipped ones, with the files of
+/// `--targets-dir`, else of `MCUBENCH_TARGETS_DIR`, added or put in their place.
+pub fn catalog(flag: Option<PathBuf>) -> anyhow::Result<Catalog> {
+    if let Some(dir) = flag {
+        return Catalog::with_dir(&dir).context("--targets-dir");
+    }
+    match std::env::var_os(TARGETS_DIR_VAR) {
+        Some(dir) => Catalog::with_dir(Path::new(&dir)).context(TARGETS_DIR_VAR),
+        None => Ok(Catalog::shipped()),
+    }
 }

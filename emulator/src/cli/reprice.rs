@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mcubench::target::{Core, Target};
+use mcubench::target::Core;
 use mcubench::trace::Trace;
 
 /// Arguments of `mcubench reprice`.
@@ -27,14 +27,14 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Directory holding target files.
+    /// Directory of target files that add to or replace the shipped ones.
     #[arg(long)]
     targets_dir: Option<PathBuf>,
 }
 
 /// Prints the re-priced figures.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut target = Target::find(&super::targets_dir(args.targets_dir), &args.target)?;
+    let mut target = super::catalog(args.targets_dir)?.find(&args.target)?;
     if let Some(mhz) = args.clock_mhz {
         target = target.with_clock(mhz)?;
     }

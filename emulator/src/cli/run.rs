@@ -36,7 +36,7 @@ pub struct Args {
     /// Functions shown in the table's profile.
     #[arg(long, default_value_t = 10)]
     top: usize,
-    /// Directory holding target files.
+    /// Directory of target files that add to or replace the shipped ones.
     #[arg(long)]
     targets_dir: Option<PathBuf>,
     /// Record block counts into this file, for `mcubench reprice`.
@@ -71,7 +71,7 @@ enum Format {
 
 /// Runs the image and prints its record; exit 0 only when the firmware exited 0.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut target = Target::find(&super::targets_dir(args.targets_dir), &args.target)?;
+    let mut target = super::catalog(args.targets_dir)?.find(&args.target)?;
     if let Some(mhz) = args.clock_mhz {
         target = target.with_clock(mhz)?;
     }

@@ -2,7 +2,7 @@
 //! into DIR/results.json and DIR/index.html.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -10,13 +10,13 @@ use std::time::Duration;
 use anyhow::Context;
 use mcubench::machine::RunOptions;
 use mcubench::suite::{check_images, jobs, run_suite, Manifest, Shard, SuiteOptions, Worker};
-use mcubench::target::Target;
 use mcubench_reports::{json, Status};
 
 /// Arguments of `mcubench suite`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Suite manifest (default: workloads/suite.toml).
+    /// Suite manifest (default: workloads/suite.toml in the working directory,
+    /// else the shipped suite, written to OUT/shipped-suite first).
     manifest: Option<PathBuf>,
     /// Comma-separated target names (default: the manifest's default_targets).
     #[arg(long, value_delimiter = ',')]
@@ -43,29 +43,31 @@ pub struct Args {
     /// each target's regulator.
     #[arg(long, value_parser = super::positive_number)]
     vdd: Option<f64>,
-    /// Directory holding target files.
+    /// Directory of target files that add to or replace the shipped ones.
     #[arg(long)]
     targets_dir: Option<PathBuf>,
 }
 
-/// The default manifest: in the working directory, else in the source tree.
-fn default_manifest() -> PathBuf {
+/// The default manifest: a checkout's, when run from one (its images may be
+/// newer than the binary's), else the shipped suite written out under `out`.
+fn default_manifest(out: &Path) -> anyhow::Result<PathBuf> {
     let local = PathBuf::from("workloads/suite.toml");
     if local.is_file() {
-        local
-    } else {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../workloads/suite.toml"
-        ))
+        return Ok(local);
     }
+    let dir = out.join("shipped-suite");
+    mcubench::shipped::write_suite(&dir)
+        .with_context(|| format!("{}: cannot write the shipped suite", dir.display()))
 }
 
 /// Runs the suite; exit 1 when any run failed or could not run for a reason other than a skip.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let manifest_path = args.manifest.unwrap_or_else(default_manifest);
+    let manifest_path = match args.manifest {
+        Some(path) => path,
+        None => default_manifest(&args.out)?,
+    };
     let manifest = Manifest::load(&manifest_path)?;
-    let dir = super::targets_dir(args.targets_dir);
+    let catalog = super::catalog(args.targets_dir)?;
     let names = if args.targets.is_empty() {
         manifest.suite.default_targets.clone()
     } else {
@@ -81,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let targets = names
         .iter()
         .map(|n| {
-            let target = Target::find(&dir, n)?;
+            let target = catalog.find(n)?;
             match args.vdd {
                 Some(vdd) => target.with_vdd(vdd),
                 None => Ok(target),

@@ -1,22 +1,21 @@
-//! `mcubench targets`: the shipped targets at a glance.
+//! `mcubench targets`: the targets at a glance, shipped and from `--targets-dir`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mcubench::target::{MemoryKind, Target};
+use mcubench::target::MemoryKind;
 
 /// Arguments of `mcubench targets`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Directory holding target files.
+    /// Directory of target files that add to or replace the shipped ones.
     #[arg(long)]
     targets_dir: Option<PathBuf>,
 }
 
 /// Prints one line per target.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dir = super::targets_dir(args.targets_dir);
-    let targets = Target::load_all(&dir)?;
+    let targets = super::catalog(args.targets_dir)?.load_all()?;
     println!(
         "{:<15} {:<11} {:>7} {:>4} {:>9} {:>9} {:>8} {:>12}  part",
         "name", "core", "MHz", "WS", "flash KiB", "RAM KiB", "µA/MHz", "supply"

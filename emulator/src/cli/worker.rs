@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use mcubench::machine::RunOptions;
 use mcubench::suite::run_job;
-use mcubench::target::Target;
+use mcubench::target::Catalog;
 
 /// Arguments of `mcubench worker`.
 #[derive(Debug, clap::Args)]
@@ -18,9 +18,10 @@ pub struct Args {
     /// The workload to run.
     #[arg(long)]
     workload: String,
-    /// The target file to run it on.
+    /// The target to run it on: a shipped target's name, or a target file
+    /// (a path ending in `.toml`).
     #[arg(long)]
-    target_file: PathBuf,
+    target: String,
     /// Core clock in MHz.
     #[arg(long)]
     clock_mhz: f64,
@@ -40,7 +41,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bytes = args.memory_limit_mib.saturating_mul(1 << 20);
     rlimit::setrlimit(rlimit::Resource::AS, bytes, bytes)
         .context("cannot limit the worker's address space")?;
-    let target = Target::load(&args.target_file)?
+    let target = Catalog::shipped()
+        .find(&args.target)?
         .with_clock(args.clock_mhz)?
         .with_vdd(args.vdd)?;
     let options = RunOptions {

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod devices;
 mod exceptions;
+mod install;
 mod machine;
 mod mutation;
 mod profile;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use mcubench::machine::RunOptions;
 use mcubench::run::{run_image, RunRecord};
-use mcubench::target::Target;
+use mcubench::target::{Catalog, Target};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -37,7 +38,7 @@ pub fn targets_dir() -> PathBuf {
 
 /// A shipped target by name.
 pub fn target(name: &str) -> Target {
-    Target::find(&targets_dir(), name).expect("shipped target loads")
+    Catalog::shipped().find(name).expect("shipped target loads")
 }
 
 /// Runs a fixture on a shipped target with default limits.

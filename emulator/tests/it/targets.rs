@@ -1,4 +1,4 @@
-use mcubench::target::{Core, Regulator, Target, TargetError};
+use mcubench::target::{Catalog, Core, Regulator, Target, TargetError};
 
 use crate::{target, targets_dir};
 
@@ -19,7 +19,7 @@ fn every_shipped_target_loads_and_validates() {
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} is shipped");
     }
-    for t in Target::load_all(&targets_dir()).expect("all targets load") {
+    for t in Catalog::shipped().load_all().expect("all targets load") {
         assert!(
             !t.energy.source.is_empty() && !t.flash.source.is_empty(),
             "{} cites sources",
@@ -58,7 +58,8 @@ fn broken_target_files_fail_a_named_check() {
     let err = Target::load(&renamed).unwrap_err().to_string();
     assert!(err.contains("name-matches-file"), "{err}");
 
-    let err = Target::find(&targets_dir(), "stm32f999")
+    let err = Catalog::shipped()
+        .find("stm32f999")
         .unwrap_err()
         .to_string();
     assert!(

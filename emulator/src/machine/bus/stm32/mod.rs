@@ -179,8 +179,7 @@ pub(crate) mod testing {
 
     /// A shipped target, by name.
     pub fn target(name: &str) -> Target {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../targets");
-        match Target::find(&dir, name) {
+        match crate::target::Catalog::shipped().find(name) {
             Ok(target) => target,
             Err(e) => panic!("test target {name}: {e}"),
         }
