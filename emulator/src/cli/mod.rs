@@ -1,7 +1,9 @@
 //! Command-line parsing: one file per subcommand.
 
 mod compare;
+mod completions;
 mod export;
+mod man;
 mod merge;
 mod report;
 mod reprice;
@@ -43,6 +45,10 @@ enum Command {
     Export(export::Args),
     /// Price a recorded run (`run --record-trace`) for another target, core or clock.
     Reprice(reprice::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+    /// Print the manual page (roff).
+    Man(man::Args),
     /// Run one job of a suite in this process (the suite's worker processes).
     #[command(hide = true)]
     Worker(worker::Args),
@@ -59,6 +65,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Export(args) => export::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
         Command::Worker(args) => worker::run(args),
     }
 }

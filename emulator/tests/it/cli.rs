@@ -206,3 +206,55 @@ fn fixed_value_options_list_their_values() {
         );
     }
 }
+
+/// What `mcubench ARGS` prints on stdout; the command must succeed.
+fn plain_stdout(args: &[&str]) -> String {
+    let out = Command::cargo_bin("mcubench")
+        .unwrap()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+/// The subcommands `mcubench --help` lists, `help` aside.
+fn subcommands() -> Vec<String> {
+    plain_stdout(&["--help"])
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn completions_and_the_manual_name_every_subcommand() {
+    let names = subcommands();
+    assert!(names.len() >= 10, "{names:?}");
+    let bash = plain_stdout(&["completions", "bash"]);
+    assert!(bash.contains("complete -F _mcubench"), "{bash}");
+    let man = plain_stdout(&["man"]);
+    assert!(man.contains(".TH mcubench 1"), "{man}");
+    for name in &names {
+        assert!(
+            bash.contains(&format!("mcubench__subcmd__{name}\"")),
+            "bash completion lacks {name}"
+        );
+        let page = format!("mcubench\\-{}(1)", name.replace('-', "\\-"));
+        assert!(man.contains(&page), "man page lacks {page}");
+        let own = plain_stdout(&["man", name]);
+        assert!(
+            own.contains(&format!(".TH mcubench-{name} 1")),
+            "mcubench man {name}:\n{own}"
+        );
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        assert!(plain_stdout(&["completions", shell]).contains("mcubench"));
+    }
+}
