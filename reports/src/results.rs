@@ -190,7 +190,8 @@ impl Run {
 /// A region of interest: a `roi_NAME` function, inclusive of its callees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Region {
-    /// The symbol's suffix after `roi_`.
+    /// The function's name after `roi_` (of its last path segment, for a
+    /// Rust or C++ name).
     pub name: String,
     /// How many times it was called.
     pub calls: u64,
@@ -238,7 +239,7 @@ impl PerCall {
 /// Per-function cycles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileEntry {
-    /// Symbol name.
+    /// Function name, demangled.
     pub name: String,
     /// Cycles spent in the function itself.
     pub self_cycles: u64,
