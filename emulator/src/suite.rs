@@ -23,7 +23,7 @@ use wait_timeout::ChildExt;
 use crate::image::{Image, MAX_IMAGE_BYTES};
 use crate::machine::RunOptions;
 use crate::run::{run_loaded, RunRecord};
-use crate::target::{Core, FlashController, Origin, Target};
+use crate::target::{Catalog, Core, FlashController, Origin, Target, TargetError};
 use mcubench_reports::input::{read_bounded, read_text};
 
 /// The `[suite]` table of a manifest.
@@ -32,8 +32,74 @@ use mcubench_reports::input::{read_bounded, read_text};
 pub struct SuiteHeader {
     /// Suite name, recorded in results so comparisons refuse other suites.
     pub name: String,
-    /// Targets used when none are given.
-    pub default_targets: Vec<String>,
+    /// Targets used when none are given, each maybe at its own clock.
+    pub default_targets: Vec<TargetEntry>,
+}
+
+/// One entry of a target list: a target's name, or a path to a target file,
+/// optionally at a clock of its own (`stm32f407@84MHz`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TargetEntry {
+    /// The target's name or file.
+    pub name: String,
+    /// The core clock to run it at instead of the target's own, MHz.
+    pub clock_mhz: Option<f64>,
+}
+
+impl std::str::FromStr for TargetEntry {
+    type Err = String;
+    fn from_str(text: &str) -> Result<TargetEntry, String> {
+        let bad = |why: &str| format!("target `{text}`: {why}");
+        let Some((name, clock)) = text.rsplit_once('@') else {
+            return Ok(TargetEntry {
+                name: text.to_owned(),
+                clock_mhz: None,
+            });
+        };
+        let mhz = clock
+            .strip_suffix("MHz")
+            .and_then(|n| n.parse::<f64>().ok())
+            .ok_or_else(|| bad("expected a clock such as @84MHz after the name"))?;
+        if name.is_empty() {
+            return Err(bad("no target name before the clock"));
+        }
+        if !(mhz.is_finite() && mhz > 0.0) {
+            return Err(bad("the clock must be finite and above 0 MHz"));
+        }
+        Ok(TargetEntry {
+            name: name.to_owned(),
+            clock_mhz: Some(mhz),
+        })
+    }
+}
+
+impl TryFrom<String> for TargetEntry {
+    type Error = String;
+    fn try_from(text: String) -> Result<TargetEntry, String> {
+        text.parse()
+    }
+}
+
+impl std::fmt::Display for TargetEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.clock_mhz {
+            Some(mhz) => write!(f, "{}@{mhz}MHz", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+impl TargetEntry {
+    /// The target this entry names, at its clock; a clock the part is not
+    /// specified for is refused.
+    pub fn resolve(&self, catalog: &Catalog) -> Result<Target, TargetError> {
+        let target = catalog.find(&self.name)?;
+        match self.clock_mhz {
+            Some(mhz) => target.with_clock(mhz),
+            None => Ok(target),
+        }
+    }
 }
 
 /// Something a workload needs from the target beyond its core.
@@ -101,6 +167,73 @@ pub enum SuiteError {
     /// A shard specification is not `k/n` with 1 <= k <= n.
     #[error("bad shard `{0}`: expected k/n with 1 <= k <= n")]
     Shard(String),
+    /// A `--filter` pattern is not a glob.
+    #[error("bad filter `{pattern}`: {message}")]
+    Filter {
+        /// The pattern.
+        pattern: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Which runs of a suite to keep: globs (`*`, `?`, `[...]`) matched against a
+/// run's workload name, its target's name and `workload@target`. With no
+/// globs every run is kept.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    patterns: Vec<String>,
+    globs: globset::GlobSet,
+}
+
+impl Filter {
+    /// A filter keeping the runs that match any of `patterns`.
+    pub fn new(patterns: &[String]) -> Result<Filter, SuiteError> {
+        let mut globs = globset::GlobSetBuilder::new();
+        for pattern in patterns {
+            let glob = globset::Glob::new(pattern).map_err(|e| SuiteError::Filter {
+                pattern: pattern.clone(),
+                message: e.kind().to_string(),
+            })?;
+            globs.add(glob);
+        }
+        let globs = globs.build().map_err(|e| SuiteError::Filter {
+            pattern: patterns.join(", "),
+            message: e.to_string(),
+        })?;
+        Ok(Filter {
+            patterns: patterns.to_vec(),
+            globs,
+        })
+    }
+
+    /// Indices of the patterns that match this run.
+    fn matching(&self, workload: &str, target: &str) -> Vec<usize> {
+        let mut found = self.globs.matches(workload);
+        found.extend(self.globs.matches(target));
+        found.extend(self.globs.matches(format!("{workload}@{target}")));
+        found
+    }
+
+    /// Whether the run of `workload` on `target` is kept.
+    pub fn keeps(&self, workload: &str, target: &str) -> bool {
+        self.patterns.is_empty() || !self.matching(workload, target).is_empty()
+    }
+
+    /// The first pattern that keeps no run of `manifest` on `targets`: a
+    /// mistyped name selects nothing rather than silently running less.
+    pub fn unmatched(&self, manifest: &Manifest, targets: &[Target]) -> Option<&str> {
+        let mut used = vec![false; self.patterns.len()];
+        for w in &manifest.workload {
+            for t in targets {
+                for i in self.matching(&w.name, &t.name) {
+                    used[i] = true;
+                }
+            }
+        }
+        let first = used.iter().position(|u| !u)?;
+        Some(&self.patterns[first])
+    }
 }
 
 /// Which slice of the suite's runs this invocation executes.
@@ -144,6 +277,11 @@ impl Manifest {
         };
         let manifest: Manifest =
             toml::from_str(&text).map_err(|e| invalid(e.message().to_owned()))?;
+        if let Some(twice) = repeated_target(&manifest.suite.default_targets) {
+            return Err(invalid(format!(
+                "default_targets: target `{twice}` is listed twice"
+            )));
+        }
         let mut seen = std::collections::HashSet::new();
         for w in &manifest.workload {
             if !seen.insert(&w.name) {
@@ -169,11 +307,24 @@ impl Manifest {
     }
 }
 
+/// The first target named twice in `entries` (at any clocks: runs are told
+/// apart by workload and target name).
+pub fn repeated_target(entries: &[TargetEntry]) -> Option<&str> {
+    entries.iter().enumerate().find_map(|(i, e)| {
+        entries[..i]
+            .iter()
+            .any(|earlier| earlier.name == e.name)
+            .then_some(e.name.as_str())
+    })
+}
+
 /// Options for running a suite.
 #[derive(Debug, Clone)]
 pub struct SuiteOptions {
     /// Targets to run on, in order.
     pub targets: Vec<Target>,
+    /// The runs to keep.
+    pub filter: Filter,
     /// The slice of runs to execute.
     pub shard: Option<Shard>,
     /// Limits applied to every run (a workload's own `max_cycles` wins).
@@ -210,14 +361,25 @@ pub struct Job {
     pub target: usize,
 }
 
-/// All pairs in manifest × target order, restricted to `shard`.
-pub fn jobs(manifest: &Manifest, targets: usize, shard: Option<Shard>) -> Vec<Job> {
+/// The pairs `filter` keeps in manifest × target order, restricted to `shard`.
+pub fn jobs(
+    manifest: &Manifest,
+    targets: &[Target],
+    filter: &Filter,
+    shard: Option<Shard>,
+) -> Vec<Job> {
     (0..manifest.workload.len())
         .flat_map(|w| {
-            (0..targets).map(move |t| Job {
+            (0..targets.len()).map(move |t| Job {
                 workload: w,
                 target: t,
             })
+        })
+        .filter(|job| {
+            filter.keeps(
+                &manifest.workload[job.workload].name,
+                &targets[job.target].name,
+            )
         })
         .enumerate()
         .filter(|(i, _)| shard.is_none_or(|s| *i as u64 % s.count == s.index - 1))
@@ -226,7 +388,7 @@ pub fn jobs(manifest: &Manifest, targets: usize, shard: Option<Shard>) -> Vec<Jo
 }
 
 /// The image of `spec` that `target` runs: the one built for its core, else one
-/// for a core it can run. `Err` says why none applies.
+/// for a core it can run. `Err` says why none applies, and the run is skipped.
 pub fn pick_image<'a>(spec: &'a WorkloadSpec, target: &Target) -> Result<(Core, &'a Path), String> {
     let images = || {
         spec.images
@@ -243,31 +405,32 @@ pub fn pick_image<'a>(spec: &'a WorkloadSpec, target: &Target) -> Result<(Core, 
     let needs_fpu = images().all(|(c, _)| c.has_fpu());
     Err(if needs_fpu && !target.core.has_fpu() {
         format!(
-            "skipped: needs an FPU (images for {}), {} has a {} without one",
+            "needs an FPU (images for {}), {} has a {} without one",
             built.join(", "),
             target.name,
             target.core
         )
     } else {
         format!(
-            "skipped: no image for {} (images for {})",
+            "no image for {} (images for {})",
             target.core,
             built.join(", ")
         )
     })
 }
 
-/// Fails naming the first image a job of `shard` would run that is not a
-/// readable regular file: a manifest pointing at a missing build is bad
-/// input, found before any run starts.
+/// Fails naming the first image a job would run that is not a readable
+/// regular file: a manifest pointing at a missing build is bad input, found
+/// before any run starts.
 pub fn check_images(
     manifest: &Manifest,
     manifest_path: &Path,
     targets: &[Target],
+    filter: &Filter,
     shard: Option<Shard>,
 ) -> Result<(), SuiteError> {
     let base = manifest_path.parent().unwrap_or(Path::new("."));
-    for job in jobs(manifest, targets.len(), shard) {
+    for job in jobs(manifest, targets, filter, shard) {
         let spec = &manifest.workload[job.workload];
         let Ok((_, image)) = pick_image(spec, &targets[job.target]) else {
             continue;
@@ -295,7 +458,7 @@ pub fn run_suite(
     progress: &(dyn Fn(&schema::Run) + Sync),
 ) -> Results {
     let base = manifest_path.parent().unwrap_or(Path::new("."));
-    let jobs = jobs(manifest, options.targets.len(), options.shard);
+    let jobs = jobs(manifest, &options.targets, &options.filter, options.shard);
     let runs: Vec<schema::Run> = jobs
         .par_iter()
         .map(|job| {
@@ -530,7 +693,7 @@ fn run_one(spec: &WorkloadSpec, target: &Target, base: &Path, options: &RunOptio
     let not_run = |image, status, error| not_run(spec, target, image, status, error);
     let (_, image_path) = match pick_image(spec, target) {
         Ok(found) => found,
-        Err(reason) => return not_run(String::new(), Status::Error, reason),
+        Err(reason) => return not_run(String::new(), Status::Skipped, reason),
     };
     let shown = image_path.display().to_string();
     for need in &spec.requires {
@@ -540,9 +703,9 @@ fn run_one(spec: &WorkloadSpec, target: &Target, base: &Path, options: &RunOptio
             {
                 return not_run(
                     shown,
-                    Status::Error,
+                    Status::Skipped,
                     format!(
-                        "skipped: needs an emulated flash controller, {} has none",
+                        "needs an emulated flash controller, {} has none",
                         target.name
                     ),
                 );

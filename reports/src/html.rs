@@ -190,6 +190,7 @@ fn header(out: &mut String, report: &Report<'_>) {
         ("ok", count(Status::Ok)),
         ("failed", count(Status::Failed)),
         ("could not run", count(Status::Error)),
+        ("skipped", count(Status::Skipped)),
     ];
     if let Some((base, _)) = report.baseline {
         let limits = Limits {
@@ -260,19 +261,9 @@ fn cell_marked(
     format!("<td class=\"num\">{}{delta}</td>", figure(v, integer))
 }
 
-/// The run's status; a run that could not run because its target lacks what
-/// it needs (the suite's reasons start with "skipped:") reads as skipped.
+/// The run's status as a badge.
 fn status_badge(run: &Run) -> String {
-    let skipped = run.status == Status::Error
-        && run
-            .error
-            .as_deref()
-            .is_some_and(|e| e.starts_with("skipped:"));
-    let word = if skipped {
-        "skipped"
-    } else {
-        run.status.as_str()
-    };
+    let word = run.status.as_str();
     format!("<span class=\"status status-{word}\">{word}</span>")
 }
 

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use crate::output::write_atomic;
-use crate::results::{Results, SCHEMA_VERSION};
+use crate::results::{Results, Status, SCHEMA_VERSION};
 use crate::Error;
 
 /// The major version this build reads.
@@ -42,12 +42,31 @@ pub fn parse_results(text: &str, path: &Path) -> Result<Results, Error> {
         }
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(json_error)?;
-    check_version(&value, path)?;
+    let minor = check_version(&value, path)?;
     // Parse the text again rather than the value so errors carry line and column.
-    serde_json::from_str(text).map_err(json_error)
+    let mut results: Results = serde_json::from_str(text).map_err(json_error)?;
+    if minor < 2 {
+        read_skips_as_skipped(&mut results);
+    }
+    Ok(results)
 }
 
-fn check_version(value: &serde_json::Value, path: &Path) -> Result<(), Error> {
+/// Before 1.2 a skipped run was an `error` whose reason started `skipped:`.
+fn read_skips_as_skipped(results: &mut Results) {
+    for run in &mut results.runs {
+        let reason = run
+            .error
+            .as_deref()
+            .and_then(|e| e.strip_prefix("skipped:"));
+        if let (Status::Error, Some(reason)) = (run.status, reason) {
+            run.error = Some(reason.trim_start().to_owned());
+            run.status = Status::Skipped;
+        }
+    }
+}
+
+/// Checks `schema_version` and returns its minor number.
+fn check_version(value: &serde_json::Value, path: &Path) -> Result<u64, Error> {
     let found = value.get("schema_version");
     let bad = || Error::BadSchemaVersion {
         path: path.to_owned(),
@@ -57,7 +76,7 @@ fn check_version(value: &serde_json::Value, path: &Path) -> Result<(), Error> {
     let text = found.and_then(|v| v.as_str()).ok_or_else(bad)?;
     let (major, minor) = text.split_once('.').ok_or_else(bad)?;
     let major: u64 = major.parse().map_err(|_| bad())?;
-    minor.parse::<u64>().map_err(|_| bad())?;
+    let minor: u64 = minor.parse().map_err(|_| bad())?;
     if major > SUPPORTED_MAJOR {
         return Err(Error::NewerSchema {
             path: path.to_owned(),
@@ -68,7 +87,7 @@ fn check_version(value: &serde_json::Value, path: &Path) -> Result<(), Error> {
     if major < SUPPORTED_MAJOR {
         return Err(bad());
     }
-    Ok(())
+    Ok(minor)
 }
 
 /// The file's text: pretty-printed, keys in struct order, with a final newline.

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 /// The schema version this crate writes. Readers accept any `1.x` and refuse `2.0` and up.
 /// 1.1 added `vdd_v` and `per_call`; a 1.0 file reads with them absent.
-pub const SCHEMA_VERSION: &str = "1.1";
+/// 1.2 added the status `skipped`, which older files wrote as `error` with a
+/// reason starting `skipped:`; such runs read as skipped.
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// A whole results file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,8 +98,11 @@ pub enum Status {
     Ok,
     /// Ran but the check failed (nonzero exit, missing output, fault, budget exhausted).
     Failed,
-    /// Could not run (no image for the core, no FPU, does not fit, bad ELF).
+    /// Could not run (does not fit, bad ELF).
     Error,
+    /// Not run: the target lacks what the workload needs (an image for its
+    /// core, an FPU, a flash controller). Not a failure.
+    Skipped,
 }
 
 impl Status {
@@ -107,6 +112,7 @@ impl Status {
             Status::Ok => "ok",
             Status::Failed => "failed",
             Status::Error => "error",
+            Status::Skipped => "skipped",
         }
     }
 }
@@ -131,7 +137,7 @@ pub struct Run {
     pub image: String,
     /// How the run ended.
     pub status: Status,
-    /// Why the run failed or could not run.
+    /// Why the run failed, could not run or was skipped.
     pub error: Option<String>,
     /// The firmware's exit status, when it exited.
     pub exit_code: Option<i64>,

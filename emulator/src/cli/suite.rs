@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mcubench::machine::RunOptions;
-use mcubench::suite::{check_images, jobs, run_suite, Manifest, Shard, SuiteOptions, Worker};
+use mcubench::suite::{
+    check_images, jobs, repeated_target, run_suite, Filter, Manifest, Shard, SuiteOptions,
+    TargetEntry, Worker,
+};
 use mcubench_reports::{json, Status};
 
 /// Arguments of `mcubench suite`.
@@ -18,9 +21,14 @@ pub struct Args {
     /// Suite manifest (default: workloads/suite.toml in the working directory,
     /// else the shipped suite, written to OUT/shipped-suite first).
     manifest: Option<PathBuf>,
-    /// Comma-separated target names (default: the manifest's default_targets).
+    /// Comma-separated targets, each maybe at its own clock, as in
+    /// `stm32f407@84MHz,nrf52840` (default: the manifest's default_targets).
     #[arg(long, value_delimiter = ',')]
-    targets: Vec<String>,
+    targets: Vec<TargetEntry>,
+    /// Run only what matches this glob (`*`, `?`): a workload, a target or
+    /// `workload@target`. Repeat it to run what matches any.
+    #[arg(long = "filter", value_name = "GLOB")]
+    filters: Vec<String>,
     /// Output directory for results.json and index.html.
     #[arg(long, default_value = "target/mcubench")]
     out: PathBuf,
@@ -60,7 +68,7 @@ fn default_manifest(out: &Path) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("{}: cannot write the shipped suite", dir.display()))
 }
 
-/// Runs the suite; exit 1 when any run failed or could not run for a reason other than a skip.
+/// Runs the suite; exit 1 when any run failed or could not run (a skipped run is neither).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let manifest_path = match args.manifest {
         Some(path) => path,
@@ -68,34 +76,43 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let manifest = Manifest::load(&manifest_path)?;
     let catalog = super::catalog(args.targets_dir)?;
-    let names = if args.targets.is_empty() {
-        manifest.suite.default_targets.clone()
+    let (entries, listed_in) = if args.targets.is_empty() {
+        (
+            manifest.suite.default_targets.clone(),
+            format!("{}: default_targets", manifest_path.display()),
+        )
     } else {
-        args.targets
+        (args.targets, "--targets".to_owned())
     };
-    if let Some(twice) = names
-        .iter()
-        .enumerate()
-        .find_map(|(i, n)| names[..i].contains(n).then_some(n))
-    {
-        anyhow::bail!("target `{twice}` is listed twice");
+    if let Some(twice) = repeated_target(&entries) {
+        anyhow::bail!("{listed_in}: target `{twice}` is listed twice");
     }
-    let targets = names
+    let targets = entries
         .iter()
-        .map(|n| {
-            let target = catalog.find(n)?;
-            match args.vdd {
-                Some(vdd) => target.with_vdd(vdd),
-                None => Ok(target),
-            }
+        .map(|entry| {
+            entry
+                .resolve(&catalog)
+                .and_then(|target| match args.vdd {
+                    Some(vdd) => target.with_vdd(vdd),
+                    None => Ok(target),
+                })
+                .with_context(|| format!("{listed_in}: entry `{entry}`"))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    check_images(&manifest, &manifest_path, &targets, args.shard)?;
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let filter = Filter::new(&args.filters)?;
+    if let Some(pattern) = filter.unmatched(&manifest, &targets) {
+        anyhow::bail!(
+            "--filter `{pattern}` matches no workload or target of {}",
+            manifest_path.display()
+        );
+    }
+    check_images(&manifest, &manifest_path, &targets, &filter, args.shard)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;
     mcubench_reports::output::check_writable(&args.out)?;
     let options = SuiteOptions {
         targets,
+        filter,
         shard: args.shard,
         run: RunOptions {
             wall_limit: Duration::from_secs(args.wall_limit_s),
@@ -107,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             grace: Duration::from_secs(30),
         }),
     };
-    let total = jobs(&manifest, options.targets.len(), options.shard).len();
+    let total = jobs(&manifest, &options.targets, &options.filter, options.shard).len();
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
@@ -118,7 +135,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     let done = Mutex::new(0usize);
     let progress = |run: &mcubench_reports::Run| {
-        let line = format!("{} on {}: {}", run.workload, run.target, status_word(run));
+        let line = format!(
+            "{} on {}: {}",
+            run.workload,
+            run.target,
+            run.status.as_str()
+        );
         match &bar {
             Some(bar) => {
                 bar.inc(1);
@@ -147,28 +169,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let page = mcubench_reports::html::write_report(&results_path, None, &args.out)?;
         println!("report:  {}", page.display());
     }
-    let failed = results.runs.iter().any(|r| {
-        r.status == Status::Failed || r.status == Status::Error && !is_skip(r.error.as_deref())
-    });
+    let failed = results
+        .runs
+        .iter()
+        .any(|r| matches!(r.status, Status::Failed | Status::Error));
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn is_skip(error: Option<&str>) -> bool {
-    error.is_some_and(|e| e.starts_with("skipped:"))
-}
-
-/// The status as users read it: a run skipped for a feature its target lacks
-/// says so rather than "error".
-fn status_word(run: &mcubench_reports::Run) -> &'static str {
-    if is_skip(run.error.as_deref()) {
-        "skipped"
-    } else {
-        run.status.as_str()
-    }
 }
 
 /// One line per run: the figures a reader scans first, one call of the
@@ -206,7 +215,7 @@ fn summary(results: &mcubench_reports::Results) -> String {
             "{:<20} {:<14} {:<7} {:>10} {:>11} {:>14} {:>11.3} {:>11.2} {:>9} {:>10}",
             r.workload,
             r.target,
-            status_word(r),
+            r.status.as_str(),
             ms,
             uj,
             r.cycles,

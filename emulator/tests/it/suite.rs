@@ -3,7 +3,7 @@ use std::path::Path;
 use mcubench::machine::RunOptions;
 use std::time::Duration;
 
-use mcubench::suite::{jobs, run_suite, Manifest, Shard, SuiteOptions, Worker};
+use mcubench::suite::{jobs, run_suite, Filter, Manifest, Shard, SuiteOptions, Worker};
 use mcubench_reports::Status;
 
 use crate::{fixture, target};
@@ -73,6 +73,7 @@ fn run_with(dir: &Path, worker: Worker, wall_limit: Duration) -> mcubench_report
     let manifest = Manifest::load(&path).unwrap();
     let options = SuiteOptions {
         targets: vec![target("stm32f407")],
+        filter: Filter::default(),
         shard: Some(Shard { index: 1, count: 3 }),
         run: RunOptions {
             wall_limit,
@@ -134,6 +135,7 @@ fn a_failing_workload_is_recorded_and_the_rest_still_run() {
     let manifest = Manifest::load(&path).unwrap();
     let options = SuiteOptions {
         targets: vec![target("stm32f407"), target("mps2-an385")],
+        filter: Filter::default(),
         shard: None,
         run: RunOptions::default(),
         worker: Some(worker(env!("CARGO_BIN_EXE_mcubench").as_ref())),
@@ -160,13 +162,13 @@ fn a_failing_workload_is_recorded_and_the_rest_still_run() {
         .unwrap()
         .contains("status 5"));
     let skipped = get("fpu-only", "mps2-an385");
-    assert_eq!(skipped.status, Status::Error);
+    assert_eq!(skipped.status, Status::Skipped);
     assert!(
         skipped
             .error
             .as_deref()
             .unwrap()
-            .starts_with("skipped: needs an FPU"),
+            .starts_with("needs an FPU"),
         "{:?}",
         skipped.error
     );
@@ -199,9 +201,17 @@ fn a_failing_workload_is_recorded_and_the_rest_still_run() {
 fn shards_partition_the_runs() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = Manifest::load(&manifest_in(dir.path())).unwrap();
-    let all = jobs(&manifest, 3, None).len();
+    let targets = [
+        target("stm32f407"),
+        target("mps2-an385"),
+        target("nrf52840"),
+    ];
+    let all = jobs(&manifest, &targets, &Filter::default(), None).len();
     let parts: usize = (1..=4)
-        .map(|k| jobs(&manifest, 3, Some(Shard { index: k, count: 4 })).len())
+        .map(|k| {
+            let shard = Some(Shard { index: k, count: 4 });
+            jobs(&manifest, &targets, &Filter::default(), shard).len()
+        })
         .sum();
     assert_eq!((all, parts), (9, 9));
     assert!(
@@ -266,6 +276,7 @@ fn the_supply_reaches_the_worker_and_the_results() {
     let l4r5 = target("stm32l4r5");
     let options = SuiteOptions {
         targets: vec![l4r5.clone(), l4r5.with_vdd(1.8).unwrap()],
+        filter: Filter::default(),
         shard: None,
         run: RunOptions::default(),
         worker: Some(worker(&assert_cmd::cargo::cargo_bin("mcubench"))),
@@ -347,4 +358,160 @@ fn a_missing_image_or_a_repeated_target_stops_the_suite_before_it_runs() {
         stderr.contains("target `stm32f407` is listed twice"),
         "{stderr}"
     );
+}
+
+#[test]
+fn filters_keep_runs_by_workload_target_or_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = Manifest::load(&manifest_in(dir.path())).unwrap();
+    let targets = [
+        target("stm32f407"),
+        target("mps2-an385"),
+        target("nrf52840"),
+    ];
+    let kept = |patterns: &[&str]| {
+        let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
+        let filter = Filter::new(&patterns).unwrap();
+        let mut keys: Vec<String> = jobs(&manifest, &targets, &filter, None)
+            .iter()
+            .map(|j| {
+                format!(
+                    "{}@{}",
+                    manifest.workload[j.workload].name, targets[j.target].name
+                )
+            })
+            .collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(kept(&[]).len(), 9);
+    assert_eq!(
+        kept(&["semi*"]),
+        [
+            "semihost@mps2-an385",
+            "semihost@nrf52840",
+            "semihost@stm32f407"
+        ]
+    );
+    assert_eq!(kept(&["mps2-*"]).len(), 3);
+    assert_eq!(kept(&["exit-nonzero@nrf?????"]), ["exit-nonzero@nrf52840"]);
+    assert_eq!(kept(&["semihost", "*@stm32f407"]).len(), 5);
+
+    let filter = Filter::new(&["semihost".into(), "semihots".into()]).unwrap();
+    assert_eq!(filter.unmatched(&manifest, &targets), Some("semihots"));
+    let err = Filter::new(&["[oops".into()]).unwrap_err().to_string();
+    assert!(err.contains("`[oops`"), "{err}");
+}
+
+/// `mcubench suite` on the fixture manifest in `dir` with these arguments.
+fn suite_cli(dir: &Path, manifest: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    assert_cmd::Command::cargo_bin("mcubench")
+        .unwrap()
+        .arg("suite")
+        .arg(manifest)
+        .args(["--no-report", "--out"])
+        .arg(dir.join("out"))
+        .args(args)
+        .assert()
+}
+
+fn results_in(dir: &Path) -> mcubench_reports::Results {
+    mcubench_reports::json::read_results(&dir.join("out/results.json")).unwrap()
+}
+
+#[test]
+fn the_suite_runs_what_the_filters_keep_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest_in(dir.path());
+    suite_cli(
+        dir.path(),
+        &path,
+        &["--filter", "semihost", "--targets", "stm32f407,nrf52840"],
+    )
+    .success();
+    let keys: Vec<String> = results_in(dir.path())
+        .runs
+        .iter()
+        .map(|r| r.key())
+        .collect();
+    assert_eq!(keys, ["semihost@stm32f407", "semihost@nrf52840"]);
+
+    for (filter, said) in [
+        (
+            "semihots",
+            "--filter `semihots` matches no workload or target",
+        ),
+        ("[x", "bad filter `[x`"),
+    ] {
+        let out = suite_cli(dir.path(), &path, &["--filter", filter]).code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(stderr.contains(said), "{stderr}");
+    }
+}
+
+/// A target list entry may carry its own clock; the run is priced at it, and a
+/// clock the part is not specified for, or an unknown target, is bad input
+/// naming the manifest and the entry.
+#[test]
+fn targets_of_a_manifest_may_run_at_their_own_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest_in(dir.path());
+    let with_targets = |list: &str| {
+        let text = MANIFEST.replace(
+            "default_targets = [\"stm32f407\"]",
+            &format!("default_targets = [{list}]"),
+        );
+        std::fs::write(&path, text).unwrap();
+    };
+    with_targets("\"stm32f407@84MHz\", \"nrf52840\"");
+    suite_cli(dir.path(), &path, &["--filter", "semihost"]).success();
+    let clocks: Vec<(String, f64)> = results_in(dir.path())
+        .runs
+        .iter()
+        .map(|r| (r.target.clone(), r.clock_mhz))
+        .collect();
+    assert_eq!(
+        clocks,
+        [
+            ("stm32f407".to_owned(), 84.0),
+            ("nrf52840".to_owned(), 64.0)
+        ]
+    );
+    suite_cli(
+        dir.path(),
+        &path,
+        &["--filter", "semihost", "--targets", "stm32f407@24MHz"],
+    )
+    .success();
+    assert_eq!(results_in(dir.path()).runs[0].clock_mhz, 24.0);
+
+    for (entry, said) in [
+        ("stm32f407@900MHz", "clock 900 MHz is outside"),
+        ("stm32f999@84MHz", "unknown target `stm32f999`"),
+    ] {
+        with_targets(&format!("\"{entry}\""));
+        let out = suite_cli(dir.path(), &path, &[]).code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains("suite.toml: default_targets")
+                && stderr.contains(&format!("`{entry}`"))
+                && stderr.contains(said),
+            "{stderr}"
+        );
+    }
+    for (entry, said) in [
+        ("stm32f407@fast", "expected a clock such as @84MHz"),
+        ("stm32f407@-5MHz", "finite and above 0"),
+        (
+            "stm32f407@84MHz\", \"stm32f407",
+            "`stm32f407` is listed twice",
+        ),
+    ] {
+        with_targets(&format!("\"{entry}\""));
+        let err = Manifest::load(&path).unwrap_err().to_string();
+        assert!(err.contains("suite.toml") && err.contains(said), "{err}");
+    }
+    let out = suite_cli(dir.path(), &path, &["--targets", "stm32f407@0MHz"]).code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("stm32f407@0MHz"), "{stderr}");
 }

@@ -232,8 +232,8 @@ fn a_report_of_only_failures_still_renders() {
 #[test]
 fn runs_skipped_for_a_missing_feature_read_as_skipped() {
     let mut results = sample::results();
-    results.runs[0].status = Status::Error;
-    results.runs[0].error = Some("skipped: needs an FPU".into());
+    results.runs[0].status = Status::Skipped;
+    results.runs[0].error = Some("needs an FPU".into());
     results.runs[1].status = Status::Error;
     results.runs[1].error = Some("fw.elf: does not fit".into());
     let page = render(&results, None);

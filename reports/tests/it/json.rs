@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use mcubench_reports::{json, Error, Results};
+use mcubench_reports::{json, Error, Results, Status};
 use serde_json::Value;
 
 use crate::sample;
@@ -71,7 +71,7 @@ fn key_order_follows_the_schema() {
         assert_eq!(keys(props), keys(obj));
     }
     let text = json::to_json(&sample::results());
-    assert!(text.starts_with("{\n  \"schema_version\": \"1.1\",\n  \"tool\""));
+    assert!(text.starts_with("{\n  \"schema_version\": \"1.2\",\n  \"tool\""));
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn read_text(text: &str) -> Result<Results, Error> {
 
 #[test]
 fn a_newer_major_version_is_refused_by_name() {
-    let text = json::to_json(&sample::results()).replace("\"1.1\"", "\"2.0\"");
+    let text = json::to_json(&sample::results()).replace("\"1.2\"", "\"2.0\"");
     let err = read_text(&text).unwrap_err();
     assert!(matches!(err, Error::NewerSchema { .. }), "{err:?}");
     let msg = err.to_string();
@@ -118,7 +118,7 @@ fn a_newer_major_version_is_refused_by_name() {
 #[test]
 fn a_newer_minor_version_with_extra_keys_is_read() {
     let text = json::to_json(&sample::results())
-        .replace("\"1.1\"", "\"1.3\"")
+        .replace("\"1.2\"", "\"1.3\"")
         .replace("\"stdout\":", "\"future_field\": 1,\n      \"stdout\":");
     assert_eq!(read_text(&text).unwrap().schema_version, "1.3");
 }
@@ -137,6 +137,29 @@ fn a_1_0_file_without_supply_and_per_call_figures_is_read() {
         .runs
         .iter()
         .all(|r| r.per_call.is_none() && r.vdd_v == 0.0));
+}
+
+/// Before 1.2 a skipped run was an error whose reason said `skipped:`; it
+/// reads as skipped, and only in such files.
+#[test]
+fn a_1_1_skip_written_as_an_error_reads_as_skipped() {
+    let mut results = sample::results();
+    results.runs[1].status = Status::Error;
+    results.runs[1].error = Some("fw.elf: does not fit".into());
+    results.runs[2].status = Status::Error;
+    results.runs[2].error = Some("skipped: no image for cortex-m3".into());
+    let current = read_text(&json::to_json(&results)).unwrap();
+    assert_eq!(current.runs[2].status, Status::Error);
+    results.schema_version = "1.1".into();
+    let old = read_text(&json::to_json(&results)).unwrap();
+    assert_eq!(old.runs[1].status, Status::Error);
+    assert_eq!(old.runs[2].status, Status::Skipped);
+    assert_eq!(old.runs[2].error.as_deref(), Some("no image for cortex-m3"));
+    let value = serde_json::to_value(&old).unwrap();
+    assert!(
+        validate(&schema(), &value).is_empty(),
+        "skipped is in the schema"
+    );
 }
 
 #[test]
