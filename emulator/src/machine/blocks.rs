@@ -58,6 +58,49 @@ pub struct BlockInfo {
     pub pointer_loads: Vec<PointerLoads>,
     /// Registers in `pointer_loads`, as a mask.
     pub pointer_mask: u16,
+    /// Accesses that fault when unaligned, checked before the block runs.
+    pub aligned: Vec<AlignedAccess>,
+}
+
+/// An access the architecture requires aligned whatever CCR.UNALIGN_TRP
+/// says: LDRD/STRD, LDM/STM, LDREX/STREX (halfword for LDREXH/STREXH),
+/// VLDR/VSTR and VLDM/VSTM (ARMv7-M ARM A3.2.1, recalled). Unaligned, it is
+/// a UsageFault. Those through SP or PC are left out: SP is word aligned and
+/// PC-relative offsets are word multiples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlignedAccess {
+    /// Address of the instruction.
+    pub at: u32,
+    /// Its base register.
+    pub base: u8,
+    /// Displacement of the first word accessed from the base.
+    pub disp: i32,
+    /// Required alignment in bytes.
+    pub align: u32,
+    /// How the block hook knows the address before the block runs.
+    pub check: AlignmentCheck,
+    /// The instruction, for the fault's message.
+    pub mnemonic: String,
+}
+
+impl AlignedAccess {
+    /// The register whose entry value must simply be word aligned, when that
+    /// is what the check comes to (a word access at a multiple of 4 from it).
+    fn word_aligned_entry_reg(&self) -> Option<u8> {
+        match self.check {
+            AlignmentCheck::AtEntry(reg, offset) if self.align == 4 && offset % 4 == 0 => Some(reg),
+            _ => None,
+        }
+    }
+}
+
+/// How an [`AlignedAccess`] is checked before its block runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlignmentCheck {
+    /// The address is this register's value at block entry plus this offset.
+    AtEntry(u8, i32),
+    /// The address is a constant that is not aligned: it always faults.
+    Faults,
 }
 
 /// A load or store of a block: where its address comes from.
@@ -94,6 +137,7 @@ impl BlockInfo {
         addr: u32,
         bytes: &[u8],
         in_flash: bool,
+        literal: &dyn Fn(u32) -> Option<u32>,
     ) -> BlockInfo {
         let insns = decoder.decode(addr, bytes);
         let cost = model.price(&insns);
@@ -144,6 +188,7 @@ impl BlockInfo {
             },
             pointer_mask: pointers.iter().fold(0, |m, p| m | 1 << p.reg),
             pointer_loads: pointers,
+            aligned: aligned_accesses(&insns, literal),
             cost,
         }
     }
@@ -152,6 +197,80 @@ impl BlockInfo {
     pub fn cycles_before(&self, pc: u32) -> u32 {
         let i = self.insn_addrs.partition_point(|&a| a < pc);
         self.cost.prefix.get(i).copied().unwrap_or(self.cost.cycles)
+    }
+}
+
+/// The block's accesses that must be aligned (see [`AlignedAccess`]) whose
+/// address the block shows: a register's entry value plus an offset, or a
+/// constant. Left out: those inside IT blocks, where unicorn cannot stop at a
+/// single instruction, and those through a base loaded from memory or summed
+/// from registers, which only a hook on every execution could check.
+fn aligned_accesses(insns: &[Insn], literal: &dyn Fn(u32) -> Option<u32>) -> Vec<AlignedAccess> {
+    let mut sites = Vec::new();
+    let mut in_it = 0usize;
+    for (insn, origin) in insns.iter().zip(origins(insns, true, literal)) {
+        let conditional = in_it > 0;
+        in_it = in_it.saturating_sub(1);
+        if insn.class == Class::It {
+            // `it`, `itt`, `itete`...: one instruction per letter after the `i`.
+            let letters = insn.mnemonic.split_whitespace().next().unwrap_or("it");
+            in_it = letters.len().saturating_sub(1);
+        }
+        let Some(align) = required_alignment(insn) else {
+            continue;
+        };
+        let Some((base, None, disp)) = memory_operand(insn) else {
+            continue;
+        };
+        if conditional || matches!(base, 13 | 15) {
+            continue;
+        }
+        let check = match origin[usize::from(base)] {
+            Some(Origin::Entry(reg, off)) => AlignmentCheck::AtEntry(reg, disp.wrapping_add(off)),
+            Some(Origin::Const(v)) if v.wrapping_add(disp as u32) % align != 0 => {
+                AlignmentCheck::Faults
+            }
+            _ => continue,
+        };
+        sites.push(AlignedAccess {
+            at: insn.addr,
+            base,
+            disp,
+            align,
+            check,
+            mnemonic: insn.mnemonic.clone(),
+        });
+    }
+    sites
+}
+
+/// The alignment `insn` needs whatever CCR says, if any (A3.2.1). PUSH and
+/// POP are left out: their base is SP, which their operands do not name.
+fn required_alignment(insn: &Insn) -> Option<u32> {
+    if ["push", "pop", "vpush", "vpop"]
+        .iter()
+        .any(|m| insn.mnemonic.starts_with(m))
+    {
+        return None;
+    }
+    match insn.class {
+        Class::LoadDouble
+        | Class::StoreDouble
+        | Class::LoadMultiple
+        | Class::StoreMultiple
+        | Class::FpLoad
+        | Class::FpStore
+        | Class::FpLoadMultiple
+        | Class::FpStoreMultiple => Some(4),
+        Class::Exclusive => {
+            let m = insn.mnemonic.split_whitespace().next().unwrap_or_default();
+            match m {
+                "ldrex" | "strex" => Some(4),
+                "ldrexh" | "strexh" => Some(2),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -186,6 +305,9 @@ pub struct HotBlock {
     pub push_bytes: u16,
     /// Registers that may point into flash.
     pub pointer_mask: u16,
+    /// Registers whose block-entry value must be word aligned: the common
+    /// form of the block's aligned accesses, checked without its `BlockInfo`.
+    pub align_regs: u16,
     /// Extra cycles of a taken exit.
     pub taken: u8,
     /// Extra cycles of a fall-through exit.
@@ -199,29 +321,32 @@ pub struct HotBlock {
     /// Refill P when entered by a taken branch.
     pub refill: u8,
     /// `HotBlock::*` flags.
-    pub flags: u8,
+    pub flags: u16,
 }
 
 impl HotBlock {
     /// Ends in a call.
-    pub const CALLS: u8 = 1;
+    pub const CALLS: u16 = 1;
     /// Moves SP by a register amount.
-    pub const MOVES_SP: u8 = 1 << 1;
+    pub const MOVES_SP: u16 = 1 << 1;
     /// A `b .` loop.
-    pub const DEAD_LOOP: u8 = 1 << 2;
+    pub const DEAD_LOOP: u16 = 1 << 2;
     /// Holds FP or unsupported instructions or a SEV: look before running.
-    pub const CHECK: u8 = 1 << 3;
+    pub const CHECK: u16 = 1 << 3;
     /// Fetched from flash.
-    pub const IN_FLASH: u8 = 1 << 4;
+    pub const IN_FLASH: u16 = 1 << 4;
     /// Reads flash data (literals or pointer loads).
-    pub const READS_DATA: u8 = 1 << 5;
+    pub const READS_DATA: u16 = 1 << 5;
     /// Ends in WFI/WFE.
-    pub const SLEEPS: u8 = 1 << 6;
+    pub const SLEEPS: u16 = 1 << 6;
     /// Changes PRIMASK, FAULTMASK or BASEPRI.
-    pub const MASKS: u8 = 1 << 7;
+    pub const MASKS: u16 = 1 << 7;
+    /// Holds accesses that must be aligned in a form `align_regs` does not
+    /// cover: check them all before it runs.
+    pub const ALIGNED: u16 = 1 << 8;
 
     fn new(info: &BlockInfo) -> HotBlock {
-        let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+        let flag = |on: bool, bit: u16| if on { bit } else { 0 };
         HotBlock {
             size: info.size,
             fallthrough: info.fallthrough,
@@ -235,6 +360,11 @@ impl HotBlock {
             },
             push_bytes: info.push_bytes.min(u32::from(u16::MAX)) as u16,
             pointer_mask: info.pointer_mask,
+            align_regs: info
+                .aligned
+                .iter()
+                .filter_map(|site| site.word_aligned_entry_reg())
+                .fold(0, |mask, reg| mask | 1 << reg),
             taken: info.cost.taken,
             mispredict: info.cost.mispredict,
             not_taken: info.cost.not_taken,
@@ -257,13 +387,19 @@ impl HotBlock {
                     Self::READS_DATA,
                 )
                 | flag(info.sleeps, Self::SLEEPS)
-                | flag(info.changes_masks, Self::MASKS),
+                | flag(info.changes_masks, Self::MASKS)
+                | flag(
+                    info.aligned
+                        .iter()
+                        .any(|site| site.word_aligned_entry_reg().is_none()),
+                    Self::ALIGNED,
+                ),
         }
     }
 
     /// Whether a flag is set.
     #[inline]
-    pub fn has(&self, flag: u8) -> bool {
+    pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
 }
@@ -426,82 +562,146 @@ fn words_read(insn: &Insn) -> u32 {
 /// grouped by that origin, so the machine reads one register per group at
 /// block entry to tell whether those loads read flash.
 fn pointer_loads(insns: &[Insn]) -> Vec<PointerLoads> {
-    let mut origin: [Option<(u8, i32)>; 16] = std::array::from_fn(|r| Some((r as u8, 0)));
-    origin[13] = None; // SP never points into flash
-    origin[15] = None;
     let mut groups: Vec<PointerLoads> = Vec::new();
+    for (insn, origin) in insns.iter().zip(origins(insns, false, &|_| None)) {
+        let Some((base, _, disp)) = memory_operand(insn).filter(|_| insn.class.is_load()) else {
+            continue;
+        };
+        if let Some(Origin::Entry(reg, off)) = origin[usize::from(base)] {
+            let at = off.wrapping_add(disp);
+            let offsets = (0..words_read(insn) as i32).map(|w| at.wrapping_add(4 * w));
+            match groups.iter_mut().find(|g| g.reg == reg) {
+                Some(g) => g.offsets.extend(offsets),
+                None => groups.push(PointerLoads {
+                    reg,
+                    offsets: offsets.collect(),
+                }),
+            }
+        }
+    }
+    groups
+}
+
+/// Where a register's value comes from, as far as the block itself shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A register's value at block entry plus an offset.
+    Entry(u8, i32),
+    /// A constant: a literal-pool word, MOVW/MOVT, or MOV of an immediate.
+    Const(u32),
+}
+
+impl Origin {
+    fn plus(self, i: i32) -> Origin {
+        match self {
+            Origin::Entry(reg, off) => Origin::Entry(reg, off.wrapping_add(i)),
+            Origin::Const(v) => Origin::Const(v.wrapping_add(i as u32)),
+        }
+    }
+}
+
+/// Where each register's value comes from before each instruction (SP and
+/// PC never tracked). `literal` reads a literal-pool word. With `exact`, a
+/// pointer plus an index register is unknown; without, it keeps the pointer
+/// (the region is the pointer's, the offset stale), which is what
+/// flash-region questions need.
+fn origins(
+    insns: &[Insn],
+    exact: bool,
+    literal: &dyn Fn(u32) -> Option<u32>,
+) -> Vec<[Option<Origin>; 16]> {
+    let mut origin: [Option<Origin>; 16] = std::array::from_fn(|r| Some(Origin::Entry(r as u8, 0)));
+    origin[13] = None;
+    origin[15] = None;
+    let mut before = Vec::with_capacity(insns.len());
     for insn in insns {
+        before.push(origin);
         let mut next = origin;
         for (r, slot) in next.iter_mut().enumerate() {
             if insn.writes & (1 << r) != 0 {
                 *slot = None;
             }
         }
-        if insn.class.is_memory() {
-            if let Some((base, _, disp)) = memory_operand(insn) {
-                let base = usize::from(base);
-                if insn.class.is_load() {
-                    if let Some((reg, off)) = origin[base] {
-                        let at = off.wrapping_add(disp);
-                        let offsets = (0..words_read(insn) as i32).map(|w| at.wrapping_add(4 * w));
-                        match groups.iter_mut().find(|g| g.reg == reg) {
-                            Some(g) => g.offsets.extend(offsets),
-                            None => groups.push(PointerLoads {
-                                reg,
-                                offsets: offsets.collect(),
-                            }),
-                        }
+        let set = match (memory_operand(insn), insn.operands.first()) {
+            _ if !insn.class.is_memory() => derived(insn, &origin, exact),
+            (Some((15, None, disp)), Some(&Operand::Core(d)))
+                if insn.mnemonic.starts_with("ldr ") || insn.mnemonic.starts_with("ldr.w ") =>
+            {
+                let pool = ((insn.addr + 4) & !3).wrapping_add(disp as u32);
+                Some((d, literal(pool).map(Origin::Const)))
+            }
+            _ => None,
+        };
+        if let Some((d, o)) = set.filter(|&(d, _)| usize::from(d) < 16 && d != 13 && d != 15) {
+            next[usize::from(d)] = o;
+        }
+        let stack_form = ["push", "pop", "vpush", "vpop"]
+            .iter()
+            .any(|m| insn.mnemonic.starts_with(m));
+        if let Some((base, _, disp)) =
+            memory_operand(insn).filter(|_| insn.class.is_memory() && insn.writeback && !stack_form)
+        {
+            let step = match insn.operands.last() {
+                Some(&Operand::Imm(imm)) => imm,
+                _ if matches!(
+                    insn.class,
+                    Class::LoadMultiple
+                        | Class::StoreMultiple
+                        | Class::FpLoadMultiple
+                        | Class::FpStoreMultiple
+                ) =>
+                {
+                    let words = 4 * i32::from(insn.transfers);
+                    if insn.mnemonic.contains("db") {
+                        -words
+                    } else {
+                        words
                     }
                 }
-                if insn.writeback {
-                    let step = match insn.operands.last() {
-                        Some(&Operand::Imm(imm)) => imm,
-                        _ => disp,
-                    };
-                    next[base] = origin[base].map(|(reg, off)| (reg, off.wrapping_add(step)));
-                }
-            }
-        } else {
-            let base_name = insn.mnemonic.split(['.', ' ']).next().unwrap_or_default();
-            let moved = match (base_name, insn.operands.as_slice()) {
-                ("mov" | "movs", [Operand::Core(d), Operand::Core(n)]) => {
-                    Some((*d, origin[usize::from(*n)]))
-                }
-                (
-                    "add" | "adds" | "addw",
-                    [Operand::Core(d), Operand::Core(n), Operand::Imm(i)],
-                ) => Some((
-                    *d,
-                    origin[usize::from(*n)].map(|(r, o)| (r, o.wrapping_add(*i))),
-                )),
-                (
-                    "sub" | "subs" | "subw",
-                    [Operand::Core(d), Operand::Core(n), Operand::Imm(i)],
-                ) => Some((
-                    *d,
-                    origin[usize::from(*n)].map(|(r, o)| (r, o.wrapping_sub(*i))),
-                )),
-                ("add" | "adds", [Operand::Core(d), Operand::Imm(i)]) => Some((
-                    *d,
-                    origin[usize::from(*d)].map(|(r, o)| (r, o.wrapping_add(*i))),
-                )),
-                ("sub" | "subs", [Operand::Core(d), Operand::Imm(i)]) => Some((
-                    *d,
-                    origin[usize::from(*d)].map(|(r, o)| (r, o.wrapping_sub(*i))),
-                )),
-                // Pointer plus index: the region is the pointer's, the offset unknown (kept).
-                ("add" | "adds", [Operand::Core(d), Operand::Core(n), Operand::Core(m)]) => {
-                    Some((*d, origin[usize::from(*n)].or(origin[usize::from(*m)])))
-                }
-                _ => None,
+                _ => disp,
             };
-            if let Some((d, o)) = moved {
-                if usize::from(d) < 16 && d != 13 && d != 15 {
-                    next[usize::from(d)] = o;
-                }
-            }
+            let base = usize::from(base);
+            next[base] = origin[base].map(|o| o.plus(step));
         }
         origin = next;
     }
-    groups
+    before
+}
+
+/// The register a data-processing `insn` sets, and its origin (see `origins`).
+fn derived(
+    insn: &Insn,
+    origin: &[Option<Origin>; 16],
+    exact: bool,
+) -> Option<(u8, Option<Origin>)> {
+    let of = |r: u8| origin[usize::from(r)];
+    let plus = |r: u8, i: i32| of(r).map(|o| o.plus(i));
+    let name = insn.mnemonic.split(['.', ' ']).next().unwrap_or_default();
+    match (name, insn.operands.as_slice()) {
+        ("mov" | "movs", [Operand::Core(d), Operand::Core(n)]) => Some((*d, of(*n))),
+        ("mov" | "movs" | "movw", [Operand::Core(d), Operand::Imm(i)]) => {
+            Some((*d, Some(Origin::Const(*i as u32))))
+        }
+        ("movt", [Operand::Core(d), Operand::Imm(i)]) => Some((
+            *d,
+            match of(*d) {
+                Some(Origin::Const(v)) => Some(Origin::Const(v & 0xFFFF | (*i as u32) << 16)),
+                _ => None,
+            },
+        )),
+        ("add" | "adds" | "addw", [Operand::Core(d), Operand::Core(n), Operand::Imm(i)]) => {
+            Some((*d, plus(*n, *i)))
+        }
+        ("sub" | "subs" | "subw", [Operand::Core(d), Operand::Core(n), Operand::Imm(i)]) => {
+            Some((*d, plus(*n, i.wrapping_neg())))
+        }
+        ("add" | "adds", [Operand::Core(d), Operand::Imm(i)]) => Some((*d, plus(*d, *i))),
+        ("sub" | "subs", [Operand::Core(d), Operand::Imm(i)]) => {
+            Some((*d, plus(*d, i.wrapping_neg())))
+        }
+        ("add" | "adds", [Operand::Core(d), Operand::Core(n), Operand::Core(m)]) if !exact => {
+            Some((*d, of(*n).or(of(*m))))
+        }
+        _ => None,
+    }
 }

@@ -5,7 +5,7 @@
 
 use unicorn_engine::{RegisterARM, Unicorn};
 
-use super::blocks::{self, BlockInfo, HotBlock};
+use super::blocks::{self, AlignmentCheck, BlockInfo, HotBlock};
 use super::bus::{Bus, BusContext};
 use super::clock::{self, FlashSettings};
 use super::exceptions::{Exceptions, FaultCause, FP_STACKING_CYCLES};
@@ -34,12 +34,23 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             let bytes = uc
                 .mem_read_as_vec(u64::from(addr), size as usize)
                 .unwrap_or_default();
-            let e = uc.get_data_mut();
+            let e = uc.get_data();
+            let literal = |at: u32| {
+                let mut word = [0u8; 4];
+                uc.mem_read(u64::from(at), &mut word).ok()?;
+                Some(u32::from_le_bytes(word))
+            };
             let in_flash = e.in_flash(addr);
-            let info = BlockInfo::analyze(&e.decoder, e.model, &e.symbols, addr, &bytes, in_flash);
-            e.blocks.insert(info)
+            let info = BlockInfo::analyze(
+                &e.decoder, e.model, &e.symbols, addr, &bytes, in_flash, &literal,
+            );
+            uc.get_data_mut().blocks.insert(info)
         }
     };
+    let hot = uc.get_data().blocks.hot(id);
+    if (hot.align_regs != 0 || hot.has(HotBlock::ALIGNED)) && trap_unaligned(uc, id, hot) {
+        return;
+    }
     // The previous block, charged below now that its exit is known.
     let prev = uc.get_data().blocks.hot(uc.get_data().cur);
     if prev.has(HotBlock::SLEEPS) {
@@ -197,16 +208,107 @@ fn enter_before_block(uc: &mut Unicorn<'_, Engine>, number: u32, addr: u32) {
     jump_from_block(uc, entered);
 }
 
-/// Goes on at `target` from the block hook, before the block's first
-/// instruction: the single-register PC write makes unicorn leave the block at
-/// once and keep the written PC rather than restore the block's own.
+/// Goes on at `target` from the block hook or a code hook, before the
+/// instruction hooked: the single-register PC write makes unicorn leave the
+/// block at once and keep the written PC rather than restore its own.
 fn jump_from_block(uc: &mut Unicorn<'_, Engine>, target: Result<u32, Failure>) {
     match target {
         Ok(pc) => {
             let _ = uc.reg_write(RegisterARM::PC, u64::from(pc | 1));
         }
-        Err(failure) => uc.get_data_mut().stop = Some(Stop::Failed(failure)),
+        Err(failure) => {
+            uc.get_data_mut().stop = Some(Stop::Failed(failure));
+            let _ = uc.emu_stop();
+        }
     }
+}
+
+/// Before block `id`, which holds accesses that must be aligned: each one
+/// whose base the block computes itself, or whose address is about to be
+/// unaligned, gets a code hook that checks it at the instruction, and the
+/// block is translated again to include the hooks (unicorn places them at
+/// translation). True when the block is left for that, before anything of it
+/// is charged; it starts again at once.
+fn trap_unaligned(uc: &mut Unicorn<'_, Engine>, id: u32, hot: HotBlock) -> bool {
+    if !hot.has(HotBlock::ALIGNED) && word_aligned(uc, hot.align_regs) {
+        return false;
+    }
+    let e = uc.get_data();
+    let block = e.blocks.get(id);
+    // Each register is read once however many sites use it.
+    let mut values = [None::<u32>; 16];
+    let mut untrapped = Vec::new();
+    for site in &block.aligned {
+        if let AlignmentCheck::AtEntry(reg, offset) = site.check {
+            let value = *values[usize::from(reg) & 15].get_or_insert_with(|| {
+                uc.reg_read(core_register(u16::from(reg))).unwrap_or(0) as u32
+            });
+            if value.wrapping_add(offset as u32) & (site.align - 1) == 0 {
+                continue;
+            }
+        }
+        if !e.alignment_traps.contains_key(&site.at) {
+            untrapped.push(site.clone());
+        }
+    }
+    if untrapped.is_empty() {
+        return false;
+    }
+    let (addr, end) = (block.addr, block.fallthrough);
+    for site in untrapped {
+        let at = u64::from(site.at);
+        if let Err(err) = uc.add_code_hook(at, at, on_aligned_access) {
+            let e = uc.get_data_mut();
+            e.stop = Some(Stop::Broken {
+                kind: format!("could not add an alignment check: {err:?}"),
+                pc: site.at,
+                address: None,
+            });
+            let _ = uc.emu_stop();
+            return true;
+        }
+        uc.get_data_mut().alignment_traps.insert(site.at, site);
+    }
+    let _ = uc.ctl_remove_cache(u64::from(addr), u64::from(end));
+    jump_from_block(uc, Ok(addr));
+    true
+}
+
+/// Whether every register in `regs` holds a word-aligned value.
+fn word_aligned(uc: &Unicorn<'_, Engine>, mut regs: u16) -> bool {
+    while regs != 0 {
+        let reg = regs.trailing_zeros() as u16;
+        if uc.reg_read(core_register(reg)).unwrap_or(0) & 3 != 0 {
+            return false;
+        }
+        regs &= regs - 1;
+    }
+    true
+}
+
+/// At an access that must be aligned: an unaligned address is a UsageFault
+/// (UNALIGNED), raised before the access.
+fn on_aligned_access(uc: &mut Unicorn<'_, Engine>, at: u64, _size: u32) {
+    let at = at as u32;
+    let Some((base, disp, align)) = uc
+        .get_data()
+        .alignment_traps
+        .get(&at)
+        .map(|site| (site.base, site.disp, site.align))
+    else {
+        return;
+    };
+    let base = uc.reg_read(core_register(u16::from(base))).unwrap_or(0) as u32;
+    let address = base.wrapping_add(disp as u32);
+    if address & (align - 1) == 0 {
+        return;
+    }
+    let mnemonic = &uc.get_data().alignment_traps[&at].mnemonic;
+    let kind = format!(
+        "unaligned access by `{mnemonic}`: {address:#010x} is not {align}-byte aligned (UsageFault UNALIGNED)"
+    );
+    let entered = Exceptions { uc }.fault(kind, FaultCause::UNALIGNED, at, Some(address));
+    jump_from_block(uc, entered);
 }
 
 /// Goes on at `target` from the interrupt hook, which runs between blocks.

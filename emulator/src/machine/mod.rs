@@ -41,7 +41,7 @@ use crate::image::{Image, Symbols};
 use crate::profile::Profiler;
 use crate::target::{Core, FlashController as ControllerKind, MemoryKind, Target};
 use crate::trace::{Trace, TracedBlock};
-use blocks::BlockTable;
+use blocks::{AlignedAccess, BlockTable};
 use bus::{Bus, RegisterAccess};
 use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings};
 use console::Console;
@@ -313,6 +313,8 @@ struct Engine {
     /// been matched to a system-space access (see `access_pc`).
     access_cursor: usize,
     divides: HashMap<u32, DivideSite>,
+    /// Accesses that must be aligned and carry a code hook checking them.
+    alignment_traps: HashMap<u32, AlignedAccess>,
     program: ProgramCosts,
     /// Time spent programming and erasing flash, in µs.
     program_us: f64,
@@ -752,6 +754,7 @@ impl Machine {
             unmapped: None,
             access_cursor: 0,
             divides: HashMap::new(),
+            alignment_traps: HashMap::new(),
             program: ProgramCosts::new(target, &flash_ranges),
             program_us: 0.0,
             exception_cycles: 0,

@@ -115,6 +115,23 @@ fn exception_entry_return_and_tail_chain_take_the_trm_cycles() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+#[test]
+fn unaligned_doubleword_multiple_and_exclusive_accesses_fault() {
+    fails(
+        "unaligned.elf",
+        "ldrd aligned 3\n\
+         ldrd aligned no-fault\n\
+         ldrd +2 unaligned-fault\n\
+         ldrd computed +2 unaligned-fault\n\
+         ldrd literal +2 unaligned-fault\n\
+         strd +6 unaligned-fault\n\
+         ldrex +1 unaligned-fault\n\
+         ldr +1 no-fault\n\
+         ldm +2, usagefault disabled\n",
+        &["unaligned", "ldm r0!", "0x20000002", "ldm_at"],
+    );
+}
+
 /// 200,000 exceptions from loops of known length: the block an exception
 /// interrupts runs (and is charged) once, after the return.
 #[test]
