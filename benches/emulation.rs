@@ -3,7 +3,11 @@
 //! `run_image` on the MPS2 AN386 target with the cycle model, profile and
 //! every hook on, as `mcubench run` does. Throughput is in emulated
 //! instructions, so criterion's elements/s is the emulator's host speed
-//! (divide by 1e6 for MIPS). A second group re-prices the recorded run.
+//! (divide by 1e6 for MIPS). A second group re-prices the recorded run. A
+//! third takes 200,000 exceptions (PendSV and SVC from tight loops) and, as
+//! its baseline, runs the same loops without them: its elements are loop
+//! passes, so the two times per element differ by what an exception entry
+//! and return cost the host.
 
 #![allow(
     missing_docs,
@@ -84,5 +88,30 @@ fn repricing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, emulated_mips, repricing);
+/// Host time per exception: the exception storm against the same loops
+/// without exceptions (emulator/tests/fixtures/exceptions/exc_storm.S).
+fn exceptions(c: &mut Criterion) {
+    let target = Catalog::shipped()
+        .find("mps2-an386")
+        .expect("shipped target");
+    let options = RunOptions::default();
+    let mut group = c.benchmark_group("exceptions");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .throughput(Throughput::Elements(200_000));
+    for name in ["exc_storm", "exc_quiet"] {
+        let image = repo().join(format!("emulator/tests/fixtures/exceptions/{name}.elf"));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let record = run_image(&image, &target, &options).expect("image runs");
+                assert!(record.succeeded(), "{name}: {:?}", record.error);
+                record.cycles
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, emulated_mips, repricing, exceptions);
 criterion_main!(benches);

@@ -117,7 +117,7 @@ impl Exceptions<'_, '_> {
     }
 
     /// PRIMASK, FAULTMASK and BASEPRI as the firmware left them.
-    fn masks(&self) -> Masks {
+    fn masks(&mut self) -> Masks {
         hooks::masks(self.uc)
     }
 
@@ -141,6 +141,19 @@ impl Exceptions<'_, '_> {
         } else {
             0
         };
+        let restricted = CONTROL_NPRIV | CONTROL_SPSEL;
+        if self.reg(RegisterARM::CONTROL) & restricted == 0
+            && (control & CONTROL_NPRIV) | spsel == 0
+        {
+            // Privileged on the MSP before and after: MSR's rules allow the
+            // writes as they are.
+            self.set_reg(RegisterARM::IPSR, ipsr);
+            self.set_reg(RegisterARM::CONTROL, control & !restricted);
+            self.set_reg(RegisterARM::MSP, msp);
+            self.set_reg(RegisterARM::PSP, psp);
+            self.refresh_mode(ipsr);
+            return;
+        }
         let privileged = control & !CONTROL_NPRIV & !CONTROL_SPSEL;
         self.set_reg(RegisterARM::IPSR, exception::HARD_FAULT);
         self.set_reg(RegisterARM::CONTROL, privileged);
@@ -150,8 +163,12 @@ impl Exceptions<'_, '_> {
         self.set_reg(RegisterARM::PSP, psp);
         self.set_reg(RegisterARM::IPSR, ipsr);
         self.set_reg(RegisterARM::CONTROL, (control & !CONTROL_SPSEL) | spsel);
-        // unicorn caches mode-dependent translation flags; writing the flags
-        // register makes it recompute them (FPCA, handler mode).
+        self.refresh_mode(ipsr);
+    }
+
+    /// unicorn caches mode-dependent translation flags; writing the flags
+    /// register makes it recompute them (FPCA, handler mode).
+    fn refresh_mode(&mut self, ipsr: u32) {
         let nzcv = self.reg(RegisterARM::APSR_NZCV);
         self.set_reg(RegisterARM::APSR_NZCV, nzcv);
         self.uc.get_data_mut().ipsr = ipsr;
@@ -289,24 +306,38 @@ impl Exceptions<'_, '_> {
         let on_psp = ipsr == 0 && control & CONTROL_SPSEL != 0;
         let fpccr = self.uc.get_data().sys.fpccr();
         let extended = self.uc.get_data().sys.fpu_enabled() && control & CONTROL_FPCA != 0;
-        let mut frame: Vec<u32> = STACKED.iter().map(|&r| self.reg(r)).collect();
+        let mut frame = [0u32; EXTENDED_WORDS as usize];
+        for (word, &r) in frame.iter_mut().zip(&STACKED) {
+            *word = self.reg(r);
+        }
         // The stacked return address is halfword aligned; Thumb state is in xPSR.T.
-        frame.push(return_addr & !1);
+        frame[6] = return_addr & !1;
         let mut xpsr = self.reg(RegisterARM::XPSR) | 1 << 24;
         let mut sp = if on_psp { psp } else { msp };
         if sp % 8 != 0 {
             sp -= 4;
             xpsr |= XPSR_REALIGNED;
         }
-        frame.push(xpsr);
-        if extended {
-            frame.extend((0..16).map(|i| self.reg(fp_register(i))));
-            frame.push(self.reg(RegisterARM::FPSCR));
-            frame.push(0);
+        frame[7] = xpsr;
+        let words = if extended {
+            for i in 0..16 {
+                frame[8 + i] = self.reg(fp_register(i));
+            }
+            frame[24] = self.reg(RegisterARM::FPSCR);
+            EXTENDED_WORDS
+        } else {
+            BASIC_WORDS
+        };
+        sp = sp.wrapping_sub(4 * words);
+        let mut bytes = [0u8; 4 * EXTENDED_WORDS as usize];
+        for (chunk, word) in bytes.chunks_exact_mut(4).zip(&frame) {
+            chunk.copy_from_slice(&word.to_le_bytes());
         }
-        sp = sp.wrapping_sub(4 * frame.len() as u32);
-        let bytes: Vec<u8> = frame.iter().flat_map(|w| w.to_le_bytes()).collect();
-        if self.uc.mem_write(u64::from(sp), &bytes).is_err() {
+        if self
+            .uc
+            .mem_write(u64::from(sp), &bytes[..4 * words as usize])
+            .is_err()
+        {
             let e = self.uc.get_data();
             return Err(Failure::Fault {
                 kind: format!(
@@ -419,6 +450,7 @@ impl Exceptions<'_, '_> {
         e.returning_from = handler_func;
         if returning != exception::NMI {
             self.set_reg(RegisterARM::FAULTMASK, 0);
+            self.uc.get_data_mut().masks = None;
         }
         let control = self.reg(RegisterARM::CONTROL);
         let mut slept = false;
@@ -454,8 +486,9 @@ impl Exceptions<'_, '_> {
         } else {
             BASIC_WORDS
         };
-        let mut bytes = vec![0u8; 4 * words as usize];
-        if self.uc.mem_read(u64::from(sp), &mut bytes).is_err() {
+        let mut buffer = [0u8; 4 * EXTENDED_WORDS as usize];
+        let bytes = &mut buffer[..4 * words as usize];
+        if self.uc.mem_read(u64::from(sp), bytes).is_err() {
             let e = self.uc.get_data();
             return Err(Failure::Fault {
                 kind: format!(
@@ -466,10 +499,10 @@ impl Exceptions<'_, '_> {
                 address: Some(format!("{sp:#010x}")),
             });
         }
-        let frame: Vec<u32> = bytes
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let mut frame = [0u32; EXTENDED_WORDS as usize];
+        for (word, c) in frame.iter_mut().zip(bytes.chunks_exact(4)) {
+            *word = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
         for (r, v) in STACKED.iter().zip(&frame) {
             self.set_reg(*r, *v);
         }

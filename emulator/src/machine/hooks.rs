@@ -16,14 +16,26 @@ use super::{core_register, Engine, Failure, Stop, UcMemory, CLOCK_CHECK_BLOCKS, 
 use crate::cost::{divide_cycles, weight, Prediction};
 use crate::target::Core;
 
-/// The masks of the special registers, read from the core.
-pub(super) fn masks(uc: &Unicorn<'_, Engine>) -> Masks {
+/// The masks of the special registers. They change only through CPS and MSR
+/// (blocks flagged `MASKS`) and FAULTMASK's clearing on exception return, so
+/// the last values read stand until one of those; inside a `MASKS` block
+/// they are read again.
+pub(super) fn masks(uc: &mut Unicorn<'_, Engine>) -> Masks {
+    let e = uc.get_data();
+    if let Some(masks) = e
+        .masks
+        .filter(|_| !e.blocks.hot(e.cur).has(HotBlock::MASKS))
+    {
+        return masks;
+    }
     let read = |r| uc.reg_read(r).unwrap_or(0) as u32;
-    Masks {
+    let masks = Masks {
         primask: read(RegisterARM::PRIMASK) & 1 != 0,
         faultmask: read(RegisterARM::FAULTMASK) & 1 != 0,
         basepri: read(RegisterARM::BASEPRI) as u8,
-    }
+    };
+    uc.get_data_mut().masks = Some(masks);
+    masks
 }
 
 pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
@@ -53,6 +65,9 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     }
     // The previous block, charged below now that its exit is known.
     let prev = uc.get_data().blocks.hot(uc.get_data().cur);
+    if prev.has(HotBlock::MASKS) {
+        uc.get_data_mut().masks = None;
+    }
     if prev.has(HotBlock::SLEEPS) {
         if let Err(stop) = sleep(uc, prev.fallthrough) {
             uc.get_data_mut().stop = Some(stop);

@@ -304,6 +304,8 @@ struct Engine {
     stall_in_block: Option<(u32, u64)>,
     /// Whether the block hook must look for a due exception (see `request_exception_check`).
     exception_check: bool,
+    /// PRIMASK, FAULTMASK and BASEPRI as last read (see `hooks::masks`).
+    masks: Option<nvic::Masks>,
     /// The event register WFE consumes (set by exception entry and return).
     event_register: bool,
     /// The first fault the firmware's own handler took over.
@@ -749,6 +751,7 @@ impl Machine {
             returning_from: blocks::NO_FUNCTION,
             event_register: false,
             exception_check: false,
+            masks: None,
             stall_in_block: None,
             handled_fault: None,
             unmapped: None,

@@ -166,6 +166,9 @@ pub struct Nvic {
     ccr: u32,
     /// Exceptions pending now, so the common case (none) costs nothing.
     pending_count: u32,
+    /// Exceptions active now: none in thread mode, so its priority is found
+    /// without a scan.
+    active_count: u32,
     /// Whether the firmware wrote AIRCR.SYSRESETREQ.
     pub reset_requested: bool,
 }
@@ -193,6 +196,7 @@ impl Nvic {
             scr: 0,
             ccr: CCR_RESET,
             pending_count: 0,
+            active_count: 0,
             reset_requested: false,
         }
     }
@@ -246,16 +250,18 @@ impl Nvic {
 
     /// Whether any exception is active (the core is in handler mode).
     pub fn any_active(&self) -> bool {
-        self.active.iter().any(|&a| a)
+        self.active_count > 0
     }
 
     /// The execution priority: the highest (numerically lowest) group
     /// priority of the active exceptions and of the boosts the masks apply (B1.5.4).
     pub fn execution_priority(&self, masks: Masks) -> i16 {
         let mut p = THREAD_PRIORITY;
-        for n in 0..self.count {
-            if self.active[n as usize] {
-                p = p.min(self.group(self.priority(n)));
+        if self.active_count > 0 {
+            for n in 0..self.count {
+                if self.active[n as usize] {
+                    p = p.min(self.group(self.priority(n)));
+                }
             }
         }
         if masks.basepri != 0 {
@@ -330,15 +336,24 @@ impl Nvic {
     /// Marks `number` taken: active, no longer pending.
     pub fn activate(&mut self, number: u32) {
         self.clear_pending(number);
-        if let Some(a) = self.active.get_mut(number as usize) {
-            *a = true;
-        }
+        self.set_active(number, true);
     }
 
     /// Marks `number` returned from.
     pub fn deactivate(&mut self, number: u32) {
+        self.set_active(number, false);
+    }
+
+    fn set_active(&mut self, number: u32, on: bool) {
         if let Some(a) = self.active.get_mut(number as usize) {
-            *a = false;
+            if *a != on {
+                *a = on;
+                if on {
+                    self.active_count += 1;
+                } else {
+                    self.active_count -= 1;
+                }
+            }
         }
     }
 
@@ -439,7 +454,7 @@ impl Nvic {
                 for &(n, bit, active) in &SHCSR_STATE {
                     let on = value & bit != 0;
                     if active {
-                        self.active[n as usize] = on;
+                        self.set_active(n, on);
                     } else if on {
                         self.set_pending(n);
                     } else {
