@@ -64,9 +64,10 @@ pub struct BlockInfo {
 
 /// An access the architecture requires aligned whatever CCR.UNALIGN_TRP
 /// says: LDRD/STRD, LDM/STM, LDREX/STREX (halfword for LDREXH/STREXH),
-/// VLDR/VSTR and VLDM/VSTM (ARMv7-M ARM A3.2.1, recalled). Unaligned, it is
-/// a UsageFault. Those through SP or PC are left out: SP is word aligned and
-/// PC-relative offsets are word multiples.
+/// VLDR/VSTR and VLDM/VSTM (ARMv7-M ARM A3.2.1, recalled); or a word or
+/// halfword LDR/STR, which must be aligned only while CCR.UNALIGN_TRP is set.
+/// Unaligned, it is a UsageFault. Those through SP or PC are left out: SP is
+/// word aligned and PC-relative offsets are word multiples.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlignedAccess {
     /// Address of the instruction.
@@ -79,6 +80,9 @@ pub struct AlignedAccess {
     pub align: u32,
     /// How the block hook knows the address before the block runs.
     pub check: AlignmentCheck,
+    /// Whether it faults only under CCR.UNALIGN_TRP (a word or halfword
+    /// LDR/STR), rather than always.
+    pub when_trapping: bool,
     /// The instruction, for the fault's message.
     pub mnemonic: String,
 }
@@ -88,7 +92,11 @@ impl AlignedAccess {
     /// is what the check comes to (a word access at a multiple of 4 from it).
     fn word_aligned_entry_reg(&self) -> Option<u8> {
         match self.check {
-            AlignmentCheck::AtEntry(reg, offset) if self.align == 4 && offset % 4 == 0 => Some(reg),
+            AlignmentCheck::AtEntry(reg, offset)
+                if self.align == 4 && offset % 4 == 0 && !self.when_trapping =>
+            {
+                Some(reg)
+            }
             _ => None,
         }
     }
@@ -216,8 +224,12 @@ fn aligned_accesses(insns: &[Insn], literal: &dyn Fn(u32) -> Option<u32>) -> Vec
             let letters = insn.mnemonic.split_whitespace().next().unwrap_or("it");
             in_it = letters.len().saturating_sub(1);
         }
-        let Some(align) = required_alignment(insn) else {
-            continue;
+        let (align, when_trapping) = match required_alignment(insn) {
+            Some(align) => (align, false),
+            None => match trapped_alignment(insn) {
+                Some(align) => (align, true),
+                None => continue,
+            },
         };
         let Some((base, None, disp)) = memory_operand(insn) else {
             continue;
@@ -238,6 +250,7 @@ fn aligned_accesses(insns: &[Insn], literal: &dyn Fn(u32) -> Option<u32>) -> Vec
             disp,
             align,
             check,
+            when_trapping,
             mnemonic: insn.mnemonic.clone(),
         });
     }
@@ -270,6 +283,19 @@ fn required_alignment(insn: &Insn) -> Option<u32> {
                 _ => None,
             }
         }
+        _ => None,
+    }
+}
+
+/// The alignment a single load or store needs under CCR.UNALIGN_TRP: 4 for
+/// LDR/STR, 2 for LDRH/LDRSH/STRH (B3.2.8); byte accesses need none.
+fn trapped_alignment(insn: &Insn) -> Option<u32> {
+    if !matches!(insn.class, Class::Load | Class::Store) {
+        return None;
+    }
+    match insn.mnemonic.split(['.', ' ']).next().unwrap_or_default() {
+        "ldr" | "str" => Some(4),
+        "ldrh" | "ldrsh" | "strh" => Some(2),
         _ => None,
     }
 }
@@ -344,6 +370,9 @@ impl HotBlock {
     /// Holds accesses that must be aligned in a form `align_regs` does not
     /// cover: check them all before it runs.
     pub const ALIGNED: u16 = 1 << 8;
+    /// Holds word or halfword LDR/STR, which must be aligned while
+    /// CCR.UNALIGN_TRP is set.
+    pub const TRAPPABLE: u16 = 1 << 9;
 
     fn new(info: &BlockInfo) -> HotBlock {
         let flag = |on: bool, bit: u16| if on { bit } else { 0 };
@@ -391,8 +420,12 @@ impl HotBlock {
                 | flag(
                     info.aligned
                         .iter()
-                        .any(|site| site.word_aligned_entry_reg().is_none()),
+                        .any(|site| !site.when_trapping && site.word_aligned_entry_reg().is_none()),
                     Self::ALIGNED,
+                )
+                | flag(
+                    info.aligned.iter().any(|site| site.when_trapping),
+                    Self::TRAPPABLE,
                 ),
         }
     }

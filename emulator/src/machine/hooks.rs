@@ -60,7 +60,10 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         }
     };
     let hot = uc.get_data().blocks.hot(id);
-    if (hot.align_regs != 0 || hot.has(HotBlock::ALIGNED)) && trap_unaligned(uc, id, hot) {
+    let trapping = hot.has(HotBlock::TRAPPABLE) && uc.get_data().sys.nvic.traps_unaligned();
+    if (hot.align_regs != 0 || hot.has(HotBlock::ALIGNED) || trapping)
+        && trap_unaligned(uc, id, hot, trapping)
+    {
         return;
     }
     // The previous block, charged below now that its exit is known.
@@ -238,14 +241,14 @@ fn jump_from_block(uc: &mut Unicorn<'_, Engine>, target: Result<u32, Failure>) {
     }
 }
 
-/// Before block `id`, which holds accesses that must be aligned: each one
-/// whose base the block computes itself, or whose address is about to be
-/// unaligned, gets a code hook that checks it at the instruction, and the
+/// Before block `id`, which holds accesses that must be aligned (its LDR/STR
+/// too while `trapping`, CCR.UNALIGN_TRP): each one whose address is about to
+/// be unaligned gets a code hook that checks it at the instruction, and the
 /// block is translated again to include the hooks (unicorn places them at
 /// translation). True when the block is left for that, before anything of it
 /// is charged; it starts again at once.
-fn trap_unaligned(uc: &mut Unicorn<'_, Engine>, id: u32, hot: HotBlock) -> bool {
-    if !hot.has(HotBlock::ALIGNED) && word_aligned(uc, hot.align_regs) {
+fn trap_unaligned(uc: &mut Unicorn<'_, Engine>, id: u32, hot: HotBlock, trapping: bool) -> bool {
+    if !hot.has(HotBlock::ALIGNED) && !trapping && word_aligned(uc, hot.align_regs) {
         return false;
     }
     let e = uc.get_data();
@@ -253,7 +256,11 @@ fn trap_unaligned(uc: &mut Unicorn<'_, Engine>, id: u32, hot: HotBlock) -> bool 
     // Each register is read once however many sites use it.
     let mut values = [None::<u32>; 16];
     let mut untrapped = Vec::new();
-    for site in &block.aligned {
+    for site in block
+        .aligned
+        .iter()
+        .filter(|site| trapping || !site.when_trapping)
+    {
         if let AlignmentCheck::AtEntry(reg, offset) = site.check {
             let value = *values[usize::from(reg) & 15].get_or_insert_with(|| {
                 uc.reg_read(core_register(u16::from(reg))).unwrap_or(0) as u32
@@ -305,10 +312,11 @@ fn word_aligned(uc: &Unicorn<'_, Engine>, mut regs: u16) -> bool {
 /// (UNALIGNED), raised before the access.
 fn on_aligned_access(uc: &mut Unicorn<'_, Engine>, at: u64, _size: u32) {
     let at = at as u32;
-    let Some((base, disp, align)) = uc
-        .get_data()
+    let e = uc.get_data();
+    let Some((base, disp, align)) = e
         .alignment_traps
         .get(&at)
+        .filter(|site| !site.when_trapping || e.sys.nvic.traps_unaligned())
         .map(|site| (site.base, site.disp, site.align))
     else {
         return;
@@ -804,6 +812,7 @@ pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usiz
     let pc = access_pc(uc, addr, false);
     let e = uc.get_data_mut();
     let now = e.cycles_at(pc);
+    let trapped_before = e.sys.nvic.traps_unaligned();
     let word = offset & !3;
     let shift = 8 * (offset & 3);
     let mask = match size {
@@ -838,7 +847,28 @@ pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usiz
             address: None,
         });
         let _ = uc.emu_stop();
+    } else if e.sys.nvic.traps_unaligned() != trapped_before {
+        split_block_after(uc, pc);
     }
+}
+
+/// Ends the current block after the instruction at `pc` and goes on with the
+/// next one as a block of its own, so the block hook sees what that
+/// instruction changed (CCR.UNALIGN_TRP) before the rest runs.
+fn split_block_after(uc: &mut Unicorn<'_, Engine>, pc: u32) {
+    let e = uc.get_data_mut();
+    let block = e.blocks.get(e.cur);
+    let next = block
+        .insn_addrs
+        .iter()
+        .copied()
+        .find(|&a| a > pc)
+        .unwrap_or(block.fallthrough);
+    if next == block.fallthrough {
+        return;
+    }
+    e.close_block_at(next);
+    jump_from_block(uc, Ok(next));
 }
 
 /// SCB cache control of the Cortex-M7 (ARMv7-M ARM B2.2.7, Cortex-M7 TRM

@@ -97,6 +97,8 @@ const SCR_SLEEPDEEP: u32 = 1 << 2;
 /// CCR reset value: STKALIGN set (8-byte frame alignment), as on the
 /// Cortex-M4 and Cortex-M3 r2p0+ (Cortex-M4 TRM 4.3.? "CCR"; recalled, not re-read).
 const CCR_RESET: u32 = 1 << 9;
+/// CCR.UNALIGN_TRP: every unaligned word or halfword access faults (B3.2.8).
+const CCR_UNALIGN_TRP: u32 = 1 << 3;
 /// SHCSR enable bits for MemManage, BusFault and UsageFault (B3.2.13).
 const SHCSR_ENABLES: [(u32, u32); 3] = [
     (exception::MEM_MANAGE, 1 << 16),
@@ -355,6 +357,11 @@ impl Nvic {
                 }
             }
         }
+    }
+
+    /// Whether every unaligned word or halfword access is a UsageFault (CCR.UNALIGN_TRP).
+    pub fn traps_unaligned(&self) -> bool {
+        self.ccr & CCR_UNALIGN_TRP != 0
     }
 
     /// Whether the core sleeps again instead of returning to thread mode (SCR.SLEEPONEXIT).

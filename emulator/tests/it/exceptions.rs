@@ -127,6 +127,7 @@ fn unaligned_doubleword_multiple_and_exclusive_accesses_fault() {
          strd +6 unaligned-fault\n\
          ldrex +1 unaligned-fault\n\
          ldr +1 no-fault\n\
+         ldr +1, unalign_trp unaligned-fault\n\
          ldm +2, usagefault disabled\n",
         &["unaligned", "ldm r0!", "0x20000002", "ldm_at"],
     );
