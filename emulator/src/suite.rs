@@ -330,8 +330,8 @@ pub struct SuiteOptions {
     /// Limits applied to every run (a workload's own `max_cycles` wins).
     pub run: RunOptions,
     /// Run each job in a worker process; `None` runs them on threads of this
-    /// process, where a crash takes every run and the engine's shared state
-    /// can shift figures by a few cycles with the thread count.
+    /// process: the same figures, but a crash or running out of memory there
+    /// takes every run.
     pub worker: Option<Worker>,
 }
 

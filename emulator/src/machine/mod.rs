@@ -949,7 +949,12 @@ impl Machine {
             if started.elapsed() >= self.options.wall_limit {
                 break Some(self.wall_clock_failure());
             }
-            // No engine timeout: it would start a timer thread per call. The
+            // No engine timeout: it would start a timer thread per call, and
+            // that thread reads unicorn's process-wide host clock choice
+            // (`use_rt_clock`), which every engine start clears and sets again.
+            // Read in between, the clock jumps by decades, the timer stops the
+            // run at an arbitrary block and that block is charged twice, so
+            // figures would depend on engines starting on other threads. The
             // block hook watches the clock instead (`CLOCK_CHECK_BLOCKS`).
             let result = self.uc.emu_start(u64::from(pc | 1), NEVER, 0, 0);
             let now_pc = self.uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32;

@@ -123,6 +123,70 @@ fn runs_are_deterministic() {
     assert_eq!(a, b);
 }
 
+/// Runs on threads of one process keep the figures of a run alone while
+/// other engines start beside them. Every engine start rewrites unicorn's
+/// process-wide choice of host clock (`use_rt_clock`, cleared then set); an
+/// engine timer thread reading it in between saw decades pass and stopped
+/// its run at an arbitrary block, which was then charged twice: a few cycles
+/// and instructions more in about one run of ten here. Runs therefore watch
+/// the wall clock from the block hook and start the engine without a timeout.
+#[test]
+fn concurrent_runs_in_one_process_give_the_figures_of_a_run_alone() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Stops the churn however the runs end, so the scope can join it.
+    struct Done<'a>(&'a AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+
+    let image = crate::root().join("workloads/prebuilt/cortex-m4f/fedavg_reptile.elf");
+    let target = crate::target("stm32f407");
+    let figures = || {
+        let mut r = mcubench::run::run_image(&image, &target, &RunOptions::default()).unwrap();
+        r.host.wall_ms = 0.0;
+        r.host.mips = 0.0;
+        r
+    };
+    let alone = figures();
+    assert_eq!(alone.exit_code, Some(0), "{:?}", alone.error);
+    let done = AtomicBool::new(false);
+    let (first, second) = std::thread::scope(|s| {
+        let stop_churn = Done(&done);
+        // Engines starting and stopping all the while (short fixture runs).
+        let churn = || {
+            let mut starts = 0u32;
+            while !done.load(Ordering::Relaxed) {
+                run("exit_nonzero.elf", "stm32f407");
+                starts += 1;
+            }
+            starts
+        };
+        let churners = [s.spawn(churn), s.spawn(churn)];
+        let runs = || (0..16).map(|_| figures()).collect::<Vec<_>>();
+        let other = s.spawn(runs);
+        let first = runs();
+        let second = other.join();
+        drop(stop_churn);
+        for churner in churners {
+            assert!(churner.join().unwrap() > 0);
+        }
+        (first, second.unwrap())
+    });
+    for (i, r) in first.iter().chain(&second).enumerate() {
+        assert!(
+            *r == alone,
+            "run {i}: {} cycles, {} instructions; alone {} and {}",
+            r.cycles,
+            r.instructions,
+            alone.cycles,
+            alone.instructions
+        );
+    }
+}
+
 #[test]
 fn flash_wait_states_cost_cycles_only_above_zero_wait_clocks() {
     let options = RunOptions::default();
