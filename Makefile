@@ -11,7 +11,7 @@ suite:
 
 test:
 	scripts/setup test
-	cargo test --workspace --release
+	MCUBENCH_REQUIRE_CROSS=1 cargo test --workspace --release
 	if [ -d ../shared/calibration ]; then scripts/accuracy --check; fi
 	$(MAKE) -C workloads check-reproducible
 	$(MAKE) -C emulator/tests/fixtures check-reproducible

@@ -3,6 +3,7 @@
 mod compare;
 mod completions;
 mod export;
+mod ldscript;
 mod man;
 mod merge;
 mod report;
@@ -43,6 +44,8 @@ enum Command {
     Merge(merge::Args),
     /// Export results for other tools (github-action-benchmark, Bencher, folded, speedscope).
     Export(export::Args),
+    /// Print a GNU ld linker script for a target's memory map.
+    Ldscript(ldscript::Args),
     /// Price a recorded run (`run --record-trace`) for another target, core or clock.
     Reprice(reprice::Args),
     /// Print a shell completion script.
@@ -65,6 +68,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Export(args) => export::run(args),
+        Command::Ldscript(args) => ldscript::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
         Command::Worker(args) => worker::run(args),

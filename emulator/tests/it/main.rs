@@ -6,6 +6,7 @@ mod cli;
 mod devices;
 mod exceptions;
 mod install;
+mod ldscript;
 mod machine;
 mod mutation;
 mod profile;
