@@ -110,6 +110,8 @@ impl Rtt {
     pub fn find(memory: &dyn Memory, ranges: &[Range<u32>]) -> Option<Rtt> {
         let overlap = ID.len() as u32 - 1;
         let mut budget = MAX_SCAN;
+        let finder = memchr::memmem::Finder::new(ID);
+        let mut buffer = vec![0; (SCAN_CHUNK + overlap) as usize];
         for range in ranges {
             let Some(mut at) = range.start.checked_next_multiple_of(4) else {
                 continue;
@@ -118,11 +120,11 @@ impl Rtt {
                 let step = (range.end - at).min(SCAN_CHUNK);
                 // Read a little past the step so an id across the boundary is seen.
                 let len = (range.end - at).min(step + overlap);
-                let mut window = vec![0; len as usize];
-                if memory.read(at, &mut window).is_some() {
-                    let hit = (0..step as usize)
-                        .step_by(4)
-                        .find(|&i| window[i..].starts_with(ID));
+                let window = &mut buffer[..len as usize];
+                if memory.read(at, window).is_some() {
+                    let hit = finder
+                        .find_iter(window)
+                        .find(|&i| i % 4 == 0 && i < step as usize);
                     if let Some(i) = hit {
                         return Some(Rtt::at(at + i as u32));
                     }
