@@ -111,6 +111,18 @@ impl Class {
         )
     }
 
+    /// Whether the instruction transfers a register list (LDM/STM, PUSH/POP,
+    /// VLDM/VSTM, VPUSH/VPOP).
+    pub fn is_multiple(self) -> bool {
+        matches!(
+            self,
+            Class::LoadMultiple
+                | Class::StoreMultiple
+                | Class::FpLoadMultiple
+                | Class::FpStoreMultiple
+        )
+    }
+
     /// Whether the instruction reads memory.
     pub fn is_load(self) -> bool {
         matches!(
@@ -365,10 +377,7 @@ impl Decoder {
         // PUSH/POP list every operand; LDM/STM/VLDM/VSTM name their base first.
         let stack_form = matches!(name, "push" | "pop" | "vpush" | "vpop");
         let transfers = match class {
-            Class::LoadMultiple
-            | Class::StoreMultiple
-            | Class::FpLoadMultiple
-            | Class::FpStoreMultiple => {
+            _ if class.is_multiple() => {
                 let listed = if stack_form {
                     &reg_words[..]
                 } else {

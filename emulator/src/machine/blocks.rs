@@ -257,15 +257,8 @@ fn aligned_accesses(insns: &[Insn], literal: &dyn Fn(u32) -> Option<u32>) -> Vec
     sites
 }
 
-/// The alignment `insn` needs whatever CCR says, if any (A3.2.1). PUSH and
-/// POP are left out: their base is SP, which their operands do not name.
+/// The alignment `insn` needs whatever CCR says, if any (A3.2.1).
 fn required_alignment(insn: &Insn) -> Option<u32> {
-    if ["push", "pop", "vpush", "vpop"]
-        .iter()
-        .any(|m| insn.mnemonic.starts_with(m))
-    {
-        return None;
-    }
     match insn.class {
         Class::LoadDouble
         | Class::StoreDouble
@@ -525,7 +518,8 @@ impl BlockTable {
 }
 
 /// The memory operand of a load or store: base, index, displacement. LDM/STM
-/// name their base as the first register operand.
+/// name their base as the first register operand; PUSH/POP and VPUSH/VPOP
+/// list only registers, their base being SP.
 pub fn memory_operand(insn: &Insn) -> Option<(u8, Option<u8>, i32)> {
     insn.operands
         .iter()
@@ -533,19 +527,20 @@ pub fn memory_operand(insn: &Insn) -> Option<(u8, Option<u8>, i32)> {
             Operand::Mem { base, index, disp } => Some((base, index, disp)),
             _ => None,
         })
-        .or_else(|| match insn.operands.first() {
-            Some(&Operand::Core(base))
-                if matches!(
-                    insn.class,
-                    Class::LoadMultiple
-                        | Class::StoreMultiple
-                        | Class::FpLoadMultiple
-                        | Class::FpStoreMultiple
-                ) =>
-            {
-                Some((base, None, 0))
+        .or_else(|| {
+            if !insn.class.is_multiple() {
+                return None;
             }
-            _ => None,
+            if ["push", "pop", "vpush", "vpop"]
+                .iter()
+                .any(|m| insn.mnemonic.starts_with(m))
+            {
+                return Some((13, None, 0));
+            }
+            match insn.operands.first() {
+                Some(&Operand::Core(base)) => Some((base, None, 0)),
+                _ => None,
+            }
         })
 }
 
@@ -668,22 +663,12 @@ fn origins(
         if let Some((d, o)) = set.filter(|&(d, _)| usize::from(d) < 16 && d != 13 && d != 15) {
             next[usize::from(d)] = o;
         }
-        let stack_form = ["push", "pop", "vpush", "vpop"]
-            .iter()
-            .any(|m| insn.mnemonic.starts_with(m));
         if let Some((base, _, disp)) =
-            memory_operand(insn).filter(|_| insn.class.is_memory() && insn.writeback && !stack_form)
+            memory_operand(insn).filter(|_| insn.class.is_memory() && insn.writeback)
         {
             let step = match insn.operands.last() {
                 Some(&Operand::Imm(imm)) => imm,
-                _ if matches!(
-                    insn.class,
-                    Class::LoadMultiple
-                        | Class::StoreMultiple
-                        | Class::FpLoadMultiple
-                        | Class::FpStoreMultiple
-                ) =>
-                {
+                _ if insn.class.is_multiple() => {
                     let words = 4 * i32::from(insn.transfers);
                     if insn.mnemonic.contains("db") {
                         -words
