@@ -16,4 +16,5 @@ test:
 	$(MAKE) -C workloads check-reproducible
 	$(MAKE) -C emulator/tests/fixtures check-reproducible
 	$(MAKE) -C emulator/tests/fixtures/devices check-reproducible
+	$(MAKE) -C emulator/tests/fixtures/exceptions check-reproducible
 	$(MAKE) -C benches/firmware check-reproducible
