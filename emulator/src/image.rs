@@ -106,6 +106,9 @@ impl Symbols {
 pub struct Image {
     /// The file it was read from.
     pub path: PathBuf,
+    /// SHA-256 of the bytes parsed, lowercase hex: what a comparison of two
+    /// runs checks to know they ran the same firmware.
+    pub sha256: String,
     /// Loadable segments.
     pub segments: Vec<Segment>,
     /// Initial stack pointer, word 0 of the vector table.
@@ -364,6 +367,7 @@ impl Image {
 
         Ok(Image {
             path: path.to_owned(),
+            sha256: crate::suite::sha256_hex(bytes),
             segments,
             initial_sp,
             reset,

@@ -14,7 +14,7 @@ use crate::machine::clock::ClockSpan;
 use crate::machine::{Execution, Failure, Machine, RunOptions};
 use crate::target::{MemoryKind, Target};
 use crate::trace::Trace;
-use mcubench_reports::results::{Host, PerCall, ProfileEntry, Region, StackSample};
+use mcubench_reports::results::{Host, PerCall, ProfileEntry, Region, StackSample, Tool};
 
 /// Memory kinds counted as RAM.
 const RAM_KINDS: [MemoryKind; 3] = [MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm];
@@ -26,10 +26,16 @@ pub const REGION_PREFIX: &str = "roi_";
 /// The result of running one image on one target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
+    /// The program that made the record (`compare` warns when two differ).
+    pub tool: Tool,
     /// The image file.
     pub image: String,
+    /// SHA-256 of the image, lowercase hex.
+    pub image_sha256: String,
     /// Target name.
     pub target: String,
+    /// SHA-256 of the target file, lowercase hex.
+    pub target_sha256: String,
     /// Core name.
     pub core: String,
     /// Clock in MHz.
@@ -269,7 +275,7 @@ pub fn run_loaded(
     let mut execution = machine.run();
     if let Some(trace) = &mut execution.trace {
         trace.image = image.path.display().to_string();
-        trace.image_sha256 = crate::suite::file_sha256(&image.path).unwrap_or_default();
+        trace.image_sha256 = image.sha256.clone();
         trace.target = target.name.clone();
     }
     Ok(record(&image, target, execution))
@@ -325,8 +331,14 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         .collect();
     let wall_s = execution.wall.as_secs_f64();
     let mut record = RunRecord {
+        tool: Tool {
+            name: "mcubench".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
         image: image.path.display().to_string(),
+        image_sha256: image.sha256.clone(),
         target: target.name.clone(),
+        target_sha256: target.sha256.clone(),
         core: target.core.name().to_owned(),
         clock_mhz,
         vdd_v: target.energy.vdd_v,

@@ -5,8 +5,13 @@
 //! regression larger than the soft limit (percent) fails the gate. Emulated figures are
 //! exact, so the limit can be tight: there is no noise band. Hard limits
 //! ([`Ceiling`]) are absolute ceilings on the new figures, e.g. stack peak below RAM
-//! capacity. A run that was `ok` and is no longer counts as a regression; runs present on
-//! one side only are reported, not dropped, and do not fail the gate.
+//! capacity. A run that was `ok` and is no longer, or that is missing from the new side,
+//! breaks the gate ([`Outcome::RunsBroken`]); runs only in the new side are reported and
+//! pass.
+//!
+//! Figures are only comparable when they were produced the same way, so the comparison
+//! also lists how the two sides differ ([`Difference`]): per run the target file, clock,
+//! supply, core and image, and per file the manifest and the mcubench version.
 
 use std::fmt;
 use std::path::Path;
@@ -170,6 +175,34 @@ pub fn parse_percent(text: &str) -> Result<f64, Error> {
     Ok(pct)
 }
 
+/// A soft limit for one metric, replacing the default for it, parsed from
+/// `METRIC=PERCENT` (e.g. `cycles=0.5%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricLimit {
+    /// The limited figure.
+    pub metric: Metric,
+    /// Largest allowed increase, percent.
+    pub max_regression_pct: f64,
+}
+
+impl FromStr for MetricLimit {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let (key, pct) = text.split_once('=').ok_or_else(|| Error::BadLimit {
+            text: text.to_owned(),
+            why: "expected METRIC=PERCENT, e.g. cycles=0.5%",
+        })?;
+        Ok(MetricLimit {
+            metric: key.parse()?,
+            max_regression_pct: parse_percent(pct).map_err(|_| Error::BadLimit {
+                text: text.to_owned(),
+                why: "expected METRIC=PERCENT with a percentage of zero or more, e.g. cycles=0.5%",
+            })?,
+        })
+    }
+}
+
 /// The right-hand side of a hard limit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Bound {
@@ -217,10 +250,23 @@ impl FromStr for Ceiling {
 pub struct Limits {
     /// Metrics compared against the base, in the order shown.
     pub metrics: Vec<Metric>,
-    /// Largest allowed increase of any compared metric, percent.
+    /// Largest allowed increase of a compared metric without a limit of its own, percent.
     pub max_regression_pct: f64,
+    /// Limits of their own for some metrics; the last one given for a metric wins.
+    pub metric_limits: Vec<MetricLimit>,
     /// Absolute ceilings on the new figures.
     pub ceilings: Vec<Ceiling>,
+}
+
+impl Limits {
+    /// The soft limit that applies to `metric`, percent.
+    pub fn max_regression_pct(&self, metric: Metric) -> f64 {
+        self.metric_limits
+            .iter()
+            .rev()
+            .find(|l| l.metric == metric)
+            .map_or(self.max_regression_pct, |l| l.max_regression_pct)
+    }
 }
 
 impl Default for Limits {
@@ -229,6 +275,7 @@ impl Default for Limits {
         Limits {
             metrics: vec![Metric::Cycles],
             max_regression_pct: 1.0,
+            metric_limits: Vec::new(),
             ceilings: Vec::new(),
         }
     }
@@ -260,6 +307,8 @@ pub struct MetricChange {
     pub new: Option<f64>,
     /// `(new - base) / base` in percent; `None` when not comparable or base is 0.
     pub delta_pct: Option<f64>,
+    /// The soft limit applied, percent.
+    pub limit_pct: f64,
     /// The verdict.
     pub change: Change,
 }
@@ -282,6 +331,34 @@ impl CeilingCheck {
     }
 }
 
+/// Something the two sides were produced with that is not the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// What differs, e.g. `image sha256` or `mcubench version`.
+    pub field: &'static str,
+    /// Its value in the base.
+    pub base: String,
+    /// Its value in the new side.
+    pub new: String,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} differs ({} vs {})", self.field, self.base, self.new)
+    }
+}
+
+/// How a gate ends, worst first: what the exit code reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A run of the base is missing from the new side or no longer runs.
+    RunsBroken,
+    /// A figure grew past its soft limit or a hard limit.
+    Regressed,
+    /// Nothing regressed past a limit.
+    Passed,
+}
+
 /// One `workload@target` across the two files.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunComparison {
@@ -297,6 +374,9 @@ pub struct RunComparison {
     pub metrics: Vec<MetricChange>,
     /// Hard limits checked on the new run (only when it is `ok`).
     pub ceilings: Vec<CeilingCheck>,
+    /// How this run was produced differently (image, target file, clock...):
+    /// its figures then measure a different configuration, not a change.
+    pub config_changes: Vec<Difference>,
 }
 
 impl RunComparison {
@@ -313,6 +393,13 @@ impl RunComparison {
 
     /// Why this run fails the gate, one line per reason; empty if it passes.
     pub fn failures(&self) -> Vec<String> {
+        let mut out = self.breakages();
+        out.extend(self.regressions());
+        out
+    }
+
+    /// Why the run is broken: missing from the new side, or no longer `ok`.
+    pub fn breakages(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.base_status.is_some() && self.new_status.is_none() {
             // A run that vanished cannot be shown not to have regressed.
@@ -321,6 +408,12 @@ impl RunComparison {
         if let (true, Some(new)) = (self.status_regressed(), self.new_status) {
             out.push(format!("{}: was ok, now {}", self.key(), new.as_str()));
         }
+        out
+    }
+
+    /// Figures past a soft or hard limit, one line each.
+    pub fn regressions(&self) -> Vec<String> {
+        let mut out = Vec::new();
         for m in self
             .metrics
             .iter()
@@ -356,6 +449,9 @@ pub struct Comparison {
     pub suite: String,
     /// The limits applied.
     pub limits: Limits,
+    /// How the two files differ as a whole (manifest, mcubench version); what
+    /// differs per run is in [`RunComparison::config_changes`].
+    pub differences: Vec<Difference>,
     /// Base runs in base order, then runs only in the new file in their order.
     pub runs: Vec<RunComparison>,
 }
@@ -368,18 +464,38 @@ impl Comparison {
 
     /// True when nothing regressed past the limits.
     pub fn passed(&self) -> bool {
-        self.runs.iter().all(|r| r.failures().is_empty())
+        self.outcome() == Outcome::Passed
+    }
+
+    /// The worst that happened.
+    pub fn outcome(&self) -> Outcome {
+        if self.runs.iter().any(|r| !r.breakages().is_empty()) {
+            Outcome::RunsBroken
+        } else if self.runs.iter().any(|r| !r.regressions().is_empty()) {
+            Outcome::Regressed
+        } else {
+            Outcome::Passed
+        }
+    }
+
+    /// Runs whose configuration differs, with what differs.
+    pub fn config_changes(&self) -> impl Iterator<Item = (&RunComparison, &Difference)> {
+        self.runs
+            .iter()
+            .flat_map(|r| r.config_changes.iter().map(move |d| (r, d)))
     }
 }
 
-/// Refuses two files that do not describe the same suite.
+/// Refuses two files that do not describe the same suite. A single run's
+/// record belongs to no suite and goes with any.
 pub fn check_same_suite(
     base_path: &Path,
     base: &Results,
     new_path: &Path,
     new: &Results,
 ) -> Result<(), Error> {
-    if base.provenance.suite != new.provenance.suite {
+    let (b, n) = (&base.provenance.suite, &new.provenance.suite);
+    if !b.is_empty() && !n.is_empty() && b != n {
         return Err(Error::Mismatch {
             left_path: base_path.to_owned(),
             right_path: new_path.to_owned(),
@@ -389,6 +505,48 @@ pub fn check_same_suite(
         });
     }
     Ok(())
+}
+
+/// Names the one run of a run record ([`crate::record`]) as its counterpart in `other`
+/// is named, so the two are compared: the run of `other` on the same target, if there
+/// is one, else the one of them built from an image of the same file name.
+pub fn pair_record(record: &mut Results, other: &Results) {
+    let [run] = record.runs.as_mut_slice() else {
+        return;
+    };
+    let file_name = |path: &str| Path::new(path).file_name().map(|n| n.to_owned());
+    let same_target: Vec<&Run> = other
+        .runs
+        .iter()
+        .filter(|o| o.target == run.target)
+        .collect();
+    let counterpart = match same_target.as_slice() {
+        [only] => Some(*only),
+        several => {
+            let mut same_image = several
+                .iter()
+                .filter(|o| file_name(&o.image) == file_name(&run.image));
+            match (same_image.next(), same_image.next()) {
+                (Some(one), None) => Some(*one),
+                _ => None,
+            }
+        }
+    };
+    if let Some(counterpart) = counterpart {
+        run.workload = counterpart.workload.clone();
+    }
+}
+
+/// Refuses a comparison in which a run was measured in another configuration (image,
+/// target file, clock, supply or core), naming the first such run and what differs.
+pub fn check_same_config(comparison: &Comparison) -> Result<(), Error> {
+    match comparison.config_changes().next() {
+        Some((run, difference)) => Err(Error::ConfigChanged {
+            run: run.key(),
+            difference: difference.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Compares `new` against `base` under `limits`. Call [`check_same_suite`] first.
@@ -405,7 +563,11 @@ pub fn compare(base: &Results, new: &Results, limits: &Limits) -> Comparison {
     let mut runs = Vec::new();
     for b in &base.runs {
         let n = new_index.get(&b.key()).map(|&i| &new.runs[i]);
-        runs.push(compare_run(Some(b), n, limits));
+        let mut run = compare_run(Some(b), n, limits);
+        if let Some(n) = n {
+            run.config_changes = config_changes(b, base, n, new);
+        }
+        runs.push(run);
     }
     for n in new
         .runs
@@ -417,8 +579,85 @@ pub fn compare(base: &Results, new: &Results, limits: &Limits) -> Comparison {
     Comparison {
         suite: new.provenance.suite.clone(),
         limits: limits.clone(),
+        differences: file_differences(base, new),
         runs,
     }
+}
+
+/// Differences of the files as a whole. A side without a manifest (a single
+/// run's record) has nothing to differ in there.
+fn file_differences(base: &Results, new: &Results) -> Vec<Difference> {
+    let (b, n) = (&base.provenance, &new.provenance);
+    let manifests = !b.manifest.is_empty() && !n.manifest.is_empty();
+    [
+        (
+            "mcubench version",
+            &base.tool.version,
+            &new.tool.version,
+            // An older run record does not say.
+            !base.tool.version.is_empty() && !new.tool.version.is_empty(),
+        ),
+        ("manifest", &b.manifest, &n.manifest, manifests),
+        (
+            "manifest sha256",
+            &b.manifest_sha256,
+            &n.manifest_sha256,
+            manifests,
+        ),
+    ]
+    .into_iter()
+    .filter(|&(_, base, new, both)| both && base != new)
+    .map(|(field, base, new, _)| Difference {
+        field,
+        base: base.clone(),
+        new: new.clone(),
+    })
+    .collect()
+}
+
+/// How the two sides of one run were produced differently. Content hashes
+/// are compared where both sides recorded one, else names and values.
+fn config_changes(
+    base: &Run,
+    base_file: &Results,
+    new: &Run,
+    new_file: &Results,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let mut differ = |field, b: String, n: String| {
+        if b != n {
+            out.push(Difference {
+                field,
+                base: b,
+                new: n,
+            });
+        }
+    };
+    let target = |file: &Results, run: &Run| {
+        file.provenance
+            .target_sha256(&run.target)
+            .map(str::to_owned)
+    };
+    if let (Some(b), Some(n)) = (target(base_file, base), target(new_file, new)) {
+        differ("target file sha256", b, n);
+    }
+    differ(
+        "clock_mhz",
+        base.clock_mhz.to_string(),
+        new.clock_mhz.to_string(),
+    );
+    // Files before 1.1 did not record the supply.
+    if base.vdd_v > 0.0 && new.vdd_v > 0.0 {
+        differ("vdd_v", base.vdd_v.to_string(), new.vdd_v.to_string());
+    }
+    differ("core", base.core.clone(), new.core.clone());
+    let image =
+        |file: &Results, run: &Run| file.provenance.image_sha256(&run.image).map(str::to_owned);
+    match (image(base_file, base), image(new_file, new)) {
+        (Some(b), Some(n)) => differ("image sha256", b, n),
+        _ => differ("image", base.image.clone(), new.image.clone()),
+    }
+    out
 }
 
 fn compare_run(base: Option<&Run>, new: Option<&Run>, limits: &Limits) -> RunComparison {
@@ -430,7 +669,7 @@ fn compare_run(base: Option<&Run>, new: Option<&Run>, limits: &Limits) -> RunCom
         (Some(b), Some(n)) => limits
             .metrics
             .iter()
-            .map(|&m| compare_metric(m, b, n, limits.max_regression_pct))
+            .map(|&m| compare_metric(m, b, n, limits.max_regression_pct(m)))
             .collect(),
         _ => Vec::new(),
     };
@@ -460,6 +699,7 @@ fn compare_run(base: Option<&Run>, new: Option<&Run>, limits: &Limits) -> RunCom
         new_status: new.map(|r| r.status),
         metrics,
         ceilings,
+        config_changes: Vec::new(),
     }
 }
 
@@ -487,6 +727,7 @@ fn compare_metric(metric: Metric, base: &Run, new: &Run, max_pct: f64) -> Metric
         base: b,
         new: n,
         delta_pct,
+        limit_pct: max_pct,
         change,
     }
 }

@@ -33,6 +33,14 @@ pub enum Error {
         /// The parser's complaint, with line and column.
         source: serde_json::Error,
     },
+    /// The file is JSON with a run record's keys but not a record this crate understands.
+    #[error("{} is not a valid `mcubench run --format json` record: {source}", path.display())]
+    InvalidRecord {
+        /// The file.
+        path: PathBuf,
+        /// The parser's complaint, with line and column.
+        source: serde_json::Error,
+    },
     /// `schema_version` is missing or not of the form `MAJOR.MINOR`.
     #[error("{} has no usable schema_version (found {found}); expected \"{expected}\"", path.display())]
     BadSchemaVersion {
@@ -107,6 +115,17 @@ pub enum Error {
     /// A metric name that is not a numeric run field.
     #[error("unknown metric {0:?}; known: {known}", known = crate::compare::Metric::names().join(", "))]
     UnknownMetric(String),
+    /// Two sides measured a run in different configurations and the caller did not allow it.
+    #[error(
+        "{run}: {difference}; these are different configurations, not a change \
+         (pass --allow-config-change to compare them anyway)"
+    )]
+    ConfigChanged {
+        /// The run key, `workload@target`.
+        run: String,
+        /// What differs, with both values.
+        difference: crate::compare::Difference,
+    },
     /// A limit that does not parse.
     #[error("bad limit {text:?}: {why}")]
     BadLimit {

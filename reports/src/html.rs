@@ -180,10 +180,38 @@ fn header(out: &mut String, report: &Report<'_>) {
     if let Some(s) = p.shard {
         let _ = write!(out, "<li>shard <b>{}/{}</b></li>", s.index, s.count);
     }
-    if let Some((_, label)) = report.baseline {
+    // Against the baseline: cycles with no tolerance, so any change shows.
+    let cmp = report.baseline.map(|(base, label)| {
         let _ = write!(out, "<li>baseline <b>{}</b></li>", escape(label));
+        let limits = Limits {
+            metrics: vec![Metric::Cycles],
+            max_regression_pct: 0.0,
+            metric_limits: Vec::new(),
+            ceilings: Vec::new(),
+        };
+        compare(base, r, &limits)
+    });
+    out.push_str("</ul>\n");
+    // Figures of another configuration are not a change: say so above them.
+    if let Some(cmp) = &cmp {
+        let notes: Vec<String> = cmp
+            .differences
+            .iter()
+            .map(|d| d.to_string())
+            .chain(
+                cmp.config_changes()
+                    .map(|(run, d)| format!("{}: {d}, another configuration", run.key())),
+            )
+            .collect();
+        if !notes.is_empty() {
+            out.push_str("<ul class=\"meta\">");
+            for note in notes {
+                let _ = write!(out, "<li>⚠️ baseline: {}</li>", escape(&note));
+            }
+            out.push_str("</ul>\n");
+        }
     }
-    out.push_str("</ul>\n<div class=\"counts\">");
+    out.push_str("<div class=\"counts\">");
     let count = |s: Status| r.runs.iter().filter(|run| run.status == s).count();
     let mut tiles = vec![
         ("runs", r.runs.len()),
@@ -192,13 +220,7 @@ fn header(out: &mut String, report: &Report<'_>) {
         ("could not run", count(Status::Error)),
         ("skipped", count(Status::Skipped)),
     ];
-    if let Some((base, _)) = report.baseline {
-        let limits = Limits {
-            metrics: vec![Metric::Cycles],
-            max_regression_pct: 0.0,
-            ceilings: Vec::new(),
-        };
-        let cmp = compare(base, r, &limits);
+    if let Some(cmp) = &cmp {
         let changes = |c: Change| {
             cmp.runs
                 .iter()

@@ -26,6 +26,36 @@ pub fn read_results(path: &Path) -> Result<Results, Error> {
     parse_results(&text, path)
 }
 
+/// What a file given to `compare` turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// A results file of a suite.
+    Results,
+    /// The record of one run (`mcubench run --format json`).
+    RunRecord,
+}
+
+/// Reads a results file or a run record, telling them apart by their keys.
+pub fn read_results_or_record(path: &Path) -> Result<(Results, Document), Error> {
+    let text =
+        crate::input::read_text(path, crate::input::MAX_RESULTS_BYTES).map_err(|source| {
+            Error::Read {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+    let looks_like_record = serde_json::from_str::<serde_json::Value>(&text)
+        .is_ok_and(|value| crate::record::is_record(&value));
+    if looks_like_record {
+        Ok((
+            crate::record::parse_record(&text, path)?,
+            Document::RunRecord,
+        ))
+    } else {
+        Ok((parse_results(&text, path)?, Document::Results))
+    }
+}
+
 /// Parses results text; `path` is only used to name the source in errors.
 pub fn parse_results(text: &str, path: &Path) -> Result<Results, Error> {
     let json_error = |source: serde_json::Error| {

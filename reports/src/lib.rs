@@ -22,6 +22,7 @@
 //! ```
 
 pub mod compare;
+pub mod compare_json;
 mod error;
 pub mod exports;
 pub mod html;
@@ -32,6 +33,7 @@ pub mod merge;
 pub mod numbers;
 pub mod output;
 pub mod plot;
+pub mod record;
 pub mod results;
 
 pub use compare::{Comparison, Limits, Metric};

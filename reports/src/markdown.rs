@@ -1,6 +1,7 @@
 //! The comparison as a GitHub-flavoured markdown table, sized for a PR comment or
-//! `$GITHUB_STEP_SUMMARY`: a verdict line, one row per run and metric, then the list of
-//! runs that fail the gate. Every string from a results file is escaped so a workload
+//! `$GITHUB_STEP_SUMMARY`: a verdict line, how the two sides were produced differently,
+//! one row per run and metric (runs measured in another configuration marked ⚠️), then
+//! the list of runs that fail the gate. Every string from a results file is escaped so a workload
 //! name cannot break the table or inject HTML.
 
 use std::fmt::Write;
@@ -36,6 +37,12 @@ pub fn render(comparison: &Comparison, base_label: &str, new_label: &str) -> Str
         metrics.join(", "),
         limits.max_regression_pct
     );
+    for m in &limits.metrics {
+        let pct = limits.max_regression_pct(*m);
+        if pct != limits.max_regression_pct {
+            let _ = write!(out, " ({m}: +{pct}%)");
+        }
+    }
     for c in &limits.ceilings {
         let bound = match c.bound {
             Bound::Value(v) => figure(v, c.metric.is_integer()),
@@ -44,6 +51,17 @@ pub fn render(comparison: &Comparison, base_label: &str, new_label: &str) -> Str
         let _ = write!(out, " · Hard limit: {} ≤ {bound}", c.metric);
     }
     out.push_str("\n\n");
+    for d in &comparison.differences {
+        let _ = writeln!(out, "⚠️ {}\n", escape(&d.to_string()));
+    }
+    for (run, d) in comparison.config_changes() {
+        let _ = writeln!(
+            out,
+            "⚠️ {}: {} — another configuration, not a change\n",
+            escape(&run.key()),
+            escape(&d.to_string())
+        );
+    }
     out.push_str(&counts(comparison));
     out.push_str("\n\n| Run | Status | Metric | Base | New | Δ | Result |\n");
     out.push_str("| --- | --- | --- | ---: | ---: | ---: | --- |\n");
@@ -82,7 +100,10 @@ fn counts(comparison: &Comparison) -> String {
 }
 
 fn rows(out: &mut String, run: &RunComparison) {
-    let name = format!("{} @ {}", escape(&run.workload), escape(&run.target));
+    let mut name = format!("{} @ {}", escape(&run.workload), escape(&run.target));
+    if !run.config_changes.is_empty() {
+        name.push_str(" ⚠️");
+    }
     let status = match (run.base_status, run.new_status) {
         (Some(b), Some(n)) if b == n => b.as_str().to_owned(),
         (b, n) => format!("{} → {}", status_word(b), status_word(n)),

@@ -53,6 +53,20 @@ pub struct Provenance {
     pub shard: Option<Shard>,
 }
 
+impl Provenance {
+    /// The recorded digest of the target file named `name`.
+    pub fn target_sha256(&self, name: &str) -> Option<&str> {
+        let t = self.targets.iter().find(|t| t.name == name)?;
+        Some(t.sha256.as_str())
+    }
+
+    /// The recorded digest of the image at `path`.
+    pub fn image_sha256(&self, path: &str) -> Option<&str> {
+        let i = self.images.iter().find(|i| i.path == path)?;
+        Some(i.sha256.as_str())
+    }
+}
+
 /// A target file's name and digest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetDigest {

@@ -1,22 +1,38 @@
 //! `mcubench compare BASE NEW`: the CI gate. Prints a markdown table (fit for a PR
-//! comment or `$GITHUB_STEP_SUMMARY`) and exits 1 when any run regressed past a limit.
+//! comment or `$GITHUB_STEP_SUMMARY`) or JSON, and says through its exit code what
+//! it found, so a CI step can tell a slower build from a broken one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mcubench_reports::compare::{self, parse_percent, Ceiling, Limits, Metric};
-use mcubench_reports::{json, markdown, Error};
+use anyhow::Context;
+use mcubench_reports::compare::{
+    self, parse_percent, Ceiling, Limits, Metric, MetricLimit, Outcome,
+};
+use mcubench_reports::json::{self, Document};
+use mcubench_reports::{compare_json, markdown};
 
-/// Compare two results files of the same suite, run by run (workload@target).
+/// Compare two results files of the same suite run by run (workload@target), or
+/// the records of two single runs (`mcubench run --format json`).
+///
+/// Exit status: 0 nothing regressed past a limit; 1 a figure regressed past its
+/// limit; 3 a run of BASE is missing from NEW or no longer runs (checked first);
+/// 2 bad input, or a run measured in another configuration without
+/// --allow-config-change.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Baseline results.json (e.g. from the main branch).
+    /// Baseline: results.json (e.g. from the main branch) or a run record.
     pub base: PathBuf,
-    /// New results.json.
+    /// New results.json or run record.
     pub new: PathBuf,
-    /// Soft limit: largest allowed increase of any compared metric, e.g. 0.5%.
+    /// Soft limit: largest allowed increase of a compared metric without a
+    /// --limit of its own, e.g. 0.5%.
     #[arg(long, value_name = "PERCENT", default_value = "1%")]
     pub max_regression: String,
+    /// Soft limit of one metric, METRIC=PERCENT, e.g. cycles=0.5%; the metric
+    /// is compared even when --metric leaves it out. Repeatable.
+    #[arg(long = "limit", value_name = "METRIC=PERCENT")]
+    pub limit: Vec<String>,
     /// Metrics to compare, comma separated.
     #[arg(
         long,
@@ -30,49 +46,104 @@ pub struct Args {
     /// stack_peak_bytes=ram_capacity_bytes; repeatable.
     #[arg(long = "max", value_name = "KEY=VALUE")]
     pub max: Vec<String>,
+    /// Compare runs whose image, target file, clock, supply or core differ
+    /// (marked in the output) instead of refusing them.
+    #[arg(long)]
+    pub allow_config_change: bool,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Markdown)]
+    pub format: Format,
 }
 
-/// Exit 0 when nothing regressed past the limits, 1 when something did or a
-/// run of the base is missing from the new file (named on stderr), 2 on bad
-/// input or bad limits.
+/// How the comparison is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for a PR comment or `$GITHUB_STEP_SUMMARY`.
+    Markdown,
+    /// One JSON document: per run and metric the figures, change, limit and verdict.
+    Json,
+}
+
+/// Exit status when a run of the base is missing or no longer runs.
+const RUNS_BROKEN: u8 = 3;
+
+/// Runs the gate; exit codes as documented on [`Args`].
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match gate(&args) {
         Ok(code) => Ok(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e:#}");
             Ok(ExitCode::from(2))
         }
     }
 }
 
-fn gate(args: &Args) -> Result<ExitCode, Error> {
-    let limits = Limits {
-        metrics: args.metric.clone(),
-        max_regression_pct: parse_percent(&args.max_regression)?,
+fn gate(args: &Args) -> anyhow::Result<ExitCode> {
+    let limits = limits(args)?;
+    let (mut base, base_kind) = json::read_results_or_record(&args.base)?;
+    let (mut new, new_kind) = json::read_results_or_record(&args.new)?;
+    // The new side takes the base's name first, so two records go by the base's.
+    if new_kind == Document::RunRecord {
+        compare::pair_record(&mut new, &base);
+    }
+    if base_kind == Document::RunRecord {
+        compare::pair_record(&mut base, &new);
+    }
+    compare::check_same_suite(&args.base, &base, &args.new, &new)?;
+    let comparison = compare::compare(&base, &new, &limits);
+    if !args.allow_config_change {
+        compare::check_same_config(&comparison)?;
+    }
+    for d in &comparison.differences {
+        eprintln!("warning: {d}");
+    }
+    let (base_label, new_label) = (label(&args.base), label(&args.new));
+    print!(
+        "{}",
+        match args.format {
+            Format::Markdown => markdown::render(&comparison, &base_label, &new_label),
+            Format::Json => compare_json::render(&comparison, &base_label, &new_label),
+        }
+    );
+    for f in comparison.failures() {
+        eprintln!("regression: {f}");
+    }
+    Ok(match comparison.outcome() {
+        Outcome::Passed => ExitCode::SUCCESS,
+        Outcome::Regressed => ExitCode::from(1),
+        Outcome::RunsBroken => ExitCode::from(RUNS_BROKEN),
+    })
+}
+
+/// The limits the arguments ask for; a metric with a `--limit` of its own is compared.
+fn limits(args: &Args) -> anyhow::Result<Limits> {
+    let metric_limits = args
+        .limit
+        .iter()
+        .map(|l| {
+            l.parse::<MetricLimit>()
+                .with_context(|| format!("--limit {l}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut metrics = args.metric.clone();
+    for l in &metric_limits {
+        if !metrics.contains(&l.metric) {
+            metrics.push(l.metric);
+        }
+    }
+    Ok(Limits {
+        metrics,
+        max_regression_pct: parse_percent(&args.max_regression)
+            .with_context(|| format!("--max-regression {}", args.max_regression))?,
+        metric_limits,
         ceilings: args
             .max
             .iter()
-            .map(|c| c.parse::<Ceiling>())
-            .collect::<Result<_, _>>()?,
-    };
-    let base = json::read_results(&args.base)?;
-    let new = json::read_results(&args.new)?;
-    compare::check_same_suite(&args.base, &base, &args.new, &new)?;
-    let comparison = compare::compare(&base, &new, &limits);
-    print!(
-        "{}",
-        markdown::render(
-            &comparison,
-            &args.base.display().to_string(),
-            &args.new.display().to_string()
-        )
-    );
-    let failures = comparison.failures();
-    if failures.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    for f in &failures {
-        eprintln!("regression: {f}");
-    }
-    Ok(ExitCode::from(1))
+            .map(|c| c.parse::<Ceiling>().with_context(|| format!("--max {c}")))
+            .collect::<anyhow::Result<_>>()?,
+    })
+}
+
+fn label(path: &Path) -> String {
+    path.display().to_string()
 }

@@ -47,7 +47,10 @@ fn the_run_table_reads_well() {
 fn the_json_record_has_every_documented_field() {
     let record: serde_json::Value = serde_json::from_str(&run_output("json")).unwrap();
     for key in [
+        "tool",
+        "image_sha256",
         "target",
+        "target_sha256",
         "core",
         "clock_mhz",
         "vdd_v",

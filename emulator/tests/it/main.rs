@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod compare;
 mod devices;
 mod exceptions;
 mod install;
