@@ -14,12 +14,8 @@ use mcubench_reports::{compare_json, markdown};
 
 /// Compare two results files of the same suite run by run (workload@target), or
 /// the records of two single runs (`mcubench run --format json`).
-///
-/// Exit status: 0 nothing regressed past a limit; 1 a figure regressed past its
-/// limit; 3 a run of BASE is missing from NEW or no longer runs (checked first);
-/// 2 bad input, or a run measured in another configuration without
-/// --allow-config-change.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXIT_STATUS)]
 pub struct Args {
     /// Baseline: results.json (e.g. from the main branch) or a run record.
     pub base: PathBuf,
@@ -67,7 +63,15 @@ pub enum Format {
 /// Exit status when a run of the base is missing or no longer runs.
 const RUNS_BROKEN: u8 = 3;
 
-/// Runs the gate; exit codes as documented on [`Args`].
+/// What the exit status means, for `--help` and the manual page.
+const EXIT_STATUS: &str = "Exit status:
+  0  nothing regressed past a limit
+  1  a figure regressed past its limit or a hard limit (--max)
+  3  a run of BASE is missing from NEW or no longer runs (checked before 1)
+  2  bad input, or a run measured in another configuration (image, target
+     file, clock, supply, core) without --allow-config-change";
+
+/// Runs the gate; exit codes as [`EXIT_STATUS`] says.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match gate(&args) {
         Ok(code) => Ok(code),

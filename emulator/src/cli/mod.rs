@@ -38,7 +38,7 @@ enum Command {
     Suite(suite::Args),
     /// Render results (and a baseline) as a self-contained HTML report.
     Report(report::Args),
-    /// Compare two results files and fail on regressions.
+    /// Compare two results files (or run records) and fail on regressions.
     Compare(compare::Args),
     /// Join results files of suite shards.
     Merge(merge::Args),

@@ -75,6 +75,21 @@ fn the_exit_code_tells_passed_regressed_and_broken_apart() {
 }
 
 #[test]
+fn help_lists_the_exit_codes() {
+    let help = Command::cargo_bin("mcubench")
+        .unwrap()
+        .args(["compare", "--help"])
+        .output()
+        .unwrap()
+        .stdout;
+    let help = String::from_utf8(help).unwrap();
+    assert!(
+        help.contains("Exit status:") && help.contains("3  a run of BASE is missing"),
+        "{help}"
+    );
+}
+
+#[test]
 fn bad_limits_are_bad_input_naming_the_argument() {
     let base = example();
     for (args, want) in [
