@@ -58,8 +58,10 @@ pub struct Args {
     /// (by default they keep what is written and are listed in the record).
     #[arg(long)]
     strict_peripherals: bool,
-    /// Arguments passed to the firmware through SYS_GET_CMDLINE.
-    #[arg(last = true)]
+    /// Arguments passed to the firmware through SYS_GET_CMDLINE: everything
+    /// after the image from the first word that is not an option above (or
+    /// after `--`), as a cargo runner appends them.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     firmware_args: Vec<String>,
 }
 

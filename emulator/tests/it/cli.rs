@@ -1,3 +1,5 @@
+use std::path::Path;
+
 use assert_cmd::Command;
 
 use crate::{fixture, targets_dir};
@@ -260,4 +262,197 @@ fn completions_and_the_manual_name_every_subcommand() {
     for shell in ["zsh", "fish", "elvish", "powershell"] {
         assert!(plain_stdout(&["completions", shell]).contains("mcubench"));
     }
+}
+
+/// The Rust firmware of `fixtures/rust-runner`: it prints its arguments, runs
+/// the region `roi_infer` once per argument and exits with their count.
+fn rust_runner_elf() -> std::path::PathBuf {
+    fixture("rust-runner/rust-runner.elf")
+}
+
+/// `mcubench ARGS` with the argument vector exactly as given.
+fn mcubench_argv(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::cargo_bin("mcubench")
+        .unwrap()
+        .env_remove("MCUBENCH_TARGETS_DIR")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// What cargo runs for `cargo run -- a -b --c` with
+/// `runner = "mcubench run --target stm32f407"`: the runner's words, the
+/// image, then the user's arguments, hyphens and all, which reach the
+/// firmware; the firmware's output is on stdout and its exit code is ours.
+#[test]
+fn a_cargo_runner_passes_arguments_and_the_exit_code() {
+    let elf = rust_runner_elf();
+    let argv = ["run", "--target", "stm32f407"].map(std::ffi::OsStr::new);
+    let words = ["a", "-b", "--c"].map(std::ffi::OsStr::new);
+    let out = mcubench_argv(&[&argv[..], &[elf.as_os_str()], &words[..]].concat());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    // The digest is that of these exact bytes: the command line arrives whole.
+    let expected = "hello from a Rust runner fixture\narg 1: a\narg 2: -b\narg 3: --c\n\
+                    3 arguments, digest 0x000000e0\n";
+    assert!(stdout.contains(expected), "{stdout}");
+    assert!(stderr.contains("firmware exited with status 3"), "{stderr}");
+    let bare = mcubench_argv(&[&argv[..], &[elf.as_os_str()]].concat());
+    assert_eq!(bare.status.code(), Some(0));
+    assert!(String::from_utf8(bare.stdout)
+        .unwrap()
+        .contains("0 arguments, digest 0x00000000\n"));
+}
+
+/// mcubench's options still parse before the image and between it and the
+/// first firmware argument; `--` hands the firmware words that spell them.
+#[test]
+fn options_around_the_image_and_the_double_dash_form() {
+    let elf = rust_runner_elf();
+    let elf = elf.to_str().unwrap();
+    let out = stdout_of_code(
+        &[
+            "run",
+            "--format",
+            "json",
+            elf,
+            "--target",
+            "stm32f407",
+            "--",
+            "--format",
+            "json",
+            "x",
+        ],
+        3,
+    );
+    let record: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(record["exit_code"], 3);
+    let stdout = record["stdout"].as_str().unwrap();
+    assert!(
+        stdout.contains("arg 1: --format\narg 2: json\narg 3: x\n"),
+        "{stdout}"
+    );
+    // `roi_infer` is a mangled Rust name; its last path segment makes it a
+    // region, entered once per argument.
+    let region = &record["regions"][0];
+    assert_eq!(
+        (&region["name"], &region["calls"]),
+        (&"infer".into(), &3.into())
+    );
+    assert_eq!(record["per_call"][0]["region"], "infer");
+    assert!(record["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "rust_runner::roi_infer"));
+}
+
+/// What `mcubench ARGS` prints on stdout; the command must exit with `code`.
+fn stdout_of_code(args: &[&str], code: i32) -> String {
+    let out = Command::cargo_bin("mcubench")
+        .unwrap()
+        .env_remove("MCUBENCH_TARGETS_DIR")
+        .args(args)
+        .assert()
+        .code(code)
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+/// The firmware's output reaches a piped stdout while it still runs, as a
+/// test runner shows a long run's progress: the first line arrives while the
+/// process is alive, then the test ends the process.
+#[test]
+fn firmware_output_streams_through_a_pipe() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcubench"))
+        .env_remove("MCUBENCH_TARGETS_DIR")
+        .args(["run", "--target", "stm32f407", "--wall-limit-s", "120"])
+        .args(["--max-cycles", "1000000000000"])
+        .arg(fixture("endless_loop.elf"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let seen = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l == "spinning");
+    let running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(seen.as_deref(), Some("spinning"));
+    assert!(running, "the output came only when the run had ended");
+}
+
+/// The cross target `cargo run` in `fixtures/rust-runner` builds for.
+const RUST_CROSS_TARGET: &str = "thumbv7em-none-eabihf";
+
+/// Whether rustc has the standard library for the fixture's target; if not,
+/// the `cargo run` test is skipped, or fails when `MCUBENCH_REQUIRE_CROSS` is
+/// set (`make test` sets it, as its setup adds the target).
+fn rust_cross_target() -> bool {
+    let sysroot = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let installed = sysroot.is_some_and(|root| {
+        std::path::Path::new(&root)
+            .join("lib/rustlib")
+            .join(RUST_CROSS_TARGET)
+            .is_dir()
+    });
+    if installed {
+        return true;
+    }
+    let required = std::env::var_os("MCUBENCH_REQUIRE_CROSS").is_some_and(|v| v != "0");
+    assert!(
+        !required,
+        "the {RUST_CROSS_TARGET} target is not installed and MCUBENCH_REQUIRE_CROSS is set"
+    );
+    eprintln!(
+        "the {RUST_CROSS_TARGET} target is not installed \
+         (rustup target add {RUST_CROSS_TARGET}): `cargo run` through mcubench skipped"
+    );
+    false
+}
+
+/// `cargo run` in the fixture's own project, with its runner pointed at this
+/// build of mcubench: cargo builds the firmware, mcubench runs it with the
+/// arguments after `--`, and cargo's exit code is the firmware's.
+#[test]
+fn cargo_run_uses_mcubench_as_its_runner() {
+    if !rust_cross_target() {
+        return;
+    }
+    let runner = format!(
+        "{} run --target stm32f407",
+        assert_cmd::cargo::cargo_bin("mcubench").display()
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(fixture("rust-runner"))
+        .env("CARGO_TARGET_THUMBV7EM_NONE_EABIHF_RUNNER", runner)
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-runner"),
+        )
+        .env_remove("MCUBENCH_TARGETS_DIR")
+        .args(["run", "--release", "--locked", "--quiet", "--"])
+        .args(["one", "--two", "-3"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("arg 1: one\narg 2: --two\narg 3: -3\n3 arguments, digest"),
+        "{stdout}"
+    );
 }
