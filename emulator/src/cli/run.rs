@@ -139,9 +139,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The firmware's own exit code where it has one, as probe-rs and QEMU
     // runners do; 1 when it failed without one.
     Ok(match (&record.error, record.exit_code) {
-        (None, Some(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+        (None, Some(status)) => ExitCode::from(process_status(status)),
         _ => ExitCode::from(1),
     })
+}
+
+/// The firmware's exit status as a process's: its low byte, as a host's
+/// `exit(-1)` gives 255, except that a failure never reads as success (a
+/// nonzero status whose low byte is 0, such as 256, gives 1).
+fn process_status(status: i32) -> u8 {
+    match status.to_le_bytes()[0] {
+        0 if status != 0 => 1,
+        low => low,
+    }
 }
 
 /// Most bytes `--input` takes: far above what a console session sends, and a

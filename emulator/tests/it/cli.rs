@@ -305,6 +305,23 @@ fn a_cargo_runner_passes_arguments_and_the_exit_code() {
         .contains("0 arguments, digest 0x00000000\n"));
 }
 
+/// The firmware's status reaches the shell as a host process's would: its
+/// low byte, except that a failure never reads as success.
+#[test]
+fn exit_statuses_map_to_process_exit_codes() {
+    let elf = rust_runner_elf();
+    for (word, code) in [
+        ("exit=0", 0),
+        ("exit=7", 7),
+        ("exit=-1", 255),
+        ("exit=256", 1),
+    ] {
+        let argv = ["run", "--target", "stm32f407"].map(std::ffi::OsStr::new);
+        let out = mcubench_argv(&[&argv[..], &[elf.as_os_str(), word.as_ref()]].concat());
+        assert_eq!(out.status.code(), Some(code), "{word}");
+    }
+}
+
 /// mcubench's options still parse before the image and between it and the
 /// first firmware argument; `--` hands the firmware words that spell them.
 #[test]
