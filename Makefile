@@ -17,4 +17,5 @@ test:
 	$(MAKE) -C emulator/tests/fixtures check-reproducible
 	$(MAKE) -C emulator/tests/fixtures/devices check-reproducible
 	$(MAKE) -C emulator/tests/fixtures/exceptions check-reproducible
+	$(MAKE) -C emulator/tests/fixtures/rust-runner check-reproducible
 	$(MAKE) -C benches/firmware check-reproducible
