@@ -59,7 +59,7 @@ pub struct Args {
     #[arg(long)]
     strict_peripherals: bool,
     /// Arguments passed to the firmware through SYS_GET_CMDLINE: everything
-    /// after the image from the first word that is not an option above (or
+    /// after the image from the first word that is not one of these options (or
     /// after `--`), as a cargo runner appends them.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     firmware_args: Vec<String>,
