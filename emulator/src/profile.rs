@@ -18,12 +18,14 @@
 //!   branch into `__aeabi_dmul`'s epilogue) is no call: its cycles are the
 //!   owning function's self cycles, the frame stays the caller's.
 
-use std::collections::HashMap;
-
 use mcubench_reports::results::{ProfileEntry, StackSample};
 
 use crate::image::Symbols;
 use crate::machine::blocks::NO_FUNCTION;
+
+/// Call paths are looked up at every call and exception entry: a fast,
+/// fixed (so deterministic) hash instead of the default SipHash.
+type PathIds = rustc_hash::FxHashMap<(u32, u32), u32>;
 
 #[derive(Debug, Clone, Copy)]
 struct Frame {
@@ -55,7 +57,7 @@ pub struct Profiler {
     calls: Vec<u64>,
     active: Vec<u32>,
     paths: Vec<(u32, u32)>,
-    path_ids: HashMap<(u32, u32), u32>,
+    path_ids: PathIds,
     path_cycles: Vec<u64>,
 }
 
@@ -84,7 +86,7 @@ impl Profiler {
             calls: vec![0; slots],
             active: vec![0; slots],
             paths: vec![(u32::MAX, NO_FUNCTION)],
-            path_ids: HashMap::new(),
+            path_ids: PathIds::default(),
             path_cycles: vec![0],
         }
     }

@@ -102,6 +102,68 @@ impl FaultCause {
     }
 }
 
+/// Handlers read from a vector table in read-only memory (flash), which
+/// only flash programming changes: entry then skips a read through the engine.
+#[derive(Debug, Default)]
+pub(super) struct VectorCache {
+    /// Address ranges mapped without write permission, as (start, end).
+    read_only: Vec<(u32, u32)>,
+    /// VTOR of the entries held.
+    table: u32,
+    /// Entries by exception number; 0 where not read yet.
+    entries: Vec<u32>,
+}
+
+impl VectorCache {
+    pub(super) fn new(read_only: Vec<(u32, u32)>) -> VectorCache {
+        VectorCache {
+            read_only,
+            ..VectorCache::default()
+        }
+    }
+
+    fn get(&self, table: u32, number: u32) -> Option<u32> {
+        let entry = *self.entries.get(number as usize)?;
+        (self.table == table && entry != 0).then_some(entry)
+    }
+
+    fn remember(&mut self, table: u32, number: u32, entry: u32) {
+        let addr = u64::from(table) + 4 * u64::from(number);
+        let read_only = self
+            .read_only
+            .iter()
+            .any(|&(start, end)| u64::from(start) <= addr && addr + 4 <= u64::from(end));
+        if !read_only || number >= MAX_EXCEPTIONS {
+            return;
+        }
+        if self.table != table {
+            self.forget();
+            self.table = table;
+        }
+        if self.entries.is_empty() {
+            self.entries = vec![0; MAX_EXCEPTIONS as usize];
+        }
+        self.entries[number as usize] = entry;
+    }
+
+    /// Drops every entry: flash was programmed or erased.
+    pub(super) fn forget(&mut self) {
+        self.entries.clear();
+    }
+}
+
+/// Exception numbers of ARMv7-M: 16 system exceptions and up to 240 IRQs.
+const MAX_EXCEPTIONS: u32 = 256;
+
+/// The registers that say which mode and stack the core runs on.
+#[derive(Debug, Clone, Copy)]
+struct CoreState {
+    ipsr: u32,
+    control: u32,
+    msp: u32,
+    psp: u32,
+}
+
 /// The exception model over the engine, borrowed from a hook or from the run loop.
 pub(super) struct Exceptions<'u, 'a> {
     pub(super) uc: &'u mut Unicorn<'a, Engine>,
@@ -131,55 +193,76 @@ impl Exceptions<'_, '_> {
         hooks::sleep(self.uc, pc).map_err(|stop| self.uc.get_data().failure(stop, pc))
     }
 
-    /// Puts unicorn's core in the mode given by `ipsr` (0: thread) with
-    /// `control`, `msp` and `psp`. unicorn applies MSR's rules (no SPSEL write
-    /// in handler mode, none at all unprivileged), so the state is reached
-    /// through privileged thread mode, and the stack pointers are written last.
-    fn set_core_state(&mut self, ipsr: u32, control: u32, msp: u32, psp: u32) {
-        let spsel = if ipsr == 0 {
-            control & CONTROL_SPSEL
+    /// Moves unicorn's core from `from`, its state now, to `to`. unicorn
+    /// applies MSR's rules (no SPSEL write in handler mode, none at all
+    /// unprivileged), so such a change goes through privileged thread mode
+    /// with the stack pointers written last; else only what changes is written.
+    fn set_core_state(&mut self, from: CoreState, to: CoreState) {
+        let spsel = if to.ipsr == 0 {
+            to.control & CONTROL_SPSEL
         } else {
             0
         };
         let restricted = CONTROL_NPRIV | CONTROL_SPSEL;
-        if self.reg(RegisterARM::CONTROL) & restricted == 0
-            && (control & CONTROL_NPRIV) | spsel == 0
-        {
+        if from.control & restricted == 0 && (to.control & CONTROL_NPRIV) | spsel == 0 {
             // Privileged on the MSP before and after: MSR's rules allow the
             // writes as they are.
-            self.set_reg(RegisterARM::IPSR, ipsr);
-            self.set_reg(RegisterARM::CONTROL, control & !restricted);
-            self.set_reg(RegisterARM::MSP, msp);
-            self.set_reg(RegisterARM::PSP, psp);
-            self.refresh_mode(ipsr);
+            let control = to.control & !restricted;
+            let writes = [
+                (RegisterARM::IPSR, from.ipsr, to.ipsr),
+                (RegisterARM::CONTROL, from.control, control),
+                (RegisterARM::MSP, from.msp, to.msp),
+                (RegisterARM::PSP, from.psp, to.psp),
+            ];
+            for (r, was, value) in writes {
+                if was != value {
+                    self.set_reg(r, value);
+                }
+            }
+            // Handler mode and CONTROL are what unicorn's cached flags
+            // depend on here (a negative priority never is: it has no NVIC).
+            if (from.ipsr == 0) != (to.ipsr == 0) || control != from.control {
+                self.refresh_mode();
+            }
+            self.uc.get_data_mut().ipsr = to.ipsr;
             return;
         }
-        let privileged = control & !CONTROL_NPRIV & !CONTROL_SPSEL;
+        let privileged = to.control & !CONTROL_NPRIV & !CONTROL_SPSEL;
         self.set_reg(RegisterARM::IPSR, exception::HARD_FAULT);
         self.set_reg(RegisterARM::CONTROL, privileged);
         self.set_reg(RegisterARM::IPSR, 0);
         self.set_reg(RegisterARM::CONTROL, privileged | spsel);
-        self.set_reg(RegisterARM::MSP, msp);
-        self.set_reg(RegisterARM::PSP, psp);
-        self.set_reg(RegisterARM::IPSR, ipsr);
-        self.set_reg(RegisterARM::CONTROL, (control & !CONTROL_SPSEL) | spsel);
-        self.refresh_mode(ipsr);
+        self.set_reg(RegisterARM::MSP, to.msp);
+        self.set_reg(RegisterARM::PSP, to.psp);
+        self.set_reg(RegisterARM::IPSR, to.ipsr);
+        self.set_reg(RegisterARM::CONTROL, (to.control & !CONTROL_SPSEL) | spsel);
+        self.refresh_mode();
+        self.uc.get_data_mut().ipsr = to.ipsr;
     }
 
     /// unicorn caches mode-dependent translation flags; writing the flags
     /// register makes it recompute them (FPCA, handler mode).
-    fn refresh_mode(&mut self, ipsr: u32) {
+    fn refresh_mode(&mut self) {
         let nzcv = self.reg(RegisterARM::APSR_NZCV);
         self.set_reg(RegisterARM::APSR_NZCV, nzcv);
-        self.uc.get_data_mut().ipsr = ipsr;
     }
 
     /// Entry `number` of the vector table, as stored.
-    fn vector_entry(&self, number: u32) -> Option<u32> {
-        let addr = self.uc.get_data().sys.vtor.wrapping_add(4 * number);
+    fn vector_entry(&mut self, number: u32) -> Option<u32> {
+        let table = self.uc.get_data().sys.vtor;
+        if let Some(entry) = self.uc.get_data().vectors.get(table, number) {
+            return Some(entry);
+        }
         let mut b = [0u8; 4];
-        self.uc.mem_read(u64::from(addr), &mut b).ok()?;
-        Some(u32::from_le_bytes(b))
+        self.uc
+            .mem_read(u64::from(table.wrapping_add(4 * number)), &mut b)
+            .ok()?;
+        let entry = u32::from_le_bytes(b);
+        self.uc
+            .get_data_mut()
+            .vectors
+            .remember(table, number, entry);
+        Some(entry)
     }
 
     /// The handler of exception `number`, fetched as the core does on entry
@@ -198,7 +281,7 @@ impl Exceptions<'_, '_> {
 
     /// Whether the handler of `number` is missing or a `b .` loop: then a
     /// fault is reported as itself rather than as a hang in that loop.
-    fn handler_is_dead(&self, number: u32) -> bool {
+    fn handler_is_dead(&mut self, number: u32) -> bool {
         let Some(handler) = self.vector_entry(number).filter(|&h| h & 1 == 1) else {
             return true;
         };
@@ -301,7 +384,8 @@ impl Exceptions<'_, '_> {
 
     fn stack_and_enter(&mut self, number: u32, return_addr: u32) -> Result<u32, Failure> {
         let control = self.reg(RegisterARM::CONTROL);
-        let (msp, psp) = (self.reg(RegisterARM::MSP), self.reg(RegisterARM::PSP));
+        let (entry_msp, entry_psp) = (self.reg(RegisterARM::MSP), self.reg(RegisterARM::PSP));
+        let (msp, psp) = (entry_msp, entry_psp);
         let ipsr = self.uc.get_data().ipsr;
         let on_psp = ipsr == 0 && control & CONTROL_SPSEL != 0;
         let fpccr = self.uc.get_data().sys.fpccr();
@@ -376,16 +460,23 @@ impl Exceptions<'_, '_> {
             Some(n) if e.sys.nvic.priority(n) < e.sys.nvic.priority(number) => n,
             _ => number,
         };
-        self.vector_to(chosen, exc_return, control, msp, psp)
+        let from = CoreState {
+            ipsr,
+            control,
+            msp: entry_msp,
+            psp: entry_psp,
+        };
+        self.vector_to(chosen, exc_return, from, msp, psp)
     }
 
     /// Enters the handler of `number` with `exc_return` in LR, the frame
-    /// already stacked (after entry, or when tail-chaining).
+    /// already stacked (after entry, or when tail-chaining): from the core
+    /// state `from` to handler mode on `msp`, with `psp` as it is left.
     fn vector_to(
         &mut self,
         number: u32,
         exc_return: u32,
-        control: u32,
+        from: CoreState,
         msp: u32,
         psp: u32,
     ) -> Result<u32, Failure> {
@@ -397,8 +488,13 @@ impl Exceptions<'_, '_> {
                 address: None,
             }
         })?;
-        let control = control & !CONTROL_SPSEL & !CONTROL_FPCA;
-        self.set_core_state(number, control, msp, psp);
+        let to = CoreState {
+            ipsr: number,
+            control: from.control & !CONTROL_SPSEL & !CONTROL_FPCA,
+            msp,
+            psp,
+        };
+        self.set_core_state(from, to);
         self.set_reg(RegisterARM::LR, exc_return);
         let e = self.uc.get_data_mut();
         e.sys.nvic.activate(number);
@@ -412,7 +508,7 @@ impl Exceptions<'_, '_> {
         // Entry (or tail-chain) cycles belong to the handler.
         e.attribute(func);
         e.expect = handler;
-        e.schedule_next_event();
+        e.settle_next_event();
         Ok(handler)
     }
 
@@ -448,7 +544,7 @@ impl Exceptions<'_, '_> {
         e.sys.nvic.deactivate(returning);
         e.profiler.leave_exception(e.cycles, e.weighted);
         e.returning_from = handler_func;
-        if returning != exception::NMI {
+        if returning != exception::NMI && self.masks().faultmask {
             self.set_reg(RegisterARM::FAULTMASK, 0);
             self.uc.get_data_mut().masks = None;
         }
@@ -460,7 +556,13 @@ impl Exceptions<'_, '_> {
             if let Some(next) = e.sys.nvic.preempting(masks) {
                 e.charge_exception(TAIL_CHAIN_CYCLES);
                 let (msp, psp) = (self.reg(RegisterARM::MSP), self.reg(RegisterARM::PSP));
-                return self.vector_to(next, exc_return, control, msp, psp);
+                let from = CoreState {
+                    ipsr: returning,
+                    control,
+                    msp,
+                    psp,
+                };
+                return self.vector_to(next, exc_return, from, msp, psp);
             }
             let sleeps_on_exit =
                 to_thread && e.sys.nvic.sleep_on_exit() && !e.sys.nvic.any_active();
@@ -479,7 +581,8 @@ impl Exceptions<'_, '_> {
     fn unstack(&mut self, exc_return: u32, control: u32) -> Result<u32, Failure> {
         let on_psp = exc_return & EXC_RETURN_PSP != 0;
         let extended = exc_return & EXC_RETURN_BASIC == 0;
-        let (msp, psp) = (self.reg(RegisterARM::MSP), self.reg(RegisterARM::PSP));
+        let (frame_msp, frame_psp) = (self.reg(RegisterARM::MSP), self.reg(RegisterARM::PSP));
+        let (msp, psp) = (frame_msp, frame_psp);
         let sp = if on_psp { psp } else { msp };
         let words = if extended {
             EXTENDED_WORDS
@@ -522,10 +625,22 @@ impl Exceptions<'_, '_> {
         } else {
             xpsr & 0x1FF
         };
+        let from = CoreState {
+            ipsr: self.uc.get_data().ipsr,
+            control,
+            msp: frame_msp,
+            psp: frame_psp,
+        };
         let control = (control & !CONTROL_SPSEL & !CONTROL_FPCA)
             | if on_psp { CONTROL_SPSEL } else { 0 }
             | if extended { CONTROL_FPCA } else { 0 };
-        self.set_core_state(ipsr, control, msp, psp);
+        let to = CoreState {
+            ipsr,
+            control,
+            msp,
+            psp,
+        };
+        self.set_core_state(from, to);
         self.set_reg(
             RegisterARM::XPSR_NZCVQG,
             (xpsr & !0x1FF & !XPSR_REALIGNED) | ipsr,
@@ -543,7 +658,29 @@ impl Exceptions<'_, '_> {
         let func = e.returning_from;
         e.attribute(func);
         e.expect = resume;
-        e.schedule_next_event();
+        e.settle_next_event();
         Ok(resume)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_are_kept_only_from_read_only_memory_until_flash_changes() {
+        let mut cache = VectorCache::new(vec![(0x0800_0000, 0x0810_0000)]);
+        cache.remember(0x0800_0000, 15, 0x0800_0201);
+        cache.remember(0x2000_0000, 15, 0x0800_0301); // RAM: the firmware may rewrite it
+        assert_eq!(cache.get(0x0800_0000, 15), Some(0x0800_0201));
+        assert_eq!(cache.get(0x2000_0000, 15), None);
+        assert_eq!(cache.get(0x0800_0000, 14), None);
+        cache.remember(0x0800_0400, 11, 0x0800_0501); // VTOR moved within flash
+        assert_eq!(cache.get(0x0800_0000, 15), None);
+        assert_eq!(cache.get(0x0800_0400, 11), Some(0x0800_0501));
+        cache.forget();
+        assert_eq!(cache.get(0x0800_0400, 11), None);
+        cache.remember(0x080F_FFFC, 1, 0x0800_0001); // the entry would end past flash
+        assert_eq!(cache.get(0x080F_FFFC, 1), None);
     }
 }

@@ -418,6 +418,10 @@ fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
 pub(super) fn poll_events(uc: &mut Unicorn<'_, Engine>) {
     let e = uc.get_data_mut();
     let now = e.now();
+    if now < e.systick_at && now < e.bus_at && now < e.rtt.next_poll {
+        e.settle_next_event();
+        return;
+    }
     if now >= e.systick_at {
         e.sys.nvic.set_pending(exception::SYSTICK);
     }
@@ -832,7 +836,7 @@ pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usiz
     }
     let itm = std::mem::take(&mut e.sys.itm);
     e.console.write(&itm);
-    e.schedule_next_event();
+    e.schedule_systick();
     // Pending, enabling or priority changes may make an exception due.
     e.request_exception_check();
     if let Err(err) = result {
@@ -993,6 +997,7 @@ pub(super) fn on_controller_write(uc: &mut Unicorn<'_, Engine>, offset: u32, val
         e.flash_program_pj += e.program.pj(us);
         e.program_us += us;
         let erased = vec![0xFF; size as usize];
+        e.vectors.forget();
         let aliases: Vec<u32> = e.flash_ranges.iter().map(|&(base, _)| base).collect();
         let flash_base = e.program.sectors.first().map_or(start, |s| s.0);
         for base in aliases {

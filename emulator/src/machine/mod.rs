@@ -45,7 +45,7 @@ use blocks::{AlignedAccess, BlockTable};
 use bus::{Bus, RegisterAccess};
 use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings};
 use console::Console;
-use exceptions::{Exceptions, FaultCause};
+use exceptions::{Exceptions, FaultCause, VectorCache};
 use flash::{FlashController, FlashTiming};
 use hooks::{
     flash_range, on_bitband_read, on_bitband_write, on_block, on_device_read, on_device_write,
@@ -270,6 +270,8 @@ struct Engine {
     model: CostModel,
     symbols: Arc<Symbols>,
     flash_ranges: Vec<(u32, u32)>,
+    /// Vector table entries read from read-only memory.
+    vectors: VectorCache,
     timing: FlashTiming,
     flash_stall: u64,
     profiler: Profiler,
@@ -555,6 +557,19 @@ impl Engine {
             .bus
             .next_event(now, &self.clock.clocks)
             .unwrap_or(u64::MAX);
+        self.settle_next_event();
+    }
+
+    /// Reschedules after a write of the system registers, which can move
+    /// only SysTick's next event.
+    fn schedule_systick(&mut self) {
+        self.systick_at = self.sys.next_systick(self.now()).unwrap_or(u64::MAX);
+        self.settle_next_event();
+    }
+
+    /// Sets the block hook's next stop from the event times already known:
+    /// enough when nothing was due, as they are absolute cycle counts.
+    fn settle_next_event(&mut self) {
         self.next_event = self
             .systick_at
             .min(self.bus_at)
@@ -765,6 +780,14 @@ impl Machine {
             counts: options.record_trace.then(TraceCounts::default),
             exit_at: image.symbols.addr_of("_exit"),
             flash_ranges,
+            vectors: VectorCache::new(
+                target
+                    .memory
+                    .iter()
+                    .filter(|r| !r.access.writable())
+                    .flat_map(|r| r.bases().map(move |b| (b, b.saturating_add(r.size))))
+                    .collect(),
+            ),
         };
         let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, engine)
             .map_err(|e| uc_err("creating the CPU", e))?;
@@ -1190,6 +1213,7 @@ impl Machine {
         // Charge the block up to and including the store; execution goes on after it.
         e.close_block_at(resume);
         e.expect = resume;
+        e.vectors.forget();
         for base in bases {
             let _ = self.uc.mem_write(u64::from(base + offset), &value[..width]);
         }

@@ -150,6 +150,54 @@ pub enum NvicError {
     },
 }
 
+/// A set of exception numbers, one bit each: the NVIC's enabled, pending and
+/// active states, scanned a word at a time on every exception entry and return.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ExceptionSet([u64; EXCEPTION_WORDS]);
+
+/// Words of an [`ExceptionSet`]: 16 system exceptions and at most 240 IRQs.
+const EXCEPTION_WORDS: usize = 4;
+
+impl ExceptionSet {
+    fn get(&self, n: u32) -> bool {
+        self.0
+            .get(n as usize / 64)
+            .is_some_and(|w| w >> (n % 64) & 1 != 0)
+    }
+
+    fn set(&mut self, n: u32, on: bool) {
+        if let Some(w) = self.0.get_mut(n as usize / 64) {
+            if on {
+                *w |= 1 << (n % 64);
+            } else {
+                *w &= !(1 << (n % 64));
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+
+    fn and(&self, other: &ExceptionSet) -> ExceptionSet {
+        ExceptionSet(std::array::from_fn(|i| self.0[i] & other.0[i]))
+    }
+
+    /// The numbers in the set, lowest first.
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros();
+                    rest &= rest - 1;
+                    64 * i as u32 + bit
+                })
+            })
+        })
+    }
+}
+
 /// Enabled, pending and active exceptions and their priorities.
 #[derive(Debug, Clone)]
 pub struct Nvic {
@@ -157,20 +205,15 @@ pub struct Nvic {
     count: u32,
     /// Implemented priority bits (the top bits of each 8-bit field).
     priority_bits: u8,
-    enabled: Vec<bool>,
-    pending: Vec<bool>,
-    active: Vec<bool>,
+    enabled: ExceptionSet,
+    pending: ExceptionSet,
+    active: ExceptionSet,
     /// Programmed 8-bit priority per exception (fixed ones ignored).
     priority: Vec<u8>,
     prigroup: u32,
     shcsr_enables: u32,
     scr: u32,
     ccr: u32,
-    /// Exceptions pending now, so the common case (none) costs nothing.
-    pending_count: u32,
-    /// Exceptions active now: none in thread mode, so its priority is found
-    /// without a scan.
-    active_count: u32,
     /// Whether the firmware wrote AIRCR.SYSRESETREQ.
     pub reset_requested: bool,
 }
@@ -180,25 +223,22 @@ impl Nvic {
     /// `priority_bits` implemented priority bits.
     pub fn new(irqs: u32, priority_bits: u8) -> Nvic {
         let count = exception::IRQ0 + irqs.min(240);
-        let n = count as usize;
-        let mut enabled = vec![false; n];
+        let mut enabled = ExceptionSet::default();
         // System exceptions are always enabled, except the configurable faults (SHCSR).
-        for e in enabled.iter_mut().take(exception::IRQ0 as usize) {
-            *e = true;
+        for n in 0..exception::IRQ0 {
+            enabled.set(n, true);
         }
         Nvic {
             count,
             priority_bits: priority_bits.clamp(3, 8),
             enabled,
-            pending: vec![false; n],
-            active: vec![false; n],
-            priority: vec![0; n],
+            pending: ExceptionSet::default(),
+            active: ExceptionSet::default(),
+            priority: vec![0; count as usize],
             prigroup: 0,
             shcsr_enables: 0,
             scr: 0,
             ccr: CCR_RESET,
-            pending_count: 0,
-            active_count: 0,
             reset_requested: false,
         }
     }
@@ -247,24 +287,20 @@ impl Nvic {
 
     /// Whether `number` is active.
     pub fn is_active(&self, number: u32) -> bool {
-        self.active.get(number as usize).copied().unwrap_or(false)
+        self.active.get(number)
     }
 
     /// Whether any exception is active (the core is in handler mode).
     pub fn any_active(&self) -> bool {
-        self.active_count > 0
+        !self.active.is_empty()
     }
 
     /// The execution priority: the highest (numerically lowest) group
     /// priority of the active exceptions and of the boosts the masks apply (B1.5.4).
     pub fn execution_priority(&self, masks: Masks) -> i16 {
         let mut p = THREAD_PRIORITY;
-        if self.active_count > 0 {
-            for n in 0..self.count {
-                if self.active[n as usize] {
-                    p = p.min(self.group(self.priority(n)));
-                }
-            }
+        for n in self.active.iter() {
+            p = p.min(self.group(self.priority(n)));
         }
         if masks.basepri != 0 {
             p = p.min(self.group(i16::from(self.implemented(masks.basepri))));
@@ -285,37 +321,27 @@ impl Nvic {
 
     /// Pends exception `number` (an interrupt line, SysTick, PendSV...).
     pub fn set_pending(&mut self, number: u32) {
-        if let Some(p) = self.pending.get_mut(number as usize) {
-            if !*p {
-                *p = true;
-                self.pending_count += 1;
-            }
+        if number < self.count {
+            self.pending.set(number, true);
         }
     }
 
     /// Clears the pending state of `number`.
     pub fn clear_pending(&mut self, number: u32) {
-        if let Some(p) = self.pending.get_mut(number as usize) {
-            if *p {
-                *p = false;
-                self.pending_count -= 1;
-            }
-        }
+        self.pending.set(number, false);
     }
 
     /// Whether `number` is pending.
     pub fn is_pending(&self, number: u32) -> bool {
-        self.pending.get(number as usize).copied().unwrap_or(false)
+        self.pending.get(number)
     }
 
     /// The pending, enabled exception that would be taken next, with the
     /// priority order of B1.5.4: lowest priority value, then lowest number.
     pub fn highest_pending(&self) -> Option<u32> {
-        if self.pending_count == 0 {
-            return None;
-        }
-        (0..self.count)
-            .filter(|&n| self.pending[n as usize] && self.enabled[n as usize])
+        self.pending
+            .and(&self.enabled)
+            .iter()
             .min_by_key(|&n| (self.priority(n), n))
     }
 
@@ -347,15 +373,8 @@ impl Nvic {
     }
 
     fn set_active(&mut self, number: u32, on: bool) {
-        if let Some(a) = self.active.get_mut(number as usize) {
-            if *a != on {
-                *a = on;
-                if on {
-                    self.active_count += 1;
-                } else {
-                    self.active_count -= 1;
-                }
-            }
+        if number < self.count {
+            self.active.set(number, on);
         }
     }
 
@@ -418,10 +437,7 @@ impl Nvic {
                     _ => return 0,
                 };
                 (0..32)
-                    .filter(|b| {
-                        let n = exception::IRQ0 + 32 * word + b;
-                        n < self.count && bits[n as usize]
-                    })
+                    .filter(|b| bits.get(exception::IRQ0 + 32 * word + b))
                     .fold(0, |acc, b| acc | 1 << b)
             }
             _ => 0,
@@ -498,8 +514,8 @@ impl Nvic {
                     self.check_irq(irq, name)?;
                     let n = exception::IRQ0 + irq;
                     match bank {
-                        0 => self.enabled[n as usize] = true,
-                        1 => self.enabled[n as usize] = false,
+                        0 => self.enabled.set(n, true),
+                        1 => self.enabled.set(n, false),
                         2 => self.set_pending(n),
                         _ => self.clear_pending(n),
                     }
@@ -551,12 +567,10 @@ impl Nvic {
     fn icsr(&self, current: u32) -> u32 {
         let pending = self.highest_pending().unwrap_or(0);
         let mut v = current & 0x1FF | (pending & 0x1FF) << 12;
-        let external_pending = (exception::IRQ0..self.count).any(|n| self.pending[n as usize]);
-        if external_pending {
+        if self.pending.iter().any(|n| n >= exception::IRQ0) {
             v |= ICSR_ISRPENDING;
         }
-        let others_active = (0..self.count).filter(|&n| self.active[n as usize]).count();
-        if others_active <= 1 {
+        if self.active.iter().nth(1).is_none() {
             v |= ICSR_RETTOBASE;
         }
         if self.is_pending(exception::NMI) {
@@ -593,6 +607,37 @@ impl Nvic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exception_sets_hold_every_number_in_order() {
+        let mut set = ExceptionSet::default();
+        for n in [255, 0, 64, 63, 15, 128] {
+            set.set(n, true);
+        }
+        set.set(300, true); // past the last exception: ignored
+        assert_eq!(set.iter().collect::<Vec<_>>(), [0, 15, 63, 64, 128, 255]);
+        set.set(63, false);
+        assert!(!set.get(63) && set.get(64));
+        let mut other = ExceptionSet::default();
+        other.set(64, true);
+        other.set(1, true);
+        assert_eq!(set.and(&other).iter().collect::<Vec<_>>(), [64]);
+        assert!(ExceptionSet::default().is_empty() && !set.is_empty());
+    }
+
+    #[test]
+    fn the_highest_pending_wins_by_priority_then_number() {
+        let mut n = Nvic::new(240, 8);
+        for irq in [200, 3, 100] {
+            n.write(reg::ISER + 4 * (irq / 32), 1 << (irq % 32)).unwrap();
+            n.raise_irq(irq);
+        }
+        assert_eq!(n.highest_pending(), Some(exception::IRQ0 + 3));
+        n.write(reg::IPR + 200, 0x40).unwrap(); // IRQ 200's byte at 0: highest
+        n.write(reg::IPR + 100, 0x80).unwrap();
+        n.write(reg::IPR, 0xC0 << 24).unwrap(); // IRQ 3: lowest
+        assert_eq!(n.highest_pending(), Some(exception::IRQ0 + 200));
+    }
 
     fn nvic() -> Nvic {
         Nvic::new(32, 3)
