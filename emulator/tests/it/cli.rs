@@ -410,8 +410,9 @@ fn firmware_output_streams_through_a_pipe() {
 const RUST_CROSS_TARGET: &str = "thumbv7em-none-eabihf";
 
 /// Whether rustc has the standard library for the fixture's target; if not,
-/// the `cargo run` test is skipped, or fails when `MCUBENCH_REQUIRE_CROSS` is
-/// set (`make test` sets it, as its setup adds the target).
+/// the `cargo run` test is skipped, or fails when `MCUBENCH_REQUIRE_RUST_TARGET`
+/// is set. `make test`'s setup adds the target, but from rustup's servers,
+/// which a machine may not reach: then the test says so and skips.
 fn rust_cross_target() -> bool {
     let sysroot = std::process::Command::new("rustc")
         .args(["--print", "sysroot"])
@@ -428,10 +429,10 @@ fn rust_cross_target() -> bool {
     if installed {
         return true;
     }
-    let required = std::env::var_os("MCUBENCH_REQUIRE_CROSS").is_some_and(|v| v != "0");
+    let required = std::env::var_os("MCUBENCH_REQUIRE_RUST_TARGET").is_some_and(|v| v != "0");
     assert!(
         !required,
-        "the {RUST_CROSS_TARGET} target is not installed and MCUBENCH_REQUIRE_CROSS is set"
+        "the {RUST_CROSS_TARGET} target is not installed and MCUBENCH_REQUIRE_RUST_TARGET is set"
     );
     eprintln!(
         "the {RUST_CROSS_TARGET} target is not installed \
