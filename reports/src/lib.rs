@@ -23,6 +23,7 @@
 
 pub mod compare;
 pub mod compare_json;
+pub mod compare_table;
 mod error;
 pub mod exports;
 pub mod html;
@@ -35,6 +36,7 @@ pub mod output;
 pub mod plot;
 pub mod record;
 pub mod results;
+pub mod table;
 
 pub use compare::{Comparison, Limits, Metric};
 pub use error::Error;
