@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            cli::error(format!("{err:#}"));
             ExitCode::from(2)
         }
     }

@@ -1,6 +1,6 @@
 //! `mcubench compare BASE NEW`: the CI gate. Prints a markdown table (fit for a PR
-//! comment or `$GITHUB_STEP_SUMMARY`) or JSON, and says through its exit code what
-//! it found, so a CI step can tell a slower build from a broken one.
+//! comment or `$GITHUB_STEP_SUMMARY`), a terminal table or JSON, and says through its
+//! exit code what it found, so a CI step can tell a slower build from a broken one.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +10,10 @@ use mcubench_reports::compare::{
     self, parse_percent, Ceiling, Limits, Metric, MetricLimit, Outcome,
 };
 use mcubench_reports::json::{self, Document};
-use mcubench_reports::{compare_json, markdown};
+use mcubench_reports::{compare_json, compare_table, markdown};
+
+use super::console::{self, Console};
+use super::Format;
 
 /// Compare two results files of the same suite run by run (workload@target), or
 /// the records of two single runs (`mcubench run --format json`).
@@ -46,18 +49,11 @@ pub struct Args {
     /// (marked in the output) instead of refusing them.
     #[arg(long)]
     pub allow_config_change: bool,
-    /// Output format on stdout.
+    /// Output format on stdout: markdown by default, to paste into a PR comment
+    /// or append to `$GITHUB_STEP_SUMMARY`; json gives per run and metric the
+    /// figures, change, limit and verdict.
     #[arg(long, value_enum, default_value_t = Format::Markdown)]
     pub format: Format,
-}
-
-/// How the comparison is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// A table for a PR comment or `$GITHUB_STEP_SUMMARY`.
-    Markdown,
-    /// One JSON document: per run and metric the figures, change, limit and verdict.
-    Json,
 }
 
 /// Exit status when a run of the base is missing or no longer runs.
@@ -72,17 +68,17 @@ const EXIT_STATUS: &str = "Exit status:
      file, clock, supply, core) without --allow-config-change";
 
 /// Runs the gate; exit codes as [`EXIT_STATUS`] says.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match gate(&args) {
+pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
+    match gate(&args, console) {
         Ok(code) => Ok(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            console::error(format_args!("{e:#}"));
             Ok(ExitCode::from(2))
         }
     }
 }
 
-fn gate(args: &Args) -> anyhow::Result<ExitCode> {
+fn gate(args: &Args, console: Console) -> anyhow::Result<ExitCode> {
     let limits = limits(args)?;
     let (mut base, base_kind) = json::read_results_or_record(&args.base)?;
     let (mut new, new_kind) = json::read_results_or_record(&args.new)?;
@@ -99,16 +95,19 @@ fn gate(args: &Args) -> anyhow::Result<ExitCode> {
         compare::check_same_config(&comparison)?;
     }
     for d in &comparison.differences {
-        eprintln!("warning: {d}");
+        console.warning(d);
     }
     let (base_label, new_label) = (label(&args.base), label(&args.new));
-    print!(
-        "{}",
-        match args.format {
-            Format::Markdown => markdown::render(&comparison, &base_label, &new_label),
-            Format::Json => compare_json::render(&comparison, &base_label, &new_label),
+    match args.format {
+        Format::Markdown => print!("{}", markdown::render(&comparison, &base_label, &new_label)),
+        Format::Json => print!(
+            "{}",
+            compare_json::render(&comparison, &base_label, &new_label)
+        ),
+        Format::Table => {
+            console::print(&compare_table::render(&comparison, &base_label, &new_label))
         }
-    );
+    }
     for f in comparison.failures() {
         eprintln!("regression: {f}");
     }

@@ -26,16 +26,16 @@ pub struct Args {
 }
 
 /// Exit 0 with the file written, or 2 on bad input or an unwritable output.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, console: super::console::Console) -> anyhow::Result<ExitCode> {
     match convert(&args) {
         Ok(()) => {
             if !to_stdout(&args.out) {
-                eprintln!("wrote {}", args.out.display());
+                console.note(format_args!("wrote {}", args.out.display()));
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            super::error(e);
             Ok(ExitCode::from(2))
         }
     }

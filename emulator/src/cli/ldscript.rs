@@ -33,7 +33,7 @@ pub struct Args {
 
 /// Writes the script; bad input (an unknown target, a stack and heap that do
 /// not fit) is an error, which main turns into exit 2.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, console: super::console::Console) -> anyhow::Result<ExitCode> {
     let target = super::catalog(args.targets_dir.clone())?
         .find(&args.target)
         .context("--target")?;
@@ -42,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
         Some(path) => {
             output::write_atomic(path, text.as_bytes())?;
-            eprintln!("wrote {}", path.display());
+            console.note(format_args!("wrote {}", path.display()));
         }
     }
     Ok(ExitCode::SUCCESS)

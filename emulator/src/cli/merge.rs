@@ -17,14 +17,14 @@ pub struct Args {
 }
 
 /// Exit 0 with the merged file written, or 2 when the shards don't fit together.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, console: super::console::Console) -> anyhow::Result<ExitCode> {
     match join(&args) {
         Ok(runs) => {
-            println!("wrote {} ({runs} runs)", args.out.display());
+            console.note(format_args!("wrote {} ({runs} runs)", args.out.display()));
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            super::error(e);
             Ok(ExitCode::from(2))
         }
     }

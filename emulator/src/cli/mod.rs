@@ -2,6 +2,7 @@
 
 mod compare;
 mod completions;
+mod console;
 mod export;
 mod ldscript;
 mod man;
@@ -24,8 +25,29 @@ use mcubench::target::Catalog;
 #[derive(Debug, Parser)]
 #[command(name = "mcubench", version, about)]
 pub struct Cli {
+    /// Print no progress and no informational lines on stderr (`wrote FILE`,
+    /// where the suite's results went); for `run --format table`, also no
+    /// header, separators or figures, only the firmware's own output. Still
+    /// printed: results asked for with --format json or markdown, warnings,
+    /// errors, and run's notes on registers no model serves.
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How a command prints its result on stdout. Messages (progress, warnings,
+/// errors) always go to stderr, so stdout holds only this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal: counts with thousands separators, times,
+    /// energies and sizes in the unit that suits them, colour on a terminal
+    /// (unless NO_COLOR is set; CLICOLOR_FORCE=1 forces it).
+    Table,
+    /// JSON with raw numbers in the units of the results schema, for scripts.
+    Json,
+    /// GitHub-flavoured markdown tables, for a PR comment or `$GITHUB_STEP_SUMMARY`.
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,18 +79,21 @@ enum Command {
     Worker(worker::Args),
 }
 
+pub use console::error;
+
 /// Runs the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let console = console::Console { quiet: cli.quiet };
     match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(args, console),
         Command::Targets(args) => targets::run(args),
-        Command::Suite(args) => suite::run(args),
+        Command::Suite(args) => suite::run(args, console),
         Command::Reprice(args) => reprice::run(args),
-        Command::Report(args) => report::run(args),
-        Command::Compare(args) => compare::run(args),
-        Command::Merge(args) => merge::run(args),
-        Command::Export(args) => export::run(args),
-        Command::Ldscript(args) => ldscript::run(args),
+        Command::Report(args) => report::run(args, console),
+        Command::Compare(args) => compare::run(args, console),
+        Command::Merge(args) => merge::run(args, console),
+        Command::Export(args) => export::run(args, console),
+        Command::Ldscript(args) => ldscript::run(args, console),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
         Command::Worker(args) => worker::run(args),

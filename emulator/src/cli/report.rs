@@ -20,14 +20,14 @@ pub struct Args {
 
 /// Exit 0 with the page written, or 2 with `error: ...` on bad input or an unwritable
 /// output (nothing is left behind then).
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, console: super::console::Console) -> anyhow::Result<ExitCode> {
     match html::write_report(&args.results, args.baseline.as_deref(), &args.out) {
         Ok(index) => {
-            println!("wrote {}", index.display());
+            console.note(format_args!("wrote {}", index.display()));
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            super::error(e);
             Ok(ExitCode::from(2))
         }
     }

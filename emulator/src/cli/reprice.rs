@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mcubench::target::Core;
-use mcubench::trace::Trace;
+use mcubench::trace::{Repriced, Trace};
+use mcubench_reports::numbers::{energy_uj, thousands, time_us};
+use mcubench_reports::table::{Column, Table};
+
+use super::{console, Format};
 
 /// Arguments of `mcubench reprice`.
 #[derive(Debug, clap::Args)]
@@ -24,9 +28,9 @@ pub struct Args {
     /// Price at this supply voltage; currents follow the regulator.
     #[arg(long, value_parser = super::positive_number)]
     vdd: Option<f64>,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    json: bool,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
     /// Directory of target files that add to or replace the shipped ones.
     #[arg(long)]
     targets_dir: Option<PathBuf>,
@@ -43,18 +47,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let trace = Trace::load(&args.trace)?;
     let priced = trace.reprice(&target, args.core)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&priced)?);
-    } else {
-        println!(
-            "{} recorded on {}, priced for {} ({}, {} MHz)",
-            trace.image, trace.target, priced.target, priced.core, priced.clock_mhz
-        );
-        println!("  cycles             {}", priced.cycles);
-        println!("  instructions       {}", priced.instructions);
-        println!("  flash wait cycles  {}", priced.flash_stall_cycles);
-        println!("  time               {:.3} µs", priced.time_us);
-        println!("  energy             {:.3} µJ", priced.energy_uj);
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&priced)?),
+        format => print_figures(&trace, &priced, format),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The re-priced figures as a table (terminal or markdown).
+fn print_figures(trace: &Trace, priced: &Repriced, format: Format) {
+    let title = format!(
+        "{} recorded on {}, priced for {} ({}, {} MHz)",
+        trace.image, trace.target, priced.target, priced.core, priced.clock_mhz
+    );
+    let mut table = Table::new(vec![Column::left("figure"), Column::right("value")]);
+    table.row(["cycles".to_owned(), thousands(priced.cycles)]);
+    table.row(["instructions".to_owned(), thousands(priced.instructions)]);
+    table.row([
+        "flash wait cycles".to_owned(),
+        thousands(priced.flash_stall_cycles),
+    ]);
+    table.row(["time".to_owned(), time_us(priced.time_us)]);
+    table.row(["energy".to_owned(), energy_uj(priced.energy_uj)]);
+    console::print(&console::section(format, &title, &table));
 }

@@ -8,6 +8,11 @@ use anyhow::Context;
 use mcubench::machine::RunOptions;
 use mcubench::run::{run_image, RunRecord};
 use mcubench::target::Target;
+use mcubench_reports::numbers::{bytes, count, energy_uj, grouped, power_mw, thousands, time_us};
+use mcubench_reports::table::{Column, Table};
+
+use super::console::{self, Console};
+use super::Format;
 
 /// Arguments of `mcubench run`.
 #[derive(Debug, clap::Args)]
@@ -30,7 +35,8 @@ pub struct Args {
     /// Stop with an error after this many host seconds.
     #[arg(long, default_value_t = RunOptions::default().wall_limit.as_secs())]
     wall_limit_s: u64,
-    /// Output format.
+    /// Output format on stdout; with `table` the firmware's output streams
+    /// there first, between a header and the figures.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Functions shown in the table's profile.
@@ -65,14 +71,8 @@ pub struct Args {
     firmware_args: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Table,
-    Json,
-}
-
 /// Runs the image and prints its record; exit 0 only when the firmware exited 0.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
     let mut target = super::catalog(args.targets_dir)?.find(&args.target)?;
     if let Some(mhz) = args.clock_mhz {
         target = target.with_clock(mhz)?;
@@ -101,8 +101,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => Vec::new(),
         },
     };
-    if args.format == Format::Table {
-        print!("{}", header(&args.elf.display().to_string(), &target));
+    // Under --quiet only the firmware's own output is left of the table format.
+    let framed = args.format == Format::Table && !console.quiet;
+    let header = header(&args.elf.display().to_string(), &target);
+    if framed {
+        println!("{header}");
         println!("--- firmware output ---");
     }
     let mut record = run_image(&args.elf, &target, &options)?;
@@ -119,22 +122,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&record).context("encoding the record")?
         ),
-        Format::Table => {
+        Format::Table if framed => {
             println!("-----------------------");
-            print!("{}", figures(&record, args.top));
+            console::print(&figures(&record, args.top, Format::Table));
         }
+        Format::Table => {}
+        Format::Markdown => print!(
+            "### {}\n\n{}",
+            mcubench_reports::markdown::escape(&header),
+            figures(&record, args.top, Format::Markdown)
+        ),
     }
     for warning in &record.warnings {
-        eprintln!("warning: {}: {warning}", record.image);
+        console.warning(format_args!("{}: {warning}", record.image));
     }
     if let Some(error) = &record.error {
-        eprintln!("error: {error}");
+        console::error(error);
     } else if record.exit_code != Some(0) {
-        eprintln!(
-            "error: {}: firmware exited with status {}",
+        console::error(format_args!(
+            "{}: firmware exited with status {}",
             record.image,
             record.exit_code.unwrap_or(-1)
-        );
+        ));
     }
     // The firmware's own exit code where it has one, as probe-rs and QEMU
     // runners do; 1 when it failed without one.
@@ -167,7 +176,7 @@ fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 /// The first line of a run's summary: what runs where.
 fn header(image: &str, target: &Target) -> String {
     format!(
-        "{image} on {} ({}, {} MHz, {} WS, {:.2} V {})\n",
+        "{image} on {} ({}, {} MHz, {} WS, {:.2} V {})",
         target.name,
         target.core,
         target.clock_mhz,
@@ -177,201 +186,241 @@ fn header(image: &str, target: &Target) -> String {
     )
 }
 
-/// The figures of a run: what follows the firmware's output.
-fn figures(r: &RunRecord, top: usize) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
+/// Widest a region's or a function's name grows before it wraps: demangled C++
+/// and Rust symbols run to hundreds of characters.
+const NAME_WIDTH: usize = 48;
+
+/// The figures of a run, what follows the firmware's output: one table per
+/// section, as terminal columns or markdown.
+fn figures(r: &RunRecord, top: usize, format: Format) -> String {
+    let mut sections = Vec::new();
     if !r.per_call.is_empty() {
-        let _ = writeln!(
-            out,
-            "per call:\n  {:<24} {:>14} {:>12} {:>12} {:>10}",
-            "region", "cycles", "ms", "µJ", "mW"
-        );
+        let mut table = Table::new(vec![
+            Column::left("region").wrap_at(NAME_WIDTH),
+            Column::right("cycles"),
+            Column::right("time"),
+            Column::right("energy"),
+            Column::right("average power"),
+        ]);
         for c in &r.per_call {
-            let _ = writeln!(
-                out,
-                "  {:<24} {:>14.0} {:>12.3} {:>12.3} {:>10.3}",
-                c.region,
-                c.cycles,
-                c.time_us / 1000.0,
-                c.energy_uj,
-                c.avg_power_mw
-            );
+            table.row([
+                c.region.clone(),
+                count(c.cycles),
+                time_us(c.time_us),
+                energy_uj(c.energy_uj),
+                power_mw(c.avg_power_mw),
+            ]);
         }
-        out.push_str("whole run:\n");
+        sections.push(console::section(format, "per call:", &table));
     }
+    sections.push(console::section(format, "", &whole_run(r)));
+    if r.clocks.len() > 1 {
+        sections.push(console::section(
+            format,
+            "clocks (as the firmware set them):",
+            &clocks(r),
+        ));
+    }
+    if !r.peripherals.is_empty() {
+        let mut table = Table::new(vec![
+            Column::left("block"),
+            Column::left("register"),
+            Column::right("address"),
+            Column::right("reads"),
+            Column::right("writes"),
+            Column::left("note"),
+        ]);
+        for p in &r.peripherals {
+            table.row([
+                p.peripheral.clone(),
+                p.register.clone(),
+                format!("{:#010x}", p.address),
+                thousands(p.reads),
+                thousands(p.writes),
+                if p.modeled {
+                    ""
+                } else {
+                    "no model: keeps writes"
+                }
+                .to_owned(),
+            ]);
+        }
+        sections.push(console::section(format, "peripherals touched:", &table));
+    }
+    if !r.regions.is_empty() {
+        let mut table = Table::new(vec![
+            Column::left("region").wrap_at(NAME_WIDTH),
+            Column::right("calls"),
+            Column::right("cycles"),
+            Column::right("cycles/call"),
+            Column::right("energy"),
+        ]);
+        for g in &r.regions {
+            table.row([
+                g.name.clone(),
+                thousands(g.calls),
+                thousands(g.cycles),
+                thousands(g.cycles / g.calls.max(1)),
+                energy_uj(g.energy_uj),
+            ]);
+        }
+        sections.push(console::section(format, "regions:", &table));
+    }
+    if !r.profile.is_empty() && top > 0 {
+        let mut table = Table::new(vec![
+            Column::left("function").wrap_at(NAME_WIDTH),
+            Column::right("self"),
+            Column::right("total"),
+            Column::right("calls"),
+            Column::right("self %"),
+        ]);
+        for f in r.profile.iter().take(top) {
+            let share = 100.0 * f.self_cycles as f64 / r.cycles.max(1) as f64;
+            table.row([
+                f.name.clone(),
+                thousands(f.self_cycles),
+                thousands(f.total_cycles),
+                thousands(f.calls),
+                format!("{share:.2}%"),
+            ]);
+        }
+        let title = format!("profile (top {top} by self cycles):");
+        sections.push(console::section(format, &title, &table));
+    }
+    sections.push(format!(
+        "host: {}, {} MIPS\n",
+        time_us(r.host.wall_ms * 1000.0),
+        grouped(r.host.mips, 1)
+    ));
+    sections.join("\n")
+}
+
+/// The whole run's figures, one per row.
+fn whole_run(r: &RunRecord) -> Table {
+    let mut table = Table::new(vec![Column::left("whole run"), Column::right("")]);
     let exit = r.exit_code.map_or("none".to_owned(), |c| c.to_string());
-    let rows = [
-        ("exit code", exit),
-        ("cycles", r.cycles.to_string()),
-        ("instructions", r.instructions.to_string()),
-        ("CPI", format!("{:.3}", r.cpi)),
-        ("time", format!("{:.3} µs", r.time_us)),
-        (
-            "asleep",
-            format!(
-                "{:.3} µs ({:.1}%), {:.3} µJ",
-                r.sleep_time_us,
-                100.0 * r.sleep_time_us / r.time_us.max(f64::MIN_POSITIVE),
-                r.sleep_energy_uj
+    table.row(["exit code".to_owned(), exit]);
+    table.row(["cycles".to_owned(), thousands(r.cycles)]);
+    table.row(["instructions".to_owned(), thousands(r.instructions)]);
+    table.row(["CPI".to_owned(), format!("{:.3}", r.cpi)]);
+    table.row(["time".to_owned(), time_us(r.time_us)]);
+    table.row([
+        "asleep".to_owned(),
+        format!(
+            "{} ({:.1}%), {}",
+            time_us(r.sleep_time_us),
+            100.0 * r.sleep_time_us / r.time_us.max(f64::MIN_POSITIVE),
+            energy_uj(r.sleep_energy_uj)
+        ),
+    ]);
+    table.row(["energy".to_owned(), energy_uj(r.energy_uj)]);
+    table.row(["average power".to_owned(), power_mw(r.avg_power_mw)]);
+    table.row([
+        "flash wait cycles".to_owned(),
+        thousands(r.flash_stall_cycles),
+    ]);
+    table.row([
+        "stack peak".to_owned(),
+        match r.stack_reserved_bytes {
+            Some(reserved) => format!(
+                "{} of {} reserved",
+                bytes(r.stack_peak_bytes),
+                bytes(reserved)
             ),
+            None => bytes(r.stack_peak_bytes),
+        },
+    ]);
+    table.row([
+        "heap peak".to_owned(),
+        r.heap_peak_bytes.map_or("no _sbrk".to_owned(), bytes),
+    ]);
+    table.row([
+        "flash".to_owned(),
+        format!(
+            "{} / {}",
+            bytes(r.flash_bytes),
+            bytes(r.flash_capacity_bytes)
         ),
-        ("energy", format!("{:.3} µJ", r.energy_uj)),
-        ("average power", format!("{:.3} mW", r.avg_power_mw)),
-        ("flash wait cycles", r.flash_stall_cycles.to_string()),
-        (
-            "stack peak",
-            match r.stack_reserved_bytes {
-                Some(reserved) => format!("{} B of {reserved} B reserved", r.stack_peak_bytes),
-                None => format!("{} B", r.stack_peak_bytes),
-            },
-        ),
-        (
-            "heap peak",
-            r.heap_peak_bytes
-                .map_or("no _sbrk".to_owned(), |b| format!("{b} B")),
-        ),
-        (
-            "flash",
-            format!("{} / {} B", r.flash_bytes, r.flash_capacity_bytes),
-        ),
-        (
-            "RAM",
-            format!("{} / {} B", r.ram_bytes, r.ram_capacity_bytes),
-        ),
-    ];
-    for (k, v) in rows {
-        let _ = writeln!(out, "  {k:<18} {v}");
-    }
+    ]);
+    table.row([
+        "RAM".to_owned(),
+        format!("{} / {}", bytes(r.ram_bytes), bytes(r.ram_capacity_bytes)),
+    ]);
     // Each RAM region apart where there are several: one can be full while
     // the sum looks roomy.
     for m in r.ram_regions.iter().filter(|_| r.ram_regions.len() > 1) {
-        let name = format!("  {}", m.name);
-        let _ = writeln!(
-            out,
-            "  {name:<18} {} / {} B",
-            m.used_bytes, m.capacity_bytes
-        );
+        table.row([
+            format!("  {}", m.name),
+            format!("{} / {}", bytes(m.used_bytes), bytes(m.capacity_bytes)),
+        ]);
     }
     if r.deep_sleep_wakeups > 0 {
-        let _ = writeln!(
-            out,
-            "  {:<18} {} from deep sleep, {:.3} µJ",
-            "wake-ups", r.deep_sleep_wakeups, r.wakeup_energy_uj
-        );
+        table.row([
+            "wake-ups".to_owned(),
+            format!(
+                "{} from deep sleep, {}",
+                thousands(r.deep_sleep_wakeups),
+                energy_uj(r.wakeup_energy_uj)
+            ),
+        ]);
     }
     let cycles = [
         r.duty_cycle
             .as_ref()
-            .map(|d| (d, format!("every {} ms", d.period_ms))),
+            .map(|d| (d, format!("every {} ms", grouped(d.period_ms, 3)))),
         r.firmware_duty_cycle
             .as_ref()
-            .map(|d| (d, format!("own, {:.3} ms", d.period_ms))),
+            .map(|d| (d, format!("own, {}", time_us(d.period_ms * 1000.0)))),
     ];
     for (d, label) in cycles.into_iter().flatten() {
-        let _ = writeln!(
-            out,
-            "  {:<18} {:.4} mW, {:.4} mA",
-            label, d.avg_power_mw, d.avg_current_ma
-        );
+        table.row([
+            label,
+            format!(
+                "{}, {} mA",
+                power_mw(d.avg_power_mw),
+                grouped(d.avg_current_ma, 4)
+            ),
+        ]);
         if let Some(hours) = d.battery_life_h {
-            let _ = writeln!(
-                out,
-                "  {:<18} {:.1} h ({:.1} days)",
-                "battery life",
-                hours,
-                hours / 24.0
-            );
+            table.row([
+                "battery life".to_owned(),
+                format!(
+                    "{} h ({} days)",
+                    grouped(hours, 1),
+                    grouped(hours / 24.0, 1)
+                ),
+            ]);
         }
     }
     if let Some(fault) = &r.handled_fault {
-        let _ = writeln!(out, "  {:<18} {fault}", "handled fault");
+        table.row(["handled fault".to_owned(), fault.clone()]);
     }
-    if r.clocks.len() > 1 {
-        let _ = writeln!(
-            out,
-            "clocks (as the firmware set them):\n  {:>10} {:>4} {:>8} {:>14}",
-            "MHz", "WS", "caches", "cycles"
-        );
-        for c in &r.clocks {
-            let flag = |on: bool, letter: char| if on { letter } else { '-' };
-            let caches: String = [
-                flag(c.flash.prefetch, 'P'),
-                flag(c.flash.icache, 'I'),
-                flag(c.flash.dcache, 'D'),
-            ]
-            .iter()
-            .collect();
-            let _ = writeln!(
-                out,
-                "  {:>10.3} {:>4} {:>8} {:>14}",
-                c.hclk_hz as f64 / 1e6,
-                c.flash.wait_states,
-                caches,
-                c.cycles
-            );
-        }
+    table
+}
+
+/// The clock settings the firmware ran at, with the cycles spent at each.
+fn clocks(r: &RunRecord) -> Table {
+    let mut table = Table::new(vec![
+        Column::right("MHz"),
+        Column::right("WS"),
+        Column::right("caches"),
+        Column::right("cycles"),
+    ]);
+    for c in &r.clocks {
+        let flag = |on: bool, letter: char| if on { letter } else { '-' };
+        let caches: String = [
+            flag(c.flash.prefetch, 'P'),
+            flag(c.flash.icache, 'I'),
+            flag(c.flash.dcache, 'D'),
+        ]
+        .iter()
+        .collect();
+        table.row([
+            grouped(c.hclk_hz as f64 / 1e6, 3),
+            c.flash.wait_states.to_string(),
+            caches,
+            thousands(c.cycles),
+        ]);
     }
-    if !r.peripherals.is_empty() {
-        let _ = writeln!(
-            out,
-            "peripherals touched:\n  {:<12} {:<10} {:>10} {:>8} {:>8}",
-            "block", "register", "address", "reads", "writes"
-        );
-        for p in &r.peripherals {
-            let _ = writeln!(
-                out,
-                "  {:<12} {:<10} {:#010x} {:>8} {:>8}{}",
-                p.peripheral,
-                p.register,
-                p.address,
-                p.reads,
-                p.writes,
-                if p.modeled {
-                    ""
-                } else {
-                    "  (not modeled: keeps writes)"
-                }
-            );
-        }
-    }
-    if !r.regions.is_empty() {
-        let _ = writeln!(
-            out,
-            "regions:\n  {:<24} {:>8} {:>14} {:>14} {:>12}",
-            "name", "calls", "cycles", "cycles/call", "µJ"
-        );
-        for g in &r.regions {
-            let _ = writeln!(
-                out,
-                "  {:<24} {:>8} {:>14} {:>14} {:>12.3}",
-                g.name,
-                g.calls,
-                g.cycles,
-                g.cycles / g.calls.max(1),
-                g.energy_uj
-            );
-        }
-    }
-    if !r.profile.is_empty() && top > 0 {
-        let _ = writeln!(
-            out,
-            "profile (top {top} by self cycles):\n  {:<32} {:>14} {:>14} {:>8} {:>7}",
-            "function", "self", "total", "calls", "self %"
-        );
-        for f in r.profile.iter().take(top) {
-            let share = 100.0 * f.self_cycles as f64 / r.cycles.max(1) as f64;
-            let _ = writeln!(
-                out,
-                "  {:<32} {:>14} {:>14} {:>8} {:>6.2}%",
-                f.name, f.self_cycles, f.total_cycles, f.calls, share
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "host: {:.1} ms, {:.1} MIPS",
-        r.host.wall_ms, r.host.mips
-    );
-    out
+    table
 }

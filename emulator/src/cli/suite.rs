@@ -13,7 +13,12 @@ use mcubench::suite::{
     check_images, jobs, repeated_target, run_suite, Filter, Manifest, Shard, SuiteOptions,
     TargetEntry, Worker,
 };
+use mcubench_reports::numbers::{bytes, energy_uj, figure, thousands, time_us};
+use mcubench_reports::table::{Cell, Column, Table};
 use mcubench_reports::{json, Status};
+
+use super::console::{self, Console};
+use super::Format;
 
 /// Arguments of `mcubench suite`.
 #[derive(Debug, clap::Args)]
@@ -54,6 +59,10 @@ pub struct Args {
     /// Directory of target files that add to or replace the shipped ones.
     #[arg(long)]
     targets_dir: Option<PathBuf>,
+    /// What is printed on stdout at the end: the summary table, or the results
+    /// document itself (json). The files written are the same whatever it is.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 /// The default manifest: a checkout's, when run from one (its images may be
@@ -69,7 +78,7 @@ fn default_manifest(out: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Runs the suite; exit 1 when any run failed or could not run (a skipped run is neither).
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
     let manifest_path = match args.manifest {
         Some(path) => path,
         None => default_manifest(&args.out)?,
@@ -125,7 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
     };
     let total = jobs(&manifest, &options.targets, &options.filter, options.shard).len();
-    let bar = std::io::stderr().is_terminal().then(|| {
+    let bar = (std::io::stderr().is_terminal() && !console.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}")
@@ -149,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => {
                 let mut n = done.lock().unwrap_or_else(|e| e.into_inner());
                 *n += 1;
-                eprintln!("[{n}/{total}] {line}");
+                console.note(format_args!("[{n}/{total}] {line}"));
             }
         }
     };
@@ -163,11 +172,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let results_path = args.out.join("results.json");
     json::write_results(&results_path, &results)?;
-    print!("{}", summary(&results));
-    println!("results: {}", results_path.display());
+    match args.format {
+        Format::Json => print!("{}", json::to_json(&results)),
+        Format::Table => console::print(&summary(&results, Format::Table)),
+        Format::Markdown => print!("{}", summary(&results, Format::Markdown)),
+    }
+    console.note(format_args!("results: {}", results_path.display()));
     if !args.no_report {
         let page = mcubench_reports::html::write_report(&results_path, None, &args.out)?;
-        println!("report:  {}", page.display());
+        console.note(format_args!("report:  {}", page.display()));
     }
     let failed = results
         .runs
@@ -180,53 +193,72 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// One line per run: the figures a reader scans first, one call of the
-/// headline region (one inference, one training step) ahead of the whole run.
-fn summary(results: &mcubench_reports::Results) -> String {
-    use std::fmt::Write;
-    let mut out = format!(
-        "{:<20} {:<14} {:<7} {:>10} {:>11} {:>14} {:>11} {:>11} {:>9} {:>10}\n",
-        "workload",
-        "target",
-        "status",
-        "ms/call",
-        "µJ/call",
-        "cycles",
-        "time ms",
-        "energy µJ",
-        "cyc/MAC",
-        "stack B"
-    );
+/// One row per run: the figures a reader scans first, one call of the
+/// headline region (one inference, one training step) ahead of the whole run;
+/// then the error of each run that has one.
+fn summary(results: &mcubench_reports::Results, format: Format) -> String {
+    let mut table = Table::new(vec![
+        Column::left("workload").wrap_at(32),
+        Column::left("target"),
+        Column::left("status"),
+        Column::right("time/call"),
+        Column::right("energy/call"),
+        Column::right("cycles"),
+        Column::right("time"),
+        Column::right("energy"),
+        Column::right("cyc/MAC"),
+        Column::right("stack"),
+    ]);
+    let mut errors = String::new();
     for r in &results.runs {
-        let cpm = r
-            .cycles_per_mac
-            .map_or("-".to_owned(), |c| format!("{c:.2}"));
-        let (ms, uj) = r
+        let (per_call_time, per_call_energy) = r
             .per_call
             .as_ref()
             .map_or(("-".to_owned(), "-".to_owned()), |c| {
-                (
-                    format!("{:.3}", c.time_us / 1000.0),
-                    format!("{:.2}", c.energy_uj),
-                )
+                (time_us(c.time_us), energy_uj(c.energy_uj))
             });
-        let _ = writeln!(
-            out,
-            "{:<20} {:<14} {:<7} {:>10} {:>11} {:>14} {:>11.3} {:>11.2} {:>9} {:>10}",
-            r.workload,
-            r.target,
-            r.status.as_str(),
-            ms,
-            uj,
-            r.cycles,
-            r.time_us / 1000.0,
-            r.energy_uj,
-            cpm,
-            r.stack_peak_bytes
-        );
+        table.row([
+            Cell::from(r.workload.clone()),
+            Cell::from(r.target.clone()),
+            Cell::styled(r.status.as_str(), status_style(r.status)),
+            Cell::from(per_call_time),
+            Cell::from(per_call_energy),
+            Cell::from(thousands(r.cycles)),
+            Cell::from(time_us(r.time_us)),
+            Cell::from(energy_uj(r.energy_uj)),
+            Cell::from(
+                r.cycles_per_mac
+                    .map_or("-".to_owned(), |c| figure(c, false)),
+            ),
+            Cell::from(bytes(r.stack_peak_bytes)),
+        ]);
         if let Some(e) = &r.error {
-            let _ = writeln!(out, "    {e}");
+            let key = format!("{}@{}", r.workload, r.target);
+            errors.push_str(&match format {
+                Format::Markdown => format!(
+                    "- {}: {}\n",
+                    mcubench_reports::markdown::escape(&key),
+                    mcubench_reports::markdown::escape(e)
+                ),
+                _ => format!("{key}: {e}\n"),
+            });
         }
     }
+    let mut out = console::section(format, "", &table);
+    if !errors.is_empty() {
+        out.push('\n');
+        out.push_str(&errors);
+    }
     out
+}
+
+/// A run's status in colour: what passed green, what failed red, what was
+/// skipped (not a failure) yellow.
+fn status_style(status: Status) -> anstyle::Style {
+    let colour = match status {
+        Status::Ok => anstyle::AnsiColor::Green,
+        Status::Failed | Status::Error => anstyle::AnsiColor::Red,
+        Status::Skipped => anstyle::AnsiColor::Yellow,
+    };
+    colour.on_default()
 }

@@ -4,12 +4,21 @@ use assert_cmd::Command;
 
 use crate::{fixture, targets_dir};
 
+/// `mcubench` run from the repository root, printing as it does into a pipe
+/// whatever the colour variables of the test's environment.
+fn mcubench() -> Command {
+    let mut command = Command::cargo_bin("mcubench").unwrap();
+    command
+        .current_dir(crate::root())
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("NO_COLOR");
+    command
+}
+
 /// What `mcubench ARGS --targets-dir <shipped>` prints, run from the
 /// repository root; the command must succeed.
 fn stdout_of(args: &[&str]) -> String {
-    let out = Command::cargo_bin("mcubench")
-        .unwrap()
-        .current_dir(crate::root())
+    let out = mcubench()
         .args(args)
         .arg("--targets-dir")
         .arg(targets_dir())
@@ -81,8 +90,7 @@ fn the_json_record_has_every_documented_field() {
 
 #[test]
 fn targets_lists_every_shipped_target() {
-    let out = Command::cargo_bin("mcubench")
-        .unwrap()
+    let out = mcubench()
         .arg("targets")
         .arg("--targets-dir")
         .arg(targets_dir())
@@ -170,7 +178,11 @@ fn export_to_stdout_with_a_dash() {
 #[test]
 fn fixed_value_options_list_their_values() {
     for (command, option, bad, listed) in [
-        ("run", "--format", "yaml", "table, json"),
+        ("run", "--format", "yaml", "table, json, markdown"),
+        ("suite", "--format", "yaml", "table, json, markdown"),
+        ("targets", "--format", "yaml", "table, json, markdown"),
+        ("compare", "--format", "yaml", "table, json, markdown"),
+        ("reprice", "--format", "yaml", "table, json, markdown"),
         ("export", "--format", "svg", "gab, bmf, folded, speedscope"),
         (
             "compare",
@@ -473,4 +485,104 @@ fn cargo_run_uses_mcubench_as_its_runner() {
         stdout.contains("arg 1: one\narg 2: --two\narg 3: -3\n3 arguments, digest"),
         "{stdout}"
     );
+}
+
+/// The table's sections as markdown: a heading, then GitHub tables.
+#[test]
+fn the_run_reads_well_as_markdown() {
+    let markdown: String = run_output("markdown")
+        .lines()
+        .filter(|l| !l.starts_with("host:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!markdown.contains('\u{1b}'));
+    insta::assert_snapshot!(markdown);
+}
+
+#[test]
+fn targets_as_json_and_markdown() {
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["targets", "--format", "json"])).unwrap();
+    let f407 = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "stm32f407")
+        .unwrap();
+    assert_eq!(f407["flash_bytes"], 1024 * 1024);
+    assert_eq!(f407["clock_mhz"], 168.0);
+    let markdown = stdout_of(&["targets", "--format", "markdown"]);
+    assert!(markdown.starts_with("| name | core | MHz |"), "{markdown}");
+    assert!(
+        markdown.contains("| stm32f407 | cortex-m4f | 168 | 5 | 1.000 MiB |"),
+        "{markdown}"
+    );
+}
+
+/// A run recorded on the F407 and priced at half its clock.
+#[test]
+fn the_reprice_table_reads_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.json");
+    stdout_of(&[
+        "run",
+        "emulator/tests/fixtures/systick.elf",
+        "--target",
+        "stm32f407",
+        "--format",
+        "json",
+        "--record-trace",
+        trace.to_str().unwrap(),
+    ]);
+    let reprice = |format: &str| {
+        stdout_of(&[
+            "reprice",
+            trace.to_str().unwrap(),
+            "--target",
+            "stm32f407",
+            "--clock-mhz",
+            "84",
+            "--format",
+            format,
+        ])
+    };
+    insta::assert_snapshot!(reprice("table"));
+    let json: serde_json::Value = serde_json::from_str(&reprice("json")).unwrap();
+    assert!(json["cycles"].as_u64().unwrap() > 0);
+}
+
+/// `--quiet` leaves the firmware's own output, or what --format asks for, and
+/// says nothing on stderr when all is well; an error still shows.
+#[test]
+fn quiet_leaves_the_firmware_output_and_errors() {
+    let run = |args: &[&str]| {
+        let out = mcubench()
+            .args([
+                "run",
+                "emulator/tests/fixtures/systick.elf",
+                "-t",
+                "stm32f407",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["-q", "--targets-dir", "targets"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        stdout,
+        "cpuid 0x410fc241\nloop_iterations 100000\nticks 841\ncycles 841235\n"
+    );
+    assert_eq!(stderr, "");
+    let (_, stdout, _) = run(&["--quiet", "--format", "json"]);
+    let record: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(record["exit_code"], 0);
+    let (code, _, stderr) = run(&["-q", "--max-cycles", "1000"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.starts_with("error: "), "{stderr}");
 }

@@ -218,3 +218,85 @@ fn one_run_record_gates_against_another() {
     failed["exit_code"] = 1.into();
     assert_eq!(compare(&base, &failed, &[]).0, 3);
 }
+
+/// `compare base.json new.json ARGS` in a fresh directory, so the labels in the
+/// output are the same on every machine; the colour variables are set as asked.
+fn compare_named(new: &Value, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "base.json", &example());
+    write(dir.path(), "new.json", new);
+    let mut command = Command::cargo_bin("mcubench").unwrap();
+    command
+        .current_dir(dir.path())
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("NO_COLOR")
+        .args(["compare", "base.json", "new.json"])
+        .args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command.output().unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// One run 2% slower (over the default limit), one 1% faster.
+fn mixed() -> Value {
+    let mut new = example();
+    slow_down(&mut new, 0, 2);
+    let cycles = &mut new["runs"][1]["cycles"];
+    *cycles = (cycles.as_u64().unwrap() * 99 / 100).into();
+    new
+}
+
+#[test]
+fn the_comparison_reads_well_as_markdown_and_as_a_table() {
+    let metrics = ["--metric", "cycles,time_us,stack_peak_bytes"];
+    let (markdown, _) = compare_named(&mixed(), &metrics, &[]);
+    insta::assert_snapshot!("compare_markdown", markdown);
+    let (table, stderr) = compare_named(
+        &mixed(),
+        &[&metrics[..], &["--format", "table"]].concat(),
+        &[],
+    );
+    insta::assert_snapshot!("compare_table", table);
+    assert!(stderr.contains("regression: "), "{stderr}");
+}
+
+/// Colour only on request of the terminal: none into a pipe or under NO_COLOR,
+/// and CLICOLOR_FORCE=1 gives it to a pipe too; JSON and markdown never have any.
+#[test]
+fn colour_follows_the_terminal_and_the_environment() {
+    let table = ["--format", "table"];
+    let escape = |text: &str| text.contains('\u{1b}');
+    let (stdout, stderr) = compare_named(&mixed(), &table, &[]);
+    assert!(!escape(&stdout) && !escape(&stderr), "{stdout:?}");
+    let (stdout, _) = compare_named(
+        &mixed(),
+        &table,
+        &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")],
+    );
+    assert!(!escape(&stdout), "{stdout:?}");
+    let (stdout, _) = compare_named(&mixed(), &table, &[("CLICOLOR_FORCE", "1")]);
+    assert!(
+        stdout.contains("\u{1b}[31mregressed\u{1b}[0m"),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("\u{1b}[32mimproved\u{1b}[0m"), "{stdout:?}");
+    for format in ["markdown", "json"] {
+        let (stdout, _) =
+            compare_named(&mixed(), &["--format", format], &[("CLICOLOR_FORCE", "1")]);
+        assert!(!escape(&stdout), "{format}: {stdout:?}");
+    }
+    let (_, stderr) = compare_named(
+        &mixed(),
+        &["--max", "cycles=oops"],
+        &[("CLICOLOR_FORCE", "1")],
+    );
+    assert!(
+        stderr.starts_with("\u{1b}[1m\u{1b}[31merror:\u{1b}[0m"),
+        "{stderr:?}"
+    );
+}

@@ -16,11 +16,12 @@ fn in_bare(dir: &Path) -> Command {
     command
 }
 
-/// The target names `mcubench targets` lists, each with its line.
+/// The target names `mcubench targets` lists, each with its line (below the
+/// heading and its rule).
 fn listed(stdout: &[u8]) -> Vec<(String, String)> {
     String::from_utf8_lossy(stdout)
         .lines()
-        .skip(1)
+        .skip(2)
         .map(|line| {
             let name = line.split_whitespace().next().unwrap_or_default();
             (name.to_owned(), line.to_owned())

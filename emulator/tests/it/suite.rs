@@ -515,3 +515,65 @@ fn targets_of_a_manifest_may_run_at_their_own_clock() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("stm32f407@0MHz"), "{stderr}");
 }
+
+/// The summary on stdout, as a table and as markdown; progress and where the
+/// results went on stderr, silenced by --quiet.
+#[test]
+fn the_suite_summary_reads_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest_in(dir.path());
+    let summary = |args: &[&str]| {
+        let out = suite_cli(dir.path(), &path, args)
+            .code(1)
+            .get_output()
+            .clone();
+        let dir_name = dir.path().display().to_string();
+        (
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .replace(&dir_name, "[DIR]"),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (table, stderr) = summary(&["--jobs", "1"]);
+    insta::assert_snapshot!("suite_summary_table", table);
+    assert!(
+        stderr.contains("[3/3] ") && stderr.contains("results: "),
+        "{stderr}"
+    );
+    let (markdown, _) = summary(&["--format", "markdown"]);
+    insta::assert_snapshot!("suite_summary_markdown", markdown);
+    let (json, stderr) = summary(&["--quiet", "--format", "json"]);
+    assert_eq!(stderr, "");
+    let results = mcubench_reports::json::parse_results(&json, Path::new("stdout")).unwrap();
+    assert_eq!(results.runs.len(), 3);
+}
+
+/// A long workload name wraps within its column: the columns beside it stay put.
+#[test]
+fn a_long_workload_name_keeps_the_columns_aligned() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest_in(dir.path());
+    let long = "semihost-with-a-name-far-longer-than-any-column-should-be-wide";
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"semihost\"", &format!("\"{long}\""))).unwrap();
+    let out = suite_cli(dir.path(), &path, &["--filter", long])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    let column = |line: &str, word: &str| line.find(word).map(|i| line[..i].chars().count());
+    let target = column(lines[0], "target").unwrap();
+    assert!(target <= 34, "{table}");
+    let row = lines.iter().find(|l| l.contains("stm32f407")).unwrap();
+    assert_eq!(column(row, "stm32f407"), Some(target), "{table}");
+    let width = lines[0].chars().count();
+    assert!(lines.iter().all(|l| l.chars().count() <= width), "{table}");
+    let name: String = lines[2..]
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(name.starts_with(long), "{table}");
+}
