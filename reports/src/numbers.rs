@@ -79,6 +79,12 @@ fn round_to(value: f64, decimals: i32) -> f64 {
     (value * scale).round() / scale
 }
 
+/// `value` with `decimals` places and thousands separators: `grouped(12345.67, 1)` ->
+/// `12,345.7`.
+pub fn grouped(value: f64, decimals: usize) -> String {
+    group(&format!("{value:.decimals$}"))
+}
+
 /// Thousands separators in the whole part of a printed number: `-12345.6` -> `-12,345.6`.
 fn group(number: &str) -> String {
     let (sign, rest) = number
@@ -186,6 +192,8 @@ mod tests {
         assert_eq!(group("-12345.6"), "-12,345.6");
         assert_eq!(group("999"), "999");
         assert_eq!(group("1234567.125"), "1,234,567.125");
+        assert_eq!(grouped(12345.67, 1), "12,345.7");
+        assert_eq!(grouped(0.5, 3), "0.500");
     }
 
     #[test]

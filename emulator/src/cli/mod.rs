@@ -25,11 +25,14 @@ use mcubench::target::Catalog;
 #[derive(Debug, Parser)]
 #[command(name = "mcubench", version, about)]
 pub struct Cli {
-    /// Print no progress and no informational lines on stderr (`wrote FILE`,
-    /// where the suite's results went); for `run --format table`, also no
-    /// header, separators or figures, only the firmware's own output. Still
-    /// printed: results asked for with --format json or markdown, warnings,
-    /// errors, and run's notes on registers no model serves.
+    /// No progress or informational lines; errors and warnings still print
+    ///
+    /// Silenced: the suite's progress, the `wrote FILE`, `results:` and
+    /// `report:` lines on stderr, and for `run --format table` the header,
+    /// separators and figures, leaving only the firmware's own output. Still
+    /// printed: results asked for with --format json or markdown, the tables of
+    /// the other commands, warnings, errors, and run's notes on registers no
+    /// model serves.
     #[arg(long, short, global = true)]
     quiet: bool,
     #[command(subcommand)]
