@@ -629,7 +629,8 @@ mod tests {
     fn the_highest_pending_wins_by_priority_then_number() {
         let mut n = Nvic::new(240, 8);
         for irq in [200, 3, 100] {
-            n.write(reg::ISER + 4 * (irq / 32), 1 << (irq % 32)).unwrap();
+            n.write(reg::ISER + 4 * (irq / 32), 1 << (irq % 32))
+                .unwrap();
             n.raise_irq(irq);
         }
         assert_eq!(n.highest_pending(), Some(exception::IRQ0 + 3));
