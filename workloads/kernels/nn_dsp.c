@@ -24,7 +24,12 @@
 #define COL_MAX 1024
 
 static int8_t col8[COL_MAX];
-static int16_t col16[2][COL_MAX];
+/* Widened columns for convolutions; a depthwise layer's accumulators of one
+ * output pixel share the space. */
+static union {
+    int16_t col16[2][COL_MAX];
+    int32_t acc[COL_MAX];
+} work;
 
 static uint32_t load32(const void *p)
 {
@@ -86,9 +91,40 @@ static out_stage out_stage_of(const nn_layer *l)
     return q;
 }
 
+/* nn_requantize in a third of the instructions, bit for bit the same, for
+ * the usual multiplier below 1 (shift <= 0; others take the portable form):
+ * - the rounding doubling high multiply floor((a * m + 2^30) / 2^31) equals
+ *   SMMULR(2a, m) = floor((2am + 2^31) / 2^32) whenever 2a fits in 32 bits
+ *   (else the portable form runs);
+ * - dividing by 2^r (r > 0) rounding half away from zero is
+ *   (x + 2^(r-1) - (x < 0)) >> r, the -1 being x >> 31; no overflow, as
+ *   |x| < 2^30 once 2a fits and r <= 31. */
+static inline __attribute__((always_inline)) int32_t requantize(int32_t acc, int32_t mult, int32_t shift)
+{
+    const int32_t a2 = (int32_t)((uint32_t)acc << 1);
+    if (__builtin_expect(shift > 0 || (a2 >> 1) != acc, 0))
+        return nn_requantize(acc, mult, shift);
+    int32_t x;
+    __asm__("smmulr %0, %1, %2" : "=r"(x) : "r"(a2), "r"(mult));
+    const int right = -shift;
+    if (__builtin_expect(right == 0, 0))
+        return x;
+    return (x + (1 << (right - 1)) + (x >> 31)) >> right;
+}
+
 static inline __attribute__((always_inline)) int8_t finish(const out_stage *q, int32_t acc, int c)
 {
-    return nn_clamp(nn_requantize(acc, q->mult[c], q->shift[c]) + q->out_offset, q->act_min, q->act_max);
+    int32_t v = requantize(acc, q->mult[c], q->shift[c]) + q->out_offset;
+    v = v < q->act_min ? q->act_min : v;
+    return (int8_t)(v > q->act_max ? q->act_max : v);
+}
+
+/* out[c] for the n accumulators of one output pixel: apart from the loop
+ * that sums them, the output stage keeps its constants in registers. */
+static void finish_all(const out_stage *q, const int32_t *acc, int n, int8_t *out)
+{
+    for (int c = 0; c < n; c++)
+        out[c] = finish(q, acc[c], c);
 }
 
 /* acc += dot(col, row) over k, for a column widened by widen(). */
@@ -228,13 +264,13 @@ void nn_conv_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
     const int pixels = l->out_h * l->out_w, out_c = l->out_c;
     int p = 0;
     for (; p + 2 <= pixels; p += 2, out += 2 * out_c) {
-        im2col(l, in, p, col16[0]);
-        im2col(l, in, p + 1, col16[1]);
-        mat_vec2(l, col16[0], col16[1], k, out, out + out_c);
+        im2col(l, in, p, work.col16[0]);
+        im2col(l, in, p + 1, work.col16[1]);
+        mat_vec2(l, work.col16[0], work.col16[1], k, out, out + out_c);
     }
     if (p < pixels) {
-        im2col(l, in, p, col16[0]);
-        mat_vec(l, col16[0], k, out);
+        im2col(l, in, p, work.col16[0]);
+        mat_vec(l, work.col16[0], k, out);
     }
 }
 
@@ -244,15 +280,34 @@ void nn_fc_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
         nn_fc_ref(l, in, out);
         return;
     }
-    widen(in, l->in_c, l->in_offset, col16[0]);
-    mat_vec(l, col16[0], l->in_c, out);
+    widen(in, l->in_c, l->in_offset, work.col16[0]);
+    mat_vec(l, work.col16[0], l->in_c, out);
 }
 
+/* Four channels of one depthwise tap: x and w point at the tap's input and
+ * weight words; SMLABB/SMLATT multiply the matching halfwords of the
+ * unpacked pairs into the four accumulators. */
+#define DW_TAP(x, w)                                                      \
+    do {                                                                  \
+        uint32_t xv_ = load32(x), wv_ = load32(w);                        \
+        int32_t xe_ = __sxtab16(off2, xv_), xo_ = sxtab16_odd(off2, xv_); \
+        int32_t we_ = __sxtb16(wv_), wo_ = sxtb16_odd(wv_);               \
+        a0 = __smlabb(xe_, we_, a0);                                      \
+        a2 = __smlatt(xe_, we_, a2);                                      \
+        a1 = __smlabb(xo_, wo_, a1);                                      \
+        a3 = __smlatt(xo_, wo_, a3);                                      \
+    } while (0)
+
 /* Depthwise: channels are innermost in both activations and weights, so four
- * channels load as one word each; SMLABB/SMLATT multiply the matching
- * halfwords of the unpacked pairs into four separate accumulators. */
+ * channels load as one word each. A 3x3 window wholly inside the input (all
+ * output pixels but a padded layer's border) runs its nine taps unrolled:
+ * with nine MACs per output, loop control would cost as much as they do. */
 void nn_dwconv_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
 {
+    if (l->in_c > COL_MAX) {
+        nn_dwconv_ref(l, in, out);
+        return;
+    }
     const out_stage q = out_stage_of(l);
     const int c_n = l->in_c, in_h = l->in_h, in_w = l->in_w, k_h = l->k_h, k_w = l->k_w;
     const int32_t in_offset = l->in_offset;
@@ -271,36 +326,48 @@ void nn_dwconv_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
             const int8_t *in0 = in + ((y0 + ky0) * in_w + x0 + kx0) * c_n;
             const int8_t *w_0 = weights + (ky0 * k_w + kx0) * c_n;
             const int rows = ky1 - ky0, cols = kx1 - kx0;
+            const int whole3x3 = k_h == 3 && k_w == 3 && rows == 3 && cols == 3;
+            const int row = in_w * c_n;
             int c = 0;
             for (; c + 4 <= c_n; c += 4) {
                 int32_t a0 = q.bias[c], a1 = q.bias[c + 1];
                 int32_t a2 = q.bias[c + 2], a3 = q.bias[c + 3];
                 const int8_t *ip = in0 + c, *wp = w_0 + c;
-                for (int r = rows; r > 0; r--, ip += in_w * c_n, wp += k_w * c_n) {
-                    const int8_t *x_p = ip, *w_p = wp;
-                    for (int t = cols; t > 0; t--, x_p += c_n, w_p += c_n) {
-                        uint32_t x = load32(x_p);
-                        uint32_t w = load32(w_p);
-                        int32_t xe = __sxtab16(off2, x), xo = sxtab16_odd(off2, x);
-                        int32_t we = __sxtb16(w), wo = sxtb16_odd(w);
-                        a0 = __smlabb(xe, we, a0);
-                        a2 = __smlatt(xe, we, a2);
-                        a1 = __smlabb(xo, wo, a1);
-                        a3 = __smlatt(xo, wo, a3);
+                if (whole3x3) {
+                    DW_TAP(ip, wp);
+                    DW_TAP(ip + c_n, wp + c_n);
+                    DW_TAP(ip + 2 * c_n, wp + 2 * c_n);
+                    ip += row;
+                    wp += 3 * c_n;
+                    DW_TAP(ip, wp);
+                    DW_TAP(ip + c_n, wp + c_n);
+                    DW_TAP(ip + 2 * c_n, wp + 2 * c_n);
+                    ip += row;
+                    wp += 3 * c_n;
+                    DW_TAP(ip, wp);
+                    DW_TAP(ip + c_n, wp + c_n);
+                    DW_TAP(ip + 2 * c_n, wp + 2 * c_n);
+                } else {
+                    for (int r = rows; r > 0; r--, ip += row, wp += k_w * c_n) {
+                        const int8_t *x_p = ip, *w_p = wp;
+                        for (int t = cols; t > 0; t--, x_p += c_n, w_p += c_n)
+                            DW_TAP(x_p, w_p);
                     }
                 }
-                out[c] = finish(&q, a0, c);
-                out[c + 1] = finish(&q, a1, c + 1);
-                out[c + 2] = finish(&q, a2, c + 2);
-                out[c + 3] = finish(&q, a3, c + 3);
+                int32_t *sums = work.acc + c;
+                sums[0] = a0;
+                sums[1] = a1;
+                sums[2] = a2;
+                sums[3] = a3;
             }
             for (; c < c_n; c++) {
                 int32_t acc = q.bias[c];
                 for (int r = 0; r < rows; r++)
                     for (int t = 0; t < cols; t++)
                         acc += (in0[(r * in_w + t) * c_n + c] + in_offset) * w_0[(r * k_w + t) * c_n + c];
-                out[c] = finish(&q, acc, c);
+                work.acc[c] = acc;
             }
+            finish_all(&q, work.acc, c_n, out);
         }
     }
 }
