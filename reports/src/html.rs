@@ -1,41 +1,53 @@
-//! The self-contained HTML report (`mcubench report`).
+//! The self-contained HTML report (`mcubench report`, and `index.html` of `mcubench suite`).
 //!
-//! One page, no network: CSS and the page template are compiled in with `include_str!`,
-//! charts are inline SVG from a [`Plotter`], and each run's flame graph is inferno's SVG
-//! in a sandboxed `srcdoc` iframe so its script and ids stay separate from the page's and
-//! from the other runs'. Every string that comes from a results file goes through
-//! [`escape`]. With a baseline every figure shows its change, green when it shrank and
-//! red when it grew (all figures are smaller-is-better), and charts draw both.
+//! The page is built with maud: its `html!` templates are checked at compile time, need
+//! no template files to ship or find at run time, and escape every interpolated string
+//! unless it is explicitly wrapped in `PreEscaped`. Only two things are: the compiled-in
+//! CSS and the charts' SVG (drawn by plotters, which escapes its own text); everything
+//! from a results or ELF file (names, errors, output) is plain text to maud. askama was
+//! the other candidate; it would add template files for no gain on a single page.
+//!
+//! One page, no network: charts are inline SVG from a [`Plotter`], and each run's flame
+//! graph is inferno's SVG in a sandboxed `srcdoc` iframe so its script and ids stay
+//! separate from the page's and from the other runs'.
+//!
+//! Reading order: a workload × target matrix of the per-call figures first, then charts
+//! (one colour per target throughout the page), memory against capacity, the hottest
+//! functions across runs, every figure in one table, and each run in detail. With a
+//! baseline every figure shows its signed change, green when it shrank and red when it
+//! grew (all figures are smaller-is-better), and charts draw both.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use crate::compare::{check_same_suite, compare, Change, Limits, Metric};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use crate::compare::{check_same_suite, compare, Change, Comparison, Limits, Metric};
 use crate::json::read_results;
 use crate::numbers::{figure, thousands};
 use crate::output::write_atomic;
-use crate::plot::{BarChart, Plotter, Series, SvgPlotter};
-use crate::results::{Kind, Results, Run, Status};
+use crate::plot::{color_hex, BarChart, Plotter, Quantity, Series, SvgPlotter};
+use crate::results::{Kind, ProfileEntry, Results, Run, Status};
+use crate::units;
 use crate::Error;
 
-const TEMPLATE: &str = include_str!("html/template.html");
 const CSS: &str = include_str!("html/report.css");
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// How many functions the cross-run table of hot functions lists.
+const HOT_FUNCTIONS: usize = 15;
+/// How many functions a run's own profile table lists.
+const PROFILE_ROWS: usize = 40;
+/// Longest error text shown in a matrix cell; the whole text is in its tooltip and in
+/// the run's details.
+const CELL_ERROR_CHARS: usize = 80;
+
+/// A target as the page shows it: its name, core and clock, and its colour.
+#[derive(Debug, Clone)]
+struct Target<'a> {
+    name: &'a str,
+    core: &'a str,
+    clock_mhz: f64,
+    color: String,
 }
 
 /// What a report shows.
@@ -49,6 +61,8 @@ pub struct Report<'a> {
     pub baseline: Option<(&'a Results, &'a str)>,
     /// The baseline's successful runs by key, so finding one is not a search.
     base_index: HashMap<String, &'a Run>,
+    /// Targets in order of first appearance; a target's index is its colour.
+    targets: Vec<Target<'a>>,
 }
 
 impl<'a> Report<'a> {
@@ -64,12 +78,46 @@ impl<'a> Report<'a> {
                 base_index.entry(run.key()).or_insert(run);
             }
         }
+        let mut seen = HashSet::new();
+        let targets = results
+            .runs
+            .iter()
+            .filter(|r| seen.insert(r.target.as_str()))
+            .enumerate()
+            .map(|(i, r)| Target {
+                name: &r.target,
+                core: &r.core,
+                clock_mhz: r.clock_mhz,
+                color: color_hex(i),
+            })
+            .collect();
         Report {
             results,
             label,
             baseline,
             base_index,
+            targets,
         }
+    }
+
+    /// The baseline's run with the same key, if it ran ok.
+    fn base_run(&self, run: &Run) -> Option<&'a Run> {
+        self.base_index.get(&run.key()).copied()
+    }
+
+    /// The index of `target` in [`Report::targets`] (its colour).
+    fn target_index(&self, target: &str) -> usize {
+        self.targets
+            .iter()
+            .position(|t| t.name == target)
+            .unwrap_or(0)
+    }
+
+    /// The colour of `target`.
+    fn color(&self, target: &str) -> &str {
+        self.targets
+            .get(self.target_index(target))
+            .map_or("#57606a", |t| t.color.as_str())
     }
 }
 
@@ -118,71 +166,8 @@ pub fn write_report(
 /// The whole page as a string.
 pub fn render(report: &Report<'_>, plotter: &dyn Plotter) -> Result<String, Error> {
     let r = report.results;
-    let mut body = String::new();
-    header(&mut body, report);
-    summary_table(&mut body, report);
-    body.push_str("<h2 id=\"charts\">Charts</h2>\n");
-    let how = if report.baseline.is_some() {
-        " Outlines are the baseline; the label above a bar is its change."
-    } else {
-        ""
-    };
-    for chart in charts(report) {
-        match chart {
-            Ok(chart) => {
-                let _ = writeln!(
-                    body,
-                    "<figure>{}<figcaption>{}{how}</figcaption></figure>",
-                    plotter.bar_chart(&chart)?,
-                    caption(&chart.id)
-                );
-            }
-            Err(note) => {
-                let _ = writeln!(body, "<p class=\"empty\">{}</p>", escape(&note));
-            }
-        }
-    }
-    body.push_str("<h2 id=\"runs\">Runs</h2>\n");
-    for (i, run) in r.runs.iter().enumerate() {
-        run_details(&mut body, report, i, run)?;
-    }
-    let _ = writeln!(
-        body,
-        "<footer>Written by {} {} from {}. Emulated figures are deterministic; host wall time \
-         and MIPS are informative only.</footer>",
-        escape(&r.tool.name),
-        escape(&r.tool.version),
-        escape(report.label)
-    );
-    let title = format!("mcubench report: {}", r.provenance.suite);
-    // Body last, so text from results can never be taken for a placeholder.
-    Ok(TEMPLATE
-        .replace("{{title}}", &escape(&title))
-        .replace("{{css}}", CSS)
-        .replace("{{body}}", &body))
-}
-
-fn header(out: &mut String, report: &Report<'_>) {
-    let r = report.results;
-    let p = &r.provenance;
-    let _ = writeln!(out, "<h1>mcubench report: {}</h1>", escape(&p.suite));
-    let _ = write!(
-        out,
-        "<ul class=\"meta\"><li>results <b>{}</b></li><li>manifest <b>{}</b> \
-         <code>{}</code></li><li>{} {}</li><li>schema {}</li>",
-        escape(report.label),
-        escape(&p.manifest),
-        escape(p.manifest_sha256.get(..12).unwrap_or(&p.manifest_sha256)),
-        escape(&r.tool.name),
-        escape(&r.tool.version),
-        escape(&r.schema_version),
-    );
-    if let Some(s) = p.shard {
-        let _ = write!(out, "<li>shard <b>{}/{}</b></li>", s.index, s.count);
-    }
     // Against the baseline: cycles with no tolerance, so any change shows.
-    let cmp = report.baseline.map(|(base, label)| {
-        let _ = write!(out, "<li>baseline <b>{}</b></li>", escape(label));
+    let comparison = report.baseline.map(|(base, _)| {
         let limits = Limits {
             metrics: vec![Metric::Cycles],
             max_regression_pct: 0.0,
@@ -191,27 +176,93 @@ fn header(out: &mut String, report: &Report<'_>) {
         };
         compare(base, r, &limits)
     });
-    out.push_str("</ul>\n");
-    // Figures of another configuration are not a change: say so above them.
-    if let Some(cmp) = &cmp {
-        let notes: Vec<String> = cmp
-            .differences
-            .iter()
-            .map(|d| d.to_string())
-            .chain(
-                cmp.config_changes()
-                    .map(|(run, d)| format!("{}: {d}, another configuration", run.key())),
-            )
-            .collect();
-        if !notes.is_empty() {
-            out.push_str("<ul class=\"meta\">");
-            for note in notes {
-                let _ = write!(out, "<li>⚠️ baseline: {}</li>", escape(&note));
-            }
-            out.push_str("</ul>\n");
-        }
+    let mut drawn = Vec::new();
+    for chart in charts(report) {
+        drawn.push(match chart {
+            Ok(chart) => Ok((plotter.bar_chart(&chart)?, caption(&chart.id))),
+            Err(note) => Err(note),
+        });
     }
-    out.push_str("<div class=\"counts\">");
+    let mut flames = Vec::with_capacity(r.runs.len());
+    for run in &r.runs {
+        flames.push(if run.stacks.iter().any(|s| s.cycles > 0) {
+            Some(flame_graph(run)?)
+        } else {
+            None
+        });
+    }
+    let how = if report.baseline.is_some() {
+        " Outlines are the baseline; the label above a bar is its change."
+    } else {
+        ""
+    };
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="generator" content="mcubench";
+                title { "mcubench report: " (r.provenance.suite) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                main {
+                    (header(report, comparison.as_ref()))
+                    nav {
+                        a href="#matrix" { "At a glance" }
+                        a href="#charts" { "Charts" }
+                        a href="#memory" { "Memory" }
+                        a href="#hot" { "Hot functions" }
+                        a href="#summary" { "All figures" }
+                        a href="#runs" { "Runs" }
+                    }
+                    (matrix(report))
+                    h2 #charts { "Charts" }
+                    @for chart in &drawn {
+                        @match chart {
+                            Ok((svg, caption)) => figure {
+                                div.chart-box { (PreEscaped(svg)) }
+                                figcaption { (caption) (how) }
+                            },
+                            Err(note) => p.empty { (note) },
+                        }
+                    }
+                    (memory(report))
+                    (hot_functions(report))
+                    (summary_table(report))
+                    h2 #runs { "Runs" }
+                    @for (i, run) in r.runs.iter().enumerate() {
+                        (run_details(report, i, run, flames[i].as_deref()))
+                    }
+                    footer {
+                        "Written by " (r.tool.name) " " (r.tool.version) " from " (report.label)
+                        ". Emulated figures are deterministic; host wall time and MIPS are \
+                         informative only."
+                    }
+                }
+            }
+        }
+    };
+    Ok(page.into_string())
+}
+
+fn header(report: &Report<'_>, comparison: Option<&Comparison>) -> Markup {
+    let r = report.results;
+    let p = &r.provenance;
+    // Figures of another configuration are not a change: say so above them.
+    let notes: Vec<String> = comparison
+        .map(|cmp| {
+            cmp.differences
+                .iter()
+                .map(|d| d.to_string())
+                .chain(
+                    cmp.config_changes()
+                        .map(|(run, d)| format!("{}: {d}, another configuration", run.key())),
+                )
+                .collect()
+        })
+        .unwrap_or_default();
     let count = |s: Status| r.runs.iter().filter(|run| run.status == s).count();
     let mut tiles = vec![
         ("runs", r.runs.len()),
@@ -220,7 +271,7 @@ fn header(out: &mut String, report: &Report<'_>) {
         ("could not run", count(Status::Error)),
         ("skipped", count(Status::Skipped)),
     ];
-    if let Some(cmp) = &cmp {
+    if let Some(cmp) = comparison {
         let changes = |c: Change| {
             cmp.runs
                 .iter()
@@ -235,123 +286,71 @@ fn header(out: &mut String, report: &Report<'_>) {
             cmp.runs.iter().filter(|r| r.status_regressed()).count(),
         ));
     }
-    for (name, n) in tiles {
-        let _ = write!(out, "<div class=\"count\"><b>{n}</b>{name}</div>");
+    html! {
+        h1 { "mcubench report: " (p.suite) }
+        ul.meta {
+            li { "results " b { (report.label) } }
+            li {
+                "manifest " b { (p.manifest) } " "
+                code { (p.manifest_sha256.get(..12).unwrap_or(&p.manifest_sha256)) }
+            }
+            li { (r.tool.name) " " (r.tool.version) }
+            li { "schema " (r.schema_version) }
+            @if let Some(s) = p.shard {
+                li { "shard " b { (s.index) "/" (s.count) } }
+            }
+            @if let Some((_, label)) = report.baseline {
+                li { "baseline " b { (label) } }
+            }
+        }
+        @if !notes.is_empty() {
+            ul.meta {
+                @for note in &notes {
+                    li { "⚠️ baseline: " (note) }
+                }
+            }
+        }
+        div.counts {
+            @for (name, n) in &tiles {
+                div.count { b { (n) } (name) }
+            }
+        }
     }
-    out.push_str("</div>\n");
 }
 
-/// The baseline's run with the same key, if it ran ok.
-fn base_run<'a>(report: &Report<'a>, run: &Run) -> Option<&'a Run> {
-    report.base_index.get(&run.key()).copied()
+/// The change of `value` from the baseline's `base`, as a coloured signed percentage;
+/// nothing without a baseline, `new` when the baseline has no such figure.
+/// `mark_same` shows an unchanged figure as `=` rather than leaving it unmarked.
+fn delta(value: f64, base: Option<Option<f64>>, mark_same: bool) -> Markup {
+    match base {
+        None => html! {},
+        Some(None) => html! { span.d.new { "new" } },
+        Some(Some(b)) if b == value && mark_same => html! { span.d.same { "=" } },
+        Some(Some(b)) if b == value => html! {},
+        Some(Some(b)) => {
+            let class = if value < b { "d better" } else { "d worse" };
+            html! { span class=(class) { (units::change(value, b)) } }
+        }
+    }
 }
 
 /// A figure cell: the value, and with a baseline its change.
-fn cell(value: Option<f64>, integer: bool, base: Option<Option<f64>>) -> String {
-    cell_marked(value, integer, base, true)
-}
-
-/// [`cell`] that leaves unchanged figures unmarked (for the long per-run tables).
-fn quiet_cell(value: Option<f64>, integer: bool, base: Option<Option<f64>>) -> String {
-    cell_marked(value, integer, base, false)
-}
-
-fn cell_marked(
-    value: Option<f64>,
-    integer: bool,
-    base: Option<Option<f64>>,
-    mark_same: bool,
-) -> String {
-    let Some(v) = value else {
-        return "<td class=\"num\">—</td>".to_owned();
-    };
-    let delta = match base {
-        None => String::new(),
-        Some(None) => "<span class=\"d new\">new</span>".to_owned(),
-        Some(Some(b)) if b == v && mark_same => "<span class=\"d same\">=</span>".to_owned(),
-        Some(Some(b)) if b == v => String::new(),
-        Some(Some(b)) => {
-            let class = if v < b { "better" } else { "worse" };
-            let text = if b == 0.0 {
-                "from 0".to_owned()
-            } else {
-                format!("{:+.2}%", (v - b) / b * 100.0)
-            };
-            format!("<span class=\"d {class}\">{text}</span>")
-        }
-    };
-    format!("<td class=\"num\">{}{delta}</td>", figure(v, integer))
+fn cell(value: Option<f64>, integer: bool, base: Option<Option<f64>>, mark_same: bool) -> Markup {
+    match value {
+        None => html! { td.num { "—" } },
+        Some(v) => html! { td.num { (figure(v, integer)) (delta(v, base, mark_same)) } },
+    }
 }
 
 /// The run's status as a badge.
-fn status_badge(run: &Run) -> String {
+fn status_badge(run: &Run) -> Markup {
     let word = run.status.as_str();
-    format!("<span class=\"status status-{word}\">{word}</span>")
+    html! { span class={ "status status-" (word) } { (word) } }
 }
 
-fn summary_table(out: &mut String, report: &Report<'_>) {
-    out.push_str(
-        "<h2 id=\"summary\">Summary</h2>\n<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>Workload</th>\
-         <th>Target</th><th>Status</th>\
-         <th class=\"num\">Time/call (µs)</th><th class=\"num\">Energy/call (µJ)</th>\
-         <th class=\"num\">Cycles</th><th class=\"num\">Time (µs)</th><th class=\"num\">Energy (µJ)</th>\
-         <th class=\"num\">Cycles/MAC</th><th class=\"num\">Stack peak (B)</th>\
-         <th class=\"num\">Flash (B)</th><th class=\"num\">RAM (B)</th></tr></thead><tbody>\n",
-    );
-    let metrics = [
-        Metric::TimeUsPerCall,
-        Metric::EnergyUjPerCall,
-        Metric::Cycles,
-        Metric::TimeUs,
-        Metric::EnergyUj,
-        Metric::CyclesPerMac,
-        Metric::StackPeakBytes,
-        Metric::FlashBytes,
-        Metric::RamBytes,
-    ];
-    for (i, run) in report.results.runs.iter().enumerate() {
-        let _ = write!(
-            out,
-            "<tr><td><a href=\"#run-{i}\">{}</a><small>{}</small></td><td>{}<small>{} at {} \
-             MHz{}</small></td><td>{}</td>",
-            escape(&run.workload),
-            kind_word(run.kind),
-            escape(&run.target),
-            escape(&run.core),
-            figure(run.clock_mhz, true),
-            // Files before schema 1.1 do not record the supply.
-            if run.vdd_v > 0.0 {
-                format!(", {:.2} V", run.vdd_v)
-            } else {
-                String::new()
-            },
-            status_badge(run)
-        );
-        let base = base_run(report, run);
-        for m in metrics {
-            let value = (run.status == Status::Ok).then(|| m.value(run)).flatten();
-            let b = report.baseline.map(|_| base.and_then(|b| m.value(b)));
-            out.push_str(&cell(value, m.is_integer(), b));
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</tbody></table></div>\n");
-    if let Some((base, label)) = report.baseline {
-        let gone: Vec<String> = base
-            .runs
-            .iter()
-            .filter(|b| !report.results.runs.iter().any(|r| r.key() == b.key()))
-            .map(|b| escape(&b.key()))
-            .collect();
-        if !gone.is_empty() {
-            let _ = writeln!(
-                out,
-                "<p>In the baseline {} but not here: {}</p>",
-                escape(label),
-                gone.join(", ")
-            );
-        }
-    }
+/// A small square of the target's colour, the key to every chart.
+fn swatch(color: &str) -> Markup {
+    html! { span.swatch style={ "background:" (color) } {} }
 }
 
 fn kind_word(kind: Kind) -> &'static str {
@@ -361,16 +360,100 @@ fn kind_word(kind: Kind) -> &'static str {
     }
 }
 
-/// Per-call cycles of the `train_step` region.
-fn train_cycles(run: &Run) -> Option<f64> {
-    let r = run.region("train_step").filter(|r| r.calls > 0)?;
-    Some(r.cycles as f64 / r.calls as f64)
+/// Workloads in order of first appearance, with their kind.
+fn workloads(runs: &[Run]) -> Vec<(&str, Kind)> {
+    let mut seen = HashSet::new();
+    runs.iter()
+        .filter(|r| seen.insert(r.workload.as_str()))
+        .map(|r| (r.workload.as_str(), r.kind))
+        .collect()
 }
 
-/// Per-call energy of the `train_step` region, µJ.
-fn train_energy(run: &Run) -> Option<f64> {
-    let r = run.region("train_step").filter(|r| r.calls > 0)?;
-    Some(r.energy_uj / r.calls as f64)
+/// Workloads down, targets across: one call of each run's headline region.
+fn matrix(report: &Report<'_>) -> Markup {
+    let runs = &report.results.runs;
+    let mut by_key: HashMap<(&str, &str), (usize, &Run)> = HashMap::new();
+    for (i, run) in runs.iter().enumerate() {
+        by_key
+            .entry((run.workload.as_str(), run.target.as_str()))
+            .or_insert((i, run));
+    }
+    html! {
+        section #matrix {
+            h2 { "At a glance" }
+            p.lead {
+                "Time and energy of one call of each workload's headline region (one \
+                 inference, one training step) at each target's clock."
+                @if report.baseline.is_some() {
+                    " Percentages are changes from the baseline, green for less and red for \
+                     more; unmarked figures are unchanged."
+                }
+            }
+            div.scroll {
+                table.matrix {
+                    thead {
+                        tr {
+                            th { "Workload" }
+                            @for t in &report.targets {
+                                th {
+                                    (swatch(&t.color)) (t.name)
+                                    small { (t.core) " · " (figure(t.clock_mhz, true)) " MHz" }
+                                }
+                            }
+                        }
+                    }
+                    tbody {
+                        @for (workload, kind) in workloads(runs) {
+                            tr {
+                                th scope="row" { (workload) small { (kind_word(kind)) } }
+                                @for t in &report.targets {
+                                    (matrix_cell(report, by_key.get(&(workload, t.name)).copied()))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn matrix_cell(report: &Report<'_>, run: Option<(usize, &Run)>) -> Markup {
+    let Some((i, run)) = run else {
+        return html! { td.cell { span.absent { "not run" } } };
+    };
+    let link = format!("#run-{i}");
+    if run.status != Status::Ok {
+        let why = run.error.as_deref().unwrap_or("");
+        let short: String = why.chars().take(CELL_ERROR_CHARS).collect();
+        let cut = short.len() < why.len();
+        return html! {
+            td.cell.broken {
+                a href=(link) { (status_badge(run)) }
+                @if !why.is_empty() {
+                    small.why title=(why) { (short) @if cut { "…" } }
+                }
+            }
+        };
+    }
+    let Some(call) = &run.per_call else {
+        return html! { td.cell { a href=(link) { "ok" } small.why { "no headline region" } } };
+    };
+    let base = report
+        .baseline
+        .map(|_| report.base_run(run).and_then(|b| b.per_call.as_ref()));
+    html! {
+        td.cell {
+            div {
+                a.time href=(link) { (units::time(call.time_us)) }
+                (delta(call.time_us, base.map(|b| b.map(|c| c.time_us)), false))
+            }
+            div {
+                span.energy { (units::energy(call.energy_uj)) }
+                (delta(call.energy_uj, base.map(|b| b.map(|c| c.energy_uj)), false))
+            }
+        }
+    }
 }
 
 /// What a chart shows, under it.
@@ -387,14 +470,22 @@ fn caption(id: &str) -> &'static str {
         "chart-cycles-per-mac" => {
             "Cycles of one call of the workload's headline region divided by its MACs."
         }
-        "chart-memory" => {
-            "Flash and static RAM of the image and the deepest stack seen, as a share of \
-             the target's flash and RAM."
-        }
         "chart-train-cycles" => "Cycles of the train_step region divided by its calls.",
         "chart-train-energy" => "Energy of the train_step region divided by its calls.",
         _ => "",
     }
+}
+
+/// Per-call cycles of the `train_step` region.
+fn train_cycles(run: &Run) -> Option<f64> {
+    let r = run.region("train_step").filter(|r| r.calls > 0)?;
+    Some(r.cycles as f64 / r.calls as f64)
+}
+
+/// Per-call energy of the `train_step` region, µJ.
+fn train_energy(run: &Run) -> Option<f64> {
+    let r = run.region("train_step").filter(|r| r.calls > 0)?;
+    Some(r.energy_uj / r.calls as f64)
 }
 
 /// Every chart, or the note that stands in for it when there is nothing to draw.
@@ -402,49 +493,50 @@ fn charts(report: &Report<'_>) -> Vec<Result<BarChart, String>> {
     let any = |_: &Run| true;
     let inference = |r: &Run| r.kind == Kind::Inference;
     let training = |r: &Run| r.kind == Kind::Training;
+    let no_headline = || "No successful runs with a headline region to chart.".to_owned();
     vec![
         grouped(
             report,
-            "chart-latency",
-            "Latency per inference or training step",
-            "time per call (µs)",
+            ("chart-latency", "Latency per inference or training step"),
+            ("time per call", Quantity::Time),
             any,
             |r| r.per_call.as_ref().map(|c| c.time_us),
         )
-        .ok_or_else(|| "No successful runs with a headline region to chart.".to_owned()),
+        .ok_or_else(no_headline),
         grouped(
             report,
-            "chart-energy",
-            "Energy per inference or training step",
-            "energy per call (µJ)",
+            ("chart-energy", "Energy per inference or training step"),
+            ("energy per call", Quantity::Energy),
             any,
             |r| r.per_call.as_ref().map(|c| c.energy_uj),
         )
-        .ok_or_else(|| "No successful runs with a headline region to chart.".to_owned()),
+        .ok_or_else(no_headline),
         grouped(
             report,
-            "chart-cycles-per-mac",
-            "Cycles per MAC (inference region)",
-            "cycles / MAC",
+            ("chart-cycles-per-mac", "Cycles per MAC (inference region)"),
+            ("cycles / MAC", Quantity::Count),
             inference,
             |r| r.cycles_per_mac,
         )
         .ok_or_else(|| "No inference runs with a MAC count.".to_owned()),
-        memory(report).ok_or_else(|| "No successful runs to chart.".to_owned()),
         grouped(
             report,
-            "chart-train-cycles",
-            "Training cost: cycles per train_step call",
-            "cycles / step",
+            (
+                "chart-train-cycles",
+                "Training cost: cycles per train_step call",
+            ),
+            ("cycles / step", Quantity::Count),
             training,
             train_cycles,
         )
         .ok_or_else(|| "No training runs with a train_step region.".to_owned()),
         grouped(
             report,
-            "chart-train-energy",
-            "Training cost: energy per train_step call",
-            "energy / step (µJ)",
+            (
+                "chart-train-energy",
+                "Training cost: energy per train_step call",
+            ),
+            ("energy / step", Quantity::Energy),
             training,
             train_energy,
         )
@@ -452,12 +544,12 @@ fn charts(report: &Report<'_>) -> Vec<Result<BarChart, String>> {
     ]
 }
 
-/// Workloads along x, one bar per target; `None` when nothing has a value.
+/// Workloads along x, one bar per target in the target's colour; `None` when nothing
+/// has a value. `what` is the chart's id and title, `axis` its y label and quantity.
 fn grouped(
     report: &Report<'_>,
-    id: &str,
-    title: &str,
-    y_label: &str,
+    what: (&str, &str),
+    axis: (&str, Quantity),
     include: impl Fn(&Run) -> bool,
     value: impl Fn(&Run) -> Option<f64>,
 ) -> Option<BarChart> {
@@ -488,6 +580,7 @@ fn grouped(
         .iter()
         .map(|&(t, clock)| Series {
             name: format!("{t} @ {} MHz", figure(clock, true)),
+            color: report.target_index(t),
             values: workloads
                 .iter()
                 .map(|w| find(w, t).and_then(&value))
@@ -495,207 +588,371 @@ fn grouped(
             baseline: report.baseline.map(|_| {
                 workloads
                     .iter()
-                    .map(|w| {
-                        find(w, t)
-                            .and_then(|r| base_run(report, r))
-                            .and_then(&value)
-                    })
+                    .map(|w| find(w, t).and_then(|r| report.base_run(r)).and_then(&value))
                     .collect()
             }),
         })
         .collect();
     Some(BarChart {
-        id: id.to_owned(),
-        title: title.to_owned(),
-        y_label: y_label.to_owned(),
+        id: what.0.to_owned(),
+        title: what.1.to_owned(),
+        y_label: axis.0.to_owned(),
+        quantity: axis.1,
         groups: workloads.iter().map(|w| (*w).to_owned()).collect(),
         series,
-        reference: None,
     })
 }
 
-/// `used` as a percentage of `capacity`; `None` when the capacity is unknown (0).
-fn pct(used: u64, capacity: u64) -> Option<f64> {
-    (capacity > 0).then(|| used as f64 / capacity as f64 * 100.0)
-}
-
-/// Flash, static RAM and stack peak of each run as a share of its target's capacity.
-fn memory(report: &Report<'_>) -> Option<BarChart> {
-    let runs: Vec<&Run> = report
+/// Flash, static RAM and stack peak of each ok run against its target's capacity.
+fn memory(report: &Report<'_>) -> Markup {
+    let runs: Vec<(usize, &Run)> = report
         .results
         .runs
         .iter()
-        .filter(|r| r.status == Status::Ok)
+        .enumerate()
+        .filter(|(_, r)| r.status == Status::Ok)
         .collect();
-    if runs.is_empty() {
-        return None;
-    }
-    type Share = fn(&Run) -> Option<f64>;
-    let parts: [(&str, Share); 3] = [
-        ("flash, % of flash", |r| {
-            pct(r.flash_bytes, r.flash_capacity_bytes)
-        }),
-        ("static RAM, % of RAM", |r| {
-            pct(r.ram_bytes, r.ram_capacity_bytes)
-        }),
-        ("stack peak, % of RAM", |r| {
-            pct(r.stack_peak_bytes, r.ram_capacity_bytes)
-        }),
+    type Used = fn(&Run) -> (u64, u64);
+    let parts: [(&str, Used); 3] = [
+        ("Flash", |r| (r.flash_bytes, r.flash_capacity_bytes)),
+        ("Static RAM", |r| (r.ram_bytes, r.ram_capacity_bytes)),
+        ("Stack peak", |r| (r.stack_peak_bytes, r.ram_capacity_bytes)),
     ];
-    let series = parts
-        .iter()
-        .map(|(name, f)| Series {
-            name: (*name).to_owned(),
-            values: runs.iter().map(|r| f(r)).collect(),
-            baseline: report.baseline.map(|_| {
-                runs.iter()
-                    .map(|r| base_run(report, r).and_then(f))
-                    .collect()
-            }),
-        })
-        .collect();
-    Some(BarChart {
-        id: "chart-memory".to_owned(),
-        title: "Memory use against each target's capacity".to_owned(),
-        y_label: "% of capacity".to_owned(),
-        groups: runs
-            .iter()
-            .map(|r| format!("{}\n{}", r.workload, r.target))
-            .collect(),
-        series,
-        reference: Some((100.0, "capacity".to_owned())),
-    })
+    html! {
+        section #memory {
+            h2 { "Memory" }
+            @if runs.is_empty() {
+                p.empty { "No successful runs to show." }
+            } @else {
+                p.lead {
+                    "Image bytes in flash, static RAM (data and bss) and the deepest stack \
+                     seen, each against the target's flash or RAM; a red bar does not fit."
+                }
+                div.memory {
+                    @for (i, run) in &runs {
+                        div.mem-card {
+                            h3 {
+                                (swatch(report.color(&run.target)))
+                                a href={ "#run-" (i) } { (run.workload) " @ " (run.target) }
+                            }
+                            @for (name, f) in &parts {
+                                @let (used, capacity) = f(run);
+                                @let base = report.baseline.map(|_| {
+                                    report.base_run(run).map(|b| f(b).0 as f64)
+                                });
+                                (usage(name, used, capacity, report.color(&run.target), base))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
-fn run_details(out: &mut String, report: &Report<'_>, i: usize, run: &Run) -> Result<(), Error> {
-    let base = base_run(report, run);
-    let _ = writeln!(
-        out,
-        "<details class=\"run\" id=\"run-{i}\"><summary>{} @ {} <span>{} · {} · {} cycles · \
-         {} µs</span></summary>",
-        escape(&run.workload),
-        escape(&run.target),
-        status_badge(run),
-        escape(&run.core),
-        thousands(run.cycles),
-        figure(run.time_us, false)
-    );
-    if let Some(e) = &run.error {
-        let _ = writeln!(out, "<p class=\"error\">{}</p>", escape(e));
+/// One used/capacity bar with its figures.
+fn usage(name: &str, used: u64, capacity: u64, color: &str, base: Option<Option<f64>>) -> Markup {
+    let share = (capacity > 0).then(|| used as f64 / capacity as f64 * 100.0);
+    let over = share.is_some_and(|s| s > 100.0);
+    let width = share.unwrap_or(0.0).clamp(0.0, 100.0);
+    let fill = if over { "var(--worse)" } else { color };
+    html! {
+        div.mem-row {
+            span.mem-name { (name) }
+            div.track title={ (name) ": " (used) " of " (capacity) " bytes" } {
+                div.fill style={ "width:" (format!("{width:.1}")) "%;background:" (fill) } {}
+            }
+            span.mem-figures {
+                (units::bytes(used))
+                @match share {
+                    Some(s) => { " / " (units::bytes(capacity)) " · " (format!("{s:.0}")) "%" },
+                    None => " (capacity unknown)",
+                }
+                (delta(used as f64, base, false))
+            }
+        }
     }
+}
+
+/// The functions with the most self cycles over every ok run, with the run each
+/// belongs to. Only the first [`HOT_FUNCTIONS`] are sorted, so many runs with long
+/// profiles cost a linear pass.
+fn hot_functions(report: &Report<'_>) -> Markup {
+    let mut entries: Vec<(usize, &Run, &ProfileEntry)> = report
+        .results
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == Status::Ok)
+        .flat_map(|(i, r)| r.profile.iter().map(move |e| (i, r, e)))
+        .collect();
+    let order = |a: &(usize, &Run, &ProfileEntry), b: &(usize, &Run, &ProfileEntry)| {
+        b.2.self_cycles
+            .cmp(&a.2.self_cycles)
+            .then_with(|| a.2.name.cmp(&b.2.name))
+            .then(a.0.cmp(&b.0))
+    };
+    if entries.len() > HOT_FUNCTIONS {
+        entries.select_nth_unstable_by(HOT_FUNCTIONS, order);
+        entries.truncate(HOT_FUNCTIONS);
+    }
+    entries.sort_by(order);
+    html! {
+        section #hot {
+            h2 { "Hot functions" }
+            @if entries.is_empty() {
+                p.empty { "No profiles in these results." }
+            } @else {
+                p.lead {
+                    "The " (entries.len()) " functions with the most self cycles (cycles in \
+                     the function itself, not its callees) across all runs."
+                }
+                div.scroll {
+                    table.hot {
+                        thead {
+                            tr {
+                                th { "Function" }
+                                th { "Run" }
+                                th.num { "Self cycles" }
+                                th { "Share of run" }
+                                th.num { "Calls" }
+                            }
+                        }
+                        tbody {
+                            @for (i, run, e) in &entries {
+                                @let share = e.self_cycles as f64 / run.cycles.max(1) as f64 * 100.0;
+                                @let before = report.baseline.map(|_| {
+                                    report
+                                        .base_run(run)
+                                        .and_then(|b| b.profile.iter().find(|p| p.name == e.name))
+                                        .map(|p| p.self_cycles as f64)
+                                });
+                                tr {
+                                    td { code { (e.name) } }
+                                    td {
+                                        (swatch(report.color(&run.target)))
+                                        a href={ "#run-" (i) } { (run.workload) " @ " (run.target) }
+                                    }
+                                    (cell(Some(e.self_cycles as f64), true, before, false))
+                                    td { (share_bar(share)) }
+                                    td.num { (thousands(e.calls)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A percentage with a small bar drawn to scale (100% is 200 px).
+fn share_bar(share: f64) -> Markup {
+    let width = (share.clamp(0.0, 100.0) * 2.0).round();
+    html! {
+        span.bar style={ "width:" (width) "px" } {}
+        (format!("{share:.1}%"))
+    }
+}
+
+/// Every run's figures in one table.
+fn summary_table(report: &Report<'_>) -> Markup {
+    let metrics = [
+        Metric::TimeUsPerCall,
+        Metric::EnergyUjPerCall,
+        Metric::Cycles,
+        Metric::TimeUs,
+        Metric::EnergyUj,
+        Metric::CyclesPerMac,
+        Metric::StackPeakBytes,
+        Metric::FlashBytes,
+        Metric::RamBytes,
+    ];
+    let headings = [
+        "Time/call (µs)",
+        "Energy/call (µJ)",
+        "Cycles",
+        "Time (µs)",
+        "Energy (µJ)",
+        "Cycles/MAC",
+        "Stack peak (B)",
+        "Flash (B)",
+        "RAM (B)",
+    ];
+    let gone: Vec<String> = report
+        .baseline
+        .map(|(base, _)| {
+            let here: HashSet<String> = report.results.runs.iter().map(Run::key).collect();
+            base.runs
+                .iter()
+                .map(Run::key)
+                .filter(|k| !here.contains(k))
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        h2 #summary { "All figures" }
+        div.scroll {
+            table.summary {
+                thead {
+                    tr {
+                        th { "Workload" }
+                        th { "Target" }
+                        th { "Status" }
+                        @for h in headings { th.num { (h) } }
+                    }
+                }
+                tbody {
+                    @for (i, run) in report.results.runs.iter().enumerate() {
+                        @let base = report.base_run(run);
+                        tr {
+                            td { a href={ "#run-" (i) } { (run.workload) } small { (kind_word(run.kind)) } }
+                            td {
+                                (swatch(report.color(&run.target))) (run.target)
+                                small {
+                                    (run.core) " at " (figure(run.clock_mhz, true)) " MHz"
+                                    // Files before schema 1.1 do not record the supply.
+                                    @if run.vdd_v > 0.0 { ", " (format!("{:.2}", run.vdd_v)) " V" }
+                                }
+                            }
+                            td { (status_badge(run)) }
+                            @for m in metrics {
+                                @let value = (run.status == Status::Ok).then(|| m.value(run)).flatten();
+                                @let b = report.baseline.map(|_| base.and_then(|b| m.value(b)));
+                                (cell(value, m.is_integer(), b, true))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if let (Some((_, label)), false) = (report.baseline, gone.is_empty()) {
+            p { "In the baseline " (label) " but not here: " (gone.join(", ")) }
+        }
+    }
+}
+
+fn run_details(report: &Report<'_>, i: usize, run: &Run, flame: Option<&str>) -> Markup {
+    let base = report.base_run(run);
     let exit = run
         .exit_code
         .map_or_else(|| "none".to_owned(), |c| c.to_string());
-    let _ = writeln!(
-        out,
-        "<ul class=\"meta\"><li>image <b>{}</b></li><li>exit code <b>{exit}</b></li>\
-         <li>instructions <b>{}</b></li><li>average power <b>{} mW</b></li>\
-         <li>host: {} ms, {} MIPS (not compared)</li></ul>",
-        escape(&run.image),
-        thousands(run.instructions),
-        figure(run.avg_power_mw, false),
-        figure(run.host.wall_ms, false),
-        figure(run.host.mips, false)
-    );
-    if !run.regions.is_empty() {
-        out.push_str(
-            "<h3>Regions</h3><table><thead><tr><th>Region</th><th class=\"num\">Calls</th>\
-             <th class=\"num\">Cycles</th><th class=\"num\">Cycles/call</th>\
-             <th class=\"num\">Time/call (µs)</th><th class=\"num\">Energy/call (µJ)</th>\
-             </tr></thead><tbody>\n",
-        );
-        for region in &run.regions {
-            let per_call = |r: &crate::results::Region| {
-                let calls = r.calls.max(1) as f64;
-                [
-                    r.cycles as f64 / calls,
-                    r.time_us / calls,
-                    r.energy_uj / calls,
-                ]
-            };
-            let now = per_call(region);
-            let before = base.map(|b| b.region(&region.name).map(per_call));
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
-                escape(&region.name),
-                thousands(region.calls),
-                thousands(region.cycles)
-            );
-            for k in 0..3 {
-                let b = before.map(|b| b.map(|b| b[k]));
-                // Cycles per call is a count; time and energy are not.
-                out.push_str(&quiet_cell(Some(now[k]), k == 0, b));
+    html! {
+        details.run id={ "run-" (i) } {
+            summary {
+                (swatch(report.color(&run.target)))
+                (run.workload) " @ " (run.target) " "
+                span {
+                    (status_badge(run)) " · " (run.core) " · " (thousands(run.cycles))
+                    " cycles · " (units::time(run.time_us))
+                }
             }
-            out.push_str("</tr>\n");
+            @if let Some(e) = &run.error {
+                p.error { (e) }
+            }
+            ul.meta {
+                li { "image " b { (run.image) } }
+                li { "exit code " b { (exit) } }
+                li { "instructions " b { (thousands(run.instructions)) } }
+                li { "average power " b { (figure(run.avg_power_mw, false)) " mW" } }
+                li {
+                    "host: " (figure(run.host.wall_ms, false)) " ms, "
+                    (figure(run.host.mips, false)) " MIPS (not compared)"
+                }
+            }
+            @if !run.regions.is_empty() {
+                h3 { "Regions" }
+                div.scroll {
+                    table {
+                        thead {
+                            tr {
+                                th { "Region" }
+                                th.num { "Calls" }
+                                th.num { "Cycles" }
+                                th.num { "Cycles/call" }
+                                th.num { "Time/call (µs)" }
+                                th.num { "Energy/call (µJ)" }
+                            }
+                        }
+                        tbody {
+                            @for region in &run.regions {
+                                @let per_call = |r: &crate::results::Region| {
+                                    let calls = r.calls.max(1) as f64;
+                                    [r.cycles as f64 / calls, r.time_us / calls, r.energy_uj / calls]
+                                };
+                                @let now = per_call(region);
+                                @let before = base.map(|b| b.region(&region.name).map(per_call));
+                                tr {
+                                    td { (region.name) }
+                                    td.num { (thousands(region.calls)) }
+                                    td.num { (thousands(region.cycles)) }
+                                    @for k in 0..3 {
+                                        // Cycles per call is a count; time and energy are not.
+                                        (cell(Some(now[k]), k == 0, before.map(|b| b.map(|b| b[k])), false))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !run.profile.is_empty() {
+                (profile_table(run, base))
+            }
+            @if let Some(svg) = flame {
+                h3 { "Flame graph" }
+                div.scroll {
+                    iframe.flamegraph id={ "flame-" (i) } sandbox="allow-scripts"
+                        title={ "Flame graph of " (run.key()) }
+                        style={ "height: " (svg_height(svg)) "px" }
+                        srcdoc=(flame_document(svg)) {}
+                }
+            }
+            @if !run.stdout.is_empty() {
+                h3 { "Output" }
+                pre.stdout { (run.stdout) }
+            }
         }
-        out.push_str("</tbody></table>\n");
     }
-    if !run.profile.is_empty() {
-        profile_table(out, run, base);
-    }
-    if run.stacks.iter().any(|s| s.cycles > 0) {
-        let svg = flame_graph(run)?;
-        let _ = writeln!(
-            out,
-            "<h3>Flame graph</h3><iframe class=\"flamegraph\" id=\"flame-{i}\" \
-             sandbox=\"allow-scripts\" title=\"Flame graph of {}\" style=\"height: {}px\" \
-             srcdoc=\"{}\"></iframe>",
-            escape(&run.key()),
-            svg_height(&svg),
-            escape(&flame_document(&svg))
-        );
-    }
-    if !run.stdout.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h3>Output</h3><pre class=\"stdout\">{}</pre>",
-            escape(&run.stdout)
-        );
-    }
-    out.push_str("</details>\n");
-    Ok(())
 }
 
 /// The functions with the most self cycles, largest first, with their share of the run.
-fn profile_table(out: &mut String, run: &Run, base: Option<&Run>) {
-    const SHOWN: usize = 40;
+fn profile_table(run: &Run, base: Option<&Run>) -> Markup {
     let mut entries: Vec<_> = run.profile.iter().collect();
     entries.sort_by(|a, b| b.self_cycles.cmp(&a.self_cycles).then(a.name.cmp(&b.name)));
     let total = run.cycles.max(1) as f64;
-    let _ = writeln!(
-        out,
-        "<h3>Profile</h3><table class=\"profile\"><thead><tr><th>Function</th>\
-         <th class=\"num\">Self cycles</th><th>Share of run</th><th class=\"num\">Total cycles</th>\
-         <th class=\"num\">Calls</th></tr></thead><tbody>"
-    );
-    for e in entries.iter().take(SHOWN) {
-        let share = e.self_cycles as f64 / total * 100.0;
-        let before = base.map(|b| {
-            b.profile
-                .iter()
-                .find(|p| p.name == e.name)
-                .map(|p| p.self_cycles as f64)
-        });
-        let _ = writeln!(
-            out,
-            "<tr><td><code>{}</code></td>{}<td><span class=\"bar\" style=\"width:{:.0}px\">\
-             </span>{:.1}%</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            escape(&e.name),
-            quiet_cell(Some(e.self_cycles as f64), true, before),
-            share * 2.0,
-            share,
-            thousands(e.total_cycles),
-            thousands(e.calls)
-        );
-    }
-    out.push_str("</tbody></table>\n");
-    if entries.len() > SHOWN {
-        let _ = writeln!(
-            out,
-            "<p class=\"empty\">{} more functions not shown.</p>",
-            entries.len() - SHOWN
-        );
+    html! {
+        h3 { "Profile" }
+        div.scroll {
+            table.profile {
+                thead {
+                    tr {
+                        th { "Function" }
+                        th.num { "Self cycles" }
+                        th { "Share of run" }
+                        th.num { "Total cycles" }
+                        th.num { "Calls" }
+                    }
+                }
+                tbody {
+                    @for e in entries.iter().take(PROFILE_ROWS) {
+                        @let before = base.map(|b| {
+                            b.profile.iter().find(|p| p.name == e.name).map(|p| p.self_cycles as f64)
+                        });
+                        tr {
+                            td { code { (e.name) } }
+                            (cell(Some(e.self_cycles as f64), true, before, false))
+                            td { (share_bar(e.self_cycles as f64 / total * 100.0)) }
+                            td.num { (thousands(e.total_cycles)) }
+                            td.num { (thousands(e.calls)) }
+                        }
+                    }
+                }
+            }
+        }
+        @if entries.len() > PROFILE_ROWS {
+            p.empty { (entries.len() - PROFILE_ROWS) " more functions not shown." }
+        }
     }
 }
 
@@ -726,7 +983,8 @@ fn flame_graph(run: &Run) -> Result<String, Error> {
 }
 
 /// The iframe's document. inferno's script makes the SVG as wide as the frame and keeps
-/// its height, so the frame is given that height.
+/// its height, so the frame is given that height; the frame itself is kept wide enough
+/// (see the CSS) that inferno's 12 px text is not scaled down.
 fn flame_document(svg: &str) -> String {
     format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>html,body{{margin:0;overflow:hidden}}\
@@ -750,10 +1008,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escape_covers_markup_and_both_quotes() {
+    fn deltas_are_coloured_and_signed() {
+        let render = |m: Markup| m.into_string();
+        assert_eq!(render(delta(1.0, None, true)), "");
         assert_eq!(
-            escape("<a href='x' title=\"y\">&</a>"),
-            "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;&lt;/a&gt;"
+            render(delta(1.0, Some(None), true)),
+            "<span class=\"d new\">new</span>"
+        );
+        assert_eq!(
+            render(delta(2.0, Some(Some(2.0)), true)),
+            "<span class=\"d same\">=</span>"
+        );
+        assert_eq!(render(delta(2.0, Some(Some(2.0)), false)), "");
+        assert_eq!(
+            render(delta(90.0, Some(Some(100.0)), false)),
+            "<span class=\"d better\">-10.00%</span>"
+        );
+        assert_eq!(
+            render(delta(110.0, Some(Some(100.0)), false)),
+            "<span class=\"d worse\">+10.00%</span>"
         );
     }
 

@@ -37,6 +37,7 @@ pub mod plot;
 pub mod record;
 pub mod results;
 pub mod table;
+pub mod units;
 
 pub use compare::{Comparison, Limits, Metric};
 pub use error::Error;

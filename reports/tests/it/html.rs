@@ -9,11 +9,10 @@ use mcubench_reports::{json, Error, Results, Status};
 
 use crate::sample;
 
-const CHART_IDS: [&str; 6] = [
+const CHART_IDS: [&str; 5] = [
     "chart-latency",
     "chart-energy",
     "chart-cycles-per-mac",
-    "chart-memory",
     "chart-train-cycles",
     "chart-train-energy",
 ];
@@ -27,8 +26,23 @@ fn with_baseline() -> (Results, Results) {
     base.runs[1].cycles += base.runs[1].cycles / 10; // the new run is faster
     base.runs[1].energy_uj *= 1.1;
     base.runs[6].regions[0].cycles += 1_000_000; // training got cheaper per step
+    if let Some(call) = &mut base.runs[0].per_call {
+        call.time_us *= 0.95; // one inference got slower
+    }
+    if let Some(call) = &mut base.runs[1].per_call {
+        call.energy_uj *= 1.25; // and one cheaper in energy
+    }
     base.runs.remove(4);
     (base, new)
+}
+
+/// The part of `page` from `start` to the first `end` after it.
+fn section<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} not in the page"));
+    let len = page[from..].find(end).expect("section ends") + end.len();
+    &page[from..from + len]
 }
 
 fn render(results: &Results, baseline: Option<&Results>) -> String {
@@ -104,8 +118,8 @@ fn baselines_show_coloured_deltas() {
     let (base, new) = with_baseline();
     let page = render(&new, Some(&base));
     assert!(page.contains("baseline <b>main/results.json</b>"));
-    let summary = page.split("<tbody>").nth(1).unwrap();
-    let mut rows = summary.lines().filter(|l| l.starts_with("<tr>"));
+    let summary = section(&page, "<table class=\"summary\">", "</table>");
+    let mut rows = summary.split("<tr>").skip(2);
     let first_row = rows.next().unwrap();
     assert!(
         first_row.contains("<span class=\"d worse\">+5.26%</span>"),
@@ -151,7 +165,8 @@ fn hostile_strings_are_escaped_everywhere() {
         assert!(!page.contains(raw), "{raw} reached the page unescaped");
     }
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(page.contains("&quot;quoted&quot; &amp; &#39;single&#39;"));
+    // Apostrophes need no escape: every attribute is double-quoted.
+    assert!(page.contains("&quot;quoted&quot; &amp; 'single'"));
     assert!(page.contains("&lt;/pre&gt;&lt;script&gt;alert(3)"));
     // Inside the flame graph's srcdoc, inferno's escaping is escaped again.
     assert!(
@@ -225,8 +240,15 @@ fn a_report_of_only_failures_still_renders() {
         run.status = Status::Error;
     }
     let page = render(&results, None);
-    assert!(page.contains("No successful runs to chart."));
+    assert!(page.contains("No successful runs with a headline region to chart."));
+    assert!(
+        page.contains("No successful runs to show."),
+        "no memory cards"
+    );
+    assert!(page.contains("No profiles in these results."));
     assert!(!page.contains("class=\"chart\""));
+    let matrix = section(&page, "<section id=\"matrix\">", "</section>");
+    assert_eq!(matrix.matches("status-error\">error<").count(), 10);
 }
 
 #[test]
@@ -360,4 +382,195 @@ fn huge_figures_still_render() {
     }
     let page = render(&results, Some(&sample::results()));
     assert!(page.contains("chart-latency"));
+}
+
+/// The matrix leads the page: per-call time and energy by workload and target, with
+/// changes, and broken runs shown as such.
+#[test]
+fn matrix_snapshot() {
+    let (base, mut new) = with_baseline();
+    new.runs[5].status = Status::Skipped;
+    new.runs[5].error = Some("needs an FPU".into());
+    let page = render(&new, Some(&base));
+    let matrix = section(&page, "<section id=\"matrix\">", "</section>");
+    assert!(
+        page.find("id=\"matrix\"") < page.find("id=\"charts\""),
+        "the matrix comes before the charts"
+    );
+    let readable = matrix
+        .replace("<tr>", "\n<tr>")
+        .replace("<td", "\n  <td")
+        .replace("<th", "\n  <th");
+    insta::assert_snapshot!("matrix", readable);
+}
+
+#[test]
+fn hot_functions_span_all_runs() {
+    let results = sample::results();
+    let page = render(&results, None);
+    let hot = section(&page, "<section id=\"hot\">", "</section>");
+    let rows: Vec<&str> = hot.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 15);
+    let (i, run, top) = results
+        .runs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.profile.iter().map(move |e| (i, r, e)))
+        .max_by_key(|(_, _, e)| e.self_cycles)
+        .unwrap();
+    assert!(
+        rows[0].contains(&format!("<code>{}</code>", top.name)),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[0].contains(&format!(
+            "href=\"#run-{i}\">{} @ {}<",
+            run.workload, run.target
+        )),
+        "{}",
+        rows[0]
+    );
+    let cycles: Vec<u64> = rows
+        .iter()
+        .map(|r| {
+            let cell = r.split("<td class=\"num\">").nth(1).unwrap();
+            cell.split('<')
+                .next()
+                .unwrap()
+                .replace(',', "")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(cycles.windows(2).all(|w| w[0] >= w[1]), "{cycles:?}");
+}
+
+#[test]
+fn memory_bars_show_use_against_capacity() {
+    let mut results = sample::results();
+    results.runs[0].ram_bytes = results.runs[0].ram_capacity_bytes * 2;
+    let page = render(&results, None);
+    let memory = section(&page, "<section id=\"memory\">", "</section>");
+    let ok = results
+        .runs
+        .iter()
+        .filter(|r| r.status == Status::Ok)
+        .count();
+    assert_eq!(memory.matches("class=\"mem-card\"").count(), ok);
+    assert_eq!(memory.matches("class=\"track\"").count(), 3 * ok);
+    assert!(memory.contains("256 KiB / 128 KiB · 200%"), "over capacity");
+    assert_eq!(
+        memory
+            .matches("width:100.0%;background:var(--worse)")
+            .count(),
+        1,
+        "the bar that does not fit is red and full"
+    );
+}
+
+/// Many runs and long profiles: the page is bounded in the work it does.
+#[test]
+fn many_runs_render_quickly() {
+    let mut results = sample::results();
+    let template = results.runs.clone();
+    results.runs = (0..60)
+        .flat_map(|w| {
+            template.iter().map(move |r| {
+                let mut r = r.clone();
+                r.workload = format!("{}-{w}", r.workload);
+                r.profile = (0..400)
+                    .map(|k| mcubench_reports::results::ProfileEntry {
+                        name: format!("fn_{k}"),
+                        self_cycles: k * 7 + w,
+                        total_cycles: k * 9,
+                        calls: 1,
+                    })
+                    .collect();
+                r
+            })
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let page = render(&results, Some(&sample::results()));
+    assert!(page.contains("chart-latency"));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+/// A script appended to a page for the browser checks: it writes the page's overflow
+/// past the viewport, the viewport width and every visible text smaller than 11 px (SVG
+/// text measured at its drawn scale) into `<pre id="probe">` of the framing page.
+const PROBE: &str = r#"<script>
+(() => {
+  const small = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || !el || el.getClientRects().length === 0) continue;
+    let size = parseFloat(getComputedStyle(el).fontSize);
+    if (el instanceof SVGElement) {
+      const m = el.getScreenCTM();
+      if (m) size *= Math.hypot(m.a, m.b);
+    }
+    if (size < 11) small.push(el.tagName + ' ' + size.toFixed(1) + ' ' + n.textContent.trim().slice(0, 30));
+  }
+  const probe = document.createElement('pre');
+  probe.id = 'probe';
+  probe.textContent = 'overflow=' + (document.documentElement.scrollWidth - innerWidth) +
+    ';width=' + innerWidth + ';small=' + small.length + ';' + small.slice(0, 8).join(' | ');
+  parent.document.body.appendChild(probe);
+})();
+</script>"#;
+
+/// `page` in a frame `width` px wide: headless Chromium keeps its window at least
+/// 500 px wide, and a frame is a viewport of its own, media queries and all. The frame
+/// is a `srcdoc`, so the page's script may write into the framing document.
+fn framed(page: &str, width: i64) -> String {
+    format!(
+        "<!DOCTYPE html><html><body style=\"margin:0\"><iframe style=\"width:{width}px;\
+         height:2400px;border:0;display:block\" srcdoc=\"{}\"></iframe></body></html>",
+        page.replace('&', "&amp;").replace('"', "&quot;")
+    )
+}
+
+/// At phone and desktop widths the page fits the viewport (wide tables and charts
+/// scroll in their own boxes) and no visible text is under 11 px.
+#[test]
+fn chromium_page_fits_phones_and_text_is_readable() {
+    let (base, new) = with_baseline();
+    let page = render(&new, Some(&base)).replace("</body>", &format!("{PROBE}</body>"));
+    let dir = tempfile::tempdir().unwrap();
+    for width in [390, 1400] {
+        let path = dir.path().join(format!("probe-{width}.html"));
+        std::fs::write(&path, framed(&page, width)).unwrap();
+        let Some(dom) = chromium(
+            &format!("file://{}", path.display()),
+            &[
+                "--dump-dom".to_owned(),
+                "--window-size=1400,2400".to_owned(),
+            ],
+        ) else {
+            return;
+        };
+        let probe = dom
+            .split("<pre id=\"probe\">")
+            .nth(1)
+            .and_then(|p| p.split("</pre>").next())
+            .expect("the probe ran");
+        let field = |name: &str| -> i64 {
+            let start = probe.find(&format!("{name}=")).expect(name) + name.len() + 1;
+            let digits: String = probe[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '-')
+                .collect();
+            digits.parse().unwrap()
+        };
+        assert_eq!(field("width"), width, "viewport as asked: {probe}");
+        assert!(field("overflow") <= 0, "page wider than {width}: {probe}");
+        assert_eq!(field("small"), 0, "text under 11 px at {width}: {probe}");
+    }
 }
