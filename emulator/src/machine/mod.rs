@@ -598,6 +598,9 @@ pub struct Machine {
     options: RunOptions,
     /// When the machine was built: the wall-clock limit counts from here.
     started: Instant,
+    /// Writable memory the target lets code run from, mapped without EXEC
+    /// until the first fetch from it (see [`Machine::allow_fetch`]), as (base, size).
+    lazily_executable: Vec<(u32, u32)>,
 }
 
 impl std::fmt::Debug for Machine {
@@ -657,6 +660,25 @@ impl Memory for UcMemory<'_, '_> {
 }
 
 impl Machine {
+    /// Makes the lazily executable region holding `pc` executable, the first
+    /// time code runs from it; false when `pc` lies in none. unicorn sends
+    /// every store to memory it may execute down its self-modifying-code
+    /// path (a page lookup and a search for translated code per store), so
+    /// RAM that never runs code is better mapped without EXEC.
+    fn allow_fetch(&mut self, pc: u32) -> bool {
+        let Some(i) = self
+            .lazily_executable
+            .iter()
+            .position(|&(base, size)| pc.wrapping_sub(base) < size)
+        else {
+            return false;
+        };
+        let (base, size) = self.lazily_executable.swap_remove(i);
+        self.uc
+            .mem_protect(u64::from(base), u64::from(size), Prot::ALL)
+            .is_ok()
+    }
+
     /// Maps `target`'s memory, loads `image` and installs the hooks.
     pub fn new(
         target: &Target,
@@ -794,8 +816,13 @@ impl Machine {
         uc.ctl_set_cpu_model(model as i32)
             .map_err(|e| uc_err("selecting the CPU model", e))?;
 
+        let mut lazily_executable = Vec::new();
         for region in &target.memory {
-            let p = prot(region.access);
+            let mut p = prot(region.access);
+            if region.access.writable() && region.access.executable() {
+                p = Prot::READ | Prot::WRITE;
+                lazily_executable.extend(region.bases().map(|base| (base, region.size)));
+            }
             for base in region.bases() {
                 uc.mem_map(u64::from(base), u64::from(region.size), p)
                     .map_err(|e| uc_err(&format!("mapping {} at {base:#010x}", region.name), e))?;
@@ -823,6 +850,7 @@ impl Machine {
             image,
             options,
             started,
+            lazily_executable,
         };
         machine.install_hooks(target)?;
         Ok(machine)
@@ -1031,6 +1059,10 @@ impl Machine {
                 }
                 (Err(err), None) => {
                     let unmapped = self.uc.get_data_mut().unmapped.take();
+                    if err == unicorn_engine::uc_error::FETCH_PROT && self.allow_fetch(now_pc) {
+                        pc = now_pc;
+                        continue;
+                    }
                     if err == unicorn_engine::uc_error::WRITE_PROT {
                         match self.store_to_flash(now_pc) {
                             Ok(resume) => {

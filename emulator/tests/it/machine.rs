@@ -32,6 +32,16 @@ fn semihosting_calls_reach_the_console_and_answer_with_modeled_figures() {
     );
 }
 
+/// SRAM starts mapped without execute permission (see `Machine::allow_fetch`):
+/// code written there still runs, and a patch of it runs as patched.
+#[test]
+fn code_written_to_sram_runs_and_runs_again_when_patched() {
+    let r = run("ram_code.elf", "stm32f407");
+    assert_eq!(r.exit_code, Some(0), "{:?} {}", r.error, r.stdout);
+    assert_eq!(value(&r.stdout, "first"), 7);
+    assert_eq!(value(&r.stdout, "second"), 42);
+}
+
 #[test]
 fn newlib_rdimon_runs_unmodified() {
     let r = run("hello_rdimon.elf", "mps2-an386");
