@@ -392,54 +392,81 @@ impl Image {
         seg.data.get(at..at + len as usize)
     }
 
+    /// Where the image lies in memory.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            segments: self.segments.iter().map(|s| (s.addr, s.mem_size)).collect(),
+            vector_table: self.vector_table,
+            initial_sp: self.initial_sp,
+            ram_bytes: self.ram_bytes,
+        }
+    }
+
     /// Checks that every segment, the vector table and the stack lie in the target's memory.
     pub fn check_fits(&self, target: &Target) -> Result<(), ImageError> {
-        let does_not_fit = |message: String| ImageError::DoesNotFit {
-            path: self.path.clone(),
-            target: target.name.clone(),
-            message,
-        };
-        for seg in &self.segments {
-            let name = self
-                .symbols
-                .name_of(seg.addr)
+        self.layout()
+            .check_fits(target, &self.symbols)
+            .map_err(|message| ImageError::DoesNotFit {
+                path: self.path.clone(),
+                target: target.name.clone(),
+                message,
+            })
+    }
+}
+
+/// Where an image lies in memory: what must fit a target's memory map, kept
+/// apart from the image so a trace can carry it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Layout {
+    /// Each segment's load address and size in memory, in bytes.
+    pub segments: Vec<(u32, u32)>,
+    /// Address of the vector table.
+    pub vector_table: u32,
+    /// Initial stack pointer, word 0 of the vector table.
+    pub initial_sp: u32,
+    /// RAM the image reserves, in bytes.
+    pub ram_bytes: u64,
+}
+
+impl Layout {
+    /// Checks that every segment, the vector table and the stack lie in
+    /// `target`'s memory; `symbols` name what does not.
+    pub fn check_fits(&self, target: &Target, symbols: &Symbols) -> Result<(), String> {
+        for &(addr, mem_size) in &self.segments {
+            let name = symbols
+                .name_of(addr)
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default();
             if target
-                .region_of(u64::from(seg.addr), u64::from(seg.mem_size))
+                .region_of(u64::from(addr), u64::from(mem_size))
                 .is_none()
             {
-                return Err(does_not_fit(format!(
-                    "{} bytes at {:#010x}..{:#010x}{name} lie outside its memory",
-                    seg.mem_size,
-                    seg.addr,
-                    u64::from(seg.addr) + u64::from(seg.mem_size)
-                )));
+                return Err(format!(
+                    "{mem_size} bytes at {addr:#010x}..{:#010x}{name} lie outside its memory",
+                    u64::from(addr) + u64::from(mem_size)
+                ));
             }
         }
         match target.region_of(u64::from(self.vector_table), 8) {
             Some(region) if region.access.executable() || region.kind == MemoryKind::Flash => {}
             _ => {
-                return Err(does_not_fit(format!(
+                return Err(format!(
                     "vector table at {:#010x} is not in code memory",
                     self.vector_table
-                )))
+                ))
             }
         }
         let stack_ok = target
             .region_of(u64::from(self.initial_sp.wrapping_sub(4)), 4)
             .is_some_and(|r| r.access.writable());
         if !stack_ok {
-            return Err(does_not_fit(format!(
+            return Err(format!(
                 "initial stack pointer {:#010x} is not at the top of writable RAM (the image needs more RAM than the target has)",
                 self.initial_sp
-            )));
+            ));
         }
         if self.ram_bytes > target.capacity(&[MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm]) {
-            return Err(does_not_fit(format!(
-                "needs {} bytes of RAM",
-                self.ram_bytes
-            )));
+            return Err(format!("needs {} bytes of RAM", self.ram_bytes));
         }
         Ok(())
     }

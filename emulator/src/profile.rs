@@ -258,6 +258,11 @@ impl Profiler {
         out
     }
 
+    /// Whether a frame of `func` is open: for a trace, the regions running.
+    pub fn is_active(&self, func: u32) -> bool {
+        self.active[Self::slot(func)] > 0
+    }
+
     /// Inclusive cycles, weighted energy and calls of the function at `index`.
     pub fn totals(&self, index: usize) -> (u64, u64, u64) {
         let slot = index + 1;

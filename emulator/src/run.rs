@@ -277,6 +277,7 @@ pub fn run_loaded(
         trace.image = image.path.display().to_string();
         trace.image_sha256 = image.sha256.clone();
         trace.target = target.name.clone();
+        trace.layout = image.layout();
     }
     Ok(record(&image, target, execution))
 }

@@ -15,6 +15,7 @@ use super::semihosting::{Clock, Outcome};
 use super::{core_register, Engine, Failure, Stop, UcMemory, CLOCK_CHECK_BLOCKS, PPB_BASE};
 use crate::cost::{divide_cycles, weight, Prediction};
 use crate::target::Core;
+use crate::trace::{Closed, Exit};
 
 /// The masks of the special registers. They change only through CPS and MSR
 /// (blocks flagged `MASKS`) and FAULTMASK's clearing on exception return, so
@@ -56,7 +57,12 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             let info = BlockInfo::analyze(
                 &e.decoder, e.model, &e.symbols, addr, &bytes, in_flash, &literal,
             );
-            uc.get_data_mut().blocks.insert(info)
+            let e = uc.get_data_mut();
+            let id = e.blocks.insert(info);
+            if let Some(recorder) = &mut e.counts {
+                recorder.note_code(id, &bytes);
+            }
+            id
         }
     };
     let hot = uc.get_data().blocks.hot(id);
@@ -218,9 +224,6 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
 /// begun.
 fn enter_before_block(uc: &mut Unicorn<'_, Engine>, number: u32, addr: u32) {
     let e = uc.get_data_mut();
-    if let Some(counts) = &mut e.counts {
-        counts.abandon(e.cur);
-    }
     e.cur = 0;
     let entered = Exceptions { uc }.take_exception(number, addr);
     jump_from_block(uc, entered);
@@ -358,8 +361,21 @@ fn predict_and_record(e: &mut Engine, prev: &HotBlock, id: u32, jumped: bool) ->
     let ends_in_branch =
         prev.mispredict != 0 || e.blocks.get(e.cur).cost.prediction != Prediction::None;
     let mispredicted = ends_in_branch && e.blocks.mispredicted(e.cur, jumped);
-    if let Some(counts) = &mut e.counts {
-        counts.record(id, e.cur, jumped && e.cur != 0, mispredicted);
+    if let Some(recorder) = &mut e.counts {
+        let exit = if jumped {
+            Exit::Taken {
+                into: id,
+                mispredicted,
+            }
+        } else {
+            Exit::Fall { mispredicted }
+        };
+        let closed = Closed {
+            id: e.cur,
+            func: prev.func,
+            exit,
+        };
+        recorder.close(&e.profiler, closed);
     }
     if mispredicted {
         u64::from(prev.mispredict)
@@ -688,9 +704,11 @@ pub(super) fn on_divide(uc: &mut Unicorn<'_, Engine>, addr: u64, _size: u32) {
     let d = uc.reg_read(site.rm).unwrap_or(0) as u32;
     let e = uc.get_data_mut();
     let cycles = u64::from(divide_cycles(e.model.core(), site.signed, n, d));
-    if let Some(counts) = &mut e.counts {
-        counts.divide_cycles_m4 += u64::from(divide_cycles(Core::CortexM4, site.signed, n, d));
-        counts.divide_cycles_m7 += u64::from(divide_cycles(Core::CortexM7, site.signed, n, d));
+    if let Some(recorder) = &mut e.counts {
+        recorder.divide(
+            u64::from(divide_cycles(Core::CortexM4, site.signed, n, d)),
+            u64::from(divide_cycles(Core::CortexM7, site.signed, n, d)),
+        );
     }
     // One issue cycle is ordinary work; the rest is the divider iterating.
     e.cycles += 1;

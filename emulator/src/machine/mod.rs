@@ -40,7 +40,7 @@ use crate::cost::{weight, CostModel, Unsupported};
 use crate::image::{Image, Symbols};
 use crate::profile::Profiler;
 use crate::target::{Core, FlashController as ControllerKind, MemoryKind, Target};
-use crate::trace::{Trace, TracedBlock};
+use crate::trace::{Closed, Exit, MachineTotals, Recorder, RunEnd, Trace};
 use blocks::{AlignedAccess, BlockTable};
 use bus::{Bus, RegisterAccess};
 use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings};
@@ -326,7 +326,7 @@ struct Engine {
     exception_cycles: u64,
     /// Heap handed out by `_sbrk` so far, and the most at any time.
     heap: Option<(i64, i64)>,
-    counts: Option<TraceCounts>,
+    counts: Option<Recorder>,
     /// newlib nosys `_exit`: a `b .` loop there is the firmware's exit.
     exit_at: Option<u32>,
 }
@@ -355,45 +355,6 @@ fn initial_flash(bus: &Bus, target: &Target, core: Core, clock_hz: u64) -> Flash
 pub fn starting_flash(target: &Target, core: Core) -> FlashSettings {
     let clock_hz = (target.clock_mhz * 1e6).round() as u64;
     initial_flash(&Bus::new(target, false), target, core, clock_hz)
-}
-
-/// Per-block counts for a trace, kept only when one is asked for.
-#[derive(Debug, Default)]
-struct TraceCounts {
-    executions: Vec<u64>,
-    taken_exits: Vec<u64>,
-    taken_entries: Vec<u64>,
-    mispredicted: Vec<u64>,
-    divide_cycles_m4: u64,
-    divide_cycles_m7: u64,
-}
-
-impl TraceCounts {
-    fn record(&mut self, id: u32, prev: u32, jumped: bool, mispredicted: bool) {
-        let need = id.max(prev) as usize + 1;
-        if self.executions.len() < need {
-            self.executions.resize(need, 0);
-            self.taken_exits.resize(need, 0);
-            self.taken_entries.resize(need, 0);
-            self.mispredicted.resize(need, 0);
-        }
-        self.executions[id as usize] += 1;
-        if jumped {
-            self.taken_exits[prev as usize] += 1;
-            self.taken_entries[id as usize] += 1;
-        }
-        if mispredicted {
-            self.mispredicted[prev as usize] += 1;
-        }
-    }
-
-    /// Block `id`, just recorded as entered, is left before it runs (an
-    /// exception came first): its cycles and exit are not charged.
-    fn abandon(&mut self, id: u32) {
-        if let Some(n) = self.executions.get_mut(id as usize) {
-            *n = n.saturating_sub(1);
-        }
-    }
 }
 
 /// Flash programming and erasing times, and what they cost at the run's clock.
@@ -512,6 +473,14 @@ impl Engine {
         self.cycles += u64::from(block.cycles);
         self.weighted += block.energy;
         self.instructions += u64::from(block.instructions);
+        if let Some(recorder) = &mut self.counts {
+            let closed = Closed {
+                id: self.cur,
+                func: block.func,
+                exit: Exit::None,
+            };
+            recorder.close(&self.profiler, closed);
+        }
         self.attribute(block.func);
     }
 
@@ -523,6 +492,9 @@ impl Engine {
         self.stall_in_block = None;
         self.instructions += done as u64;
         self.weighted += u64::from(block.cycles_before(pc)) * weight::ALU;
+        if let Some(recorder) = &mut self.counts {
+            recorder.close_part(&self.profiler, self.cur, done as u32);
+        }
         let func = block.func;
         self.attribute(func);
         self.cur = 0;
@@ -532,6 +504,23 @@ impl Engine {
         let spent = self.cycles - self.mark_cycles;
         self.profiler.charge(func, spent);
         self.mark_cycles = self.cycles;
+        if self.counts.is_some() {
+            let totals = self.dynamic_totals();
+            if let Some(recorder) = &mut self.counts {
+                recorder.charge(&self.profiler, func, totals);
+            }
+        }
+    }
+
+    /// The dynamic costs so far that a trace files per function.
+    fn dynamic_totals(&self) -> MachineTotals {
+        MachineTotals {
+            fetch_misses_jumped: self.timing.misses_jumped,
+            fetch_misses_sequential: self.timing.misses_sequential,
+            data_misses: self.timing.data_misses,
+            exception_cycles: self.exception_cycles,
+            flash_program_us: self.program_us,
+        }
     }
 
     /// Charges the cycles of an exception entry, return or tail-chain.
@@ -799,7 +788,7 @@ impl Machine {
             program_us: 0.0,
             exception_cycles: 0,
             heap: image.symbols.addr_of("_sbrk").map(|_| (0, 0)),
-            counts: options.record_trace.then(TraceCounts::default),
+            counts: options.record_trace.then(|| Recorder::new(&image.symbols)),
             exit_at: image.symbols.addr_of("_exit"),
             flash_ranges,
             vectors: VectorCache::new(
@@ -1120,38 +1109,15 @@ impl Machine {
             stdout: e.console.take(),
             profiler: e.profiler.clone(),
             wall,
-            trace: e.counts.take().map(|counts| {
-                let blocks = e.blocks.blocks();
-                Trace {
-                    image: String::new(),
-                    image_sha256: String::new(),
-                    target: String::new(),
-                    blocks: counts
-                        .executions
-                        .iter()
-                        .enumerate()
-                        .filter(|&(id, &n)| id != 0 && n > 0)
-                        .map(|(id, &executions)| TracedBlock {
-                            addr: blocks[id].addr,
-                            size: blocks[id].size,
-                            executions,
-                            taken_exits: counts.taken_exits[id],
-                            taken_entries: counts.taken_entries[id],
-                            mispredicted: counts.mispredicted[id],
-                        })
-                        .collect(),
-                    divide_cycles_m4: counts.divide_cycles_m4,
-                    divide_cycles_m7: counts.divide_cycles_m7,
-                    exception_cycles: e.exception_cycles,
-                    fetch_misses_jumped: e.timing.misses_jumped,
-                    fetch_misses_sequential: e.timing.misses_sequential,
-                    data_misses: e.timing.data_misses,
-                    flash_program_us: e.program_us,
+            trace: e.counts.take().map(|recorder| {
+                let end = RunEnd {
+                    totals: e.dynamic_totals(),
                     sleep_cycles: e.sleep_cycles,
                     deep_sleep_cycles: e.deep_sleep_cycles,
                     deep_sleep_wakeups: e.deep_sleep_wakeups,
                     programmed_clocks: e.clock_programmed,
-                }
+                };
+                recorder.finish(e.blocks.blocks(), &e.symbols, &e.profiler, end)
             }),
         }
     }
