@@ -24,9 +24,10 @@
 //! hold the entry cycles of an exception handler that is itself a region,
 //! which the run leaves out of that handler's own figures.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::cost::decode::Decoder;
@@ -324,10 +325,10 @@ pub(crate) struct Recorder {
     regions: Vec<u32>,
     /// Bytes of each block as decoded, by block id.
     code: Vec<Vec<u8>>,
-    runs: HashMap<(u32, u64), Exits>,
-    partial: HashMap<(u32, u64, u32), u64>,
-    refills: HashMap<(u32, u32, u64), u64>,
-    charges: HashMap<(u32, u64), Dynamic>,
+    runs: FxHashMap<(u32, u64), Exits>,
+    partial: FxHashMap<(u32, u64, u32), u64>,
+    refills: FxHashMap<(u32, u32, u64), u64>,
+    charges: FxHashMap<(u32, u64), Dynamic>,
     /// Divides so far: count, M3/M4 cycles, M7 cycles.
     divides: (u64, u64, u64),
     /// Dynamic totals when last charged.
