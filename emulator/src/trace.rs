@@ -466,20 +466,8 @@ impl Recorder {
             let code = self.code.get(id as usize).map_or(&[][..], Vec::as_slice);
             distinct[&(b.addr, b.size, code)]
         };
-        // Functions named anywhere, in symbol (address) order.
-        let mut used: Vec<u32> = ids
-            .iter()
-            .map(|&id| blocks[id as usize].func)
-            .chain(self.refills.keys().map(|k| k.1))
-            .chain(self.charges.keys().map(|k| k.0))
-            .chain(self.regions.iter().copied())
-            .filter(|&f| f != NO_FUNCTION)
-            .collect();
-        used.sort_unstable();
-        used.dedup();
-        let function =
-            |f: u32| (f != NO_FUNCTION).then(|| used.binary_search(&f).map_or(0, |i| i as u32));
-        // Regions that were called, and each recorded mask in their bits.
+        // Regions that were called (a region running was called), and each
+        // recorded mask in their bits.
         let called: Vec<(usize, u64)> = self
             .regions
             .iter()
@@ -494,7 +482,49 @@ impl Recorder {
                 .filter(|&(_, &(bit, _))| mask & 1 << bit != 0)
                 .fold(0u64, |m, (i, _)| m | 1 << i)
         };
-        let mut trace = Trace {
+        // Functions named anywhere, in symbol (address) order.
+        let mut used: Vec<u32> = ids
+            .iter()
+            .map(|&id| blocks[id as usize].func)
+            .chain(self.refills.keys().map(|k| k.1))
+            .chain(self.charges.keys().map(|k| k.0))
+            .chain(called.iter().map(|&(bit, _)| self.regions[bit]))
+            .filter(|&f| f != NO_FUNCTION)
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let function =
+            |f: u32| (f != NO_FUNCTION).then(|| used.binary_search(&f).map_or(0, |i| i as u32));
+        // Rows keyed in the trace's terms: blocks translated twice merge, and
+        // the file reads the same for the same run whatever the hash order.
+        let mut runs: BTreeMap<(u32, u64), Exits> = BTreeMap::new();
+        for (&(id, regions), e) in &self.runs {
+            let row = runs.entry((block_index(id), remap(regions))).or_default();
+            row.executions += e.executions;
+            row.taken += e.taken;
+            row.falls += e.falls;
+            row.mispredicted += e.mispredicted;
+        }
+        let mut partial: BTreeMap<(u32, u64, u32), u64> = BTreeMap::new();
+        for (&(id, regions, instructions), &times) in &self.partial {
+            *partial
+                .entry((block_index(id), remap(regions), instructions))
+                .or_default() += times;
+        }
+        let mut refills: BTreeMap<(u32, Option<u32>, u64), u64> = BTreeMap::new();
+        for (&(id, func, regions), &times) in &self.refills {
+            *refills
+                .entry((block_index(id), function(func), remap(regions)))
+                .or_default() += times;
+        }
+        let mut charges: BTreeMap<(Option<u32>, u64), Dynamic> = BTreeMap::new();
+        for (&(func, regions), counts) in &self.charges {
+            charges
+                .entry((function(func), remap(regions)))
+                .or_default()
+                .add(counts);
+        }
+        Trace {
             version: TRACE_VERSION,
             image: String::new(),
             image_sha256: String::new(),
@@ -526,64 +556,48 @@ impl Recorder {
                     calls,
                 })
                 .collect(),
-            runs: self
-                .runs
-                .iter()
-                .map(|(&(id, regions), e)| BlockRuns {
-                    block: block_index(id),
-                    regions: remap(regions),
+            runs: runs
+                .into_iter()
+                .map(|((block, regions), e)| BlockRuns {
+                    block,
+                    regions,
                     executions: e.executions,
                     taken_exits: e.taken,
                     fall_exits: e.falls,
                     mispredicted: e.mispredicted,
                 })
                 .collect(),
-            partial_runs: self
-                .partial
-                .iter()
-                .map(|(&(id, regions, instructions), &times)| PartialRuns {
-                    block: block_index(id),
-                    regions: remap(regions),
+            partial_runs: partial
+                .into_iter()
+                .map(|((block, regions, instructions), times)| PartialRuns {
+                    block,
+                    regions,
                     instructions,
                     times,
                 })
                 .collect(),
-            refills: self
-                .refills
-                .iter()
-                .map(|(&(id, func, regions), &times)| Refills {
-                    block: block_index(id),
-                    function: function(func),
-                    regions: remap(regions),
+            refills: refills
+                .into_iter()
+                .map(|((block, function, regions), times)| Refills {
+                    block,
+                    function,
+                    regions,
                     times,
                 })
                 .collect(),
-            charges: self
-                .charges
-                .iter()
-                .map(|(&(func, regions), counts)| Charges {
-                    function: function(func),
-                    regions: remap(regions),
-                    counts: *counts,
+            charges: charges
+                .into_iter()
+                .map(|((function, regions), counts)| Charges {
+                    function,
+                    regions,
+                    counts,
                 })
                 .collect(),
             sleep_cycles: end.sleep_cycles,
             deep_sleep_cycles: end.deep_sleep_cycles,
             deep_sleep_wakeups: end.deep_sleep_wakeups,
             programmed_clocks: end.programmed_clocks,
-        };
-        // Hash order is no order: the file reads the same for the same run.
-        trace
-            .runs
-            .sort_by_key(|r| (r.block, r.regions, r.executions));
-        trace
-            .partial_runs
-            .sort_by_key(|r| (r.block, r.regions, r.instructions));
-        trace
-            .refills
-            .sort_by_key(|r| (r.block, r.function, r.regions));
-        trace.charges.sort_by_key(|r| (r.function, r.regions));
-        trace
+        }
     }
 }
 

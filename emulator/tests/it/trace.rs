@@ -79,6 +79,8 @@ fn repricing_matches_emulation_for_the_same_caches_at_any_clock() {
         "the workload marks its inference"
     );
     let trace: Trace = recorded.trace.clone().expect("trace recorded");
+    let again = run_image(&image, &slow, &recording()).unwrap().trace;
+    assert_eq!(again.as_ref(), Some(&trace), "the same run, the same trace");
     assert_same(&trace.reprice(&slow, None).unwrap(), &recorded, "24 MHz");
     for mhz in [60.0, 168.0] {
         let t = target("stm32f407").with_clock(mhz).unwrap();
