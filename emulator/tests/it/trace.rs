@@ -249,8 +249,7 @@ fn a_trace_reprices_with_its_image_gone() {
 #[test]
 fn the_reprice_table_reads_well() {
     let dir = tempfile::tempdir().unwrap();
-    let image = root().join("workloads/prebuilt/cortex-m4f/ad_autoencoder.elf");
-    record_and_delete(dir.path(), &image, "stm32f407");
+    record_and_delete(dir.path(), &crate::fixture("roi_ddiv.elf"), "stm32f407");
     let out = mcubench(
         dir.path(),
         &[
@@ -271,10 +270,10 @@ fn the_reprice_table_reads_well() {
     .stdout
     .clone();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
-    // The image lies partly at the F4's flash alias at 0, which the F7 lacks.
+    // Its stack starts at the top of the F4's 128 KiB SRAM, past the F103's 64 KiB.
     let err = mcubench(
         dir.path(),
-        &["reprice", "trace.json", "--target", "stm32f746"],
+        &["reprice", "trace.json", "--target", "stm32f103"],
     )
     .code(2)
     .get_output()
@@ -282,7 +281,9 @@ fn the_reprice_table_reads_well() {
     .clone();
     let err = String::from_utf8(err).unwrap();
     assert!(
-        err.contains("trace.json") && err.contains("does not fit") && err.contains("0x00000000"),
+        err.contains("trace.json")
+            && err.contains("does not fit")
+            && err.contains("initial stack pointer 0x20020000"),
         "{err}"
     );
 }
