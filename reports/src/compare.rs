@@ -267,6 +267,29 @@ impl Limits {
             .find(|l| l.metric == metric)
             .map_or(self.max_regression_pct, |l| l.max_regression_pct)
     }
+
+    /// The compared metrics whose soft limit is their own, with it (percent).
+    pub fn own_limits(&self) -> impl Iterator<Item = (Metric, f64)> + '_ {
+        self.metrics
+            .iter()
+            .map(|&m| (m, self.max_regression_pct(m)))
+            .filter(|&(_, pct)| pct != self.max_regression_pct)
+    }
+
+    /// The hard limits: each bounded metric with its bound, a figure written
+    /// by `value` or the name of the field it must stay under.
+    pub fn hard_limits<'a>(
+        &'a self,
+        value: impl Fn(Metric, f64) -> String + 'a,
+    ) -> impl Iterator<Item = (Metric, String)> + 'a {
+        self.ceilings.iter().map(move |c| {
+            let bound = match c.bound {
+                Bound::Value(v) => value(c.metric, v),
+                Bound::Field(f) => f.name().to_owned(),
+            };
+            (c.metric, bound)
+        })
+    }
 }
 
 impl Default for Limits {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::compare::{Bound, Change, Comparison, Metric, MetricChange, RunComparison};
+use crate::compare::{Change, Comparison, Metric, MetricChange, RunComparison};
 use crate::numbers::{self, delta_pct};
 use crate::table::{Cell, Column, Table};
 
@@ -31,18 +31,11 @@ pub fn render(comparison: &Comparison, base_label: &str, new_label: &str) -> Str
         metrics.join(", "),
         limits.max_regression_pct
     );
-    for m in &limits.metrics {
-        let pct = limits.max_regression_pct(*m);
-        if pct != limits.max_regression_pct {
-            let _ = write!(out, " ({m}: +{pct}%)");
-        }
+    for (m, pct) in limits.own_limits() {
+        let _ = write!(out, " ({m}: +{pct}%)");
     }
-    for c in &limits.ceilings {
-        let bound = match c.bound {
-            Bound::Value(v) => value(c.metric, v),
-            Bound::Field(f) => f.name().to_owned(),
-        };
-        let _ = write!(out, "  hard limit: {} ≤ {bound}", c.metric);
+    for (m, bound) in limits.hard_limits(value) {
+        let _ = write!(out, "  hard limit: {m} ≤ {bound}");
     }
     out.push('\n');
     for (run, d) in comparison.config_changes() {

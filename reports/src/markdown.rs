@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::compare::{Bound, Change, Comparison, MetricChange, RunComparison};
+use crate::compare::{Change, Comparison, MetricChange, RunComparison};
 use crate::numbers::{delta_pct, figure};
 use crate::results::Status;
 
@@ -37,18 +37,11 @@ pub fn render(comparison: &Comparison, base_label: &str, new_label: &str) -> Str
         metrics.join(", "),
         limits.max_regression_pct
     );
-    for m in &limits.metrics {
-        let pct = limits.max_regression_pct(*m);
-        if pct != limits.max_regression_pct {
-            let _ = write!(out, " ({m}: +{pct}%)");
-        }
+    for (m, pct) in limits.own_limits() {
+        let _ = write!(out, " ({m}: +{pct}%)");
     }
-    for c in &limits.ceilings {
-        let bound = match c.bound {
-            Bound::Value(v) => figure(v, c.metric.is_integer()),
-            Bound::Field(f) => f.name().to_owned(),
-        };
-        let _ = write!(out, " · Hard limit: {} ≤ {bound}", c.metric);
+    for (m, bound) in limits.hard_limits(|m, v| figure(v, m.is_integer())) {
+        let _ = write!(out, " · Hard limit: {m} ≤ {bound}");
     }
     out.push_str("\n\n");
     for d in &comparison.differences {
