@@ -25,6 +25,7 @@ use crate::machine::RunOptions;
 use crate::run::{run_loaded, RunRecord};
 use crate::target::{Catalog, Core, FlashController, Origin, Target, TargetError};
 use mcubench_reports::input::{read_bounded, read_text};
+use mcubench_reports::record::{RecordFigures, RunContext};
 
 /// The `[suite]` table of a manifest.
 #[derive(Debug, Clone, Deserialize)]
@@ -726,25 +727,22 @@ fn run_one(spec: &WorkloadSpec, target: &Target, base: &Path, options: &RunOptio
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     match run_loaded(image, target, &options) {
-        Ok(record) => to_schema(spec, shown, record),
+        Ok(record) => to_schema(spec, shown.clone(), record)
+            .unwrap_or_else(|e| not_run(shown, Status::Error, e)),
         Err(e) => not_run(shown, Status::Error, e.to_string()),
     }
 }
 
-fn to_schema(spec: &WorkloadSpec, image: String, r: RunRecord) -> schema::Run {
+/// The results file's run from a run's record, read through the keys of
+/// `run --format json` as `compare` reads a record file (see
+/// [`mcubench_reports::record::RecordFigures`]); `Err` names a record those
+/// keys cannot carry.
+fn to_schema(spec: &WorkloadSpec, image: String, r: RunRecord) -> Result<schema::Run, String> {
     let missing_output = spec
         .expect_stdout
         .as_ref()
         .filter(|want| !r.stdout.contains(want.as_str()))
         .map(|want| format!("expected output `{want}` not printed"));
-    let error = r
-        .error
-        .clone()
-        .or_else(|| {
-            (r.exit_code != Some(0))
-                .then(|| format!("firmware exited with status {}", r.exit_code.unwrap_or(-1)))
-        })
-        .or(missing_output);
     let roi = spec
         .roi
         .as_ref()
@@ -755,40 +753,19 @@ fn to_schema(spec: &WorkloadSpec, image: String, r: RunRecord) -> schema::Run {
         }
         _ => None,
     };
-    schema::Run {
+    let context = RunContext {
         workload: spec.name.clone(),
         kind: spec.kind,
-        target: r.target,
-        core: r.core,
-        clock_mhz: r.clock_mhz,
-        vdd_v: r.vdd_v,
         image,
-        status: if error.is_none() {
-            Status::Ok
-        } else {
-            Status::Failed
-        },
-        error,
-        exit_code: r.exit_code.map(i64::from),
         per_call: roi.and_then(schema::PerCall::of),
-        cycles: r.cycles,
-        instructions: r.instructions,
-        time_us: r.time_us,
-        energy_uj: r.energy_uj,
-        avg_power_mw: r.avg_power_mw,
         macs: spec.macs,
         cycles_per_mac,
-        stack_peak_bytes: r.stack_peak_bytes,
-        flash_bytes: r.flash_bytes,
-        ram_bytes: r.ram_bytes,
-        flash_capacity_bytes: r.flash_capacity_bytes,
-        ram_capacity_bytes: r.ram_capacity_bytes,
-        regions: r.regions,
-        profile: r.profile,
-        stacks: r.stacks,
-        stdout: r.stdout,
-        host: r.host,
-    }
+        failure: missing_output,
+    };
+    let figures = serde_json::to_value(&r)
+        .and_then(serde_json::from_value::<RecordFigures>)
+        .map_err(|e| format!("the run's record does not read back: {e}"))?;
+    Ok(schema::Run::from_record(figures, context))
 }
 
 /// Hex SHA-256 of a file's bytes.
