@@ -500,15 +500,23 @@ impl Engine {
         self.cur = 0;
     }
 
+    /// Charges the cycles since the last charge to `func`. Runs once per
+    /// block: the trace's share stays out of line, so this inlines.
+    #[inline]
     fn attribute(&mut self, func: u32) {
         let spent = self.cycles - self.mark_cycles;
         self.profiler.charge(func, spent);
         self.mark_cycles = self.cycles;
         if self.counts.is_some() {
-            let totals = self.dynamic_totals();
-            if let Some(recorder) = &mut self.counts {
-                recorder.charge(&self.profiler, func, totals);
-            }
+            self.record_charge(func);
+        }
+    }
+
+    #[cold]
+    fn record_charge(&mut self, func: u32) {
+        let totals = self.dynamic_totals();
+        if let Some(recorder) = &mut self.counts {
+            recorder.charge(&self.profiler, func, totals);
         }
     }
 
