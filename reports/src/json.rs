@@ -14,15 +14,17 @@ use crate::Error;
 /// The major version this build reads.
 const SUPPORTED_MAJOR: u64 = 1;
 
+/// The text of a results file or run record, bounded.
+fn read_text(path: &Path) -> Result<String, Error> {
+    crate::input::read_text(path, crate::input::MAX_RESULTS_BYTES).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// Reads and checks a results file.
 pub fn read_results(path: &Path) -> Result<Results, Error> {
-    let text =
-        crate::input::read_text(path, crate::input::MAX_RESULTS_BYTES).map_err(|source| {
-            Error::Read {
-                path: path.to_owned(),
-                source,
-            }
-        })?;
+    let text = read_text(path)?;
     parse_results(&text, path)
 }
 
@@ -37,13 +39,7 @@ pub enum Document {
 
 /// Reads a results file or a run record, telling them apart by their keys.
 pub fn read_results_or_record(path: &Path) -> Result<(Results, Document), Error> {
-    let text =
-        crate::input::read_text(path, crate::input::MAX_RESULTS_BYTES).map_err(|source| {
-            Error::Read {
-                path: path.to_owned(),
-                source,
-            }
-        })?;
+    let text = read_text(path)?;
     let looks_like_record = serde_json::from_str::<serde_json::Value>(&text)
         .is_ok_and(|value| crate::record::is_record(&value));
     if looks_like_record {

@@ -43,15 +43,19 @@ fn run_output(format: &str) -> String {
     ])
 }
 
-#[test]
-fn the_run_table_reads_well() {
-    // Host figures vary between machines; everything else is exact.
-    let table: String = run_output("table")
+/// `run_output` without its `host:` line: host figures vary between
+/// machines, everything else is exact.
+fn run_output_without_host(format: &str) -> String {
+    run_output(format)
         .lines()
         .filter(|l| !l.starts_with("host:"))
         .map(|l| format!("{l}\n"))
-        .collect();
-    insta::assert_snapshot!(table);
+        .collect()
+}
+
+#[test]
+fn the_run_table_reads_well() {
+    insta::assert_snapshot!(run_output_without_host("table"));
 }
 
 #[test]
@@ -490,11 +494,7 @@ fn cargo_run_uses_mcubench_as_its_runner() {
 /// The table's sections as markdown: a heading, then GitHub tables.
 #[test]
 fn the_run_reads_well_as_markdown() {
-    let markdown: String = run_output("markdown")
-        .lines()
-        .filter(|l| !l.starts_with("host:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let markdown = run_output_without_host("markdown");
     assert!(!markdown.contains('\u{1b}'));
     insta::assert_snapshot!(markdown);
 }
