@@ -1,8 +1,9 @@
-/* Output and exit through Arm semihosting (see mcubench.h). */
-#include "mcubench.h"
+/* Output, exit and the core clock through Arm semihosting (see mcubench.h
+ * and bsp.h). */
+#include "bsp.h"
 
 /* Operation numbers from Arm's "Semihosting for AArch32 and AArch64", v3.0. */
-enum { SYS_WRITE0 = 0x04, SYS_EXIT_EXTENDED = 0x20 };
+enum { SYS_WRITE0 = 0x04, SYS_EXIT_EXTENDED = 0x20, SYS_TICKFREQ = 0x31 };
 /* ADP_Stopped_ApplicationExit: the reason code that carries an exit status. */
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026u
 
@@ -25,4 +26,12 @@ void mb_exit(int code)
     semihost(SYS_EXIT_EXTENDED, block);
     for (;;) /* a host that ignores the exit request leaves us here */
         __asm__ volatile("bkpt 0");
+}
+
+uint32_t mb_cycles_per_second(void)
+{
+    /* The parameter register must be 0; -1 means the host has no tick
+     * frequency, which 0 reports here as TFLM's ticks_per_second() does. */
+    int hz = semihost(SYS_TICKFREQ, 0);
+    return hz < 0 ? 0u : (uint32_t)hz;
 }

@@ -1,5 +1,7 @@
-/* newlib system calls, so printf() and malloc() work without librdimon:
- * output goes to mb_print, the heap is the RAM between .bss and the stack. */
+/* newlib nano system calls, so printf(), malloc() and C++ new work without
+ * librdimon: output goes to mb_print; the heap runs from __heap_start to
+ * __heap_end, which the linker script reserves (runtime/sections.ld: up to
+ * the stack; `mcubench ldscript`: --heap KiB), and _sbrk refuses to pass it. */
 #include "mcubench.h"
 
 #include <errno.h>
@@ -7,6 +9,11 @@
 #include <sys/stat.h>
 
 extern char __heap_start[], __heap_end[];
+
+/* The handle C++ static objects register their destructors under
+ * (__cxa_atexit). crtbegin.o defines it, but -nostartfiles leaves that out;
+ * weak, so a link that keeps crtbegin.o uses its own. */
+__attribute__((weak)) void *__dso_handle = &__dso_handle;
 
 void *_sbrk(ptrdiff_t incr)
 {

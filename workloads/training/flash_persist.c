@@ -50,7 +50,7 @@ static uint32_t model_window[FLASH_MODEL_WORDS];
 
 /* Linker symbols (runtime/sections.ld): the image's flash contents end with
  * the initial values of .data. */
-extern uint32_t __data_load[], __data_start[], __data_end[];
+extern uint32_t _sidata[], _sdata[], _edata[];
 
 /* Offset into flash of an address in flash or in its boot alias at 0. */
 #define FLASH_OFFSET(a) ((uint32_t)(uintptr_t)(a) & 0x07FFFFFFu)
@@ -146,8 +146,8 @@ int main(void)
     mb_print(" at ");
     mb_print_hex((uint32_t)(uintptr_t)PERSIST_ADDR);
     mb_print("\n");
-    uint32_t image_end = FLASH_OFFSET(__data_load) +
-                         (uint32_t)((char *)__data_end - (char *)__data_start);
+    uint32_t image_end = FLASH_OFFSET(_sidata) +
+                         (uint32_t)((char *)_edata - (char *)_sdata);
     if (image_end > FLASH_OFFSET(PERSIST_ADDR))
         return fail("the image reaches into the sector it would erase");
 #endif
