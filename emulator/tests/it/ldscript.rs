@@ -12,7 +12,7 @@ use crate::{fixture, root, target};
 /// this variable is set (`make test` sets it, as its setup installs one).
 const REQUIRE_CROSS: &str = "MCUBENCH_REQUIRE_CROSS";
 
-fn ldscript(args: &[&str]) -> assert_cmd::assert::Assert {
+pub(crate) fn ldscript(args: &[&str]) -> assert_cmd::assert::Assert {
     Command::cargo_bin("mcubench")
         .unwrap()
         .current_dir(root())
@@ -98,7 +98,7 @@ fn bad_input_names_the_argument() {
 
 /// Whether the cross compiler runs; if not, the link test is skipped, or
 /// fails when `MCUBENCH_REQUIRE_CROSS` is set.
-fn cross_compiler() -> bool {
+pub(crate) fn cross_compiler() -> bool {
     if Process::new("arm-none-eabi-gcc")
         .arg("--version")
         .output()

@@ -2,6 +2,7 @@
 //! (emulator/tests/fixtures: source, Makefile and the ELFs built from them).
 
 mod bad_input;
+mod bsp;
 mod cli;
 mod compare;
 mod devices;
