@@ -17,6 +17,7 @@ pub mod cost;
 pub mod demangle;
 pub mod image;
 pub mod machine;
+pub mod marks;
 pub mod profile;
 pub mod run;
 pub mod shipped;

@@ -12,9 +12,12 @@ use crate::image::{Image, ImageError};
 use crate::machine::bus::RegisterAccess;
 use crate::machine::clock::ClockSpan;
 use crate::machine::{Execution, Failure, Machine, RunOptions};
+use crate::marks::Marks;
 use crate::target::{MemoryKind, Target};
 use crate::trace::Trace;
-use mcubench_reports::results::{Host, PerCall, ProfileEntry, Region, StackSample, Tool};
+use mcubench_reports::results::{
+    Host, MarkedRegion, PerCall, ProfileEntry, Region, StackSample, Tool,
+};
 
 /// Memory kinds counted as RAM.
 const RAM_KINDS: [MemoryKind; 3] = [MemoryKind::Sram, MemoryKind::Tcm, MemoryKind::Ccm];
@@ -113,6 +116,8 @@ pub struct RunRecord {
     pub peripherals: Vec<RegisterAccess>,
     /// Regions of interest.
     pub regions: Vec<Region>,
+    /// Regions the firmware marked (`mb_region_begin`): a model's layers.
+    pub marked_regions: Vec<MarkedRegion>,
     /// Per-function figures, most self cycles first.
     pub profile: Vec<ProfileEntry>,
     /// Folded call stacks with self cycles.
@@ -283,14 +288,55 @@ pub fn run_loaded(
 }
 
 /// A stack past the linker's reservation runs into the heap or static data
-/// on silicon, where nothing traps it.
-fn warnings(image: &Image, stack_peak_bytes: u64) -> Vec<String> {
-    match image.stack_reserved {
-        Some(reserved) if stack_peak_bytes > u64::from(reserved) => vec![format!(
+/// on silicon, where nothing traps it; unbalanced region markers leave
+/// figures that mean less than they seem.
+fn warnings(image: &Image, execution: &Execution) -> Vec<String> {
+    let stack_peak_bytes = execution.stack_peak_bytes;
+    let stack = match image.stack_reserved {
+        Some(reserved) if stack_peak_bytes > u64::from(reserved) => Some(format!(
             "stack peak of {stack_peak_bytes} B is past the {reserved} B the image reserves for the stack"
-        )],
-        _ => Vec::new(),
-    }
+        )),
+        _ => None,
+    };
+    stack
+        .into_iter()
+        .chain(execution.marks.warnings().iter().cloned())
+        .collect()
+}
+
+/// The marked regions with their figures; shares are of the outermost
+/// regions' cycles, so nested ones do not count twice.
+fn marked_regions(
+    marks: &Marks,
+    us: impl Fn(u64) -> f64,
+    uj: impl Fn(u64) -> f64,
+) -> Vec<MarkedRegion> {
+    let outermost: u64 = marks
+        .totals()
+        .iter()
+        .filter(|m| m.depth == 0)
+        .map(|m| m.cycles)
+        .sum();
+    marks
+        .totals()
+        .iter()
+        .map(|m| MarkedRegion {
+            name: m.name.clone(),
+            depth: m.depth,
+            calls: m.calls,
+            cycles: m.cycles,
+            time_us: us(m.cycles),
+            energy_uj: uj(m.weighted),
+            macs: m.macs,
+            cycles_per_mac: (m.macs > 0 && m.calls > 0)
+                .then(|| m.cycles as f64 / m.calls as f64 / m.macs as f64),
+            share: if outermost > 0 {
+                m.cycles as f64 / outermost as f64
+            } else {
+                0.0
+            },
+        })
+        .collect()
 }
 
 fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
@@ -391,10 +437,11 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
             })
             .collect(),
         exit_code: execution.exit_code,
+        warnings: warnings(image, &execution),
+        marked_regions: marked_regions(&execution.marks, us, uj),
         error: execution
             .failure
             .map(|f| format!("{}: {f}", image.path.display())),
-        warnings: warnings(image, execution.stack_peak_bytes),
         handled_fault: execution.handled_fault,
         stdout: String::from_utf8_lossy(&execution.stdout).into_owned(),
         clocks: execution.clock_spans,

@@ -680,6 +680,7 @@ fn not_run(
         flash_capacity_bytes: 0,
         ram_capacity_bytes: 0,
         regions: Vec::new(),
+        marked_regions: Vec::new(),
         profile: Vec::new(),
         stacks: Vec::new(),
         stdout: String::new(),

@@ -22,12 +22,13 @@ use std::path::{Path, PathBuf};
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+use crate::bands::{self, Band};
 use crate::compare::{check_same_suite, compare, Change, Comparison, Limits, Metric};
 use crate::json::read_results;
 use crate::numbers::{figure, thousands};
 use crate::output::write_atomic;
 use crate::plot::{color_hex, BarChart, Plotter, Quantity, Series, SvgPlotter};
-use crate::results::{Kind, ProfileEntry, Results, Run, Status};
+use crate::results::{Kind, MarkedRegion, ProfileEntry, Results, Run, Status};
 use crate::units;
 use crate::Error;
 
@@ -212,6 +213,7 @@ pub fn render(report: &Report<'_>, plotter: &dyn Plotter) -> Result<String, Erro
                     nav {
                         a href="#matrix" { "At a glance" }
                         a href="#charts" { "Charts" }
+                        a href="#per-mac" { "Cycles per MAC" }
                         a href="#memory" { "Memory" }
                         a href="#hot" { "Hot functions" }
                         a href="#summary" { "All figures" }
@@ -228,6 +230,7 @@ pub fn render(report: &Report<'_>, plotter: &dyn Plotter) -> Result<String, Erro
                             Err(note) => p.empty { (note) },
                         }
                     }
+                    (per_mac(report))
                     (memory(report))
                     (hot_functions(report))
                     (summary_table(report))
@@ -896,6 +899,9 @@ fn run_details(report: &Report<'_>, i: usize, run: &Run, flame: Option<&str>) ->
                     }
                 }
             }
+            @if !run.marked_regions.is_empty() {
+                (layers_table(run, base))
+            }
             @if !run.profile.is_empty() {
                 (profile_table(run, base))
             }
@@ -911,6 +917,122 @@ fn run_details(report: &Report<'_>, i: usize, run: &Run, flame: Option<&str>) ->
             @if !run.stdout.is_empty() {
                 h3 { "Output" }
                 pre.stdout { (run.stdout) }
+            }
+        }
+    }
+}
+
+/// Each inference run's cycles per MAC beside the published ranges for its
+/// core, with their sources.
+fn per_mac(report: &Report<'_>) -> Markup {
+    let runs: Vec<(usize, &Run, f64)> = report
+        .results
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == Status::Ok)
+        .filter_map(|(i, r)| Some((i, r, r.cycles_per_mac?)))
+        .collect();
+    let cited: Vec<&Band> = bands::BANDS
+        .iter()
+        .filter(|b| runs.iter().any(|(_, r, _)| r.core.starts_with(b.core)))
+        .collect();
+    html! {
+        section #per-mac {
+            h2 { "Cycles per MAC" }
+            @if runs.is_empty() {
+                p.empty { "No inference runs with a MAC count." }
+            } @else {
+                p.lead {
+                    "Cycles of one inference divided by the model's multiply-accumulates,                      beside the ranges published for the same MLPerf Tiny models on the same                      core (sources below). Fewer is faster."
+                }
+                div.scroll {
+                    table.per-mac {
+                        thead {
+                            tr {
+                                th { "Run" }
+                                th { "Core" }
+                                th.num { "Cycles/MAC" }
+                                th { "Against published ranges" }
+                            }
+                        }
+                        tbody {
+                            @for (i, run, cpm) in &runs {
+                                tr {
+                                    td {
+                                        (swatch(report.color(&run.target)))
+                                        a href={ "#run-" (i) } { (run.workload) " @ " (run.target) }
+                                    }
+                                    td { (run.core) }
+                                    td.num { (figure(*cpm, false)) }
+                                    td {
+                                        @for band in bands::for_core(&run.core) {
+                                            div {
+                                                (bands::position(*cpm, band)) " " (band.label) " ("
+                                                (figure(band.low, false)) "–" (figure(band.high, false)) ")"
+                                            }
+                                        }
+                                        @if bands::for_core(&run.core).next().is_none() {
+                                            "no published range for this core"
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !cited.is_empty() {
+                    ul.sources {
+                        @for band in &cited {
+                            li {
+                                b { (band.core) ", " (band.label) ", "
+                                    (figure(band.low, false)) "–" (figure(band.high, false)) ": " }
+                                (band.source)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The regions the firmware marked (a model's layers), per call, with their
+/// share and cycles per MAC; changes against the baseline run's same layer.
+fn layers_table(run: &Run, base: Option<&Run>) -> Markup {
+    let per_call = |r: &MarkedRegion| r.cycles as f64 / r.calls.max(1) as f64;
+    html! {
+        h3 { "Layers" }
+        div.scroll {
+            table.layers {
+                thead {
+                    tr {
+                        th { "Layer" }
+                        th.num { "Cycles/call" }
+                        th { "Share" }
+                        th.num { "MACs" }
+                        th.num { "Cycles/MAC" }
+                        th.num { "Energy/call (µJ)" }
+                    }
+                }
+                tbody {
+                    @for layer in &run.marked_regions {
+                        @let before = base.map(|b| {
+                            b.marked_regions.iter().find(|m| m.name == layer.name)
+                        });
+                        tr {
+                            td { ("· ".repeat(layer.depth.min(8) as usize)) (layer.name) }
+                            (cell(Some(per_call(layer)), true, before.map(|m| m.map(per_call)), false))
+                            td { (share_bar(100.0 * layer.share)) }
+                            td.num {
+                                @if layer.macs > 0 { (thousands(layer.macs)) }
+                            }
+                            (cell(layer.cycles_per_mac, false,
+                                  before.map(|m| m.and_then(|m| m.cycles_per_mac)), false))
+                            td.num { (figure(layer.energy_uj / layer.calls.max(1) as f64, false)) }
+                        }
+                    }
+                }
             }
         }
     }

@@ -21,6 +21,7 @@
 //! # Ok::<(), mcubench_reports::Error>(())
 //! ```
 
+pub mod bands;
 pub mod compare;
 pub mod compare_json;
 pub mod compare_table;
@@ -29,6 +30,7 @@ pub mod exports;
 pub mod html;
 pub mod input;
 pub mod json;
+pub mod layers;
 pub mod markdown;
 pub mod merge;
 pub mod numbers;

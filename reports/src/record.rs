@@ -12,8 +12,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::results::{
-    Host, ImageDigest, Kind, PerCall, ProfileEntry, Provenance, Region, Results, Run, StackSample,
-    Status, TargetDigest, Tool,
+    Host, ImageDigest, Kind, MarkedRegion, PerCall, ProfileEntry, Provenance, Region, Results, Run,
+    StackSample, Status, TargetDigest, Tool,
 };
 use crate::SCHEMA_VERSION;
 
@@ -59,6 +59,9 @@ pub struct RecordFigures {
     pub stdout: String,
     /// Regions of interest.
     pub regions: Vec<Region>,
+    /// Regions the firmware marked (absent from records before they existed).
+    #[serde(default)]
+    pub marked_regions: Vec<MarkedRegion>,
     /// Per-function figures.
     pub profile: Vec<ProfileEntry>,
     /// Folded call stacks.
@@ -127,6 +130,7 @@ impl Run {
             flash_capacity_bytes: r.flash_capacity_bytes,
             ram_capacity_bytes: r.ram_capacity_bytes,
             regions: r.regions,
+            marked_regions: r.marked_regions,
             profile: r.profile,
             stacks: r.stacks,
             stdout: r.stdout,

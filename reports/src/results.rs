@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 /// 1.1 added `vdd_v` and `per_call`; a 1.0 file reads with them absent.
 /// 1.2 added the status `skipped`, which older files wrote as `error` with a
 /// reason starting `skipped:`; such runs read as skipped.
-pub const SCHEMA_VERSION: &str = "1.2";
+/// 1.3 added `marked_regions` (per-layer figures); older files read with none.
+pub const SCHEMA_VERSION: &str = "1.3";
 
 /// A whole results file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,6 +186,9 @@ pub struct Run {
     pub ram_capacity_bytes: u64,
     /// Regions of interest (`roi_*` functions).
     pub regions: Vec<Region>,
+    /// Regions the firmware marked with `mb_region_begin`: a model's layers.
+    #[serde(default)]
+    pub marked_regions: Vec<MarkedRegion>,
     /// Top functions by cycles.
     pub profile: Vec<ProfileEntry>,
     /// Folded call stacks with the cycles spent in their leaf.
@@ -221,6 +225,30 @@ pub struct Region {
     pub time_us: f64,
     /// Inclusive energy over all calls, µJ.
     pub energy_uj: f64,
+}
+
+/// A region the firmware marked by calling `mb_region_begin(name, macs)` and
+/// `mb_region_end()`, such as one layer of a model; inclusive of callees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarkedRegion {
+    /// The name the firmware gave.
+    pub name: String,
+    /// Marked regions open around it: 0 for an outermost one.
+    pub depth: u32,
+    /// How many times it was marked.
+    pub calls: u64,
+    /// Inclusive cycles over all calls.
+    pub cycles: u64,
+    /// Inclusive time over all calls, µs.
+    pub time_us: f64,
+    /// Inclusive energy over all calls, µJ.
+    pub energy_uj: f64,
+    /// Multiply-accumulates of one call, as the firmware declared (0: none).
+    pub macs: u64,
+    /// Cycles per call divided by `macs`, when MACs were declared.
+    pub cycles_per_mac: Option<f64>,
+    /// Its cycles as a fraction of all outermost marked regions' cycles.
+    pub share: f64,
 }
 
 /// One call of a region: its totals divided by its calls.

@@ -402,10 +402,23 @@ def emit_layers(prefix, layers, input_offsets=None):
              f".in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, .out_c = {oc},\n"
              f"     .in_offset = {-x.zp}, .in2_offset = {in2_offset}, .out_offset = {y.zp},\n     ")
         e += "".join(f".{k} = {v}, " for k, v in fields.items())
-        e += f".in = {offset_of(x)}, .in2 = {in2}, .out = {layer.out_off}}},\n"
+        e += f".in = {offset_of(x)}, .in2 = {in2}, .out = {layer.out_off},\n"
+        e += f"     .name = \"{layer_name(i, layer)}\", .macs = {layer.macs}}},\n"
         entries.append(e)
     out.append(f"static const nn_layer {prefix}_layers[{len(layers)}] = {{\n" + "".join(entries) + "};\n")
     return "\n".join(out)
+
+
+def layer_name(i, layer):
+    """The layer's name in profiles: its index, operator and window, e.g.
+    `3 dwconv 3x3/2`."""
+    op = layer.op.removeprefix("NN_").lower()
+    name = f"{i} {op}"
+    if layer.op in ("NN_CONV", "NN_DWCONV", "NN_AVGPOOL", "NN_MAXPOOL"):
+        name += f" {layer.k_h}x{layer.k_w}"
+        if max(layer.stride_h, layer.stride_w) > 1:
+            name += f"/{layer.stride_h}"
+    return name
 
 
 def _hwc(t):

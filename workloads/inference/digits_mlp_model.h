@@ -358,15 +358,18 @@ static const nn_layer digits_layers[3] = {
     {.op = NN_FC, .k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1, .pad_top = 0, .pad_left = 0,
      .act_min = -128, .act_max = 127, .in_h = 1, .in_w = 1, .in_c = 64, .out_h = 1, .out_w = 1, .out_c = 64,
      .in_offset = 128, .in2_offset = 0, .out_offset = -128,
-     .weights = digits_l0_w, .bias = digits_l0_b, .mult = digits_l0_m, .shift = digits_l0_s, .in = NN_INPUT, .in2 = 0, .out = 0},
+     .weights = digits_l0_w, .bias = digits_l0_b, .mult = digits_l0_m, .shift = digits_l0_s, .in = NN_INPUT, .in2 = 0, .out = 0,
+     .name = "0 fc", .macs = 4096},
     {.op = NN_FC, .k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1, .pad_top = 0, .pad_left = 0,
      .act_min = -128, .act_max = 127, .in_h = 1, .in_w = 1, .in_c = 64, .out_h = 1, .out_w = 1, .out_c = 32,
      .in_offset = 128, .in2_offset = 0, .out_offset = -128,
-     .weights = digits_l1_w, .bias = digits_l1_b, .mult = digits_l1_m, .shift = digits_l1_s, .in = 0, .in2 = 0, .out = 64},
+     .weights = digits_l1_w, .bias = digits_l1_b, .mult = digits_l1_m, .shift = digits_l1_s, .in = 0, .in2 = 0, .out = 64,
+     .name = "1 fc", .macs = 2048},
     {.op = NN_FC, .k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1, .pad_top = 0, .pad_left = 0,
      .act_min = -128, .act_max = 127, .in_h = 1, .in_w = 1, .in_c = 32, .out_h = 1, .out_w = 1, .out_c = 10,
      .in_offset = 128, .in2_offset = 0, .out_offset = -9,
-     .weights = digits_l2_w, .bias = digits_l2_b, .mult = digits_l2_m, .shift = digits_l2_s, .in = 64, .in2 = 0, .out = 0},
+     .weights = digits_l2_w, .bias = digits_l2_b, .mult = digits_l2_m, .shift = digits_l2_s, .in = 64, .in2 = 0, .out = 0,
+     .name = "2 fc", .macs = 320},
 };
 
 static const int8_t digits_test_images[23040] = {

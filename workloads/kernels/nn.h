@@ -59,6 +59,9 @@ typedef struct nn_layer {
     const uint32_t *exp_table;
     /* Arena byte offsets used by nn_run (NN_INPUT for the model input). */
     uint32_t in, in2, out;
+    /* Name and multiply-accumulates, for the per-layer profile nn_run marks. */
+    const char *name;
+    uint32_t macs;
 } nn_layer;
 
 /* TFLite's MultiplyByQuantizedMultiplier: acc * mult * 2^shift / 2^31 with
@@ -124,7 +127,8 @@ void nn_run_layer(const nn_layer *l, const int8_t *in, const int8_t *in2, int8_t
                   const nn_kernels *k);
 
 /* Runs n layers in order, with intermediate tensors at their arena offsets;
- * returns the last layer's output. */
+ * returns the last layer's output. Each layer runs inside a marked region
+ * named after it (mb_region_begin), so a run's profile lists every layer. */
 const int8_t *nn_run(const nn_layer *layers, int n, const int8_t *input, int8_t *arena,
                      const nn_kernels *k);
 

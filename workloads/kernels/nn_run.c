@@ -1,5 +1,6 @@
 /* The layer-list interpreter every model image runs, and the helpers its
  * golden checks use. */
+#include "mcubench.h"
 #include "nn.h"
 
 const nn_kernels nn_kernels_ref = {nn_conv_ref, nn_dwconv_ref, nn_fc_ref};
@@ -44,7 +45,9 @@ const int8_t *nn_run(const nn_layer *layers, int n, const int8_t *input, int8_t 
         const int8_t *in = l->in == NN_INPUT ? input : arena + l->in;
         const int8_t *in2 = l->in2 == NN_INPUT ? input : arena + l->in2;
         out = arena + l->out;
+        mb_region_begin(l->name, l->macs);
         nn_run_layer(l, in, in2, out, k);
+        mb_region_end();
     }
     return out;
 }

@@ -40,3 +40,15 @@ int mb_report(int ok, const char *why)
     mb_print("\n");
     return 1;
 }
+
+/* Empty on purpose: the harness recognises calls to these two by symbol and
+ * reads the arguments at the call. The asm keeps each a distinct function. */
+void mb_region_begin(const char *name, uint32_t macs)
+{
+    __asm__ volatile("" : : "r"(name), "r"(macs));
+}
+
+void mb_region_end(void)
+{
+    __asm__ volatile("");
+}

@@ -24,6 +24,17 @@
  *
  *   MB_ROI void roi_inference(void) { ... }
  *
+ * Marked regions: code that is not a function of its own, such as one layer
+ * of a model run by a loop, is measured between two calls:
+ *
+ *   mb_region_begin("3 dwconv 3x3", 72000);   name, and MACs (0 if none)
+ *   ...                                       inclusive: callees, interrupts
+ *   mb_region_end();                          ends the innermost open one
+ *
+ * The harness reports each name with its calls, cycles, energy and, given
+ * MACs, cycles per MAC; nn_run marks every model layer this way. Elsewhere
+ * the two functions do nothing, so the same image runs on QEMU or a board.
+ *
  * Convention for a workload: print what it computed, then a last line
  * `PASS`, or `FAIL <reason>`, and return 0 only on PASS (mb_report does both).
  *
@@ -47,5 +58,9 @@ __attribute__((noreturn)) void mb_exit(int code);
 /* Prints "PASS\n" when ok, else "FAIL <why>\n"; returns the exit status
  * main() should return (0 on PASS, 1 on FAIL). */
 int mb_report(int ok, const char *why);
+
+/* Marked regions (see above); `name` must stay valid until the run ends. */
+MB_ROI void mb_region_begin(const char *name, uint32_t macs);
+MB_ROI void mb_region_end(void);
 
 #endif

@@ -266,6 +266,10 @@ fn figures(r: &RunRecord, top: usize, format: Format) -> String {
         }
         sections.push(console::section(format, "regions:", &table));
     }
+    if !r.marked_regions.is_empty() {
+        let table = mcubench_reports::layers::table(&r.marked_regions);
+        sections.push(console::section(format, "layers (marked regions):", &table));
+    }
     if !r.profile.is_empty() && top > 0 {
         let mut table = Table::new(vec![
             Column::left("function").wrap_at(NAME_WIDTH),

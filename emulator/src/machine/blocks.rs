@@ -4,6 +4,7 @@
 use crate::cost::decode::{Class, Decoder, Insn, Operand, SP};
 use crate::cost::{weight, BlockCost, CostModel, Prediction, Unsupported};
 use crate::image::Symbols;
+use crate::marks::Marker;
 
 /// Function index used when no symbol covers a block.
 pub const NO_FUNCTION: u32 = u32::MAX;
@@ -60,6 +61,8 @@ pub struct BlockInfo {
     pub pointer_mask: u16,
     /// Accesses that fault when unaligned, checked before the block runs.
     pub aligned: Vec<AlignedAccess>,
+    /// The marker function the block is the entry of (`crate::marks`).
+    pub marker: Option<Marker>,
 }
 
 /// An access the architecture requires aligned whatever CCR.UNALIGN_TRP
@@ -197,6 +200,7 @@ impl BlockInfo {
             pointer_mask: pointers.iter().fold(0, |m, p| m | 1 << p.reg),
             pointer_loads: pointers,
             aligned: aligned_accesses(&insns, literal),
+            marker: None,
             cost,
         }
     }
@@ -366,6 +370,8 @@ impl HotBlock {
     /// Holds word or halfword LDR/STR, which must be aligned while
     /// CCR.UNALIGN_TRP is set.
     pub const TRAPPABLE: u16 = 1 << 9;
+    /// Begins or ends a marked region.
+    pub const MARKS: u16 = 1 << 10;
 
     fn new(info: &BlockInfo) -> HotBlock {
         let flag = |on: bool, bit: u16| if on { bit } else { 0 };
@@ -409,6 +415,7 @@ impl HotBlock {
                     Self::READS_DATA,
                 )
                 | flag(info.sleeps, Self::SLEEPS)
+                | flag(info.marker.is_some(), Self::MARKS)
                 | flag(info.changes_masks, Self::MASKS)
                 | flag(
                     info.aligned

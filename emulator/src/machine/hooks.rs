@@ -14,6 +14,7 @@ use super::nvic::{self, exception, Masks, Nvic};
 use super::semihosting::{Clock, Outcome};
 use super::{core_register, Engine, Failure, Stop, UcMemory, CLOCK_CHECK_BLOCKS, PPB_BASE};
 use crate::cost::{divide_cycles, weight, Prediction};
+use crate::marks::{printable_name, Marker, MAX_NAME_BYTES};
 use crate::target::Core;
 use crate::trace::{Closed, Exit};
 
@@ -54,9 +55,10 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
                 Some(u32::from_le_bytes(word))
             };
             let in_flash = e.in_flash(addr);
-            let info = BlockInfo::analyze(
+            let mut info = BlockInfo::analyze(
                 &e.decoder, e.model, &e.symbols, addr, &bytes, in_flash, &literal,
             );
+            info.marker = e.markers.at(addr);
             let e = uc.get_data_mut();
             let id = e.blocks.insert(info);
             if let Some(recorder) = &mut e.counts {
@@ -197,6 +199,10 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             e.stop = Some(Stop::WallClock);
         }
     }
+    if block.has(HotBlock::MARKS) {
+        mark(uc, id);
+    }
+    let e = uc.get_data_mut();
     if block.has(HotBlock::DEAD_LOOP) {
         dead_loop(uc, addr);
     } else if e.now() >= e.next_event {
@@ -215,6 +221,51 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     }
     if uc.get_data().stop.is_some() {
         let _ = uc.emu_stop();
+    }
+}
+
+/// Begins or ends a marked region at the entry of block `id`, one of the
+/// marker functions, before the block is charged: the arguments are still in
+/// R0 and R1 (AAPCS).
+fn mark(uc: &mut Unicorn<'_, Engine>, id: u32) {
+    let e = uc.get_data();
+    let (cycles, weighted) = (e.cycles, e.weighted);
+    match e.blocks.get(id).marker {
+        Some(Marker::Begin) => {
+            let at = uc.reg_read(RegisterARM::R0).unwrap_or(0);
+            let macs = uc.reg_read(RegisterARM::R1).unwrap_or(0);
+            let name = marked_name(uc, at);
+            uc.get_data_mut().marks.begin(name, macs, cycles, weighted);
+        }
+        Some(Marker::End) => uc.get_data_mut().marks.end(cycles, weighted),
+        None => {}
+    }
+}
+
+/// The NUL-terminated name at `at`, read up to [`MAX_NAME_BYTES`] and up to
+/// the end of readable memory: `[unnamed]` for a null or empty name,
+/// `[name at 0x…]` for one that cannot be read.
+fn marked_name(uc: &Unicorn<'_, Engine>, at: u64) -> String {
+    if at == 0 {
+        return "[unnamed]".to_owned();
+    }
+    let mut bytes = Vec::with_capacity(MAX_NAME_BYTES);
+    for addr in at..at + MAX_NAME_BYTES as u64 {
+        let mut byte = [0u8];
+        if uc.mem_read(addr, &mut byte).is_err() {
+            if addr == at {
+                return format!("[name at {at:#010x}]");
+            }
+            break;
+        }
+        if byte[0] == 0 {
+            break;
+        }
+        bytes.push(byte[0]);
+    }
+    match printable_name(&bytes) {
+        name if name.is_empty() => "[unnamed]".to_owned(),
+        name => name,
     }
 }
 

@@ -38,6 +38,7 @@ use unicorn_engine::{Arch, ArmCpuModel, HookType, MemType, Mode, Prot, RegisterA
 use crate::cost::decode::{Class, Decoder, Operand};
 use crate::cost::{weight, CostModel, Unsupported};
 use crate::image::{Image, Symbols};
+use crate::marks::{Markers, Marks};
 use crate::profile::Profiler;
 use crate::target::{Core, FlashController as ControllerKind, MemoryKind, Target};
 use crate::trace::{Closed, Exit, MachineTotals, Recorder, RunEnd, Trace};
@@ -194,6 +195,8 @@ pub struct Execution {
     pub stdout: Vec<u8>,
     /// The function profile.
     pub profiler: Profiler,
+    /// The regions the firmware marked.
+    pub marks: Marks,
     /// Host time spent emulating.
     pub wall: Duration,
     /// Modeled time in µs, each clock span at its own frequency.
@@ -275,6 +278,9 @@ struct Engine {
     timing: FlashTiming,
     flash_stall: u64,
     profiler: Profiler,
+    /// Entries of the marker functions, and the regions they marked.
+    markers: Markers,
+    marks: Marks,
     sys: SystemRegisters,
     semihosting: Semihosting,
     bus: Bus,
@@ -750,6 +756,8 @@ impl Machine {
             timing,
             flash_stall: 0,
             profiler: Profiler::new(image.symbols.functions().iter().map(|f| f.addr).collect()),
+            markers: Markers::of(&image.symbols),
+            marks: Marks::default(),
             sys: SystemRegisters::new(
                 core,
                 image.vector_table,
@@ -1094,6 +1102,7 @@ impl Machine {
             e.close_block_at(at);
         }
         e.profiler.finish_all(e.cycles, e.weighted);
+        e.marks.finish(e.cycles, e.weighted);
         let stack_peak_bytes = u64::from(image.initial_sp.saturating_sub(e.lowest_sp));
         Execution {
             exit_code,
@@ -1116,6 +1125,7 @@ impl Machine {
             heap_peak_bytes: e.heap.map(|(_, peak)| peak.max(0) as u64),
             stdout: e.console.take(),
             profiler: e.profiler.clone(),
+            marks: std::mem::take(&mut e.marks),
             wall,
             trace: e.counts.take().map(|recorder| {
                 let end = RunEnd {

@@ -8,6 +8,7 @@ mod compare;
 mod devices;
 mod exceptions;
 mod install;
+mod layers;
 mod ldscript;
 mod machine;
 mod mutation;

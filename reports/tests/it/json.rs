@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use mcubench_reports::{json, Error, Results, Status};
+use mcubench_reports::{json, Error, Results, Status, SCHEMA_VERSION};
 use serde_json::Value;
 
 use crate::sample;
@@ -63,6 +63,10 @@ fn key_order_follows_the_schema() {
             &value["runs"][0]["regions"][0],
         ),
         (
+            &schema["$defs"]["run"]["properties"]["marked_regions"]["items"]["properties"],
+            &value["runs"][0]["marked_regions"][0],
+        ),
+        (
             &schema["$defs"]["run"]["properties"]["host"]["properties"],
             &value["runs"][0]["host"],
         ),
@@ -71,7 +75,9 @@ fn key_order_follows_the_schema() {
         assert_eq!(keys(props), keys(obj));
     }
     let text = json::to_json(&sample::results());
-    assert!(text.starts_with("{\n  \"schema_version\": \"1.2\",\n  \"tool\""));
+    assert!(text.starts_with(&format!(
+        "{{\n  \"schema_version\": \"{SCHEMA_VERSION}\",\n  \"tool\""
+    )));
 }
 
 #[test]
@@ -105,7 +111,8 @@ fn read_text(text: &str) -> Result<Results, Error> {
 
 #[test]
 fn a_newer_major_version_is_refused_by_name() {
-    let text = json::to_json(&sample::results()).replace("\"1.2\"", "\"2.0\"");
+    let text =
+        json::to_json(&sample::results()).replace(&format!("\"{SCHEMA_VERSION}\""), "\"2.0\"");
     let err = read_text(&text).unwrap_err();
     assert!(matches!(err, Error::NewerSchema { .. }), "{err:?}");
     let msg = err.to_string();

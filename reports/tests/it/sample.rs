@@ -4,8 +4,8 @@
 //! could not run.
 
 use mcubench_reports::results::{
-    Host, ImageDigest, Kind, PerCall, ProfileEntry, Provenance, Region, Results, Run, StackSample,
-    Status, TargetDigest, Tool,
+    Host, ImageDigest, Kind, MarkedRegion, PerCall, ProfileEntry, Provenance, Region, Results, Run,
+    StackSample, Status, TargetDigest, Tool,
 };
 use mcubench_reports::SCHEMA_VERSION;
 
@@ -100,8 +100,25 @@ pub fn run(workload: usize, target: usize) -> Run {
     };
     let mut stacks = Vec::new();
     let mut profile = Vec::new();
-    for &(kernel, share) in kernels {
+    let mut marked_regions = Vec::new();
+    for (i, &(kernel, share)) in kernels.iter().enumerate() {
         let c = roi_cycles * share / 100;
+        // A model's runtime marks each layer; the sample's layers are its kernels.
+        let layer_macs = macs * share / 100;
+        if kind == Kind::Inference {
+            marked_regions.push(MarkedRegion {
+                name: format!("{i} {kernel}"),
+                depth: 0,
+                calls,
+                cycles: c,
+                time_us: c as f64 / clock,
+                energy_uj: power_mw * c as f64 / clock / 1000.0,
+                macs: layer_macs,
+                cycles_per_mac: (layer_macs > 0)
+                    .then(|| c as f64 / calls as f64 / layer_macs as f64),
+                share: share as f64 / 100.0,
+            });
+        }
         stacks.push(StackSample {
             stack: format!("main;roi_{roi};{kernel}"),
             cycles: c,
@@ -155,6 +172,7 @@ pub fn run(workload: usize, target: usize) -> Run {
         flash_capacity_bytes: flash_cap,
         ram_capacity_bytes: ram_cap,
         regions: vec![region],
+        marked_regions,
         profile,
         stacks,
         stdout: format!("{name}: check ok\nPASS\n"),
@@ -192,6 +210,7 @@ pub fn error_run() -> Run {
         flash_capacity_bytes: 512 << 10,
         ram_capacity_bytes: 64 << 10,
         regions: Vec::new(),
+        marked_regions: Vec::new(),
         profile: Vec::new(),
         stacks: Vec::new(),
         stdout: String::new(),
