@@ -6,6 +6,7 @@
 //! `.data` is placed at its load address (in flash), as on silicon: the
 //! firmware's own startup copies it to RAM.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use mcubench_reports::input::read_bounded;
@@ -97,6 +98,42 @@ impl Symbols {
                 format!("{addr:#010x} (in {}+{:#x})", f.name, addr - f.addr)
             }
             None => format!("{addr:#010x} (no symbol)"),
+        }
+    }
+}
+
+/// Longest source file name kept for telling functions apart.
+const MAX_FILE_NAME: usize = 64;
+
+/// The last path component of an STT_FILE name, bounded.
+fn source_file_name(path: &str) -> String {
+    let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    base.chars()
+        .take(MAX_FILE_NAME)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
+/// Local functions that share a name with another function (TFLM's
+/// `tflite::(anonymous namespace)::Eval`, one per operator file; a `static`
+/// helper in two C files) get their source file appended, `Eval(...) [conv.cc]`,
+/// so profiles tell them apart. `files[i]` is the file of local `functions[i]`.
+fn name_by_file_where_names_collide(functions: &mut [Function], files: &[Option<String>]) {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for f in functions.iter() {
+        *count.entry(f.name.as_str()).or_default() += 1;
+    }
+    let renamed: Vec<Option<String>> = functions
+        .iter()
+        .zip(files)
+        .map(|(f, file)| {
+            let file = file.as_ref().filter(|_| count[f.name.as_str()] > 1)?;
+            Some(format!("{} [{file}]", f.name))
+        })
+        .collect();
+    for (f, name) in functions.iter_mut().zip(renamed) {
+        if let Some(name) = name {
+            f.name = name;
         }
     }
 }
@@ -307,9 +344,17 @@ impl Image {
         }
 
         let mut functions = Vec::new();
+        // The source file of each local function, from the STT_FILE symbol
+        // that leads its compilation unit's locals in the symbol table.
+        let mut files: Vec<Option<String>> = Vec::new();
+        let mut file = None;
         let mut rtt_control_block = None;
         let mut stack_reserved = None;
         for symbol in elf.syms.iter() {
+            if symbol.st_type() == sym::STT_FILE {
+                file = elf.strtab.get_at(symbol.st_name).map(source_file_name);
+                continue;
+            }
             if elf
                 .strtab
                 .get_at(symbol.st_name)
@@ -337,8 +382,14 @@ impl Image {
                     addr,
                     size: symbol.st_size.min(room) as u32,
                 });
+                files.push(
+                    (symbol.st_bind() == sym::STB_LOCAL)
+                        .then(|| file.clone())
+                        .flatten(),
+                );
             }
         }
+        name_by_file_where_names_collide(&mut functions, &files);
 
         let (mut flash_bytes, mut ram_bytes, mut static_ram_end) = (0u64, 0u64, None::<u32>);
         let mut ram_sections = Vec::new();

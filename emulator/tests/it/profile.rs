@@ -178,3 +178,18 @@ fn messages_name_the_demangled_function() {
         format!("{:#010x} (in firmware::dense+0x2)", at + 2)
     );
 }
+
+/// Two files' static functions of one name (as TFLM's per-operator `Eval`s in
+/// anonymous namespaces) are told apart by their source file.
+#[test]
+fn local_functions_sharing_a_name_carry_their_source_file() {
+    let r = run("static_twins.elf", "mps2-an386");
+    assert_eq!(r.exit_code, Some(0));
+    let evals: Vec<(&str, u64)> = calls(&r)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("eval"))
+        .collect();
+    assert_eq!(evals, [("eval [twins_add.c]", 4), ("eval [twins_mul.c]", 4)]);
+    // A name no other function has stays as it is.
+    assert!(calls(&r).iter().any(|&(name, _)| name == "add_op"));
+}
