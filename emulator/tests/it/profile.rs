@@ -189,7 +189,10 @@ fn local_functions_sharing_a_name_carry_their_source_file() {
         .into_iter()
         .filter(|(name, _)| name.starts_with("eval"))
         .collect();
-    assert_eq!(evals, [("eval [twins_add.c]", 4), ("eval [twins_mul.c]", 4)]);
+    assert_eq!(
+        evals,
+        [("eval [twins_add.c]", 4), ("eval [twins_mul.c]", 4)]
+    );
     // A name no other function has stays as it is.
     assert!(calls(&r).iter().any(|&(name, _)| name == "add_op"));
 }
