@@ -17,6 +17,13 @@ pub struct Band {
     pub source: &'static str,
 }
 
+impl Band {
+    /// `1.4–2.4`: the figures as published, no digits added.
+    pub fn range(&self) -> String {
+        format!("{}–{}", self.low, self.high)
+    }
+}
+
 /// Every band, fastest kernels first per core.
 pub const BANDS: &[Band] = &[
     Band {
@@ -86,6 +93,7 @@ mod tests {
         assert_eq!(position(2.0, vendor), "within");
         assert_eq!(position(3.6, vendor), "1.50× above");
         assert_eq!(position(0.7, vendor), "2.00× below");
+        assert_eq!(vendor.range(), "1.4–2.4");
         assert!(BANDS.iter().all(|b| b.low < b.high && !b.source.is_empty()));
     }
 }

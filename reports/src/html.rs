@@ -969,7 +969,7 @@ fn per_mac(report: &Report<'_>) -> Markup {
                                         @for band in bands::for_core(&run.core) {
                                             div {
                                                 (bands::position(*cpm, band)) " " (band.label) " ("
-                                                (figure(band.low, false)) "–" (figure(band.high, false)) ")"
+                                                (band.range()) ")"
                                             }
                                         }
                                         @if bands::for_core(&run.core).next().is_none() {
@@ -985,8 +985,7 @@ fn per_mac(report: &Report<'_>) -> Markup {
                     ul.sources {
                         @for band in &cited {
                             li {
-                                b { (band.core) ", " (band.label) ", "
-                                    (figure(band.low, false)) "–" (figure(band.high, false)) ": " }
+                                b { (band.core) ", " (band.label) ", " (band.range()) ": " }
                                 (band.source)
                             }
                         }
