@@ -25,7 +25,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use crate::bands::{self, Band};
 use crate::compare::{check_same_suite, compare, Change, Comparison, Limits, Metric};
 use crate::json::read_results;
-use crate::numbers::{figure, thousands};
+use crate::numbers::{self, figure, thousands};
 use crate::output::write_atomic;
 use crate::plot::{color_hex, BarChart, Plotter, Quantity, Series, SvgPlotter};
 use crate::results::{Kind, MarkedRegion, ProfileEntry, Results, Run, Status};
@@ -448,11 +448,11 @@ fn matrix_cell(report: &Report<'_>, run: Option<(usize, &Run)>) -> Markup {
     html! {
         td.cell {
             div {
-                a.time href=(link) { (units::time(call.time_us)) }
+                a.time href=(link) { (numbers::time_us(call.time_us)) }
                 (delta(call.time_us, base.map(|b| b.map(|c| c.time_us)), false))
             }
             div {
-                span.energy { (units::energy(call.energy_uj)) }
+                span.energy { (numbers::energy_uj(call.energy_uj)) }
                 (delta(call.energy_uj, base.map(|b| b.map(|c| c.energy_uj)), false))
             }
         }
@@ -666,9 +666,9 @@ fn usage(name: &str, used: u64, capacity: u64, color: &str, base: Option<Option<
                 div.fill style={ "width:" (format!("{width:.1}")) "%;background:" (fill) } {}
             }
             span.mem-figures {
-                (units::bytes(used))
+                (numbers::bytes(used))
                 @match share {
-                    Some(s) => { " / " (units::bytes(capacity)) " · " (format!("{s:.0}")) "%" },
+                    Some(s) => { " / " (numbers::bytes(capacity)) " · " (format!("{s:.0}")) "%" },
                     None => " (capacity unknown)",
                 }
                 (delta(used as f64, base, false))
@@ -847,7 +847,7 @@ fn run_details(report: &Report<'_>, i: usize, run: &Run, flame: Option<&str>) ->
                 (run.workload) " @ " (run.target) " "
                 span {
                     (status_badge(run)) " · " (run.core) " · " (thousands(run.cycles))
-                    " cycles · " (units::time(run.time_us))
+                    " cycles · " (numbers::time_us(run.time_us))
                 }
             }
             @if let Some(e) = &run.error {

@@ -1,6 +1,6 @@
-//! Figures with a unit chosen for their size, for the HTML report: `812 µs`, `2.35 ms`,
-//! `41.2 µJ`, `412 KiB`. Three significant digits are enough to compare at a glance; the
-//! exact figures stay in the results file and the full table.
+//! Chart axes in a unit chosen for the figures' size (`812 µs`, `2.35 ms`, `41.2 µJ`) with
+//! three significant digits, enough to compare at a glance, and the signed changes shown
+//! against a baseline. Figures in text and tables use [`crate::numbers`].
 
 /// A unit and how many base units (µs, µJ, bytes) make one.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,25 +41,6 @@ const ENERGY: [Scale; 3] = [
     },
 ];
 
-const BYTES: [Scale; 4] = [
-    Scale {
-        unit: "B",
-        divisor: 1.0,
-    },
-    Scale {
-        unit: "KiB",
-        divisor: 1024.0,
-    },
-    Scale {
-        unit: "MiB",
-        divisor: 1024.0 * 1024.0,
-    },
-    Scale {
-        unit: "GiB",
-        divisor: 1024.0 * 1024.0 * 1024.0,
-    },
-];
-
 /// The largest unit of `ladder` that `value` is at least one of (the first for
 /// anything smaller, zero or not finite).
 fn pick(ladder: &[Scale], value: f64) -> Scale {
@@ -93,31 +74,6 @@ pub fn significant(value: f64) -> String {
         _ if a >= 0.9995 => format!("{value:.2}"),
         _ => format!("{value:.3}"),
     }
-}
-
-/// `value` base units in `scale`, with its unit: `2.35 ms`.
-pub fn scaled(value: f64, scale: Scale) -> String {
-    format!("{} {}", significant(value / scale.divisor), scale.unit)
-}
-
-/// A time in microseconds in the unit that suits it: `812 µs`, `2.35 ms`.
-pub fn time(us: f64) -> String {
-    scaled(us, time_scale(us))
-}
-
-/// An energy in microjoules in the unit that suits it: `41.2 µJ`, `1.20 mJ`.
-pub fn energy(uj: f64) -> String {
-    scaled(uj, energy_scale(uj))
-}
-
-/// A size in bytes in binary units: `980 B`, `412 KiB`, `1.00 MiB`.
-pub fn bytes(bytes: u64) -> String {
-    let value = bytes as f64;
-    let scale = pick(&BYTES, value);
-    if scale.divisor == 1.0 {
-        return format!("{bytes} B");
-    }
-    scaled(value, scale)
 }
 
 /// The change from `base` to `value` as a signed percentage with two decimals,
@@ -162,25 +118,11 @@ mod tests {
 
     #[test]
     fn times_and_energies_pick_their_unit() {
-        assert_eq!(time(812.0), "812 µs");
-        assert_eq!(time(2350.0), "2.35 ms");
-        assert_eq!(time(1_200_000.0), "1.20 s");
-        assert_eq!(time(0.5), "0.500 µs");
-        assert_eq!(energy(41.23), "41.2 µJ");
-        assert_eq!(energy(1200.0), "1.20 mJ");
-        assert_eq!(energy(3.0e6), "3.00 J");
         assert_eq!(time_scale(999.0).unit, "µs");
         assert_eq!(time_scale(1000.0).unit, "ms");
+        assert_eq!(time_scale(2.0e6).unit, "s");
+        assert_eq!(energy_scale(1200.0).unit, "mJ");
         assert_eq!(time_scale(f64::NAN).unit, "µs");
-    }
-
-    #[test]
-    fn bytes_in_binary_units() {
-        assert_eq!(bytes(980), "980 B");
-        assert_eq!(bytes(1024), "1.00 KiB");
-        assert_eq!(bytes(412 * 1024 + 300), "412 KiB");
-        assert_eq!(bytes(1 << 20), "1.00 MiB");
-        assert_eq!(bytes(3 << 30), "3.00 GiB");
     }
 
     #[test]
