@@ -19,16 +19,21 @@
 #include <string.h>
 
 /* Longest column (k_h * k_w * in_c, or FC inputs) the DSP path widens;
- * longer ones use the reference kernel. 5 KiB of RAM: the int8 im2col
- * buffer and two widened columns (convolutions do two pixels at a time). */
+ * longer ones use the reference kernel. 9 KiB of RAM: the int8 im2col
+ * buffer, and either two widened columns (convolutions do two pixels at a
+ * time) or a depthwise layer's band of 16-bit planes (DW_WORDS). */
 #define COL_MAX 1024
+#define DW_WORDS 2048
+#define DW_ACC 256
 
 static int8_t col8[COL_MAX];
-/* Widened columns for convolutions; a depthwise layer's accumulators of one
- * output pixel share the space. */
+
 static union {
     int16_t col16[2][COL_MAX];
-    int32_t acc[COL_MAX];
+    struct {
+        int32_t planes[DW_WORDS];
+        int32_t acc[DW_ACC];
+    };
 } work;
 
 static uint32_t load32(const void *p)
@@ -119,14 +124,6 @@ static inline __attribute__((always_inline)) int8_t finish(const out_stage *q, i
     return (int8_t)(v > q->act_max ? q->act_max : v);
 }
 
-/* out[c] for the n accumulators of one output pixel: apart from the loop
- * that sums them, the output stage keeps its constants in registers. */
-static void finish_all(const out_stage *q, const int32_t *acc, int n, int8_t *out)
-{
-    for (int c = 0; c < n; c++)
-        out[c] = finish(q, acc[c], c);
-}
-
 /* acc += dot(col, row) over k, for a column widened by widen(). */
 static int32_t dot(const int16_t *col, const int8_t *row, int k, int32_t acc)
 {
@@ -143,36 +140,71 @@ static int32_t dot(const int16_t *col, const int8_t *row, int k, int32_t acc)
 }
 
 /* out[o] for every output channel o: the requantized dot product of one
- * widened column (length k) with weight row o. Two rows at a time share the
- * column loads. */
+ * widened column (length k) with weight row o. Four rows at a time share
+ * each pair of column loads. */
 static void mat_vec(const nn_layer *l, const int16_t *col, int k, int8_t *out)
 {
     const out_stage q = out_stage_of(l);
     const int8_t *w = l->weights;
-    const int out_c = l->out_c;
+    const int out_c = l->out_c, k4 = k & ~3;
     int o = 0;
-    for (; o + 2 <= out_c; o += 2) {
-        const int8_t *w0 = w + o * k;
-        const int8_t *w1 = w0 + k;
-        int32_t a0 = q.bias[o], a1 = q.bias[o + 1];
-        const int16_t *c = col;
-        for (int n = k >> 2; n > 0; n--, c += 4, w0 += 4, w1 += 4) {
-            int32_t lo = (int32_t)load32(c);
-            int32_t hi = (int32_t)load32(c + 2);
-            uint32_t x0 = load32(w0), x1 = load32(w1);
-            a0 = __smlad(lo, __sxtb16(x0), a0);
-            a0 = __smlad(hi, sxtb16_odd(x0), a0);
-            a1 = __smlad(lo, __sxtb16(x1), a1);
-            a1 = __smlad(hi, sxtb16_odd(x1), a1);
+    for (; o + 4 <= out_c; o += 4) {
+        /* w2 is pre-incremented, so it starts a word early. */
+        const int8_t *w0 = w + o * k, *w2 = w0 + 2 * k - 4;
+        int32_t a0 = q.bias[o], a1 = q.bias[o + 1], a2 = q.bias[o + 2], a3 = q.bias[o + 3];
+        if (k >= 4) {
+            const int16_t *c = col;
+            int n = k >> 2;
+            uint32_t lo, hi, x, y, t;
+            /* Rows o + 1 and o + 3 are read at offset k from rows o and
+             * o + 2, which leaves all other registers to the loop: per
+             * four inputs, six loads back to back (one cycle each after
+             * the first on Cortex-M4), eight SXTB16 and eight SMLAD, each
+             * SMLAD one instruction away from the SXTB16 it needs (Cortex-M7
+             * waits a cycle for a DSP result feeding a DSP instruction). */
+            __asm__("1:\n\t"
+                    "ldr %[y], [%[w0], %[k]]\n\t"
+                    "ldr %[x], [%[w0]], #4\n\t"
+                    "ldr %[lo], [%[c]], #4\n\t"
+                    "ldr %[hi], [%[c]], #4\n\t"
+                    "sxtb16 %[t], %[x]\n\t"
+                    "sxtb16 %[x], %[x], ror #8\n\t"
+                    "smlad %[a0], %[lo], %[t], %[a0]\n\t"
+                    "sxtb16 %[t], %[y]\n\t"
+                    "smlad %[a0], %[hi], %[x], %[a0]\n\t"
+                    "sxtb16 %[y], %[y], ror #8\n\t"
+                    "ldr %[x], [%[w2], #4]!\n\t"
+                    "smlad %[a1], %[lo], %[t], %[a1]\n\t"
+                    "sxtb16 %[t], %[x]\n\t"
+                    "smlad %[a1], %[hi], %[y], %[a1]\n\t"
+                    "ldr %[y], [%[w2], %[k]]\n\t"
+                    "sxtb16 %[x], %[x], ror #8\n\t"
+                    "smlad %[a2], %[lo], %[t], %[a2]\n\t"
+                    "sxtb16 %[t], %[y]\n\t"
+                    "smlad %[a2], %[hi], %[x], %[a2]\n\t"
+                    "sxtb16 %[y], %[y], ror #8\n\t"
+                    "subs %[n], %[n], #1\n\t"
+                    "smlad %[a3], %[lo], %[t], %[a3]\n\t"
+                    "smlad %[a3], %[hi], %[y], %[a3]\n\t"
+                    "bne 1b"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w0] "+r"(w0),
+                      [w2] "+r"(w2), [n] "+r"(n), [lo] "=&r"(lo), [hi] "=&r"(hi), [x] "=&r"(x), [y] "=&r"(y),
+                      [t] "=&r"(t)
+                    : [k] "r"(k)
+                    : "cc", "memory");
         }
-        for (int i = k & ~3; i < k; i++) {
-            a0 += col[i] * w0[i - (k & ~3)];
-            a1 += col[i] * w1[i - (k & ~3)];
+        for (int i = k4; i < k; i++) { /* w0 and w2 have moved on by k4 */
+            a0 += col[i] * w0[i - k4];
+            a1 += col[i] * w0[k + i - k4];
+            a2 += col[i] * w2[4 + i - k4];
+            a3 += col[i] * w2[4 + k + i - k4];
         }
         out[o] = finish(&q, a0, o);
         out[o + 1] = finish(&q, a1, o + 1);
+        out[o + 2] = finish(&q, a2, o + 2);
+        out[o + 3] = finish(&q, a3, o + 3);
     }
-    if (o < out_c)
+    for (; o < out_c; o++)
         out[o] = finish(&q, dot(col, w + o * k, k, q.bias[o]), o);
 }
 
@@ -284,90 +316,240 @@ void nn_fc_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
     mat_vec(l, work.col16[0], l->in_c, out);
 }
 
-/* Four channels of one depthwise tap: x and w point at the tap's input and
- * weight words; SMLABB/SMLATT multiply the matching halfwords of the
- * unpacked pairs into the four accumulators. */
-#define DW_TAP(x, w)                                                      \
-    do {                                                                  \
-        uint32_t xv_ = load32(x), wv_ = load32(w);                        \
-        int32_t xe_ = __sxtab16(off2, xv_), xo_ = sxtab16_odd(off2, xv_); \
-        int32_t we_ = __sxtb16(wv_), wo_ = sxtb16_odd(wv_);               \
-        a0 = __smlabb(xe_, we_, a0);                                      \
-        a2 = __smlatt(xe_, we_, a2);                                      \
-        a1 = __smlabb(xo_, wo_, a1);                                      \
-        a3 = __smlatt(xo_, wo_, a3);                                      \
-    } while (0)
+/* Depthwise 3x3, stride 1 or 2, the layout of the CMSIS-NN-style kernels
+ * turned around: rather than unpacking each input byte for each of the nine
+ * taps that read it, a band of input rows is unpacked once into 16-bit
+ * planes, one per channel, where a word holds two horizontally adjacent
+ * pixels of one channel (the input offset added, padding as 0). Then a
+ * kernel row is a dot product SMLAD can take directly: with A = [p0, p1],
+ * B = [p2, p3] and the row's weights packed as W01 = [w0, w1] and
+ * W12 = [w1, w2], two neighbouring outputs of stride 1 are
+ *     o0 = SMLAD(A, W01) + B.lo * W12.hi,  o1 = A.hi * W01.lo + SMLAD(B, W12)
+ * which is six MACs from two loads and four multiply-accumulates, with the
+ * nine weights and the requantization of one channel in registers.
+ *
+ * Planes for four channels are filled together: one word load per pixel,
+ * two SXTAB16 (the offset added as they unpack), and PKHBT/PKHTB pair two
+ * pixels' halfwords per channel. The band buffer interleaves the four
+ * channels word by word, so each store and each load in the inner loop uses
+ * an immediate offset. */
 
-/* Depthwise: channels are innermost in both activations and weights, so four
- * channels load as one word each. A 3x3 window wholly inside the input (all
- * output pixels but a padded layer's border) runs its nine taps unrolled:
- * with nine MACs per output, loop control would cost as much as they do. */
+/* [low half of a, low half of b] and [high half of a, high half of b]. */
+static inline uint32_t pack_lo(uint32_t a, uint32_t b)
+{
+    return (a & 0xffffu) | (b << 16);
+}
+
+static inline uint32_t pack_hi(uint32_t a, uint32_t b)
+{
+    return (a >> 16) | (b & 0xffff0000u);
+}
+
+/* The geometry of one band buffer: words per row (four channels, two
+ * pixels a word) and the input columns that pair up into its words. */
+typedef struct {
+    const int8_t *in;
+    int in_h, in_w, c_n, pad_top, pad_left;
+    int pairs;     /* words per row and channel */
+    int row_words; /* 4 * pairs */
+    int32_t in_offset;
+} dw_band;
+
+/* The plane words of four channels for two pixels, from their input words
+ * v0 and v1: one SXTAB16 pair per pixel, then PKHBT/PKHTB. */
+static inline __attribute__((always_inline)) void dw_put4(int32_t *d, uint32_t v0, uint32_t v1, uint32_t off2)
+{
+    uint32_t e0 = (uint32_t)__sxtab16(off2, v0), o0 = (uint32_t)sxtab16_odd(off2, v0);
+    uint32_t e1 = (uint32_t)__sxtab16(off2, v1), o1 = (uint32_t)sxtab16_odd(off2, v1);
+    d[0] = (int32_t)pack_lo(e0, e1);
+    d[1] = (int32_t)pack_lo(o0, o1);
+    d[2] = (int32_t)pack_hi(e0, e1);
+    d[3] = (int32_t)pack_hi(o0, o1);
+}
+
+/* Band row `dst` from input row iy for channels c .. c + n - 1 (n <= 4;
+ * missing channels are zero). A pixel outside the input reads as four bytes
+ * of the input zero point, which the offset turns into 0, as in the
+ * reference kernel; a row outside the input is all zeros. */
+static void dw_fill_row(const dw_band *b, int iy, int c, int n, int32_t *dst)
+{
+    const int words = 4 * b->pairs, c_n = b->c_n, in_w = b->in_w;
+    if (iy < 0 || iy >= b->in_h) {
+        memset(dst, 0, (size_t)words * sizeof *dst);
+        return;
+    }
+    const int8_t *row = b->in + iy * in_w * c_n + c;
+    const uint32_t off2 = pack_offset(b->in_offset);
+    if (n < 4) { /* only a layer whose channels are not a multiple of 4 */
+        for (int i = 0; i < words; i++) {
+            const int x = 2 * (i >> 2) - b->pad_left + 1, q = i & 3;
+            const int32_t lo = x > 0 && x <= in_w && q < n ? row[(x - 1) * c_n + q] + b->in_offset : 0;
+            const int32_t hi = x >= 0 && x < in_w && q < n ? row[x * c_n + q] + b->in_offset : 0;
+            dst[i] = (int32_t)pack_lo((uint32_t)lo, (uint32_t)hi);
+        }
+        return;
+    }
+    const uint32_t pad = (uint8_t)-b->in_offset * 0x01010101u;
+    /* Words whose two pixels are both inside the input: [j_lo, j_hi). */
+    const int j_lo = (b->pad_left + 1) >> 1, j_hi = (in_w + b->pad_left) >> 1;
+    for (int j = 0; j < b->pairs; j++) {
+        int x = 2 * j - b->pad_left;
+        if (j == j_lo) {
+            const int8_t *p = row + x * c_n;
+            for (; j < j_hi; j++, p += 2 * c_n)
+                dw_put4(dst + 4 * j, load32(p), load32(p + c_n), off2);
+            if (j == b->pairs)
+                break;
+            x = 2 * j - b->pad_left;
+        }
+        const uint32_t v0 = x >= 0 && x < in_w ? load32(row + x * c_n) : pad;
+        const uint32_t v1 = x + 1 >= 0 && x + 1 < in_w ? load32(row + (x + 1) * c_n) : pad;
+        dw_put4(dst + 4 * j, v0, v1, off2);
+    }
+}
+
+/* One channel's weights and output stage. In the fast form (requantization
+ * by SMMULR, rounding shift right by 1..22, full int8 range) the weights
+ * and bias are doubled, which SMMULR's doubling high multiply needs:
+ * |bias| < 2^29 and nine int8 weights times |x| <= 255 keep the doubled
+ * sum inside int32, so no accumulator needs checking. */
+typedef struct {
+    int32_t w01[3], w12[3];
+    int32_t bias;
+    int32_t mult;
+    int32_t add;   /* fast form: 2^(right - 1) + out_offset * 2^right */
+    int32_t shift; /* fast form: right; else the layer's shift */
+} dw_channel;
+
+static int dw_setup(const nn_layer *l, int c, dw_channel *ch)
+{
+    const int shift = l->shift[c], bias = l->bias[c];
+    const int fast = l->act_min == -128 && l->act_max == 127 && shift <= -1 && shift >= -22 &&
+                     bias > -(1 << 29) && bias < (1 << 29);
+    const int scale = fast ? 2 : 1;
+    const int8_t *w = l->weights + c;
+    const int c_n = l->in_c;
+    for (int r = 0; r < 3; r++, w += 3 * c_n) {
+        uint32_t w0 = (uint32_t)(w[0] * scale), w1 = (uint32_t)(w[c_n] * scale);
+        uint32_t w2 = (uint32_t)(w[2 * c_n] * scale);
+        ch->w01[r] = (int32_t)pack_lo(w0, w1);
+        ch->w12[r] = (int32_t)pack_lo(w1, w2);
+    }
+    ch->bias = bias * scale;
+    ch->mult = l->mult[c];
+    if (fast) {
+        const int right = -shift;
+        ch->add = (1 << (right - 1)) + l->out_offset * (1 << right);
+        ch->shift = right;
+    } else {
+        ch->add = 0;
+        ch->shift = shift;
+    }
+    return fast;
+}
+
+/* The portable output stage, for channels the fast form does not cover. */
+static __attribute__((noinline)) int8_t dw_finish_slow(const out_stage *q, const dw_channel *ch, int32_t acc)
+{
+    return nn_clamp(nn_requantize(acc, ch->mult, ch->shift) + q->out_offset, q->act_min, q->act_max);
+}
+
+static inline __attribute__((always_inline)) int8_t dw_finish(const out_stage *q, const dw_channel *ch, int32_t acc,
+                                                              int fast)
+{
+    if (!fast)
+        return dw_finish_slow(q, ch, acc);
+    int32_t x;
+    __asm__("smmulr %0, %1, %2" : "=r"(x) : "r"(acc), "r"(ch->mult));
+    return (int8_t)__ssat((x + (x >> 31) + ch->add) >> ch->shift, 8);
+}
+
+/* Adds one kernel row's taps to two neighbouring outputs: stride 1 reads
+ * words 0 and 1 of band row r, stride 2 words 0, 1 and 2. */
+static inline __attribute__((always_inline)) void dw_row(const int32_t *r, int stride, int32_t w01, int32_t w12,
+                                                         int32_t *a0, int32_t *a1)
+{
+    const int32_t A = r[0], B = r[4];
+    *a0 = __smlabt(B, w12, __smlad(A, w01, *a0));
+    if (stride == 1)
+        *a1 = __smlad(B, w12, __smlatb(A, w01, *a1));
+    else
+        *a1 = __smlabt(r[8], w12, __smlad(B, w01, *a1));
+}
+
+/* Output rows [0, rows) of one channel: plane is the channel's first word in
+ * band row 0, out its first output. Each output row is summed into acc
+ * first and requantized after, so that neither loop runs out of registers
+ * (the sums keep the nine weights in six, the output stage its constants). */
+static inline __attribute__((always_inline)) void dw_rows(const int32_t *plane, const dw_band *b, int stride,
+                                                          int rows, int out_w, const dw_channel *ch,
+                                                          const out_stage *q, int fast, int8_t *out)
+{
+    const int c_n = b->c_n, rw = b->row_words;
+    const int32_t w01_0 = ch->w01[0], w01_1 = ch->w01[1], w01_2 = ch->w01[2];
+    const int32_t w12_0 = ch->w12[0], w12_1 = ch->w12[1], w12_2 = ch->w12[2];
+    const int32_t bias = ch->bias;
+    int32_t *acc = work.acc;
+    for (int y = 0; y < rows; y++, plane += stride * rw, out += out_w * c_n) {
+        const int32_t *r = plane;
+        int32_t *a = acc;
+        for (int x = (out_w + 1) >> 1; x > 0; x--, r += 4 * stride, a += 2) {
+            int32_t a0 = bias, a1 = bias;
+            dw_row(r, stride, w01_0, w12_0, &a0, &a1);
+            dw_row(r + rw, stride, w01_1, w12_1, &a0, &a1);
+            dw_row(r + 2 * rw, stride, w01_2, w12_2, &a0, &a1);
+            a[0] = a0;
+            a[1] = a1;
+        }
+        int8_t *o = out;
+        for (int x = 0; x < out_w; x++, o += c_n)
+            *o = dw_finish(q, ch, acc[x], fast);
+    }
+}
+
+/* Depthwise: 3x3 kernels with stride 1 or 2 run on band planes (above);
+ * other shapes, and rows too wide for the band buffer, use the reference
+ * kernel. */
 void nn_dwconv_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
 {
-    if (l->in_c > COL_MAX) {
+    const int stride = l->stride_w, out_h = l->out_h, out_w = l->out_w, c_n = l->in_c;
+    const int pairs_out = (out_w + 1) >> 1;
+    /* Plane columns: every input column, and all a last (possibly padded
+     * out) output pair reads. */
+    int width = 2 * stride * pairs_out + 2;
+    if (width < l->in_w + l->pad_left)
+        width = (l->in_w + l->pad_left + 1) & ~1;
+    const dw_band b = {in, l->in_h, l->in_w, c_n, l->pad_top, l->pad_left, width >> 1, 4 * (width >> 1),
+                       l->in_offset};
+    const int fit = DW_WORDS / b.row_words;
+    if (l->k_h != 3 || l->k_w != 3 || l->stride_h != stride || (stride != 1 && stride != 2) || fit < 3 || out_w > DW_ACC - 1) {
         nn_dwconv_ref(l, in, out);
         return;
     }
     const out_stage q = out_stage_of(l);
-    const int c_n = l->in_c, in_h = l->in_h, in_w = l->in_w, k_h = l->k_h, k_w = l->k_w;
-    const int32_t in_offset = l->in_offset;
-    const uint32_t off2 = pack_offset(in_offset);
-    const int8_t *weights = l->weights;
-    for (int oy = 0; oy < l->out_h; oy++) {
-        const int y0 = oy * l->stride_h - l->pad_top;
-        const int ky0 = y0 < 0 ? -y0 : 0;
-        const int ky1 = in_h - y0 < k_h ? in_h - y0 : k_h;
-        for (int ox = 0; ox < l->out_w; ox++, out += c_n) {
-            const int x0 = ox * l->stride_w - l->pad_left;
-            const int kx0 = x0 < 0 ? -x0 : 0;
-            const int kx1 = in_w - x0 < k_w ? in_w - x0 : k_w;
-            /* The in-bounds part of the window: its first tap in the input
-             * and in the weights, and its size. */
-            const int8_t *in0 = in + ((y0 + ky0) * in_w + x0 + kx0) * c_n;
-            const int8_t *w_0 = weights + (ky0 * k_w + kx0) * c_n;
-            const int rows = ky1 - ky0, cols = kx1 - kx0;
-            const int whole3x3 = k_h == 3 && k_w == 3 && rows == 3 && cols == 3;
-            const int row = in_w * c_n;
-            int c = 0;
-            for (; c + 4 <= c_n; c += 4) {
-                int32_t a0 = q.bias[c], a1 = q.bias[c + 1];
-                int32_t a2 = q.bias[c + 2], a3 = q.bias[c + 3];
-                const int8_t *ip = in0 + c, *wp = w_0 + c;
-                if (whole3x3) {
-                    DW_TAP(ip, wp);
-                    DW_TAP(ip + c_n, wp + c_n);
-                    DW_TAP(ip + 2 * c_n, wp + 2 * c_n);
-                    ip += row;
-                    wp += 3 * c_n;
-                    DW_TAP(ip, wp);
-                    DW_TAP(ip + c_n, wp + c_n);
-                    DW_TAP(ip + 2 * c_n, wp + 2 * c_n);
-                    ip += row;
-                    wp += 3 * c_n;
-                    DW_TAP(ip, wp);
-                    DW_TAP(ip + c_n, wp + c_n);
-                    DW_TAP(ip + 2 * c_n, wp + 2 * c_n);
-                } else {
-                    for (int r = rows; r > 0; r--, ip += row, wp += k_w * c_n) {
-                        const int8_t *x_p = ip, *w_p = wp;
-                        for (int t = cols; t > 0; t--, x_p += c_n, w_p += c_n)
-                            DW_TAP(x_p, w_p);
-                    }
-                }
-                int32_t *sums = work.acc + c;
-                sums[0] = a0;
-                sums[1] = a1;
-                sums[2] = a2;
-                sums[3] = a3;
+    /* Output rows per band: rows (band - 1) * stride .. + 2 of the band. */
+    const int band = (fit - 3) / stride + 1;
+    int32_t *buf = work.planes;
+    for (int y0 = 0; y0 < out_h; y0 += band) {
+        const int rows = out_h - y0 < band ? out_h - y0 : band;
+        const int in_rows = (rows - 1) * stride + 3;
+        for (int c = 0; c < c_n; c += 4) {
+            const int n = c_n - c < 4 ? c_n - c : 4;
+            for (int r = 0; r < in_rows; r++)
+                dw_fill_row(&b, y0 * stride + r - l->pad_top, c, n, buf + r * b.row_words);
+            for (int i = 0; i < n; i++) {
+                dw_channel ch;
+                int8_t *o = out + y0 * out_w * c_n + c + i;
+                const int fast = dw_setup(l, c + i, &ch);
+                if (stride == 1 && fast)
+                    dw_rows(buf + i, &b, 1, rows, out_w, &ch, &q, 1, o);
+                else if (stride == 1)
+                    dw_rows(buf + i, &b, 1, rows, out_w, &ch, &q, 0, o);
+                else if (fast)
+                    dw_rows(buf + i, &b, 2, rows, out_w, &ch, &q, 1, o);
+                else
+                    dw_rows(buf + i, &b, 2, rows, out_w, &ch, &q, 0, o);
             }
-            for (; c < c_n; c++) {
-                int32_t acc = q.bias[c];
-                for (int r = 0; r < rows; r++)
-                    for (int t = 0; t < cols; t++)
-                        acc += (in0[(r * in_w + t) * c_n + c] + in_offset) * w_0[(r * k_w + t) * c_n + c];
-                work.acc[c] = acc;
-            }
-            finish_all(&q, work.acc, c_n, out);
         }
     }
 }
