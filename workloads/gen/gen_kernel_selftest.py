@@ -29,6 +29,22 @@ def bias(n):
     return rng.normal(0.0, 0.1, size=n)
 
 
+def clamped(out, hi):
+    """out with its layer's activation range narrowed to [act_min, hi], as a
+    fused ReLU6 does: the DSP kernels then take their general output stage."""
+    layer = out.producer
+    layer.act_max = hi
+    out.q = np.clip(out.q, layer.act_min, hi)
+    return out
+
+
+def near_zero_point(h, w, c):
+    """Inputs within one step of the zero point: the sums are so small that
+    the output multipliers exceed 1 (a left shift)."""
+    zp = int(rng.integers(-20, 21))
+    return nn.Tensor(zp + rng.integers(-1, 2, size=(1, h, w, c)), 0.05, zp)
+
+
 cases = []
 
 
@@ -48,8 +64,20 @@ x = rand_input(7, 6, 6)
 case("dwconv 3x3 s1 same, 6", nn.dwconv(x, he((3, 3, 6), 9), bias(6)))
 x = rand_input(7, 9, 8)
 case("dwconv 3x3 s2 same, 8, linear", nn.dwconv(x, he((3, 3, 8), 9), bias(8), stride=2, relu=False))
+x = rand_input(8, 6, 8)
+case("dwconv 3x3 s1 same, 8, clamped", clamped(nn.dwconv(x, he((3, 3, 8), 9), bias(8)), 40))
+x = rand_input(7, 7, 4)
+case("dwconv 3x3 s2 same, 4, clamped", clamped(nn.dwconv(x, he((3, 3, 4), 9), bias(4), stride=2), 30))
+x = near_zero_point(6, 5, 4)
+case("dwconv 3x3 s1 same, 4, multiplier > 1", nn.dwconv(x, he((3, 3, 4), 9), bias(4) * 0.01))
+x = rand_input(6, 5, 8)
+case("conv 3x3 s1 same, 8->6, clamped", clamped(nn.conv(x, he((6, 3, 3, 8), 72), bias(6)), 50))
+x = near_zero_point(5, 4, 8)
+case("conv 1x1, 8->5, multiplier > 1", nn.conv(x, he((5, 1, 1, 8), 8), bias(5) * 0.01))
 x = rand_input(1, 1, 37)
 case("fc 37->11", nn.fc(x, he((11, 37), 37), bias(11)))
+x = rand_input(1, 1, 24)
+case("fc 24->9, clamped", clamped(nn.fc(x, he((9, 24), 24), bias(9)), 20))
 x = rand_input(1, 1, 64)
 case("fc 64->10, linear", nn.fc(x, he((10, 64), 64), bias(10), relu=False))
 x = rand_input(7, 7, 5)

@@ -9,8 +9,12 @@
  * the input offset added, so four MACs take two word loads of the column,
  * one of weights, two SXTB16 and two SMLAD. Convolutions work on two output
  * pixels and two output channels at once, so each unpacked weight word feeds
- * two columns. Results are bit-identical to the reference kernels: only the
- * order of the integer additions changes. */
+ * two columns; fully connected layers on four output rows, so each column
+ * word feeds four. Their inner loops are inline asm, which keeps all of
+ * their values in registers. Depthwise layers unpack their input into
+ * per-channel planes instead (see nn_dwconv_dsp). Results are bit-identical
+ * to the reference kernels: only the order of the integer additions
+ * changes. */
 #include "nn.h"
 
 #if defined(__ARM_FEATURE_DSP)
@@ -124,6 +128,52 @@ static inline __attribute__((always_inline)) int8_t finish(const out_stage *q, i
     return (int8_t)(v > q->act_max ? q->act_max : v);
 }
 
+/* The output stage of a whole layer in four instructions a value, when every
+ * channel allows it (the usual case): multiplier below 1/2 with a right
+ * shift of 1..22, |bias| < 2^29 and the full int8 output range. Then the
+ * doubled accumulator fits in 32 bits for any column up to COL_MAX
+ * (|acc| <= 2^29 + 255 * 128 * 1024 < 2^30), SMMULR of it is the rounding
+ * doubling high multiply, and the rounding shift and the output zero point
+ * fold into one addition: (x + 2^(r-1) - (x < 0) + zp * 2^r) >> r. */
+typedef struct {
+    int32_t mult, add, right;
+} rq_channel;
+
+#define RQ_MAX 256
+static rq_channel rq[RQ_MAX];
+
+/* Fills rq for layer l; returns 0 (rq unused) if any channel needs the
+ * portable output stage. */
+static int rq_prepare(const nn_layer *l)
+{
+    const int out_c = l->out_c;
+    if (out_c > RQ_MAX || l->act_min != -128 || l->act_max != 127)
+        return 0;
+    for (int c = 0; c < out_c; c++) {
+        const int shift = l->shift[c], bias = l->bias[c];
+        if (shift > -1 || shift < -22 || bias <= -(1 << 29) || bias >= (1 << 29))
+            return 0;
+        const int right = -shift;
+        rq[c].mult = l->mult[c];
+        rq[c].add = (1 << (right - 1)) + l->out_offset * (1 << right);
+        rq[c].right = right;
+    }
+    return 1;
+}
+
+static inline __attribute__((always_inline)) int8_t rq_finish(const rq_channel *e, int32_t acc)
+{
+    int32_t x;
+    __asm__("smmulr %0, %1, %2" : "=r"(x) : "r"(acc * 2), "r"(e->mult));
+    return (int8_t)__ssat((x + (x >> 31) + e->add) >> e->right, 8);
+}
+
+/* out[c] for accumulator acc: the fast output stage if rq holds the layer. */
+static inline __attribute__((always_inline)) int8_t out_value(const out_stage *q, int fast, int32_t acc, int c)
+{
+    return fast ? rq_finish(&rq[c], acc) : finish(q, acc, c);
+}
+
 /* acc += dot(col, row) over k, for a column widened by widen(). */
 static int32_t dot(const int16_t *col, const int8_t *row, int k, int32_t acc)
 {
@@ -142,7 +192,7 @@ static int32_t dot(const int16_t *col, const int8_t *row, int k, int32_t acc)
 /* out[o] for every output channel o: the requantized dot product of one
  * widened column (length k) with weight row o. Four rows at a time share
  * each pair of column loads. */
-static void mat_vec(const nn_layer *l, const int16_t *col, int k, int8_t *out)
+static void mat_vec(const nn_layer *l, int fast, const int16_t *col, int k, int8_t *out)
 {
     const out_stage q = out_stage_of(l);
     const int8_t *w = l->weights;
@@ -199,62 +249,80 @@ static void mat_vec(const nn_layer *l, const int16_t *col, int k, int8_t *out)
             a2 += col[i] * w2[4 + i - k4];
             a3 += col[i] * w2[4 + k + i - k4];
         }
-        out[o] = finish(&q, a0, o);
-        out[o + 1] = finish(&q, a1, o + 1);
-        out[o + 2] = finish(&q, a2, o + 2);
-        out[o + 3] = finish(&q, a3, o + 3);
+        out[o] = out_value(&q, fast, a0, o);
+        out[o + 1] = out_value(&q, fast, a1, o + 1);
+        out[o + 2] = out_value(&q, fast, a2, o + 2);
+        out[o + 3] = out_value(&q, fast, a3, o + 3);
     }
     for (; o < out_c; o++)
-        out[o] = finish(&q, dot(col, w + o * k, k, q.bias[o]), o);
+        out[o] = out_value(&q, fast, dot(col, w + o * k, k, q.bias[o]), o);
 }
 
-/* The same for two columns (two output pixels) at once: each weight word is
- * loaded and unpacked once for four multiply-accumulate pairs. */
-static void mat_vec2(const nn_layer *l, const int16_t *col_a, const int16_t *col_b, int k,
-                     int8_t *out_a, int8_t *out_b)
+/* mat_vec for the two columns work.col16[0] and [1] (two output pixels) at
+ * once: each weight word is loaded and unpacked once for four
+ * multiply-accumulate pairs. */
+static inline __attribute__((always_inline)) void mat_vec2(const nn_layer *l, int fast, int k, int8_t *out_a,
+                                                           int8_t *out_b)
 {
     const out_stage q = out_stage_of(l);
+    const int16_t *col_a = work.col16[0], *col_b = work.col16[1];
     const int8_t *w = l->weights;
-    const int out_c = l->out_c;
+    const int out_c = l->out_c, k4 = k & ~3;
     int o = 0;
     for (; o + 2 <= out_c; o += 2) {
         const int8_t *w0 = w + o * k;
-        const int8_t *w1 = w0 + k;
         int32_t a0 = q.bias[o], a1 = q.bias[o + 1];
         int32_t b0 = a0, b1 = a1;
-        const int16_t *ca = col_a, *cb = col_b;
-        for (int n = k >> 2; n > 0; n--, ca += 4, cb += 4, w0 += 4, w1 += 4) {
-            uint32_t x0 = load32(w0), x1 = load32(w1);
-            int32_t w0e = __sxtb16(x0), w0o = sxtb16_odd(x0);
-            int32_t w1e = __sxtb16(x1), w1o = sxtb16_odd(x1);
-            int32_t c = (int32_t)load32(ca);
-            a0 = __smlad(c, w0e, a0);
-            a1 = __smlad(c, w1e, a1);
-            c = (int32_t)load32(ca + 2);
-            a0 = __smlad(c, w0o, a0);
-            a1 = __smlad(c, w1o, a1);
-            c = (int32_t)load32(cb);
-            b0 = __smlad(c, w0e, b0);
-            b1 = __smlad(c, w1e, b1);
-            c = (int32_t)load32(cb + 2);
-            b0 = __smlad(c, w0o, b0);
-            b1 = __smlad(c, w1o, b1);
+        if (k >= 4) {
+            const int16_t *c = col_a;
+            int n = k >> 2;
+            uint32_t x, y, t, u, ca, cb;
+            /* Row o + 1 is read at offset k from row o and column b at a
+             * fixed offset from column a, which leaves all other registers
+             * to the loop: per four inputs, six loads, four SXTB16 and
+             * eight SMLAD. */
+            __asm__("1:\n\t"
+                    "ldr %[x], [%[w0], %[k]]\n\t"
+                    "ldr %[y], [%[w0]], #4\n\t"
+                    "ldr %[cb], [%[c], %[ab]]\n\t"
+                    "ldr %[ca], [%[c]], #4\n\t"
+                    "sxtb16 %[t], %[y]\n\t"
+                    "sxtb16 %[u], %[x]\n\t"
+                    "smlad %[a0], %[ca], %[t], %[a0]\n\t"
+                    "sxtb16 %[y], %[y], ror #8\n\t"
+                    "smlad %[a1], %[ca], %[u], %[a1]\n\t"
+                    "sxtb16 %[x], %[x], ror #8\n\t"
+                    "smlad %[b0], %[cb], %[t], %[b0]\n\t"
+                    "ldr %[ca], [%[c], %[ab]]\n\t"
+                    "smlad %[b1], %[cb], %[u], %[b1]\n\t"
+                    "ldr %[cb], [%[c]], #4\n\t"
+                    "smlad %[b0], %[ca], %[y], %[b0]\n\t"
+                    "smlad %[b1], %[ca], %[x], %[b1]\n\t"
+                    "subs %[n], %[n], #1\n\t"
+                    "smlad %[a0], %[cb], %[y], %[a0]\n\t"
+                    "smlad %[a1], %[cb], %[x], %[a1]\n\t"
+                    "bne 1b"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [c] "+r"(c), [w0] "+r"(w0),
+                      [n] "+r"(n), [x] "=&r"(x), [y] "=&r"(y), [t] "=&r"(t), [u] "=&r"(u), [ca] "=&r"(ca),
+                      [cb] "=&r"(cb)
+                    : [k] "r"(k), [ab] "i"(sizeof work.col16[0])
+                    : "cc", "memory");
         }
-        for (int i = k & ~3; i < k; i++) {
-            int j = i - (k & ~3);
-            a0 += col_a[i] * w0[j];
-            a1 += col_a[i] * w1[j];
-            b0 += col_b[i] * w0[j];
-            b1 += col_b[i] * w1[j];
+        for (int i = k4; i < k; i++) { /* w0 has moved on by k4 */
+            const int8_t w_0 = w0[i - k4], w_1 = w0[k + i - k4];
+            a0 += col_a[i] * w_0;
+            a1 += col_a[i] * w_1;
+            b0 += col_b[i] * w_0;
+            b1 += col_b[i] * w_1;
         }
-        out_a[o] = finish(&q, a0, o);
-        out_a[o + 1] = finish(&q, a1, o + 1);
-        out_b[o] = finish(&q, b0, o);
-        out_b[o + 1] = finish(&q, b1, o + 1);
+        out_a[o] = out_value(&q, fast, a0, o);
+        out_a[o + 1] = out_value(&q, fast, a1, o + 1);
+        out_b[o] = out_value(&q, fast, b0, o);
+        out_b[o + 1] = out_value(&q, fast, b1, o + 1);
     }
     if (o < out_c) {
-        out_a[o] = finish(&q, dot(col_a, w + o * k, k, q.bias[o]), o);
-        out_b[o] = finish(&q, dot(col_b, w + o * k, k, q.bias[o]), o);
+        out_a[o] = out_value(&q, fast, dot(col_a, w + o * k, k, q.bias[o]), o);
+        out_b[o] = out_value(&q, fast, dot(col_b, w + o * k, k, q.bias[o]), o);
     }
 }
 
@@ -294,15 +362,19 @@ void nn_conv_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
         return;
     }
     const int pixels = l->out_h * l->out_w, out_c = l->out_c;
+    const int fast = rq_prepare(l);
     int p = 0;
     for (; p + 2 <= pixels; p += 2, out += 2 * out_c) {
         im2col(l, in, p, work.col16[0]);
         im2col(l, in, p + 1, work.col16[1]);
-        mat_vec2(l, work.col16[0], work.col16[1], k, out, out + out_c);
+        if (fast)
+            mat_vec2(l, 1, k, out, out + out_c);
+        else
+            mat_vec2(l, 0, k, out, out + out_c);
     }
     if (p < pixels) {
         im2col(l, in, p, work.col16[0]);
-        mat_vec(l, work.col16[0], k, out);
+        mat_vec(l, fast, work.col16[0], k, out);
     }
 }
 
@@ -313,7 +385,7 @@ void nn_fc_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
         return;
     }
     widen(in, l->in_c, l->in_offset, work.col16[0]);
-    mat_vec(l, work.col16[0], l->in_c, out);
+    mat_vec(l, rq_prepare(l), work.col16[0], l->in_c, out);
 }
 
 /* Depthwise 3x3, stride 1 or 2, the layout of the CMSIS-NN-style kernels
