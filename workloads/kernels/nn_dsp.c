@@ -23,19 +23,23 @@
 #include <string.h>
 
 /* Longest column (k_h * k_w * in_c, or FC inputs) the DSP path widens;
- * longer ones use the reference kernel. 9 KiB of RAM: the int8 im2col
+ * longer ones use the reference kernel. 21 KiB of RAM: the int8 im2col
  * buffer, and either two widened columns (convolutions do two pixels at a
- * time) or a depthwise layer's band of 16-bit planes (DW_WORDS). */
+ * time) or a depthwise layer's band of 16-bit planes and its sums. */
 #define COL_MAX 1024
-#define DW_WORDS 2048
-#define DW_ACC 256
+/* Depthwise band: DW_ROWS rows of DW_ROW words (four channels of up to 128
+ * input columns); a fixed row length lets the inner loop reach three rows
+ * from one pointer. DW_ACC sums of one channel. */
+#define DW_ROW 256
+#define DW_ROWS 16
+#define DW_ACC 1024
 
 static int8_t col8[COL_MAX];
 
 static union {
     int16_t col16[2][COL_MAX];
     struct {
-        int32_t planes[DW_WORDS];
+        int32_t planes[DW_ROWS][DW_ROW];
         int32_t acc[DW_ACC];
     };
 } work;
@@ -422,8 +426,7 @@ static inline uint32_t pack_hi(uint32_t a, uint32_t b)
 typedef struct {
     const int8_t *in;
     int in_h, in_w, c_n, pad_top, pad_left;
-    int pairs;     /* words per row and channel */
-    int row_words; /* 4 * pairs */
+    int pairs; /* words per row and channel */
     int32_t in_offset;
 } dw_band;
 
@@ -536,47 +539,104 @@ static inline __attribute__((always_inline)) int8_t dw_finish(const out_stage *q
     return (int8_t)__ssat((x + (x >> 31) + ch->add) >> ch->shift, 8);
 }
 
-/* Adds one kernel row's taps to two neighbouring outputs: stride 1 reads
- * words 0 and 1 of band row r, stride 2 words 0, 1 and 2. */
-static inline __attribute__((always_inline)) void dw_row(const int32_t *r, int stride, int32_t w01, int32_t w12,
-                                                         int32_t *a0, int32_t *a1)
+/* The sums of one channel's output rows [0, rows) into
+ * acc[y * out_w + x]: plane is the channel's first word in band row 0. A
+ * pair's second sum past the end of a row of odd width lands on the next
+ * row's first, which overwrites it. Each pair is one pass of an asm loop
+ * that keeps the six weight words and the bias in registers; the three
+ * band rows are fixed offsets from one pointer. Not inlined, so that the
+ * loop has all the registers. */
+static __attribute__((noinline)) void dw_sums(const int32_t *plane, int stride, int rows, int out_w,
+                                              const dw_channel *ch, int32_t *acc)
 {
-    const int32_t A = r[0], B = r[4];
-    *a0 = __smlabt(B, w12, __smlad(A, w01, *a0));
-    if (stride == 1)
-        *a1 = __smlad(B, w12, __smlatb(A, w01, *a1));
-    else
-        *a1 = __smlabt(r[8], w12, __smlad(B, w01, *a1));
+    const int pairs = (out_w + 1) >> 1;
+    /* In-out operands, though the asm does not change them: GCC's register
+     * allocation finds room for fourteen of those. */
+    int32_t w01_0 = ch->w01[0], w01_1 = ch->w01[1], w01_2 = ch->w01[2];
+    int32_t w12_0 = ch->w12[0], w12_1 = ch->w12[1], w12_2 = ch->w12[2], bias = ch->bias;
+    for (int y = 0; y < rows; y++, plane += stride * DW_ROW, acc += out_w) {
+        const int32_t *p = plane;
+        int32_t *a = acc;
+        int n = pairs;
+        int32_t a0, a1, t, u;
+        /* volatile: the sums leave through memory, not through the outputs. */
+        if (stride == 1) /* words 0 and 1 of each row: [x0, x1] and [x2, x3] */
+            __asm__ volatile("1:\n\t"
+                             "ldr %[t], [%[p], %[r1]]\n\t"
+                             "ldr %[u], [%[p], %[r1] + 16]\n\t"
+                             "smlad %[a0], %[t], %[w01_1], %[bias]\n\t"
+                             "smlatb %[a1], %[t], %[w01_1], %[bias]\n\t"
+                             "smlabt %[a0], %[u], %[w12_1], %[a0]\n\t"
+                             "smlad %[a1], %[u], %[w12_1], %[a1]\n\t"
+                             "ldr %[t], [%[p], %[r2]]\n\t"
+                             "ldr %[u], [%[p], %[r2] + 16]\n\t"
+                             "smlad %[a0], %[t], %[w01_2], %[a0]\n\t"
+                             "smlatb %[a1], %[t], %[w01_2], %[a1]\n\t"
+                             "smlabt %[a0], %[u], %[w12_2], %[a0]\n\t"
+                             "smlad %[a1], %[u], %[w12_2], %[a1]\n\t"
+                             "ldr %[u], [%[p], #16]\n\t"
+                             "ldr %[t], [%[p]], #16\n\t"
+                             "smlabt %[a0], %[u], %[w12_0], %[a0]\n\t"
+                             "smlad %[a1], %[u], %[w12_0], %[a1]\n\t"
+                             "smlad %[a0], %[t], %[w01_0], %[a0]\n\t"
+                             "smlatb %[a1], %[t], %[w01_0], %[a1]\n\t"
+                             "subs %[n], %[n], #1\n\t"
+                             "strd %[a0], %[a1], [%[a]], #8\n\t"
+                             "bne 1b"
+                             : [p] "+r"(p), [a] "+r"(a), [n] "+r"(n), [a0] "=&r"(a0), [a1] "=&r"(a1), [t] "=&r"(t),
+                               [u] "=&r"(u), [w01_0] "+r"(w01_0), [w12_0] "+r"(w12_0), [w01_1] "+r"(w01_1),
+                               [w12_1] "+r"(w12_1), [w01_2] "+r"(w01_2), [w12_2] "+r"(w12_2), [bias] "+r"(bias)
+                             : [r1] "i"(4 * DW_ROW), [r2] "i"(8 * DW_ROW)
+                             : "cc", "memory");
+        else /* words 0, 1 and 2: [x0, x1], [x2, x3] and [x4, x5] */
+            __asm__ volatile("1:\n\t"
+                             "ldr %[t], [%[p], %[r1]]\n\t"
+                             "ldr %[u], [%[p], %[r1] + 16]\n\t"
+                             "smlad %[a0], %[t], %[w01_1], %[bias]\n\t"
+                             "smlad %[a1], %[u], %[w01_1], %[bias]\n\t"
+                             "ldr %[t], [%[p], %[r1] + 32]\n\t"
+                             "smlabt %[a0], %[u], %[w12_1], %[a0]\n\t"
+                             "smlabt %[a1], %[t], %[w12_1], %[a1]\n\t"
+                             "ldr %[t], [%[p], %[r2]]\n\t"
+                             "ldr %[u], [%[p], %[r2] + 16]\n\t"
+                             "smlad %[a0], %[t], %[w01_2], %[a0]\n\t"
+                             "smlad %[a1], %[u], %[w01_2], %[a1]\n\t"
+                             "ldr %[t], [%[p], %[r2] + 32]\n\t"
+                             "smlabt %[a0], %[u], %[w12_2], %[a0]\n\t"
+                             "smlabt %[a1], %[t], %[w12_2], %[a1]\n\t"
+                             "ldr %[u], [%[p], #16]\n\t"
+                             "ldr %[t], [%[p], #32]\n\t"
+                             "smlabt %[a0], %[u], %[w12_0], %[a0]\n\t"
+                             "smlad %[a1], %[u], %[w01_0], %[a1]\n\t"
+                             "smlabt %[a1], %[t], %[w12_0], %[a1]\n\t"
+                             "ldr %[t], [%[p]], #32\n\t"
+                             "smlad %[a0], %[t], %[w01_0], %[a0]\n\t"
+                             "subs %[n], %[n], #1\n\t"
+                             "strd %[a0], %[a1], [%[a]], #8\n\t"
+                             "bne 1b"
+                             : [p] "+r"(p), [a] "+r"(a), [n] "+r"(n), [a0] "=&r"(a0), [a1] "=&r"(a1), [t] "=&r"(t),
+                               [u] "=&r"(u), [w01_0] "+r"(w01_0), [w12_0] "+r"(w12_0), [w01_1] "+r"(w01_1),
+                               [w12_1] "+r"(w12_1), [w01_2] "+r"(w01_2), [w12_2] "+r"(w12_2), [bias] "+r"(bias)
+                             : [r1] "i"(4 * DW_ROW), [r2] "i"(8 * DW_ROW)
+                             : "cc", "memory");
+    }
 }
 
-/* Output rows [0, rows) of one channel: plane is the channel's first word in
- * band row 0, out its first output. Each output row is summed into acc
- * first and requantized after, so that neither loop runs out of registers
- * (the sums keep the nine weights in six, the output stage its constants). */
-static inline __attribute__((always_inline)) void dw_rows(const int32_t *plane, const dw_band *b, int stride,
-                                                          int rows, int out_w, const dw_channel *ch,
-                                                          const out_stage *q, int fast, int8_t *out)
+/* out[i * c_n] for the n sums in acc; two a pass, as a loop of one output
+ * would cost a third more. */
+static inline __attribute__((always_inline)) void dw_outputs(const out_stage *q, const dw_channel *ch,
+                                                             const int32_t *acc, int n, int c_n, int fast,
+                                                             int8_t *out)
 {
-    const int c_n = b->c_n, rw = b->row_words;
-    const int32_t w01_0 = ch->w01[0], w01_1 = ch->w01[1], w01_2 = ch->w01[2];
-    const int32_t w12_0 = ch->w12[0], w12_1 = ch->w12[1], w12_2 = ch->w12[2];
-    const int32_t bias = ch->bias;
-    int32_t *acc = work.acc;
-    for (int y = 0; y < rows; y++, plane += stride * rw, out += out_w * c_n) {
-        const int32_t *r = plane;
-        int32_t *a = acc;
-        for (int x = (out_w + 1) >> 1; x > 0; x--, r += 4 * stride, a += 2) {
-            int32_t a0 = bias, a1 = bias;
-            dw_row(r, stride, w01_0, w12_0, &a0, &a1);
-            dw_row(r + rw, stride, w01_1, w12_1, &a0, &a1);
-            dw_row(r + 2 * rw, stride, w01_2, w12_2, &a0, &a1);
-            a[0] = a0;
-            a[1] = a1;
-        }
-        int8_t *o = out;
-        for (int x = 0; x < out_w; x++, o += c_n)
-            *o = dw_finish(q, ch, acc[x], fast);
+    for (; n >= 2; n -= 2, acc += 2) {
+        const int32_t s0 = acc[0], s1 = acc[1];
+        *out = dw_finish(q, ch, s0, fast);
+        out += c_n;
+        *out = dw_finish(q, ch, s1, fast);
+        out += c_n;
     }
+    if (n)
+        *out = dw_finish(q, ch, acc[0], fast);
 }
 
 /* Depthwise: 3x3 kernels with stride 1 or 2 run on band planes (above);
@@ -585,42 +645,40 @@ static inline __attribute__((always_inline)) void dw_rows(const int32_t *plane, 
 void nn_dwconv_dsp(const nn_layer *l, const int8_t *in, int8_t *out)
 {
     const int stride = l->stride_w, out_h = l->out_h, out_w = l->out_w, c_n = l->in_c;
-    const int pairs_out = (out_w + 1) >> 1;
-    /* Plane columns: every input column, and all a last (possibly padded
-     * out) output pair reads. */
-    int width = 2 * stride * pairs_out + 2;
+    /* Plane columns: every input column, and all that the last (possibly
+     * padded out) output pair reads. */
+    int width = 2 * stride * ((out_w + 1) >> 1) + 2;
     if (width < l->in_w + l->pad_left)
         width = (l->in_w + l->pad_left + 1) & ~1;
-    const dw_band b = {in, l->in_h, l->in_w, c_n, l->pad_top, l->pad_left, width >> 1, 4 * (width >> 1),
-                       l->in_offset};
-    const int fit = DW_WORDS / b.row_words;
-    if (l->k_h != 3 || l->k_w != 3 || l->stride_h != stride || (stride != 1 && stride != 2) || fit < 3 || out_w > DW_ACC - 1) {
+    if (l->k_h != 3 || l->k_w != 3 || l->stride_h != stride || (stride != 1 && stride != 2) ||
+        2 * width > DW_ROW || out_w >= DW_ACC) {
         nn_dwconv_ref(l, in, out);
         return;
     }
+    const dw_band b = {in, l->in_h, l->in_w, c_n, l->pad_top, l->pad_left, width >> 1, l->in_offset};
     const out_stage q = out_stage_of(l);
-    /* Output rows per band: rows (band - 1) * stride .. + 2 of the band. */
-    const int band = (fit - 3) / stride + 1;
-    int32_t *buf = work.planes;
+    /* Output rows per band: band rows (band - 1) * stride .. + 2 must fit
+     * the planes, and band * out_w sums (plus one past a row of odd width)
+     * the accumulators. */
+    int band = (DW_ROWS - 3) / stride + 1;
+    if (band * out_w >= DW_ACC)
+        band = (DW_ACC - 1) / out_w;
     for (int y0 = 0; y0 < out_h; y0 += band) {
         const int rows = out_h - y0 < band ? out_h - y0 : band;
         const int in_rows = (rows - 1) * stride + 3;
         for (int c = 0; c < c_n; c += 4) {
             const int n = c_n - c < 4 ? c_n - c : 4;
             for (int r = 0; r < in_rows; r++)
-                dw_fill_row(&b, y0 * stride + r - l->pad_top, c, n, buf + r * b.row_words);
+                dw_fill_row(&b, y0 * stride + r - l->pad_top, c, n, work.planes[r]);
             for (int i = 0; i < n; i++) {
                 dw_channel ch;
                 int8_t *o = out + y0 * out_w * c_n + c + i;
                 const int fast = dw_setup(l, c + i, &ch);
-                if (stride == 1 && fast)
-                    dw_rows(buf + i, &b, 1, rows, out_w, &ch, &q, 1, o);
-                else if (stride == 1)
-                    dw_rows(buf + i, &b, 1, rows, out_w, &ch, &q, 0, o);
-                else if (fast)
-                    dw_rows(buf + i, &b, 2, rows, out_w, &ch, &q, 1, o);
+                dw_sums(&work.planes[0][i], stride, rows, out_w, &ch, work.acc);
+                if (fast)
+                    dw_outputs(&q, &ch, work.acc, rows * out_w, c_n, 1, o);
                 else
-                    dw_rows(buf + i, &b, 2, rows, out_w, &ch, &q, 0, o);
+                    dw_outputs(&q, &ch, work.acc, rows * out_w, c_n, 0, o);
             }
         }
     }
