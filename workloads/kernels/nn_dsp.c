@@ -319,10 +319,18 @@ static inline __attribute__((always_inline)) void mat_vec2(const nn_layer *l, in
             b0 += col_b[i] * w_0;
             b1 += col_b[i] * w_1;
         }
-        out_a[o] = out_value(&q, fast, a0, o);
-        out_a[o + 1] = out_value(&q, fast, a1, o + 1);
-        out_b[o] = out_value(&q, fast, b0, o);
-        out_b[o + 1] = out_value(&q, fast, b1, o + 1);
+        if (fast) { /* one load of each channel's constants for both pixels */
+            const rq_channel e0 = rq[o], e1 = rq[o + 1];
+            out_a[o] = rq_finish(&e0, a0);
+            out_b[o] = rq_finish(&e0, b0);
+            out_a[o + 1] = rq_finish(&e1, a1);
+            out_b[o + 1] = rq_finish(&e1, b1);
+        } else {
+            out_a[o] = finish(&q, a0, o);
+            out_a[o + 1] = finish(&q, a1, o + 1);
+            out_b[o] = finish(&q, b0, o);
+            out_b[o + 1] = finish(&q, b1, o + 1);
+        }
     }
     if (o < out_c) {
         out_a[o] = out_value(&q, fast, dot(col_a, w + o * k, k, q.bias[o]), o);
