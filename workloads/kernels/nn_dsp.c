@@ -352,12 +352,14 @@ static void im2col(const nn_layer *l, const int8_t *in, int p, int16_t *dst)
         widen(in + (y0 * in_w + x0) * in_c, k, l->in_offset, dst);
         return;
     }
-    /* With whole groups of four channels per tap, the widened order of a
-     * tap does not depend on its neighbours: each kernel row's in-bounds
-     * taps (adjacent in the input) widen in one call, and padding is 0. */
+    /* Each kernel row's in-bounds taps [kx0, kx1) are adjacent in the
+     * input. With whole groups of four channels per tap, the widened order
+     * of a tap does not depend on its neighbours: each row widens in one
+     * call, and padding is 0. Otherwise each row is one copy into the int8
+     * column, padding holding the input zero point, widened at the end. */
+    const int k_w = l->k_w, row = k_w * in_c;
+    const int kx0 = x0 < 0 ? -x0 : 0, kx1 = in_w - x0 < k_w ? in_w - x0 : k_w;
     if ((in_c & 3) == 0) {
-        const int k_w = l->k_w, row = k_w * in_c;
-        const int kx0 = x0 < 0 ? -x0 : 0, kx1 = in_w - x0 < k_w ? in_w - x0 : k_w;
         for (int ky = 0; ky < l->k_h; ky++, dst += row) {
             const int iy = y0 + ky;
             if (iy < 0 || iy >= in_h || kx0 >= kx1) {
@@ -371,15 +373,15 @@ static void im2col(const nn_layer *l, const int8_t *in, int p, int16_t *dst)
         return;
     }
     int8_t *d = col8;
-    for (int ky = 0; ky < l->k_h; ky++) {
-        int iy = y0 + ky;
-        for (int kx = 0; kx < l->k_w; kx++, d += in_c) {
-            int ix = x0 + kx;
-            if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w)
-                memset(d, -l->in_offset, (size_t)in_c);
-            else
-                memcpy(d, in + (iy * in_w + ix) * in_c, (size_t)in_c);
+    for (int ky = 0; ky < l->k_h; ky++, d += row) {
+        const int iy = y0 + ky;
+        if (iy < 0 || iy >= in_h || kx0 >= kx1) {
+            memset(d, -l->in_offset, (size_t)row);
+            continue;
         }
+        memset(d, -l->in_offset, (size_t)(kx0 * in_c));
+        memcpy(d + kx0 * in_c, in + (iy * in_w + x0 + kx0) * in_c, (size_t)((kx1 - kx0) * in_c));
+        memset(d + kx1 * in_c, -l->in_offset, (size_t)((k_w - kx1) * in_c));
     }
     widen(col8, k, l->in_offset, dst);
 }
