@@ -99,11 +99,8 @@ fn gate(args: &Args, console: Console) -> anyhow::Result<ExitCode> {
     }
     let (base_label, new_label) = (label(&args.base), label(&args.new));
     match args.format {
-        Format::Markdown => print!("{}", markdown::render(&comparison, &base_label, &new_label)),
-        Format::Json => print!(
-            "{}",
-            compare_json::render(&comparison, &base_label, &new_label)
-        ),
+        Format::Markdown => console::print(&markdown::render(&comparison, &base_label, &new_label)),
+        Format::Json => console::print(&compare_json::render(&comparison, &base_label, &new_label)),
         Format::Table => {
             console::print(&compare_table::render(&comparison, &base_label, &new_label))
         }

@@ -4,6 +4,7 @@
 //! CLICOLOR_FORCE; JSON and markdown are printed without it.
 
 use std::fmt::Display;
+use std::io::{ErrorKind, Write};
 
 use anstyle::{AnsiColor, Style};
 use mcubench_reports::markdown::escape;
@@ -53,7 +54,16 @@ pub fn section(format: Format, title: &str, table: &Table) -> String {
 }
 
 /// Prints text on stdout: a terminal table's colour codes are kept only where
-/// stdout is a terminal that takes colour.
+/// stdout is a terminal that takes colour. A reader that went away (`| head`) is
+/// no error: the rest is dropped, and the command's exit status stays its own.
 pub fn print(text: &str) {
-    anstream::print!("{text}");
+    let mut stdout = anstream::stdout();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() != ErrorKind::BrokenPipe {
+            error(format_args!("writing to standard output: {e}"));
+        }
+    }
 }

@@ -39,7 +39,7 @@ pub fn run(args: Args, console: super::console::Console) -> anyhow::Result<ExitC
         .context("--target")?;
     let text = script(&target, &args)?;
     match args.out.as_deref().filter(|p| p.as_os_str() != "-") {
-        None => print!("{text}"),
+        None => super::console::print(&text),
         Some(path) => {
             output::write_atomic(path, text.as_bytes())?;
             console.note(format_args!("wrote {}", path.display()));

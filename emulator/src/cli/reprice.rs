@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| args.trace.display().to_string())?;
     priced.profile.truncate(args.top);
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&priced)?),
+        Format::Json => console::print(&format!("{}\n", serde_json::to_string_pretty(&priced)?)),
         format => console::print(&figures(&trace, &priced, format)),
     }
     Ok(ExitCode::SUCCESS)

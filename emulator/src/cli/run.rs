@@ -105,8 +105,7 @@ pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
     let framed = args.format == Format::Table && !console.quiet;
     let header = header(&args.elf.display().to_string(), &target);
     if framed {
-        println!("{header}");
-        println!("--- firmware output ---");
+        console::print(&format!("{header}\n--- firmware output ---\n"));
     }
     let mut record = run_image(&args.elf, &target, &options)?;
     if let Some(period_ms) = args.period_ms {
@@ -118,20 +117,20 @@ pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
         mcubench_reports::output::write_atomic(path, &json)?;
     }
     match args.format {
-        Format::Json => println!(
-            "{}",
+        Format::Json => console::print(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&record).context("encoding the record")?
-        ),
-        Format::Table if framed => {
-            println!("-----------------------");
-            console::print(&figures(&record, args.top, Format::Table));
-        }
+        )),
+        Format::Table if framed => console::print(&format!(
+            "-----------------------\n{}",
+            figures(&record, args.top, Format::Table)
+        )),
         Format::Table => {}
-        Format::Markdown => print!(
+        Format::Markdown => console::print(&format!(
             "### {}\n\n{}",
             mcubench_reports::markdown::escape(&header),
             figures(&record, args.top, Format::Markdown)
-        ),
+        )),
     }
     for warning in &record.warnings {
         console.warning(format_args!("{}: {warning}", record.image));

@@ -173,9 +173,9 @@ pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
     let results_path = args.out.join("results.json");
     json::write_results(&results_path, &results)?;
     match args.format {
-        Format::Json => print!("{}", json::to_json(&results)),
+        Format::Json => console::print(&json::to_json(&results)),
         Format::Table => console::print(&summary(&results, Format::Table)),
-        Format::Markdown => print!("{}", summary(&results, Format::Markdown)),
+        Format::Markdown => console::print(&summary(&results, Format::Markdown)),
     }
     console.note(format_args!("results: {}", results_path.display()));
     if !args.no_report {

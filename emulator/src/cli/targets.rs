@@ -28,7 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Format::Json => {
             let list: Vec<_> = targets.iter().map(json).collect();
             let text = serde_json::to_string_pretty(&list).context("encoding the targets")?;
-            println!("{text}");
+            console::print(&format!("{text}\n"));
         }
         format => console::print(&console::section(format, "", &table(&targets))),
     }

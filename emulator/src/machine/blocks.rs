@@ -63,6 +63,8 @@ pub struct BlockInfo {
     pub aligned: Vec<AlignedAccess>,
     /// The marker function the block is the entry of (`crate::marks`).
     pub marker: Option<Marker>,
+    /// Whether the block belongs to `_sbrk`, whose return settles the heap.
+    pub in_sbrk: bool,
 }
 
 /// An access the architecture requires aligned whatever CCR.UNALIGN_TRP
@@ -201,6 +203,7 @@ impl BlockInfo {
             pointer_loads: pointers,
             aligned: aligned_accesses(&insns, literal),
             marker: None,
+            in_sbrk: false,
             cost,
         }
     }
@@ -372,6 +375,8 @@ impl HotBlock {
     pub const TRAPPABLE: u16 = 1 << 9;
     /// Begins or ends a marked region.
     pub const MARKS: u16 = 1 << 10;
+    /// Belongs to `_sbrk`: the block after it may be its return.
+    pub const IN_SBRK: u16 = 1 << 11;
 
     fn new(info: &BlockInfo) -> HotBlock {
         let flag = |on: bool, bit: u16| if on { bit } else { 0 };
@@ -416,6 +421,7 @@ impl HotBlock {
                 )
                 | flag(info.sleeps, Self::SLEEPS)
                 | flag(info.marker.is_some(), Self::MARKS)
+                | flag(info.in_sbrk, Self::IN_SBRK)
                 | flag(info.changes_masks, Self::MASKS)
                 | flag(
                     info.aligned

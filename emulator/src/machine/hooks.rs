@@ -59,6 +59,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
                 &e.decoder, e.model, &e.symbols, addr, &bytes, in_flash, &literal,
             );
             info.marker = e.markers.at(addr);
+            info.in_sbrk = e.heap.is_some_and(|heap| heap.sbrk == info.func);
             let e = uc.get_data_mut();
             let id = e.blocks.insert(info);
             if let Some(recorder) = &mut e.counts {
@@ -78,6 +79,13 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
     let prev = uc.get_data().blocks.hot(uc.get_data().cur);
     if prev.has(HotBlock::MASKS) {
         uc.get_data_mut().masks = None;
+    }
+    if prev.has(HotBlock::IN_SBRK) {
+        let mut heap = uc.get_data().heap;
+        if let Some(heap) = &mut heap {
+            heap.settle(addr, || uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32);
+        }
+        uc.get_data_mut().heap = heap;
     }
     if prev.has(HotBlock::SLEEPS) {
         if let Err(stop) = sleep(uc, prev.fallthrough) {

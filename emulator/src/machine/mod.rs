@@ -209,6 +209,34 @@ pub struct Execution {
     pub trace: Option<Trace>,
 }
 
+/// The heap newlib holds through `_sbrk`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Heap {
+    /// Function index of `_sbrk`, whose blocks are flagged `HotBlock::IN_SBRK`.
+    sbrk: u32,
+    /// Bytes held now, and the most ever held.
+    held: i64,
+    peak: i64,
+    /// A call in progress: its return address and the increment asked for,
+    /// counted only if `_sbrk` does not return `(void *)-1` (refused).
+    pending: Option<(u32, i32)>,
+}
+
+impl Heap {
+    /// Settles the pending call if the block at `addr` is its return, with
+    /// R0 (`_sbrk`'s result) read by `result` only then.
+    fn settle(&mut self, addr: u32, result: impl FnOnce() -> u32) {
+        let Some((_, increment)) = self.pending.filter(|&(ret, _)| ret == addr) else {
+            return;
+        };
+        self.pending = None;
+        if result() != u32::MAX {
+            self.held += i64::from(increment);
+            self.peak = self.peak.max(self.held);
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stop {
     Exit(i32),
@@ -331,7 +359,7 @@ struct Engine {
     /// Cycles of exception entries and returns.
     exception_cycles: u64,
     /// Heap handed out by `_sbrk` so far, and the most at any time.
-    heap: Option<(i64, i64)>,
+    heap: Option<Heap>,
     counts: Option<Recorder>,
     /// newlib nosys `_exit`: a `b .` loop there is the firmware's exit.
     exit_at: Option<u32>,
@@ -803,7 +831,14 @@ impl Machine {
             program: ProgramCosts::new(target, &flash_ranges),
             program_us: 0.0,
             exception_cycles: 0,
-            heap: image.symbols.addr_of("_sbrk").map(|_| (0, 0)),
+            heap: image
+                .symbols
+                .addr_of("_sbrk")
+                .and_then(|a| image.symbols.index_of(a))
+                .map(|i| Heap {
+                    sbrk: i as u32,
+                    ..Heap::default()
+                }),
             counts: options.record_trace.then(|| Recorder::new(&image.symbols)),
             exit_at: image.symbols.addr_of("_exit"),
             flash_ranges,
@@ -938,14 +973,15 @@ impl Machine {
             }
         }
         // The heap is seen where newlib asks for it: one hook on `_sbrk`'s
-        // first instruction, which runs once per heap growth.
+        // first instruction, which runs once per heap growth, notes the
+        // request; the block hook settles it when `_sbrk` returns.
         if let Some(sbrk) = self.image.symbols.addr_of("_sbrk") {
             self.uc
                 .add_code_hook(u64::from(sbrk), u64::from(sbrk), |uc, _, _| {
                     let increment = uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32 as i32;
-                    if let Some((held, peak)) = &mut uc.get_data_mut().heap {
-                        *held += i64::from(increment);
-                        *peak = (*peak).max(*held);
+                    let ret = uc.reg_read(RegisterARM::LR).unwrap_or(0) as u32 & !1;
+                    if let Some(heap) = &mut uc.get_data_mut().heap {
+                        heap.pending = Some((ret, increment));
                     }
                 })
                 .map_err(|e| uc_err("heap hook", e))?;
@@ -1122,7 +1158,7 @@ impl Machine {
             flash_program_pj: e.flash_program_pj,
             flash_stall_cycles: e.flash_stall,
             stack_peak_bytes,
-            heap_peak_bytes: e.heap.map(|(_, peak)| peak.max(0) as u64),
+            heap_peak_bytes: e.heap.map(|heap| heap.peak.max(0) as u64),
             stdout: e.console.take(),
             profiler: e.profiler.clone(),
             marks: std::mem::take(&mut e.marks),

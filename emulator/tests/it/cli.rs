@@ -586,3 +586,22 @@ fn quiet_leaves_the_firmware_output_and_errors() {
     assert_eq!(code, Some(1));
     assert!(stderr.starts_with("error: "), "{stderr}");
 }
+
+/// `mcubench ... | head` closes stdout early: the command stops writing without
+/// a panic and keeps its own exit status.
+#[test]
+fn a_reader_that_goes_away_is_no_error() {
+    let elf = fixture("exit_nonzero.elf");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mcubench"))
+        .args(["run", "--target", "mps2-an386", "--format", "json"])
+        .arg(&elf)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(5), "the firmware's own status");
+}

@@ -459,7 +459,10 @@ fn memory_bars_show_use_against_capacity() {
         .count();
     assert_eq!(memory.matches("class=\"mem-card\"").count(), ok);
     assert_eq!(memory.matches("class=\"track\"").count(), 3 * ok);
-    assert!(memory.contains("256.0 KiB / 128.0 KiB · 200%"), "over capacity");
+    assert!(
+        memory.contains("256.0 KiB / 128.0 KiB · 200%"),
+        "over capacity"
+    );
     assert_eq!(
         memory
             .matches("width:100.0%;background:var(--worse)")
