@@ -377,10 +377,17 @@ impl Image {
                 let room = elf.section_headers.get(symbol.st_shndx).map_or(0, |sh| {
                     (sh.sh_addr.saturating_add(sh.sh_size)).saturating_sub(u64::from(addr))
                 });
+                // A size of 0 (hand-written assembly such as newlib's memchr)
+                // means "unknown": the function runs to the next one, which
+                // `Symbols::new` cuts it at, or to its section's end.
+                let size = match symbol.st_size {
+                    0 => room,
+                    size => size.min(room),
+                };
                 functions.push(Function {
                     name: demangle::readable(name),
                     addr,
-                    size: symbol.st_size.min(room) as u32,
+                    size: size.min(u64::from(u32::MAX)) as u32,
                 });
                 files.push(
                     (symbol.st_bind() == sym::STB_LOCAL)
