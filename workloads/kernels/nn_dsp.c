@@ -574,6 +574,14 @@ static inline __attribute__((always_inline)) int8_t dw_finish(const out_stage *q
  * that keeps the six weight words and the bias in registers; the three
  * band rows are fixed offsets from one pointer. Not inlined, so that the
  * loop has all the registers. */
+/* The operands both stride loops of dw_sums share: its locals by name. */
+#define DW_SUMS_OPERANDS                                                                            \
+    : [p] "+r"(p), [a] "+r"(a), [n] "+r"(n), [a0] "=&r"(a0), [a1] "=&r"(a1), [t] "=&r"(t),           \
+      [u] "=&r"(u), [w01_0] "+r"(w01_0), [w12_0] "+r"(w12_0), [w01_1] "+r"(w01_1),                 \
+      [w12_1] "+r"(w12_1), [w01_2] "+r"(w01_2), [w12_2] "+r"(w12_2), [bias] "+r"(bias)            \
+    : [r1] "i"(4 * DW_ROW), [r2] "i"(8 * DW_ROW)                                                    \
+    : "cc", "memory"
+
 static __attribute__((noinline)) void dw_sums(const int32_t *plane, int stride, int rows, int out_w,
                                               const dw_channel *ch, int32_t *acc)
 {
@@ -611,11 +619,7 @@ static __attribute__((noinline)) void dw_sums(const int32_t *plane, int stride, 
                              "subs %[n], %[n], #1\n\t"
                              "strd %[a0], %[a1], [%[a]], #8\n\t"
                              "bne 1b"
-                             : [p] "+r"(p), [a] "+r"(a), [n] "+r"(n), [a0] "=&r"(a0), [a1] "=&r"(a1), [t] "=&r"(t),
-                               [u] "=&r"(u), [w01_0] "+r"(w01_0), [w12_0] "+r"(w12_0), [w01_1] "+r"(w01_1),
-                               [w12_1] "+r"(w12_1), [w01_2] "+r"(w01_2), [w12_2] "+r"(w12_2), [bias] "+r"(bias)
-                             : [r1] "i"(4 * DW_ROW), [r2] "i"(8 * DW_ROW)
-                             : "cc", "memory");
+                             DW_SUMS_OPERANDS);
         else /* words 0, 1 and 2: [x0, x1], [x2, x3] and [x4, x5] */
             __asm__ volatile("1:\n\t"
                              "ldr %[t], [%[p], %[r1]]\n\t"
@@ -642,11 +646,7 @@ static __attribute__((noinline)) void dw_sums(const int32_t *plane, int stride, 
                              "subs %[n], %[n], #1\n\t"
                              "strd %[a0], %[a1], [%[a]], #8\n\t"
                              "bne 1b"
-                             : [p] "+r"(p), [a] "+r"(a), [n] "+r"(n), [a0] "=&r"(a0), [a1] "=&r"(a1), [t] "=&r"(t),
-                               [u] "=&r"(u), [w01_0] "+r"(w01_0), [w12_0] "+r"(w12_0), [w01_1] "+r"(w01_1),
-                               [w12_1] "+r"(w12_1), [w01_2] "+r"(w01_2), [w12_2] "+r"(w12_2), [bias] "+r"(bias)
-                             : [r1] "i"(4 * DW_ROW), [r2] "i"(8 * DW_ROW)
-                             : "cc", "memory");
+                             DW_SUMS_OPERANDS);
     }
 }
 
