@@ -17,14 +17,22 @@
 use super::clock::FlashSettings;
 use crate::target::{CacheGeometry, Target};
 
-/// A set-associative cache directory (tags only).
+/// A set-associative cache directory (tags only) with exact LRU replacement.
 #[derive(Debug, Clone)]
 pub struct Cache {
     line_shift: u32,
     sets: u32,
     ways: usize,
-    /// Tags per set, most recently used first; `u32::MAX` is empty.
+    /// Tags per set; `u32::MAX` is empty.
     tags: Vec<u32>,
+    /// When each way was last used: a set's least recently used way has the
+    /// smallest stamp (an empty one 0), so a hit or a fill writes one stamp
+    /// and moves nothing.
+    used: Vec<u64>,
+    clock: u64,
+    /// The line looked up last. It is the most recently used of its set, so
+    /// looking it up again (the next block in the same line) changes nothing.
+    last: u32,
 }
 
 impl Cache {
@@ -32,11 +40,15 @@ impl Cache {
     pub fn new(geometry: CacheGeometry) -> Cache {
         let ways = geometry.ways.min(4) as usize;
         let sets = (geometry.lines / ways as u32).max(1);
+        let slots = sets as usize * ways;
         Cache {
             line_shift: geometry.line_bytes.trailing_zeros(),
             sets,
             ways,
-            tags: vec![u32::MAX; sets as usize * ways],
+            tags: vec![u32::MAX; slots],
+            used: vec![0; slots],
+            clock: 0,
+            last: u32::MAX,
         }
     }
 
@@ -44,20 +56,28 @@ impl Cache {
     #[inline]
     pub fn access(&mut self, addr: u32) -> bool {
         let line = addr >> self.line_shift;
-        let set = (line % self.sets) as usize * self.ways;
-        let ways = &mut self.tags[set..set + self.ways];
-        match ways.iter().position(|&t| t == line) {
-            Some(0) => true,
-            Some(i) => {
-                ways[..=i].rotate_right(1);
-                true
-            }
-            None => {
-                ways.rotate_right(1);
-                ways[0] = line;
-                false
-            }
+        if line == self.last {
+            return true;
         }
+        self.last = line;
+        self.clock += 1;
+        let set = (line % self.sets) as usize * self.ways;
+        let ways = set..set + self.ways;
+        if let Some(i) = self.tags[ways.clone()].iter().position(|&t| t == line) {
+            self.used[set + i] = self.clock;
+            return true;
+        }
+        let victim = ways.min_by_key(|&i| self.used[i]).unwrap_or(set);
+        self.tags[victim] = line;
+        self.used[victim] = self.clock;
+        false
+    }
+
+    /// Empties the cache.
+    fn invalidate(&mut self) {
+        self.tags.fill(u32::MAX);
+        self.used.fill(0);
+        self.last = u32::MAX;
     }
 }
 
@@ -118,7 +138,7 @@ impl FlashTiming {
     /// Empties the instruction cache (ICIALLU).
     pub fn invalidate_icache(&mut self) {
         if let Some(cache) = &mut self.icache {
-            cache.tags.fill(u32::MAX);
+            cache.invalidate();
         }
     }
 
@@ -249,5 +269,82 @@ impl FlashController {
             }
             _ => ControllerAction::None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// LRU as a list per set, most recently used first: the definition the
+    /// stamps must agree with.
+    fn reference_hits(geometry: CacheGeometry, addrs: &[u32]) -> Vec<bool> {
+        let ways = geometry.ways.min(4) as usize;
+        let sets = (geometry.lines / ways as u32).max(1);
+        let shift = geometry.line_bytes.trailing_zeros();
+        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); sets as usize];
+        addrs
+            .iter()
+            .map(|&addr| {
+                let line = addr >> shift;
+                let list = &mut lists[(line % sets) as usize];
+                let hit = match list.iter().position(|&t| t == line) {
+                    Some(i) => {
+                        list.remove(i);
+                        true
+                    }
+                    None => {
+                        list.truncate(ways - 1);
+                        false
+                    }
+                };
+                list.insert(0, line);
+                hit
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stamps_replace_exactly_as_lru_does() {
+        // A fixed pseudo-random walk over a few sets' worth of lines, with runs
+        // of repeats as straight-line code makes them.
+        let mut x = 0x1234_5678u32;
+        let addrs: Vec<u32> = (0..20_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                0x0800_0000 + (x % 4096) * 4
+            })
+            .flat_map(|a| [a, a + 4])
+            .collect();
+        for (lines, ways) in [(64, 4), (32, 2), (8, 1), (128, 8)] {
+            let geometry = CacheGeometry {
+                lines,
+                line_bytes: 16,
+                ways,
+            };
+            let mut cache = Cache::new(geometry);
+            let hits: Vec<bool> = addrs.iter().map(|&a| cache.access(a)).collect();
+            assert_eq!(
+                hits,
+                reference_hits(geometry, &addrs),
+                "{lines} lines, {ways} ways"
+            );
+            assert!(hits.iter().any(|&h| h) && hits.iter().any(|&h| !h));
+        }
+    }
+
+    #[test]
+    fn an_invalidated_cache_misses_even_its_last_line() {
+        let mut cache = Cache::new(CacheGeometry {
+            lines: 8,
+            line_bytes: 16,
+            ways: 2,
+        });
+        assert!(!cache.access(0x100));
+        assert!(cache.access(0x104));
+        cache.invalidate();
+        assert!(!cache.access(0x108));
     }
 }
