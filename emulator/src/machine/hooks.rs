@@ -207,10 +207,6 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             e.stop = Some(Stop::WallClock);
         }
     }
-    if block.has(HotBlock::MARKS) {
-        mark(uc, id);
-    }
-    let e = uc.get_data_mut();
     if block.has(HotBlock::DEAD_LOOP) {
         dead_loop(uc, addr);
     } else if e.now() >= e.next_event {
@@ -226,6 +222,10 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
                 }
             }
         }
+    }
+    // A block abandoned to an exception (`cur` reset) runs, and marks, after the return.
+    if block.has(HotBlock::MARKS) && uc.get_data().cur == id {
+        mark(uc, id);
     }
     if uc.get_data().stop.is_some() {
         let _ = uc.emu_stop();
