@@ -25,6 +25,14 @@ pub fn readable(raw: &str) -> String {
         .unwrap_or_else(|| raw.to_owned())
 }
 
+/// Characters of a name taken from the firmware with control characters as
+/// U+FFFD, so the name cannot move a terminal's cursor or break a table.
+pub fn printable(chars: impl Iterator<Item = char>) -> String {
+    chars
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
 /// The last path segment of a readable name, without C++ parameters or
 /// template arguments: `roi_infer` for `firmware::roi_infer`,
 /// `<firmware::Net as Model>::roi_infer` and `firmware::roi_infer(int)`.

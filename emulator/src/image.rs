@@ -108,10 +108,7 @@ const MAX_FILE_NAME: usize = 64;
 /// The last path component of an STT_FILE name, bounded.
 fn source_file_name(path: &str) -> String {
     let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    base.chars()
-        .take(MAX_FILE_NAME)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+    demangle::printable(base.chars().take(MAX_FILE_NAME))
 }
 
 /// Local functions that share a name with another function (TFLM's

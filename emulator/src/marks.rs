@@ -233,10 +233,7 @@ impl Marks {
 /// move a terminal's cursor or break a table.
 pub fn printable_name(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end.min(MAX_NAME_BYTES)])
-        .chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+    crate::demangle::printable(String::from_utf8_lossy(&bytes[..end.min(MAX_NAME_BYTES)]).chars())
 }
 
 #[cfg(test)]
