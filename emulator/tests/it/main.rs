@@ -7,6 +7,7 @@ mod cli;
 mod compare;
 mod devices;
 mod exceptions;
+mod figures;
 mod install;
 mod layers;
 mod ldscript;
