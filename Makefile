@@ -2,16 +2,21 @@
 #   make suite   run the default benchmark suite on the default targets
 #   make test    build and pass every test, check that firmware rebuilds byte for byte, and
 #                that cycle accuracy against silicon (../shared/calibration) did not get worse
+# Both build unicorn with mcubench's patch first (engine/README.md); ENGINE=stock uses the
+# unicorn-engine-sys crate's own build instead: the same figures, slower.
+
+ENGINE ?= patched
+with_engine = $(if $(filter stock,$(ENGINE)),,pc=$$(engine/build) && export PKG_CONFIG_PATH="$$pc" &&)
 
 .PHONY: suite test
 
 suite:
 	scripts/setup build
-	cargo run --release -p mcubench -- suite
+	$(with_engine) cargo run --release -p mcubench -- suite
 
 test:
 	scripts/setup test
-	MCUBENCH_REQUIRE_CROSS=1 cargo test --workspace --release
+	$(with_engine) MCUBENCH_REQUIRE_CROSS=1 cargo test --workspace --release && \
 	if [ -d ../shared/calibration ]; then scripts/accuracy --check; fi
 	$(MAKE) -C workloads check-reproducible
 	$(MAKE) -C emulator/tests/fixtures check-reproducible

@@ -10,6 +10,7 @@ use super::bus::{Bus, BusContext};
 use super::clock::{self, FlashSettings};
 use super::exceptions::{Exceptions, FaultCause, FP_STACKING_CYCLES};
 use super::flash::{ControllerAction, FlashTiming};
+use super::hot_path::Registers;
 use super::nvic::{self, exception, Masks, Nvic};
 use super::semihosting::{Clock, Outcome};
 use super::{core_register, Engine, Failure, Stop, UcMemory, CLOCK_CHECK_BLOCKS, PPB_BASE};
@@ -40,52 +41,64 @@ pub(super) fn masks(uc: &mut Unicorn<'_, Engine>) -> Masks {
     masks
 }
 
-pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
-    let addr = addr as u32;
+/// How the fast path left a block's entry (see [`enter_fast`]).
+pub(super) enum Entry {
+    /// Charged and entered; nothing else is due.
+    Done,
+    /// Charged and entered; [`after_entry`] has work: an event or the
+    /// budget is due, the block is a `b .` loop or a marker, or the run stops.
+    After(u32),
+    /// Untouched: the block needs [`on_block`].
+    Full,
+}
+
+/// The block hook's common case: a block priced already, none of its
+/// alignment checks due, and a previous block that needs nothing at its
+/// exit. Anything else is left untouched for [`on_block`].
+#[inline]
+pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, size: u32) -> Entry {
+    let Some(id) = e.blocks.lookup(addr, size) else {
+        return Entry::Full;
+    };
+    let block = e.blocks.hot(id);
+    let prev_flags = e.blocks.hot(e.cur).flags;
+    let traps = block.has(HotBlock::ALIGNED)
+        || (block.has(HotBlock::TRAPPABLE) && e.sys.nvic.traps_unaligned())
+        || (block.align_regs != 0 && !word_aligned(regs, block.align_regs));
+    if traps || prev_flags & (HotBlock::IN_SBRK | HotBlock::SLEEPS) != 0 {
+        return Entry::Full;
+    }
+    if enter(e, regs, addr, id) {
+        Entry::After(id)
+    } else {
+        Entry::Done
+    }
+}
+
+/// The block hook's full path: prices a block seen for the first time, arms
+/// its alignment checks, settles `_sbrk` and sleep at the previous block's
+/// exit, then enters the block as the fast path does.
+pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr: u32, size: u32) {
     let id = match uc.get_data().blocks.lookup(addr, size) {
         Some(id) => id,
-        None => {
-            let bytes = uc
-                .mem_read_as_vec(u64::from(addr), size as usize)
-                .unwrap_or_default();
-            let e = uc.get_data();
-            let literal = |at: u32| {
-                let mut word = [0u8; 4];
-                uc.mem_read(u64::from(at), &mut word).ok()?;
-                Some(u32::from_le_bytes(word))
-            };
-            let in_flash = e.in_flash(addr);
-            let mut info = BlockInfo::analyze(
-                &e.decoder, e.model, &e.symbols, addr, &bytes, in_flash, &literal,
-            );
-            info.marker = e.markers.at(addr);
-            info.in_sbrk = e.heap.is_some_and(|heap| heap.sbrk == info.func);
-            let e = uc.get_data_mut();
-            let id = e.blocks.insert(info);
-            if let Some(recorder) = &mut e.counts {
-                recorder.note_code(id, &bytes);
-            }
-            id
-        }
+        None => price(uc, addr, size),
     };
     let hot = uc.get_data().blocks.hot(id);
     let trapping = hot.has(HotBlock::TRAPPABLE) && uc.get_data().sys.nvic.traps_unaligned();
     if (hot.align_regs != 0 || hot.has(HotBlock::ALIGNED) || trapping)
-        && trap_unaligned(uc, id, hot, trapping)
+        && trap_unaligned(uc, regs, id, hot, trapping)
     {
         return;
     }
-    // The previous block, charged below now that its exit is known.
     let prev = uc.get_data().blocks.hot(uc.get_data().cur);
     if prev.has(HotBlock::MASKS) {
+        // Sleep below looks at the masks the previous block changed.
         uc.get_data_mut().masks = None;
     }
     if prev.has(HotBlock::IN_SBRK) {
-        let mut heap = uc.get_data().heap;
-        if let Some(heap) = &mut heap {
-            heap.settle(addr, || uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32);
+        if let Some(heap) = &mut uc.get_data_mut().heap {
+            heap.settle(addr, || regs.read(RegisterARM::R0));
         }
-        uc.get_data_mut().heap = heap;
     }
     if prev.has(HotBlock::SLEEPS) {
         if let Err(stop) = sleep(uc, prev.fallthrough) {
@@ -94,46 +107,74 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
             return;
         }
     }
-    let (block, charges_flash, check_sp) = {
-        let e = uc.get_data();
-        // A trace records cache misses even where they cost nothing here.
-        (
-            e.blocks.hot(id),
-            e.timing.ws > 0 || e.counts.is_some(),
-            e.check_sp_next,
-        )
+    if enter(uc.get_data_mut(), regs, addr, id) {
+        after_entry(uc, addr, id);
+    }
+}
+
+/// Prices the block at `addr` seen for the first time and returns its id.
+#[cold]
+fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
+    let bytes = uc
+        .mem_read_as_vec(u64::from(addr), size as usize)
+        .unwrap_or_default();
+    let e = uc.get_data();
+    let literal = |at: u32| {
+        let mut word = [0u8; 4];
+        uc.mem_read(u64::from(at), &mut word).ok()?;
+        Some(u32::from_le_bytes(word))
     };
+    let in_flash = e.in_flash(addr);
+    let mut info = BlockInfo::analyze(
+        &e.decoder, e.model, &e.symbols, addr, &bytes, in_flash, &literal,
+    );
+    info.marker = e.markers.at(addr);
+    info.in_sbrk = e.heap.is_some_and(|heap| heap.sbrk == info.func);
+    let e = uc.get_data_mut();
+    let id = e.blocks.insert(info);
+    if let Some(recorder) = &mut e.counts {
+        recorder.note_code(id, &bytes);
+    }
+    id
+}
+
+/// Charges the previous block, now that its exit is known, and enters block
+/// `id` at `addr`: flash wait states, stack, profile. True when
+/// [`after_entry`] has work.
+#[inline]
+fn enter(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> bool {
+    let prev = e.blocks.hot(e.cur);
+    let block = e.blocks.hot(id);
+    if prev.has(HotBlock::MASKS) {
+        e.masks = None;
+    }
+    // A trace records cache misses even where they cost nothing here.
+    let charges_flash = e.timing.ws > 0 || e.counts.is_some();
     // Registers that may point into flash, read once per block (not per load).
     let mut pointers = [0u32; 16];
-    if charges_flash {
+    if charges_flash && block.has(HotBlock::READS_DATA) {
         let mut mask = block.pointer_mask;
         while mask != 0 {
             let r = mask.trailing_zeros() as u16;
-            pointers[usize::from(r)] = uc.reg_read(core_register(r)).unwrap_or(0) as u32;
+            pointers[usize::from(r)] = regs.read(core_register(r));
             mask &= mask - 1;
         }
     }
-    let sp = (check_sp || block.push_bytes > 0)
+    let sp = (e.check_sp_next || block.push_bytes > 0)
         .then(|| {
-            (uc.reg_read(RegisterARM::SP).unwrap_or(u64::MAX) as u32)
+            regs.read(RegisterARM::SP)
                 .saturating_sub(u32::from(block.push_bytes))
         })
         // The stack peak and overflow check are the main stack's: a task's
         // process stack (often an array in .bss) is not measured against them.
         // CONTROL is read only when the SP reaches a new low.
-        .filter(|&sp| sp >= uc.get_data().lowest_sp || !on_process_stack(uc));
+        .filter(|&sp| sp >= e.lowest_sp || !on_process_stack(e, regs));
     let call_ret = prev.has(HotBlock::CALLS).then_some(prev.fallthrough);
-    let entry_sp = if uc
-        .get_data()
-        .profiler
-        .wants_sp(addr, block.func, call_ret.is_some())
-    {
-        uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32
+    let entry_sp = if e.profiler.wants_sp(addr, block.func, call_ret.is_some()) {
+        regs.read(RegisterARM::SP)
     } else {
         0
     };
-    let e = uc.get_data_mut();
-    // Charge the previous block, now that its exit is known.
     e.settle_stall_in_block();
     e.cycles += u64::from(prev.cycles);
     e.weighted += prev.energy;
@@ -180,33 +221,52 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, addr: u64, size: u32) {
         }
     }
     if block.has(HotBlock::CHECK) {
-        let info = e.blocks.get(id);
-        // SEV comes before any WFE of its block, which ends the block.
-        e.event_register |= info.sends_event;
-        if let Some(u) = &info.unsupported {
-            e.stop = Some(Stop::Unsupported(u.clone()));
-        } else if let Some(at) = info.first_fp {
-            if !e.sys.fpu_enabled() {
-                e.stop = Some(Stop::FpuDisabled(at));
-            } else if e.fp_lazy_pending && e.ipsr != 0 {
-                // The handler's first FP instruction saves the interrupted
-                // context's S0-S15 and FPSCR into the reserved frame space.
-                e.fp_lazy_pending = false;
-                e.stall_in_block = Some((at, FP_STACKING_CYCLES));
-            }
-        }
+        check(e);
     }
     if prev.has(HotBlock::MASKS) {
         // PRIMASK, FAULTMASK or BASEPRI changed: a pending exception may be due.
         e.request_exception_check();
     }
     e.clock_check_in -= 1;
+    e.clock_check_in == 0
+        || block.has(HotBlock::DEAD_LOOP | HotBlock::MARKS)
+        || e.now() >= e.next_event
+        || e.stop.is_some()
+}
+
+/// Before the current block runs: its SEV, unsupported instructions, and
+/// the first FP instruction's checks.
+#[cold]
+fn check(e: &mut Engine) {
+    let info = e.blocks.get(e.cur);
+    // SEV comes before any WFE of its block, which ends the block.
+    e.event_register |= info.sends_event;
+    if let Some(u) = &info.unsupported {
+        e.stop = Some(Stop::Unsupported(u.clone()));
+    } else if let Some(at) = info.first_fp {
+        if !e.sys.fpu_enabled() {
+            e.stop = Some(Stop::FpuDisabled(at));
+        } else if e.fp_lazy_pending && e.ipsr != 0 {
+            // The handler's first FP instruction saves the interrupted
+            // context's S0-S15 and FPSCR into the reserved frame space.
+            e.fp_lazy_pending = false;
+            e.stall_in_block = Some((at, FP_STACKING_CYCLES));
+        }
+    }
+}
+
+/// After entering block `id` at `addr`: the host clock every
+/// [`CLOCK_CHECK_BLOCKS`] blocks, a `b .` loop, due events and exceptions,
+/// markers, and the stop of the run.
+pub(super) fn after_entry(uc: &mut Unicorn<'_, Engine>, addr: u32, id: u32) {
+    let e = uc.get_data_mut();
     if e.clock_check_in == 0 {
         e.clock_check_in = CLOCK_CHECK_BLOCKS;
         if std::time::Instant::now() >= e.deadline {
             e.stop = Some(Stop::WallClock);
         }
     }
+    let block = e.blocks.hot(id);
     if block.has(HotBlock::DEAD_LOOP) {
         dead_loop(uc, addr);
     } else if e.now() >= e.next_event {
@@ -309,8 +369,14 @@ fn jump_from_block(uc: &mut Unicorn<'_, Engine>, target: Result<u32, Failure>) {
 /// block is translated again to include the hooks (unicorn places them at
 /// translation). True when the block is left for that, before anything of it
 /// is charged; it starts again at once.
-fn trap_unaligned(uc: &mut Unicorn<'_, Engine>, id: u32, hot: HotBlock, trapping: bool) -> bool {
-    if !hot.has(HotBlock::ALIGNED) && !trapping && word_aligned(uc, hot.align_regs) {
+fn trap_unaligned(
+    uc: &mut Unicorn<'_, Engine>,
+    regs: Registers<'_>,
+    id: u32,
+    hot: HotBlock,
+    trapping: bool,
+) -> bool {
+    if !hot.has(HotBlock::ALIGNED) && !trapping && word_aligned(regs, hot.align_regs) {
         return false;
     }
     let e = uc.get_data();
@@ -324,9 +390,8 @@ fn trap_unaligned(uc: &mut Unicorn<'_, Engine>, id: u32, hot: HotBlock, trapping
         .filter(|site| trapping || !site.when_trapping)
     {
         if let AlignmentCheck::AtEntry(reg, offset) = site.check {
-            let value = *values[usize::from(reg) & 15].get_or_insert_with(|| {
-                uc.reg_read(core_register(u16::from(reg))).unwrap_or(0) as u32
-            });
+            let value = *values[usize::from(reg) & 15]
+                .get_or_insert_with(|| regs.read(core_register(u16::from(reg))));
             if value.wrapping_add(offset as u32) & (site.align - 1) == 0 {
                 continue;
             }
@@ -359,13 +424,13 @@ fn trap_unaligned(uc: &mut Unicorn<'_, Engine>, id: u32, hot: HotBlock, trapping
 }
 
 /// Whether every register in `regs` holds a word-aligned value.
-fn word_aligned(uc: &Unicorn<'_, Engine>, mut regs: u16) -> bool {
-    while regs != 0 {
-        let reg = regs.trailing_zeros() as u16;
-        if uc.reg_read(core_register(reg)).unwrap_or(0) & 3 != 0 {
+fn word_aligned(regs: Registers<'_>, mut mask: u16) -> bool {
+    while mask != 0 {
+        let reg = mask.trailing_zeros() as u16;
+        if regs.read(core_register(reg)) & 3 != 0 {
             return false;
         }
-        regs &= regs - 1;
+        mask &= mask - 1;
     }
     true
 }
@@ -444,8 +509,8 @@ fn predict_and_record(e: &mut Engine, prev: &HotBlock, id: u32, jumped: bool) ->
 }
 
 /// Whether thread mode runs on the PSP (CONTROL.SPSEL).
-fn on_process_stack(uc: &Unicorn<'_, Engine>) -> bool {
-    uc.get_data().ipsr == 0 && uc.reg_read(RegisterARM::CONTROL).unwrap_or(0) & 2 != 0
+fn on_process_stack(e: &Engine, regs: Registers<'_>) -> bool {
+    e.ipsr == 0 && regs.read(RegisterARM::CONTROL) & 2 != 0
 }
 
 /// A `b .` loop. At newlib's nosys `_exit` it is the firmware's exit, with

@@ -24,6 +24,7 @@ mod console;
 mod exceptions;
 pub mod flash;
 mod hooks;
+mod hot_path;
 pub mod nvic;
 pub mod rtt;
 pub mod semihosting;
@@ -49,9 +50,11 @@ use console::Console;
 use exceptions::{Exceptions, FaultCause, VectorCache};
 use flash::{FlashController, FlashTiming};
 use hooks::{
-    flash_range, on_bitband_read, on_bitband_write, on_block, on_device_read, on_device_write,
-    on_divide, on_interrupt, on_ppb_read, on_ppb_write,
+    flash_range, on_bitband_read, on_bitband_write, on_device_read, on_device_write, on_divide,
+    on_interrupt, on_ppb_read, on_ppb_write,
 };
+pub use hot_path::skip_access_exit_checks;
+use hot_path::HotPath;
 use nvic::Nvic;
 use rtt::RttHost;
 use semihosting::{HeapInfo, Memory, Semihosting};
@@ -624,6 +627,8 @@ impl Engine {
 /// A target with an image loaded, ready to run.
 pub struct Machine {
     uc: Unicorn<'static, Engine>,
+    /// The block hook's data, kept while the engine can call the hook.
+    _block_hook: Box<HotPath>,
     image: Arc<Image>,
     initial_sp: u32,
     options: RunOptions,
@@ -855,6 +860,8 @@ impl Machine {
             .map_err(|e| uc_err("creating the CPU", e))?;
         uc.ctl_set_cpu_model(model as i32)
             .map_err(|e| uc_err("selecting the CPU model", e))?;
+        skip_access_exit_checks(&mut uc);
+        let block_hook = HotPath::install(&uc).map_err(|e| uc_err("block hook", e))?;
 
         let mut lazily_executable = Vec::new();
         for region in &target.memory {
@@ -886,6 +893,7 @@ impl Machine {
         }
         let mut machine = Machine {
             uc,
+            _block_hook: block_hook,
             initial_sp: image.initial_sp,
             image,
             options,
@@ -898,8 +906,6 @@ impl Machine {
 
     fn install_hooks(&mut self, target: &Target) -> Result<(), Failure> {
         let uc = &mut self.uc;
-        uc.add_block_hook(1, 0, on_block)
-            .map_err(|e| uc_err("block hook", e))?;
         uc.add_intr_hook(on_interrupt)
             .map_err(|e| uc_err("interrupt hook", e))?;
         // Faults are noted only in the gaps of the memory map: a hook whose range
