@@ -297,7 +297,8 @@ pub struct EnergyFigures {
     /// Current in the lowest retention mode, in µA.
     pub sleep_ua: f64,
     /// Current with the core halted in WFI/WFE and the clocks running (Sleep
-    /// mode, peripherals off), per MHz of the core clock, in µA/MHz.
+    /// mode, the peripherals the run current counts), per MHz of the core
+    /// clock, in µA/MHz.
     pub sleep_mode_ua_per_mhz: f64,
     /// Current in deep sleep (SCR.SLEEPDEEP: the part's Stop mode), in µA.
     pub stop_ua: f64,
