@@ -6,7 +6,7 @@
 # unicorn-engine-sys crate's own build instead: the same figures, slower.
 
 ENGINE ?= patched
-with_engine = $(if $(filter stock,$(ENGINE)),,pc=$$(engine/build) && export PKG_CONFIG_PATH="$$pc" &&)
+with_engine = $(if $(filter stock,$(ENGINE)),,pc=$$(engine/build) && export PKG_CONFIG_PATH="$$pc" MCUBENCH_REQUIRE_PATCHED_ENGINE=1 &&)
 
 .PHONY: suite test
 

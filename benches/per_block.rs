@@ -84,18 +84,18 @@ fn profile_path(c: &mut Criterion) {
             // The call: the caller's block ends in BL, the callee's first block starts.
             cycles += 7;
             profiler.charge(CALLER, 7);
-            profiler.enter(0x200, CALLEE, Some(RET), SP, cycles, cycles * 1000);
+            profiler.enter(0x200, CALLEE, Some(RET), || SP, cycles, cycles * 1000);
             // Blocks inside the callee, alternating between two loop blocks.
             for i in 0..BLOCKS - 2 {
                 cycles += 9;
                 profiler.charge(CALLEE, black_box(9));
                 let addr = 0x210 + (i & 1) * 0x20;
-                profiler.enter(black_box(addr), CALLEE, None, 0, cycles, cycles * 1000);
+                profiler.enter(black_box(addr), CALLEE, None, || 0, cycles, cycles * 1000);
             }
             // The return to the caller.
             cycles += 5;
             profiler.charge(CALLEE, 5);
-            profiler.enter(RET, CALLER, None, SP, cycles, cycles * 1000);
+            profiler.enter(RET, CALLER, None, || SP, cycles, cycles * 1000);
         })
     });
     group.finish();

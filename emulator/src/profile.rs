@@ -115,57 +115,65 @@ impl Profiler {
     }
 
     /// Charges `cycles` spent in a block of `func`.
-    #[inline]
+    #[inline(always)]
     pub fn charge(&mut self, func: u32, cycles: u64) {
         self.self_cycles[Self::slot(func)] += cycles;
         self.path_cycles[self.top_path as usize] += cycles;
     }
 
-    /// Whether [`Self::enter`] needs SP for a block at `addr` of `func`,
-    /// reached by a call if `calls`: only at calls, returns and branches to a
-    /// function's entry, so most blocks cost no register read.
+    /// Whether a block at `addr` of `func`, not reached by a call, leaves the
+    /// call stack as it is: no return to the top frame, no other function.
     #[inline]
-    pub fn wants_sp(&self, addr: u32, func: u32, calls: bool) -> bool {
-        match self.frames.last() {
-            None => true,
-            Some(top) => {
-                calls || addr == top.ret || (func != top.func && self.is_entry(addr, func))
-            }
-        }
+    pub fn stays(&self, addr: u32, func: u32) -> bool {
+        self.frames
+            .last()
+            .is_some_and(|top| addr != top.ret && func == top.func)
     }
 
     fn is_entry(&self, addr: u32, func: u32) -> bool {
         self.entries.get(func as usize) == Some(&addr)
     }
 
-    /// Notes that a block at `addr` of function `func` starts with SP at `sp`
-    /// (read when [`Self::wants_sp`] says so), reached by a call returning to
-    /// `call_ret` if the previous block called.
+    /// Notes that a block at `addr` of function `func` starts, reached by a
+    /// call returning to `call_ret` if the previous block called. `sp` reads
+    /// SP at the block's entry; it is called only at calls, returns and
+    /// branches to a function's entry, so most blocks cost no register read.
     #[inline]
     pub fn enter(
         &mut self,
         addr: u32,
         func: u32,
         call_ret: Option<u32>,
-        sp: u32,
+        sp: impl FnOnce() -> u32,
         cycles: u64,
         energy: u64,
     ) {
-        let Some(&top) = self.frames.last() else {
-            self.push(func, u32::MAX, sp, false, cycles, energy);
+        let Some(top) = self.frames.last() else {
+            self.push(func, u32::MAX, sp(), false, cycles, energy);
             return;
         };
+        if call_ret.is_none() && addr != top.ret && func == top.func {
+            return;
+        }
+        let (top_ret, top_sp, top_func) = (top.ret, top.sp, top.func);
         // A conditional BL not taken falls through to its return address, and a
         // BL into the middle of the running function is a local branch that
         // keeps LR (libgcc's `bleq` to its special cases, which never return there).
         let call_ret =
-            call_ret.filter(|&ret| ret != addr && (func != top.func || self.is_entry(addr, func)));
+            call_ret.filter(|&ret| ret != addr && (func != top_func || self.is_entry(addr, func)));
         if let Some(ret) = call_ret {
-            self.push(func, ret, sp, false, cycles, energy);
-        } else if addr == top.ret && sp >= top.sp {
+            self.push(func, ret, sp(), false, cycles, energy);
+            return;
+        }
+        let entry = func != top_func && self.is_entry(addr, func);
+        if addr != top_ret && !entry {
+            return;
+        }
+        let sp = sp();
+        if addr == top_ret && sp >= top_sp {
             self.ret(cycles, energy);
-        } else if func != top.func && sp == top.sp && self.is_entry(addr, func) {
-            self.push(func, top.ret, sp, true, cycles, energy);
+        } else if entry && sp == top_sp {
+            self.push(func, top_ret, sp, true, cycles, energy);
         }
     }
 
@@ -368,7 +376,7 @@ mod tests {
                 0x100 + 0x100 * func,
                 func,
                 Some(0x1000 + depth),
-                sp,
+                || sp,
                 cycles,
                 0,
             );

@@ -55,10 +55,9 @@ pub struct BlockInfo {
     pub accesses: Vec<Access>,
     /// Literal-pool loads from flash: their addresses are known statically.
     pub flash_literals: Vec<u32>,
-    /// Loads through registers that hold a pointer at block entry, by register.
+    /// Loads through registers that hold a pointer at block entry, one
+    /// entry per register.
     pub pointer_loads: Vec<PointerLoads>,
-    /// Registers in `pointer_loads`, as a mask.
-    pub pointer_mask: u16,
     /// Accesses that fault when unaligned, checked before the block runs.
     pub aligned: Vec<AlignedAccess>,
     /// The marker function the block is the entry of (`crate::marks`).
@@ -199,7 +198,6 @@ impl BlockInfo {
             } else {
                 Vec::new()
             },
-            pointer_mask: pointers.iter().fold(0, |m, p| m | 1 << p.reg),
             pointer_loads: pointers,
             aligned: aligned_accesses(&insns, literal),
             marker: None,
@@ -311,29 +309,33 @@ fn changes_masks(insn: &Insn) -> bool {
                 .any(|r| m.contains(r)))
 }
 
-/// What the block hook reads for every executed block, packed into one cache
-/// line; everything else stays in [`BlockInfo`].
+/// What the block hook reads for every executed block, in 32 bytes: two
+/// blocks, the one ending and the one starting, are read per hook call.
+/// Everything else stays in [`BlockInfo`]. unicorn's blocks hold at most 512
+/// instructions (TCG_MAX_INSNS), 2 KiB, so size and instruction count fit
+/// 16 bits; a block's energy, at most a few thousand cycles' worth in
+/// thousandths, fits 32.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HotBlock {
-    /// Size in bytes.
-    pub size: u32,
     /// Address after the block.
     pub fallthrough: u32,
     /// Function index.
     pub func: u32,
     /// Cycles when falling through.
     pub cycles: u32,
-    /// Instructions.
-    pub instructions: u32,
     /// Energy weight, in thousandths of a cycle (code in SRAM already discounted).
-    pub energy: u64,
+    pub energy: u32,
+    /// Size in bytes.
+    pub size: u16,
+    /// Instructions.
+    pub instructions: u16,
     /// Bytes pushed before any pop.
     pub push_bytes: u16,
-    /// Registers that may point into flash.
-    pub pointer_mask: u16,
     /// Registers whose block-entry value must be word aligned: the common
     /// form of the block's aligned accesses, checked without its `BlockInfo`.
     pub align_regs: u16,
+    /// `HotBlock::*` flags.
+    pub flags: u16,
     /// Extra cycles of a taken exit.
     pub taken: u8,
     /// Extra cycles of a fall-through exit.
@@ -341,13 +343,8 @@ pub struct HotBlock {
     /// Extra cycles of a mispredicted conditional exit; nonzero only for a
     /// block ending in a conditional branch on a core that predicts it.
     pub mispredict: u8,
-    /// The 2-bit saturating counter predicting that branch: 2 and 3 predict
-    /// taken; it starts weakly towards the static rule's direction.
-    pub counter: u8,
     /// Refill P when entered by a taken branch.
     pub refill: u8,
-    /// `HotBlock::*` flags.
-    pub flags: u16,
 }
 
 impl HotBlock {
@@ -377,22 +374,45 @@ impl HotBlock {
     pub const MARKS: u16 = 1 << 10;
     /// Belongs to `_sbrk`: the block after it may be its return.
     pub const IN_SBRK: u16 = 1 << 11;
+    /// Entered with nothing to check or read: no alignment check, SP move,
+    /// push, look before running, `b .` loop or marker (see `hooks::enter_quick`).
+    pub const QUICK_ENTRY: u16 = 1 << 12;
+    /// Left with nothing to settle: no call, mask change, `_sbrk` or sleep.
+    pub const QUICK_EXIT: u16 = 1 << 13;
 
     fn new(info: &BlockInfo) -> HotBlock {
+        let mut hot = HotBlock::priced(info);
+        let entry_work = Self::ALIGNED
+            | Self::TRAPPABLE
+            | Self::MOVES_SP
+            | Self::CHECK
+            | Self::DEAD_LOOP
+            | Self::MARKS;
+        if hot.flags & entry_work == 0 && hot.align_regs == 0 && hot.push_bytes == 0 {
+            hot.flags |= Self::QUICK_ENTRY;
+        }
+        let exit_work = Self::CALLS | Self::MASKS | Self::IN_SBRK | Self::SLEEPS;
+        if hot.flags & exit_work == 0 {
+            hot.flags |= Self::QUICK_EXIT;
+        }
+        hot
+    }
+
+    fn priced(info: &BlockInfo) -> HotBlock {
         let flag = |on: bool, bit: u16| if on { bit } else { 0 };
+        let energy = if info.in_flash {
+            info.cost.energy
+        } else {
+            info.cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
+        };
         HotBlock {
-            size: info.size,
             fallthrough: info.fallthrough,
             func: info.func,
             cycles: info.cost.cycles,
-            instructions: info.cost.instructions,
-            energy: if info.in_flash {
-                info.cost.energy
-            } else {
-                info.cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
-            },
+            energy: u32::try_from(energy).unwrap_or(u32::MAX),
+            size: u16::try_from(info.size).unwrap_or(u16::MAX),
+            instructions: u16::try_from(info.cost.instructions).unwrap_or(u16::MAX),
             push_bytes: info.push_bytes.min(u32::from(u16::MAX)) as u16,
-            pointer_mask: info.pointer_mask,
             align_regs: info
                 .aligned
                 .iter()
@@ -401,11 +421,6 @@ impl HotBlock {
             taken: info.cost.taken,
             mispredict: info.cost.mispredict,
             not_taken: info.cost.not_taken,
-            counter: if info.cost.prediction == Prediction::Taken {
-                2
-            } else {
-                1
-            },
             refill: info.cost.refill,
             flags: flag(info.calls, Self::CALLS)
                 | flag(info.moves_sp, Self::MOVES_SP)
@@ -443,11 +458,25 @@ impl HotBlock {
     }
 }
 
+/// The predictor's counter for a new block: weakly taken where the static
+/// rule predicts taken, else weakly not taken.
+fn initial_counter(info: &BlockInfo) -> u8 {
+    if info.cost.prediction == Prediction::Taken {
+        2
+    } else {
+        1
+    }
+}
+
 /// Executable address ranges with one slot per halfword holding a block id.
 #[derive(Debug, Default)]
 pub struct BlockTable {
     ranges: Vec<(u32, u32, Vec<u32>)>,
     hot: Vec<HotBlock>,
+    /// The 2-bit saturating counter predicting the conditional branch that
+    /// ends each block: 2 and 3 predict taken; it starts weakly towards the
+    /// static rule's direction.
+    counters: Vec<u8>,
     blocks: Vec<BlockInfo>,
 }
 
@@ -467,6 +496,7 @@ impl BlockTable {
                 .map(|(base, size)| (base, size, vec![0; (size / 2) as usize]))
                 .collect(),
             hot: vec![HotBlock::new(&empty)],
+            counters: vec![initial_counter(&empty)],
             blocks: vec![empty],
         }
     }
@@ -478,7 +508,8 @@ impl BlockTable {
             let offset = addr.wrapping_sub(*base);
             if offset < *len {
                 let id = slots[(offset / 2) as usize];
-                return (id != 0 && self.hot[id as usize].size == size).then_some(id);
+                let priced = id != 0 && u32::from(self.hot[id as usize].size) == size;
+                return priced.then_some(id);
             }
         }
         None
@@ -494,6 +525,7 @@ impl BlockTable {
             }
         }
         self.hot.push(HotBlock::new(&info));
+        self.counters.push(initial_counter(&info));
         self.blocks.push(info);
         id
     }
@@ -502,7 +534,7 @@ impl BlockTable {
     /// returns whether its counter predicted the other way.
     #[inline]
     pub fn mispredicted(&mut self, id: u32, taken: bool) -> bool {
-        let counter = &mut self.hot[id as usize].counter;
+        let counter = &mut self.counters[id as usize];
         let missed = (*counter >= 2) != taken;
         *counter = if taken {
             (*counter + 1).min(3)
@@ -514,8 +546,8 @@ impl BlockTable {
 
     /// The hot-path figures of the block with this id.
     #[inline]
-    pub fn hot(&self, id: u32) -> HotBlock {
-        self.hot[id as usize]
+    pub fn hot(&self, id: u32) -> &HotBlock {
+        &self.hot[id as usize]
     }
 
     /// The block with this id.
@@ -734,5 +766,16 @@ fn derived(
             Some((*d, of(*n).or(of(*m))))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HotBlock;
+
+    /// Two records are read per executed block: they stay one 32-byte load each.
+    #[test]
+    fn a_hot_block_takes_32_bytes() {
+        assert_eq!(std::mem::size_of::<HotBlock>(), 32);
     }
 }

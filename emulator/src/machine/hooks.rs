@@ -19,6 +19,9 @@ use crate::marks::{printable_name, Marker, MAX_NAME_BYTES};
 use crate::target::Core;
 use crate::trace::{Closed, Exit};
 
+/// The stack pointer's number among the core registers.
+const SP: u16 = 13;
+
 /// The masks of the special registers. They change only through CPS and MSR
 /// (blocks flagged `MASKS`) and FAULTMASK's clearing on exception return, so
 /// the last values read stand until one of those; inside a `MASKS` block
@@ -55,20 +58,22 @@ pub(super) enum Entry {
 /// The block hook's common case: a block priced already, none of its
 /// alignment checks due, and a previous block that needs nothing at its
 /// exit. Anything else is left untouched for [`on_block`].
-#[inline]
+#[inline(always)]
 pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, size: u32) -> Entry {
     let Some(id) = e.blocks.lookup(addr, size) else {
         return Entry::Full;
     };
-    let block = e.blocks.hot(id);
-    let prev_flags = e.blocks.hot(e.cur).flags;
+    if let Some(after) = enter_quick(e, regs, addr, id) {
+        return if after { Entry::After(id) } else { Entry::Done };
+    }
+    let (block, prev) = (*e.blocks.hot(id), *e.blocks.hot(e.cur));
     let traps = block.has(HotBlock::ALIGNED)
         || (block.has(HotBlock::TRAPPABLE) && e.sys.nvic.traps_unaligned())
         || (block.align_regs != 0 && !word_aligned(regs, block.align_regs));
-    if traps || prev_flags & (HotBlock::IN_SBRK | HotBlock::SLEEPS) != 0 {
+    if traps || prev.flags & (HotBlock::IN_SBRK | HotBlock::SLEEPS) != 0 {
         return Entry::Full;
     }
-    if enter(e, regs, addr, id) {
+    if enter(e, regs, addr, id, block, prev) {
         Entry::After(id)
     } else {
         Entry::Done
@@ -78,26 +83,28 @@ pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, size: u
 /// The block hook's full path: prices a block seen for the first time, arms
 /// its alignment checks, settles `_sbrk` and sleep at the previous block's
 /// exit, then enters the block as the fast path does.
+#[cold]
+#[inline(never)]
 pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr: u32, size: u32) {
     let id = match uc.get_data().blocks.lookup(addr, size) {
         Some(id) => id,
         None => price(uc, addr, size),
     };
-    let hot = uc.get_data().blocks.hot(id);
+    let hot = *uc.get_data().blocks.hot(id);
     let trapping = hot.has(HotBlock::TRAPPABLE) && uc.get_data().sys.nvic.traps_unaligned();
     if (hot.align_regs != 0 || hot.has(HotBlock::ALIGNED) || trapping)
         && trap_unaligned(uc, regs, id, hot, trapping)
     {
         return;
     }
-    let prev = uc.get_data().blocks.hot(uc.get_data().cur);
+    let prev = *uc.get_data().blocks.hot(uc.get_data().cur);
     if prev.has(HotBlock::MASKS) {
         // Sleep below looks at the masks the previous block changed.
         uc.get_data_mut().masks = None;
     }
     if prev.has(HotBlock::IN_SBRK) {
         if let Some(heap) = &mut uc.get_data_mut().heap {
-            heap.settle(addr, || regs.read(RegisterARM::R0));
+            heap.settle(addr, || regs.core(0));
         }
     }
     if prev.has(HotBlock::SLEEPS) {
@@ -107,7 +114,8 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr: 
             return;
         }
     }
-    if enter(uc.get_data_mut(), regs, addr, id) {
+    let prev = *uc.get_data().blocks.hot(uc.get_data().cur);
+    if enter(uc.get_data_mut(), regs, addr, id, hot, prev) {
         after_entry(uc, addr, id);
     }
 }
@@ -138,46 +146,92 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
     id
 }
 
-/// Charges the previous block, now that its exit is known, and enters block
-/// `id` at `addr`: flash wait states, stack, profile. True when
-/// [`after_entry`] has work.
+/// [`enter`] for the common block: one with the `QUICK_*` flags, after one
+/// that needs nothing at its exit, no trace to keep, and the call stack
+/// unchanged. `None`, having changed nothing, otherwise.
+#[inline(always)]
+fn enter_quick(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Option<bool> {
+    let (block, prev) = (e.blocks.hot(id), e.blocks.hot(e.cur));
+    let quick = block.has(HotBlock::QUICK_ENTRY)
+        && prev.has(HotBlock::QUICK_EXIT)
+        && !e.check_sp_next
+        && e.counts.is_none()
+        && e.stall_in_block.is_none()
+        && e.profiler.stays(addr, block.func);
+    if !quick {
+        return None;
+    }
+    let jumped = addr != e.expect;
+    let mut exit = if jumped {
+        u32::from(prev.taken) + u32::from(block.refill) * u32::from(e.cur != 0)
+    } else {
+        u32::from(prev.not_taken)
+    };
+    let (mispredict, fallthrough) = (prev.mispredict, block.fallthrough);
+    let (cycles, energy, instructions, func) =
+        (prev.cycles, prev.energy, prev.instructions, prev.func);
+    if mispredict != 0 && e.blocks.mispredicted(e.cur, jumped) {
+        exit += u32::from(mispredict);
+    }
+    let exit = u64::from(exit);
+    e.cycles += u64::from(cycles) + exit;
+    e.weighted += u64::from(energy) + exit * weight::ALU;
+    e.instructions += u64::from(instructions);
+    if e.timing.ws > 0 {
+        charge_flash(e, regs, addr, id, jumped);
+    }
+    e.attribute(func);
+    e.cur = id;
+    e.access_cursor = 0;
+    e.expect = fallthrough;
+    e.clock_check_in -= 1;
+    Some(e.clock_check_in == 0 || e.now() >= e.next_event || e.stop.is_some())
+}
+
+/// Charges the flash wait states of entering block `id` at `addr`: its
+/// fetch, and its data reads from flash.
 #[inline]
-fn enter(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> bool {
-    let prev = e.blocks.hot(e.cur);
+fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped: bool) {
     let block = e.blocks.hot(id);
+    let (flags, size) = (block.flags, block.size);
+    let mut stall = 0;
+    if flags & HotBlock::IN_FLASH != 0 {
+        stall += e.timing.fetch_stall(addr, u32::from(size), jumped);
+    }
+    if flags & HotBlock::READS_DATA != 0 {
+        stall += data_stall(e.blocks.get(id), &mut e.timing, &e.flash_ranges, regs);
+    }
+    let stall = u64::from(stall);
+    e.flash_stall += stall;
+    e.cycles += stall;
+    e.weighted += stall * weight::STALL;
+}
+
+/// Charges the previous block `prev`, now that its exit is known, and
+/// enters `block`, number `id` at `addr`: flash wait states, stack, profile.
+/// True when [`after_entry`] has work.
+#[inline(never)]
+fn enter(
+    e: &mut Engine,
+    regs: Registers<'_>,
+    addr: u32,
+    id: u32,
+    block: HotBlock,
+    prev: HotBlock,
+) -> bool {
     if prev.has(HotBlock::MASKS) {
         e.masks = None;
     }
-    // A trace records cache misses even where they cost nothing here.
-    let charges_flash = e.timing.ws > 0 || e.counts.is_some();
-    // Registers that may point into flash, read once per block (not per load).
-    let mut pointers = [0u32; 16];
-    if charges_flash && block.has(HotBlock::READS_DATA) {
-        let mut mask = block.pointer_mask;
-        while mask != 0 {
-            let r = mask.trailing_zeros() as u16;
-            pointers[usize::from(r)] = regs.read(core_register(r));
-            mask &= mask - 1;
-        }
-    }
     let sp = (e.check_sp_next || block.push_bytes > 0)
-        .then(|| {
-            regs.read(RegisterARM::SP)
-                .saturating_sub(u32::from(block.push_bytes))
-        })
+        .then(|| regs.core(SP).saturating_sub(u32::from(block.push_bytes)))
         // The stack peak and overflow check are the main stack's: a task's
         // process stack (often an array in .bss) is not measured against them.
         // CONTROL is read only when the SP reaches a new low.
         .filter(|&sp| sp >= e.lowest_sp || !on_process_stack(e, regs));
     let call_ret = prev.has(HotBlock::CALLS).then_some(prev.fallthrough);
-    let entry_sp = if e.profiler.wants_sp(addr, block.func, call_ret.is_some()) {
-        regs.read(RegisterARM::SP)
-    } else {
-        0
-    };
     e.settle_stall_in_block();
     e.cycles += u64::from(prev.cycles);
-    e.weighted += prev.energy;
+    e.weighted += u64::from(prev.energy);
     e.instructions += u64::from(prev.instructions);
     let jumped = addr != e.expect;
     let mut exit = if jumped {
@@ -194,20 +248,12 @@ fn enter(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> bool {
     }
     e.cycles += exit;
     e.weighted += exit * weight::ALU;
-    if charges_flash {
-        let mut stall = 0;
-        if block.has(HotBlock::IN_FLASH) {
-            stall += e.timing.fetch_stall(addr, block.size, jumped);
-        }
-        if block.has(HotBlock::READS_DATA) {
-            stall += data_stall(e.blocks.get(id), &mut e.timing, &e.flash_ranges, &pointers);
-        }
-        let stall = u64::from(stall);
-        e.flash_stall += stall;
-        e.cycles += stall;
-        e.weighted += stall * weight::STALL;
+    // A trace records cache misses even where they cost nothing here.
+    if e.timing.ws > 0 || e.counts.is_some() {
+        charge_flash(e, regs, addr, id, jumped);
     }
     e.attribute(prev.func);
+    let entry_sp = || regs.core(SP);
     e.profiler
         .enter(addr, block.func, call_ret, entry_sp, e.cycles, e.weighted);
     e.cur = id;
@@ -258,6 +304,8 @@ fn check(e: &mut Engine) {
 /// After entering block `id` at `addr`: the host clock every
 /// [`CLOCK_CHECK_BLOCKS`] blocks, a `b .` loop, due events and exceptions,
 /// markers, and the stop of the run.
+#[cold]
+#[inline(never)]
 pub(super) fn after_entry(uc: &mut Unicorn<'_, Engine>, addr: u32, id: u32) {
     let e = uc.get_data_mut();
     if e.clock_check_in == 0 {
@@ -266,7 +314,7 @@ pub(super) fn after_entry(uc: &mut Unicorn<'_, Engine>, addr: u32, id: u32) {
             e.stop = Some(Stop::WallClock);
         }
     }
-    let block = e.blocks.hot(id);
+    let block = *e.blocks.hot(id);
     if block.has(HotBlock::DEAD_LOOP) {
         dead_loop(uc, addr);
     } else if e.now() >= e.next_event {
@@ -390,8 +438,8 @@ fn trap_unaligned(
         .filter(|site| trapping || !site.when_trapping)
     {
         if let AlignmentCheck::AtEntry(reg, offset) = site.check {
-            let value = *values[usize::from(reg) & 15]
-                .get_or_insert_with(|| regs.read(core_register(u16::from(reg))));
+            let value =
+                *values[usize::from(reg) & 15].get_or_insert_with(|| regs.core(u16::from(reg)));
             if value.wrapping_add(offset as u32) & (site.align - 1) == 0 {
                 continue;
             }
@@ -427,7 +475,7 @@ fn trap_unaligned(
 fn word_aligned(regs: Registers<'_>, mut mask: u16) -> bool {
     while mask != 0 {
         let reg = mask.trailing_zeros() as u16;
-        if regs.read(core_register(reg)) & 3 != 0 {
+        if regs.core(reg) & 3 != 0 {
             return false;
         }
         mask &= mask - 1;
@@ -659,19 +707,20 @@ pub(super) fn flash_range(ranges: &[(u32, u32)], addr: u32) -> Option<(u32, u32)
 }
 
 /// Wait states of the block's data reads from flash: literal-pool loads, and
-/// loads through registers that point into flash at block entry.
+/// loads through registers that point into flash at block entry (each
+/// register read once per block, not per load).
 fn data_stall(
     block: &BlockInfo,
     timing: &mut FlashTiming,
     flash: &[(u32, u32)],
-    pointers: &[u32; 16],
+    regs: Registers<'_>,
 ) -> u32 {
     let mut stall = 0;
     for &literal in &block.flash_literals {
         stall += timing.read_stall(literal);
     }
     for group in &block.pointer_loads {
-        let value = pointers[usize::from(group.reg)];
+        let value = regs.core(u16::from(group.reg));
         if flash_range(flash, value).is_some() {
             for &offset in &group.offsets {
                 stall += timing.read_stall(value.wrapping_add(offset as u32));

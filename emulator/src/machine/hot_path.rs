@@ -6,7 +6,8 @@
 //! upgraded, and a fresh handle dropped, on every call, and read registers
 //! through a `Result` per register. Here the block hook is registered with
 //! the C API directly: its user data is a [`HotPath`] owning a handle to the
-//! engine, so a call costs a pointer dereference, and registers are read with
+//! engine, so a call costs a pointer dereference. Registers are loads from
+//! the engine's CPU state where the patched engine tells where it is, else
 //! one C call each. The pricing itself stays safe code in `hooks`: the common
 //! case (a block already priced, nothing due) on the fast path, everything
 //! else on the full path.
@@ -21,6 +22,9 @@
 //!   the `&mut HotPath` made in the hook is the only reference to it.
 //! - [`Registers`] is made only inside the hook, from the handle unicorn
 //!   passes it, and does not leave it: the handle is live while it is used.
+//!   The CPU state it may read lives as long as the engine, and its core
+//!   registers are current in a block hook: unicorn calls it at the block's
+//!   start, where translated code keeps every register in that state.
 #![allow(unsafe_code)]
 
 use std::ffi::c_void;
@@ -38,13 +42,19 @@ use super::Engine;
 pub(super) struct HotPath {
     /// A handle to the engine whose user data is the machine's [`Engine`].
     uc: Unicorn<'static, Engine>,
+    /// The CPU's 16 core registers, null on an engine that does not say
+    /// where they are.
+    core_registers: *const u32,
 }
 
 impl HotPath {
     /// Registers the block hook on `uc` for every block. The returned box
     /// must be kept as long as `uc` can run (see the module's invariants).
     pub(super) fn install(uc: &Unicorn<'static, Engine>) -> Result<Box<HotPath>, uc_error> {
-        let mut path = Box::new(HotPath { uc: uc.clone() });
+        let mut path = Box::new(HotPath {
+            uc: uc.clone(),
+            core_registers: cpu_state(uc).cast(),
+        });
         let user_data: *mut HotPath = &mut *path;
         let mut hook: uc_hook = 0;
         // SAFETY: the handle is live (it is `uc`'s); `block_hook` has the
@@ -76,6 +86,7 @@ extern "C" fn block_hook(handle: *mut uc_engine, addr: u64, size: u32, user_data
     let path = unsafe { &mut *user_data.cast::<HotPath>() };
     let regs = Registers {
         handle,
+        core: path.core_registers,
         _hook: PhantomData,
     };
     let uc = &mut path.uc;
@@ -87,16 +98,31 @@ extern "C" fn block_hook(handle: *mut uc_engine, addr: u64, size: u32, user_data
     }
 }
 
-/// The core registers, read through unicorn's C API during one hook call.
+/// The registers, read from the engine's CPU state or through unicorn's C
+/// API during one block hook call.
 #[derive(Clone, Copy)]
 pub(super) struct Registers<'hook> {
     handle: *mut uc_engine,
+    /// The 16 core registers, or null (see [`HotPath`]).
+    core: *const u32,
     /// Bound to the hook call it was made in.
     _hook: PhantomData<&'hook ()>,
 }
 
 impl Registers<'_> {
-    /// A 32-bit register of the core.
+    /// Core register `n` (R0-R12, SP as the running stack, LR, PC).
+    #[inline]
+    pub(super) fn core(self, n: u16) -> u32 {
+        let n = n & 15;
+        if self.core.is_null() {
+            return self.read(super::core_register(n));
+        }
+        // SAFETY: `core` points at the engine's uint32_t regs[16], alive
+        // and current during the block hook (module invariants); n < 16.
+        unsafe { self.core.add(usize::from(n)).read() }
+    }
+
+    /// Any 32-bit register, through the C API.
     #[inline]
     pub(super) fn read(self, reg: RegisterARM) -> u32 {
         let mut value = 0u64;
@@ -109,9 +135,11 @@ impl Registers<'_> {
     }
 }
 
-/// `UC_CTL_TCG_EXIT_CHECKS` of mcubench's unicorn patch (engine/README.md):
-/// the control after `UC_CTL_CONTEXT_MODE` (14) in `uc_control_type`.
+/// `UC_CTL_TCG_EXIT_CHECKS` and `UC_CTL_CPU_STATE` of mcubench's unicorn
+/// patch (engine/README.md): the controls after `UC_CTL_CONTEXT_MODE` (14)
+/// in `uc_control_type`.
 const CTL_TCG_EXIT_CHECKS: u32 = 15;
+const CTL_CPU_STATE: u32 = 16;
 /// `UC_CTL`'s argument count field: one argument.
 const CTL_ONE_ARGUMENT: u32 = 1 << 26;
 
@@ -127,4 +155,54 @@ pub fn skip_access_exit_checks<D>(uc: &mut Unicorn<'_, D>) -> bool {
     // reads nothing.
     let err = unsafe { uc_ctl(uc.get_handle(), control, 0i32) };
     err == uc_error::OK
+}
+
+/// The CPU state of the patched engine (QEMU's CPUArchState, which on ARM
+/// starts with the 16 core registers); null on an engine without the control.
+fn cpu_state<D>(uc: &Unicorn<'_, D>) -> *const c_void {
+    let control = ControlType(CTL_CPU_STATE | CTL_ONE_ARGUMENT | ControlType::IO_READ.0);
+    let mut state: *mut c_void = std::ptr::null_mut();
+    // SAFETY: the handle is live; the control writes one pointer through
+    // the one argument, which points at `state`; an engine without it
+    // returns UC_ERR_ARG and writes nothing.
+    let err = unsafe { uc_ctl(uc.get_handle(), control, &raw mut state) };
+    if err == uc_error::OK {
+        state
+    } else {
+        std::ptr::null()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use unicorn_engine::{Arch, Mode};
+
+    use super::*;
+
+    /// Where the patched engine reports its CPU state, the core registers
+    /// are its first 16 words, as `Registers::core` reads them; the stock
+    /// engine reports none (then `MCUBENCH_REQUIRE_PATCHED_ENGINE=1`, which
+    /// `make test` sets, fails the test).
+    #[test]
+    fn the_cpu_state_starts_with_the_core_registers() {
+        let mut uc = Unicorn::new(Arch::ARM, Mode::THUMB | Mode::MCLASS).unwrap();
+        uc.mem_map(0, 0x1000, unicorn_engine::Prot::ALL).unwrap();
+        let state = cpu_state(&uc).cast::<u32>();
+        let required = std::env::var_os("MCUBENCH_REQUIRE_PATCHED_ENGINE").is_some();
+        assert!(
+            !state.is_null() || !required,
+            "the engine is not the patched one"
+        );
+        assert_eq!(skip_access_exit_checks(&mut uc), !state.is_null());
+        if state.is_null() {
+            return;
+        }
+        for n in 0..15u16 {
+            let value = 0x1000_0000 * u64::from(n % 8) + 0x104 * u64::from(n) + 4;
+            uc.reg_write(super::super::core_register(n), value).unwrap();
+            // SAFETY: `state` is the live engine's CPU state; n < 16.
+            let read = unsafe { state.add(usize::from(n)).read() };
+            assert_eq!(u64::from(read), value, "r{n}");
+        }
+    }
 }

@@ -505,10 +505,10 @@ impl Engine {
 
     /// Charges the current block as executed in full and attributes its cost.
     fn close_block(&mut self) {
-        let block = self.blocks.hot(self.cur);
+        let block = *self.blocks.hot(self.cur);
         self.settle_stall_in_block();
         self.cycles += u64::from(block.cycles);
-        self.weighted += block.energy;
+        self.weighted += u64::from(block.energy);
         self.instructions += u64::from(block.instructions);
         if let Some(recorder) = &mut self.counts {
             let closed = Closed {

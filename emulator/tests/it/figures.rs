@@ -74,6 +74,8 @@ fn figures(image: &Path, target: &Target, options: &RunOptions) -> String {
             // The figures, not the file's comments and sources.
             record.target_sha256.clear();
             let json = serde_json::to_string(&record).expect("record serializes");
+            // Messages name the image by the path it was given.
+            let json = json.replace(&crate::root().display().to_string(), "");
             let digest = Sha256::digest(json.as_bytes());
             let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
             format!("{}/{}/{hex}", record.cycles, record.instructions)
