@@ -7,7 +7,7 @@
 
 int main(void);
 
-/* Defined by mps2-an386.ld. */
+/* Defined by the linker script (mps2-an386.ld, stm32f407.ld). */
 extern uint32_t __stack_top[];
 extern uint32_t __data_load[], __data_start[], __data_end[];
 extern uint32_t __bss_start[], __bss_end[];

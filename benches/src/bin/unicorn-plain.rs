@@ -1,6 +1,7 @@
-//! Runs an MPS2 AN386 image on bare unicorn, with no block, code or memory
-//! hooks, as the speed ceiling mcubench's hooks and cost model are measured
-//! against (scripts/compare-speed).
+//! Runs an MPS2 AN386 or STM32F407 image on bare unicorn, with no block, code
+//! or memory hooks, as the speed ceiling mcubench's hooks and cost model are
+//! measured against (scripts/compare-speed). An image loaded into the
+//! STM32F407's flash gets that part's memory map, any other the AN386's.
 //!
 //! ```text
 //! unicorn-plain benches/firmware/matmul_int8.elf
@@ -26,9 +27,16 @@ use unicorn_engine::{Arch, ArmCpuModel, Mode, Prot, RegisterARM, Unicorn};
 /// 4 MiB each (AN386; QEMU hw/arm/mps2.c), and the system control block page,
 /// mapped as plain memory so the startup's CPACR write lands somewhere (the
 /// workload runs no FP instructions, so the FPU enable is not needed).
-const REGIONS: [(u64, u64); 3] = [
+const AN386: [(u64, u64); 3] = [
     (0x0000_0000, 0x40_0000),
     (0x2000_0000, 0x40_0000),
+    (0xE000_E000, 0x1000),
+];
+/// The STM32F407's flash (1 MiB), SRAM1 and SRAM2 (128 KiB) and the system
+/// control block page (RM0090 2.3, memory map).
+const STM32F407: [(u64, u64); 3] = [
+    (0x0800_0000, 0x10_0000),
+    (0x2000_0000, 0x2_0000),
     (0xE000_E000, 0x1000),
 ];
 /// Semihosting operations (Arm "Semihosting for AArch32 and AArch64" v3.0).
@@ -75,7 +83,13 @@ fn run() -> Result<u32> {
     uc.ctl_set_cpu_model(ArmCpuModel::CORTEX_M4 as i32)
         .map_err(|e| anyhow::anyhow!("selecting Cortex-M4: {e:?}"))?;
     mcubench::machine::skip_access_exit_checks(&mut uc);
-    for (base, size) in REGIONS {
+    let in_flash = |addr: u32| (0x0800_0000..0x0810_0000).contains(&addr);
+    let regions = if image.segments.iter().any(|seg| in_flash(seg.addr)) {
+        STM32F407
+    } else {
+        AN386
+    };
+    for (base, size) in regions {
         uc.mem_map(base, size, Prot::ALL)
             .map_err(|e| anyhow::anyhow!("mapping {base:#010x}: {e:?}"))?;
     }
