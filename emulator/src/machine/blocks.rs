@@ -336,6 +336,9 @@ pub struct HotBlock {
     pub align_regs: u16,
     /// `HotBlock::*` flags.
     pub flags: u16,
+    /// Registers the block loads through at an offset from their entry
+    /// value: those that may point into flash.
+    pub pointer_regs: u16,
     /// Extra cycles of a taken exit.
     pub taken: u8,
     /// Extra cycles of a fall-through exit.
@@ -358,8 +361,8 @@ impl HotBlock {
     pub const CHECK: u16 = 1 << 3;
     /// Fetched from flash.
     pub const IN_FLASH: u16 = 1 << 4;
-    /// Reads flash data (literals or pointer loads).
-    pub const READS_DATA: u16 = 1 << 5;
+    /// Loads literals from flash (loads through pointers: `pointer_regs`).
+    pub const FLASH_LITERALS: u16 = 1 << 5;
     /// Ends in WFI/WFE.
     pub const SLEEPS: u16 = 1 << 6;
     /// Changes PRIMASK, FAULTMASK or BASEPRI.
@@ -413,6 +416,10 @@ impl HotBlock {
             size: u16::try_from(info.size).unwrap_or(u16::MAX),
             instructions: u16::try_from(info.cost.instructions).unwrap_or(u16::MAX),
             push_bytes: info.push_bytes.min(u32::from(u16::MAX)) as u16,
+            pointer_regs: info
+                .pointer_loads
+                .iter()
+                .fold(0, |mask, group| mask | 1 << group.reg),
             align_regs: info
                 .aligned
                 .iter()
@@ -430,10 +437,7 @@ impl HotBlock {
                     Self::CHECK,
                 )
                 | flag(info.in_flash, Self::IN_FLASH)
-                | flag(
-                    !info.flash_literals.is_empty() || !info.pointer_loads.is_empty(),
-                    Self::READS_DATA,
-                )
+                | flag(!info.flash_literals.is_empty(), Self::FLASH_LITERALS)
                 | flag(info.sleeps, Self::SLEEPS)
                 | flag(info.marker.is_some(), Self::MARKS)
                 | flag(info.in_sbrk, Self::IN_SBRK)

@@ -189,17 +189,29 @@ fn enter_quick(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Optio
 }
 
 /// Charges the flash wait states of entering block `id` at `addr`: its
-/// fetch, and its data reads from flash.
+/// fetch, and its data reads from flash: literal-pool loads, and loads
+/// through registers that point into flash at block entry (each register
+/// read once per block, not per load; the block's record is read only when
+/// one does).
 #[inline]
 fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped: bool) {
     let block = e.blocks.hot(id);
-    let (flags, size) = (block.flags, block.size);
+    let (flags, size, mut pointers) = (block.flags, block.size, block.pointer_regs);
     let mut stall = 0;
     if flags & HotBlock::IN_FLASH != 0 {
         stall += e.timing.fetch_stall(addr, u32::from(size), jumped);
     }
-    if flags & HotBlock::READS_DATA != 0 {
-        stall += data_stall(e.blocks.get(id), &mut e.timing, &e.flash_ranges, regs);
+    let mut into_flash = 0u16;
+    while pointers != 0 {
+        let reg = pointers.trailing_zeros() as u16;
+        if flash_range(&e.flash_ranges, regs.core(reg)).is_some() {
+            into_flash |= 1 << reg;
+        }
+        pointers &= pointers - 1;
+    }
+    if flags & HotBlock::FLASH_LITERALS != 0 || into_flash != 0 {
+        let info = e.blocks.get(id);
+        stall += data_stall(info, &mut e.timing, into_flash, regs);
     }
     let stall = u64::from(stall);
     e.flash_stall += stall;
@@ -707,12 +719,12 @@ pub(super) fn flash_range(ranges: &[(u32, u32)], addr: u32) -> Option<(u32, u32)
 }
 
 /// Wait states of the block's data reads from flash: literal-pool loads, and
-/// loads through registers that point into flash at block entry (each
-/// register read once per block, not per load).
+/// loads through the registers in `into_flash`, which point into flash at
+/// block entry.
 fn data_stall(
     block: &BlockInfo,
     timing: &mut FlashTiming,
-    flash: &[(u32, u32)],
+    into_flash: u16,
     regs: Registers<'_>,
 ) -> u32 {
     let mut stall = 0;
@@ -720,8 +732,8 @@ fn data_stall(
         stall += timing.read_stall(literal);
     }
     for group in &block.pointer_loads {
-        let value = regs.core(u16::from(group.reg));
-        if flash_range(flash, value).is_some() {
+        if into_flash & 1 << group.reg != 0 {
+            let value = regs.core(u16::from(group.reg));
             for &offset in &group.offsets {
                 stall += timing.read_stall(value.wrapping_add(offset as u32));
             }
