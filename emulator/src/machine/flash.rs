@@ -158,6 +158,14 @@ impl FlashTiming {
     pub fn fetch_stall(&mut self, addr: u32, size: u32, jumped: bool) -> u32 {
         let first = addr >> self.line_shift;
         let last = (addr + size.max(1) - 1) >> self.line_shift;
+        if !self.icache_on || self.icache.is_none() {
+            // No cache: every line misses, the first one as a jump's if jumped.
+            let lines = last - first + 1;
+            let after_jump = u32::from(jumped);
+            self.misses_jumped += u64::from(after_jump);
+            self.misses_sequential += u64::from(lines - after_jump);
+            return after_jump * self.ws + (lines - after_jump) * self.sequential_stall;
+        }
         let mut stall = 0;
         for line in first..=last {
             let hit = match &mut self.icache {
