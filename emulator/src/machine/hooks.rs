@@ -161,31 +161,53 @@ fn enter_quick(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Optio
     if !quick {
         return None;
     }
-    let jumped = addr != e.expect;
-    let mut exit = if jumped {
-        u32::from(prev.taken) + u32::from(block.refill) * u32::from(e.cur != 0)
-    } else {
-        u32::from(prev.not_taken)
-    };
-    let (mispredict, fallthrough) = (prev.mispredict, block.fallthrough);
-    let (cycles, energy, instructions, func) =
-        (prev.cycles, prev.energy, prev.instructions, prev.func);
-    if mispredict != 0 && e.blocks.mispredicted(e.cur, jumped) {
-        exit += u32::from(mispredict);
-    }
-    let exit = u64::from(exit);
-    e.cycles += u64::from(cycles) + exit;
-    e.weighted += u64::from(energy) + exit * weight::ALU;
-    e.instructions += u64::from(instructions);
+    let (func, fallthrough) = (prev.func, block.fallthrough);
+    let jumped = charge_exit(e, addr, id);
     if e.timing.ws > 0 {
         charge_flash(e, regs, addr, id, jumped);
     }
     e.attribute(func);
+    Some(become_current(e, id, fallthrough))
+}
+
+/// Charges the block ending, `e.cur`, in full, with its exit into block
+/// `id` at `addr`: the taken or fall-through cycles, and a mispredicted
+/// branch's. Returns whether the exit jumped.
+#[inline(always)]
+fn charge_exit(e: &mut Engine, addr: u32, id: u32) -> bool {
+    let prev = e.blocks.hot(e.cur);
+    let jumped = addr != e.expect;
+    let mut exit = if jumped {
+        u64::from(prev.taken) + u64::from(e.blocks.hot(id).refill) * u64::from(e.cur != 0)
+    } else {
+        u64::from(prev.not_taken)
+    };
+    let (cycles, energy, instructions, mispredict) =
+        (prev.cycles, prev.energy, prev.instructions, prev.mispredict);
+    // The predictor runs where it costs cycles, and for a trace on every core
+    // (a trace may be re-priced for a core that predicts).
+    if e.counts.is_some() {
+        let prev = *e.blocks.hot(e.cur);
+        exit += predict_and_record(e, &prev, id, jumped);
+    } else if mispredict != 0 && e.blocks.mispredicted(e.cur, jumped) {
+        exit += u64::from(mispredict);
+    }
+    e.cycles += u64::from(cycles) + exit;
+    e.weighted += u64::from(energy) + exit * weight::ALU;
+    e.instructions += u64::from(instructions);
+    jumped
+}
+
+/// Makes block `id`, which ends at `fallthrough`, the current one; true
+/// when [`after_entry`] has work: the host clock to look at, an event or
+/// the budget due, or the run to stop.
+#[inline(always)]
+fn become_current(e: &mut Engine, id: u32, fallthrough: u32) -> bool {
     e.cur = id;
     e.access_cursor = 0;
     e.expect = fallthrough;
     e.clock_check_in -= 1;
-    Some(e.clock_check_in == 0 || e.now() >= e.next_event || e.stop.is_some())
+    e.clock_check_in == 0 || e.now() >= e.next_event || e.stop.is_some()
 }
 
 /// Charges the flash wait states of entering block `id` at `addr`: its
@@ -242,24 +264,7 @@ fn enter(
         .filter(|&sp| sp >= e.lowest_sp || !on_process_stack(e, regs));
     let call_ret = prev.has(HotBlock::CALLS).then_some(prev.fallthrough);
     e.settle_stall_in_block();
-    e.cycles += u64::from(prev.cycles);
-    e.weighted += u64::from(prev.energy);
-    e.instructions += u64::from(prev.instructions);
-    let jumped = addr != e.expect;
-    let mut exit = if jumped {
-        u64::from(prev.taken) + u64::from(block.refill) * u64::from(e.cur != 0)
-    } else {
-        u64::from(prev.not_taken)
-    };
-    // The predictor runs where it costs cycles, and for a trace on every core
-    // (a trace may be re-priced for a core that predicts).
-    if e.counts.is_some() {
-        exit += predict_and_record(e, &prev, id, jumped);
-    } else if prev.mispredict != 0 && e.blocks.mispredicted(e.cur, jumped) {
-        exit += u64::from(prev.mispredict);
-    }
-    e.cycles += exit;
-    e.weighted += exit * weight::ALU;
+    let jumped = charge_exit(e, addr, id);
     // A trace records cache misses even where they cost nothing here.
     if e.timing.ws > 0 || e.counts.is_some() {
         charge_flash(e, regs, addr, id, jumped);
@@ -268,9 +273,6 @@ fn enter(
     let entry_sp = || regs.core(SP);
     e.profiler
         .enter(addr, block.func, call_ret, entry_sp, e.cycles, e.weighted);
-    e.cur = id;
-    e.access_cursor = 0;
-    e.expect = block.fallthrough;
     e.check_sp_next = block.has(HotBlock::MOVES_SP);
     if let Some(sp) = sp {
         e.note_sp(sp);
@@ -279,24 +281,20 @@ fn enter(
         }
     }
     if block.has(HotBlock::CHECK) {
-        check(e);
+        check(e, id);
     }
     if prev.has(HotBlock::MASKS) {
         // PRIMASK, FAULTMASK or BASEPRI changed: a pending exception may be due.
         e.request_exception_check();
     }
-    e.clock_check_in -= 1;
-    e.clock_check_in == 0
-        || block.has(HotBlock::DEAD_LOOP | HotBlock::MARKS)
-        || e.now() >= e.next_event
-        || e.stop.is_some()
+    become_current(e, id, block.fallthrough) || block.has(HotBlock::DEAD_LOOP | HotBlock::MARKS)
 }
 
-/// Before the current block runs: its SEV, unsupported instructions, and
-/// the first FP instruction's checks.
+/// Before block `id` runs: its SEV, unsupported instructions, and the first
+/// FP instruction's checks.
 #[cold]
-fn check(e: &mut Engine) {
-    let info = e.blocks.get(e.cur);
+fn check(e: &mut Engine, id: u32) {
+    let info = e.blocks.get(id);
     // SEV comes before any WFE of its block, which ends the block.
     e.event_register |= info.sends_event;
     if let Some(u) = &info.unsupported {
