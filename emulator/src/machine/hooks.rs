@@ -114,7 +114,6 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr: 
             return;
         }
     }
-    let prev = *uc.get_data().blocks.hot(uc.get_data().cur);
     if enter(uc.get_data_mut(), regs, addr, id, hot, prev) {
         after_entry(uc, addr, id);
     }
