@@ -50,21 +50,27 @@ pub(super) enum Entry {
     Done,
     /// Charged and entered; [`after_entry`] has work: an event or the
     /// budget is due, the block is a `b .` loop or a marker, or the run stops.
-    After(u32),
+    After,
     /// Untouched: the block needs [`on_block`].
     Full,
 }
 
-/// The block hook's common case: a block priced already, none of its
+/// The id of the block at `addr` of `size` bytes, priced now if it is new.
+#[inline]
+pub(super) fn block_id(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
+    match uc.get_data().blocks.lookup(addr, size) {
+        Some(id) => id,
+        None => price(uc, addr, size),
+    }
+}
+
+/// The block hook's common case for block `id` at `addr`: none of its
 /// alignment checks due, and a previous block that needs nothing at its
 /// exit. Anything else is left untouched for [`on_block`].
 #[inline(always)]
-pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, size: u32) -> Entry {
-    let Some(id) = e.blocks.lookup(addr, size) else {
-        return Entry::Full;
-    };
+pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
     if let Some(after) = enter_quick(e, regs, addr, id) {
-        return if after { Entry::After(id) } else { Entry::Done };
+        return if after { Entry::After } else { Entry::Done };
     }
     let (block, prev) = (*e.blocks.hot(id), *e.blocks.hot(e.cur));
     let traps = block.has(HotBlock::ALIGNED)
@@ -74,22 +80,18 @@ pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, size: u
         return Entry::Full;
     }
     if enter(e, regs, addr, id, block, prev) {
-        Entry::After(id)
+        Entry::After
     } else {
         Entry::Done
     }
 }
 
-/// The block hook's full path: prices a block seen for the first time, arms
-/// its alignment checks, settles `_sbrk` and sleep at the previous block's
-/// exit, then enters the block as the fast path does.
+/// The block hook's full path for block `id` at `addr`: arms its alignment
+/// checks, settles `_sbrk` and sleep at the previous block's exit, then
+/// enters the block as the fast path does.
 #[cold]
 #[inline(never)]
-pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr: u32, size: u32) {
-    let id = match uc.get_data().blocks.lookup(addr, size) {
-        Some(id) => id,
-        None => price(uc, addr, size),
-    };
+pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr: u32, id: u32) {
     let hot = *uc.get_data().blocks.hot(id);
     let trapping = hot.has(HotBlock::TRAPPABLE) && uc.get_data().sys.nvic.traps_unaligned();
     if (hot.align_regs != 0 || hot.has(HotBlock::ALIGNED) || trapping)
@@ -121,6 +123,7 @@ pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr: 
 
 /// Prices the block at `addr` seen for the first time and returns its id.
 #[cold]
+#[inline(never)]
 fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
     let bytes = uc
         .mem_read_as_vec(u64::from(addr), size as usize)

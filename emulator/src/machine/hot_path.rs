@@ -6,9 +6,11 @@
 //! upgraded, and a fresh handle dropped, on every call, and read registers
 //! through a `Result` per register. Here the block hook is registered with
 //! the C API directly: its user data is a [`HotPath`] owning a handle to the
-//! engine, so a call costs a pointer dereference. Registers are loads from
-//! the engine's CPU state where the patched engine tells where it is, else
-//! one C call each. The pricing itself stays safe code in `hooks`: the common
+//! engine, so a call costs a pointer dereference. The patched engine hands
+//! the hook each block's id, which a callback gave it when it translated the
+//! block, so the hook looks nothing up; registers are loads from the
+//! engine's CPU state. On the crate's own unicorn the hook looks the block
+//! up by address and reads registers with one C call each. The pricing itself stays safe code in `hooks`: the common
 //! case (a block already priced, nothing due) on the fast path, everything
 //! else on the full path.
 //!
@@ -17,9 +19,11 @@
 //!   box lives in the [`super::Machine`] as long as the engine can call the
 //!   hook; the engine itself is closed only when the last handle, the one in
 //!   that box among them, is dropped, so the hook never outlives its data.
-//! - unicorn calls hooks on the thread that called `emu_start`, one at a
-//!   time and never nested (mcubench starts no emulation inside a hook), so
-//!   the `&mut HotPath` made in the hook is the only reference to it.
+//! - unicorn calls hooks, and translates blocks (calling [`block_record`]),
+//!   on the thread that called `emu_start`, one at a time and never nested
+//!   (mcubench starts no emulation inside a hook, and unicorn translates
+//!   between hook calls), so the `&mut HotPath` made in either callback is
+//!   the only reference to it.
 //! - [`Registers`] is made only inside the hook, from the handle unicorn
 //!   passes it, and does not leave it: the handle is live while it is used.
 //!   The CPU state it may read lives as long as the engine, and its core
@@ -42,6 +46,9 @@ use super::Engine;
 pub(super) struct HotPath {
     /// A handle to the engine whose user data is the machine's [`Engine`].
     uc: Unicorn<'static, Engine>,
+    /// Whether the engine hands the hook each block's id, given by
+    /// [`block_record`] when it translated the block, in place of its size.
+    ids: bool,
     /// The CPU's 16 core registers, null on an engine that does not say
     /// where they are.
     core_registers: *const u32,
@@ -53,9 +60,25 @@ impl HotPath {
     pub(super) fn install(uc: &Unicorn<'static, Engine>) -> Result<Box<HotPath>, uc_error> {
         let mut path = Box::new(HotPath {
             uc: uc.clone(),
+            ids: false,
             core_registers: cpu_state(uc).cast(),
         });
         let user_data: *mut HotPath = &mut *path;
+        let control =
+            ControlType(CTL_TB_BLOCK_RECORD | CTL_TWO_ARGUMENTS | ControlType::IO_WRITE.0);
+        // SAFETY: the handle is live; the control takes a callback of the
+        // signature `block_record` has and its user data, the boxed HotPath
+        // kept as long as the engine runs; an engine without the control
+        // returns UC_ERR_ARG and keeps neither.
+        let err = unsafe {
+            uc_ctl(
+                uc.get_handle(),
+                control,
+                block_record as *mut c_void,
+                user_data.cast::<c_void>(),
+            )
+        };
+        path.ids = err == uc_error::OK;
         let mut hook: uc_hook = 0;
         // SAFETY: the handle is live (it is `uc`'s); `block_hook` has the
         // signature unicorn calls block hooks with; `user_data` points into
@@ -91,11 +114,25 @@ extern "C" fn block_hook(handle: *mut uc_engine, addr: u64, size: u32, user_data
     };
     let uc = &mut path.uc;
     let addr = addr as u32;
-    match hooks::enter_fast(uc.get_data_mut(), regs, addr, size) {
+    let id = if path.ids {
+        size
+    } else {
+        hooks::block_id(uc, addr, size)
+    };
+    match hooks::enter_fast(uc.get_data_mut(), regs, addr, id) {
         Entry::Done => {}
-        Entry::After(id) => hooks::after_entry(uc, addr, id),
-        Entry::Full => hooks::on_block(uc, regs, addr, size),
+        Entry::After => hooks::after_entry(uc, addr, id),
+        Entry::Full => hooks::on_block(uc, regs, addr, id),
     }
+}
+
+/// The engine's callback for a block it translates: the block's id, found
+/// or priced now, which the block hook then receives in place of its size.
+extern "C" fn block_record(_: *mut uc_engine, addr: u64, size: u32, user_data: *mut c_void) -> u32 {
+    // SAFETY: as in `block_hook`: the engine translates between hook calls,
+    // never inside one, so this is the only reference to the HotPath.
+    let path = unsafe { &mut *user_data.cast::<HotPath>() };
+    hooks::block_id(&mut path.uc, addr as u32, size)
 }
 
 /// The registers, read from the engine's CPU state or through unicorn's C
@@ -135,13 +172,15 @@ impl Registers<'_> {
     }
 }
 
-/// `UC_CTL_TCG_EXIT_CHECKS` and `UC_CTL_CPU_STATE` of mcubench's unicorn
-/// patch (engine/README.md): the controls after `UC_CTL_CONTEXT_MODE` (14)
-/// in `uc_control_type`.
+/// `UC_CTL_TCG_EXIT_CHECKS`, `UC_CTL_CPU_STATE` and `UC_CTL_TB_BLOCK_RECORD`
+/// of mcubench's unicorn patch (engine/README.md): the controls after
+/// `UC_CTL_CONTEXT_MODE` (14) in `uc_control_type`.
 const CTL_TCG_EXIT_CHECKS: u32 = 15;
 const CTL_CPU_STATE: u32 = 16;
+const CTL_TB_BLOCK_RECORD: u32 = 17;
 /// `UC_CTL`'s argument count field: one argument.
 const CTL_ONE_ARGUMENT: u32 = 1 << 26;
+const CTL_TWO_ARGUMENTS: u32 = 2 << 26;
 
 /// Turns off the exit check unicorn's translated code makes after every
 /// guest load and store, leaving it to the accesses' slow path, where every
