@@ -6,10 +6,16 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let mut command = cli::Cli::command();
+    // Which unicorn is linked is known only by asking an engine, so only
+    // when the version is asked for.
+    if std::env::args_os().any(|a| a == "-V" || a == "--version") {
+        command = command.version(cli::version());
+    }
+    let args = cli::Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(err) => {

@@ -39,6 +39,17 @@ pub struct Cli {
     command: Command,
 }
 
+/// The version line: mcubench's, and the engine it runs on.
+pub fn version() -> &'static str {
+    let engine = if mcubench::machine::engine_is_patched() {
+        "unicorn with mcubench's patch (engine/README.md)"
+    } else {
+        "unicorn as unicorn-engine-sys builds it (slower; see engine/README.md)"
+    };
+    let line = format!("{}, engine: {engine}", env!("CARGO_PKG_VERSION"));
+    Box::leak(line.into_boxed_str())
+}
+
 /// How a command prints its result on stdout. Messages (progress, warnings,
 /// errors) always go to stderr, so stdout holds only this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

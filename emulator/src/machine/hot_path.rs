@@ -196,6 +196,13 @@ pub fn skip_access_exit_checks<D>(uc: &mut Unicorn<'_, D>) -> bool {
     err == uc_error::OK
 }
 
+/// Whether the linked unicorn carries mcubench's patch (asked of a new
+/// engine through the patch's `UC_CTL_CPU_STATE`).
+pub fn engine_is_patched() -> bool {
+    unicorn_engine::Unicorn::new(unicorn_engine::Arch::ARM, unicorn_engine::Mode::THUMB)
+        .is_ok_and(|uc| !cpu_state(&uc).is_null())
+}
+
 /// The CPU state of the patched engine (QEMU's CPUArchState, which on ARM
 /// starts with the 16 core registers); null on an engine without the control.
 fn cpu_state<D>(uc: &Unicorn<'_, D>) -> *const c_void {

@@ -53,8 +53,8 @@ use hooks::{
     flash_range, on_bitband_read, on_bitband_write, on_device_read, on_device_write, on_divide,
     on_interrupt, on_ppb_read, on_ppb_write,
 };
-pub use hot_path::skip_access_exit_checks;
 use hot_path::HotPath;
+pub use hot_path::{engine_is_patched, skip_access_exit_checks};
 use nvic::Nvic;
 use rtt::RttHost;
 use semihosting::{HeapInfo, Memory, Semihosting};

@@ -605,3 +605,25 @@ fn a_reader_that_goes_away_is_no_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(5), "the firmware's own status");
 }
+
+/// `--version` names the engine, which `make test` requires to be the patched one.
+#[test]
+fn the_version_names_the_engine() {
+    let out = mcubench()
+        .arg("--version")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let line = String::from_utf8(out).unwrap();
+    assert!(
+        line.starts_with("mcubench 0.1.0, engine: unicorn"),
+        "{line}"
+    );
+    let patched = line.contains("with mcubench's patch");
+    if std::env::var_os("MCUBENCH_REQUIRE_PATCHED_ENGINE").is_some() {
+        assert!(patched, "{line}");
+    }
+    assert_eq!(patched, mcubench::machine::engine_is_patched(), "{line}");
+}
