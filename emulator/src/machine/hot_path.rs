@@ -10,9 +10,9 @@
 //! the hook each block's id, which a callback gave it when it translated the
 //! block, so the hook looks nothing up; registers are loads from the
 //! engine's CPU state. On the crate's own unicorn the hook looks the block
-//! up by address and reads registers with one C call each. The pricing itself stays safe code in `hooks`: the common
-//! case (a block already priced, nothing due) on the fast path, everything
-//! else on the full path.
+//! up by address and reads registers with one C call each. The pricing
+//! itself stays safe code in `hooks`: the common case (a block already
+//! priced, nothing due) on the fast path, everything else on the full path.
 //!
 //! Invariants this module keeps, on which its `unsafe` blocks rely:
 //! - A [`HotPath`] is boxed before its address is handed to unicorn and the
@@ -64,21 +64,6 @@ impl HotPath {
             core_registers: cpu_state(uc).cast(),
         });
         let user_data: *mut HotPath = &mut *path;
-        let control =
-            ControlType(CTL_TB_BLOCK_RECORD | CTL_TWO_ARGUMENTS | ControlType::IO_WRITE.0);
-        // SAFETY: the handle is live; the control takes a callback of the
-        // signature `block_record` has and its user data, the boxed HotPath
-        // kept as long as the engine runs; an engine without the control
-        // returns UC_ERR_ARG and keeps neither.
-        let err = unsafe {
-            uc_ctl(
-                uc.get_handle(),
-                control,
-                block_record as *mut c_void,
-                user_data.cast::<c_void>(),
-            )
-        };
-        path.ids = err == uc_error::OK;
         let mut hook: uc_hook = 0;
         // SAFETY: the handle is live (it is `uc`'s); `block_hook` has the
         // signature unicorn calls block hooks with; `user_data` points into
@@ -95,10 +80,25 @@ impl HotPath {
                 0,
             )
         };
-        match err {
-            uc_error::OK => Ok(path),
-            err => Err(err),
+        if err != uc_error::OK {
+            return Err(err);
         }
+        let control =
+            ControlType(CTL_TB_BLOCK_RECORD | CTL_TWO_ARGUMENTS | ControlType::IO_WRITE.0);
+        // SAFETY: the handle is live; the control takes a callback of the
+        // signature `block_record` has and its user data, the boxed HotPath
+        // kept as long as the engine runs; an engine without the control
+        // returns UC_ERR_ARG and keeps neither.
+        let err = unsafe {
+            uc_ctl(
+                uc.get_handle(),
+                control,
+                block_record as *mut c_void,
+                user_data.cast::<c_void>(),
+            )
+        };
+        path.ids = err == uc_error::OK;
+        Ok(path)
     }
 }
 
