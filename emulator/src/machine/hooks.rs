@@ -73,10 +73,7 @@ pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32
         return if after { Entry::After } else { Entry::Done };
     }
     let (block, prev) = (*e.blocks.hot(id), *e.blocks.hot(e.cur));
-    let traps = block.has(HotBlock::ALIGNED)
-        || (block.has(HotBlock::TRAPPABLE) && e.sys.nvic.traps_unaligned())
-        || (block.align_regs != 0 && !word_aligned(regs, block.align_regs));
-    if traps || prev.flags & (HotBlock::IN_SBRK | HotBlock::SLEEPS) != 0 {
+    if alignment_due(e, regs, &block) || prev.flags & (HotBlock::IN_SBRK | HotBlock::SLEEPS) != 0 {
         return Entry::Full;
     }
     if enter(e, regs, addr, id, block, prev) {
@@ -93,10 +90,8 @@ pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32
 #[inline(never)]
 pub(super) fn on_block(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr: u32, id: u32) {
     let hot = *uc.get_data().blocks.hot(id);
-    let trapping = hot.has(HotBlock::TRAPPABLE) && uc.get_data().sys.nvic.traps_unaligned();
-    if (hot.align_regs != 0 || hot.has(HotBlock::ALIGNED) || trapping)
-        && trap_unaligned(uc, regs, id, hot, trapping)
-    {
+    let trapping = traps_ldr_str(uc.get_data(), &hot);
+    if alignment_due(uc.get_data(), regs, &hot) && trap_unaligned(uc, regs, id, trapping) {
         return;
     }
     let prev = *uc.get_data().blocks.hot(uc.get_data().cur);
@@ -433,12 +428,8 @@ fn trap_unaligned(
     uc: &mut Unicorn<'_, Engine>,
     regs: Registers<'_>,
     id: u32,
-    hot: HotBlock,
     trapping: bool,
 ) -> bool {
-    if !hot.has(HotBlock::ALIGNED) && !trapping && word_aligned(regs, hot.align_regs) {
-        return false;
-    }
     let e = uc.get_data();
     let block = e.blocks.get(id);
     // Each register is read once however many sites use it.
@@ -483,7 +474,25 @@ fn trap_unaligned(
     true
 }
 
-/// Whether every register in `regs` holds a word-aligned value.
+/// Whether block `hot` has alignment checks to make before it runs: accesses
+/// in a form its entry registers do not settle, its LDR/STR while they trap
+/// (see [`traps_ldr_str`]), or an entry register that must be word aligned
+/// and is not.
+#[inline]
+fn alignment_due(e: &Engine, regs: Registers<'_>, hot: &HotBlock) -> bool {
+    hot.has(HotBlock::ALIGNED)
+        || traps_ldr_str(e, hot)
+        || (hot.align_regs != 0 && !word_aligned(regs, hot.align_regs))
+}
+
+/// Whether block `hot`'s word and halfword LDR/STR must be aligned now
+/// (CCR.UNALIGN_TRP).
+#[inline]
+fn traps_ldr_str(e: &Engine, hot: &HotBlock) -> bool {
+    hot.has(HotBlock::TRAPPABLE) && e.sys.nvic.traps_unaligned()
+}
+
+/// Whether every register in `mask` holds a word-aligned value.
 fn word_aligned(regs: Registers<'_>, mut mask: u16) -> bool {
     while mask != 0 {
         let reg = mask.trailing_zeros() as u16;
