@@ -31,6 +31,7 @@ pub mod semihosting;
 pub mod sysregs;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -392,6 +393,25 @@ fn initial_flash(bus: &Bus, target: &Target, core: Core, clock_hz: u64) -> Flash
 pub fn starting_flash(target: &Target, core: Core) -> FlashSettings {
     let clock_hz = (target.clock_mhz * 1e6).round() as u64;
     initial_flash(&Bus::new(target, false), target, core, clock_hz)
+}
+
+/// Where the host looks for an RTT control block no symbol names: it is a
+/// static variable, so the image's RAM sections hold it; only an image
+/// without section headers has every writable region of the target searched.
+fn rtt_search_ranges(image: &Image, target: &Target) -> Vec<Range<u32>> {
+    if image.ram_sections.is_empty() {
+        return target
+            .memory
+            .iter()
+            .filter(|r| r.access.writable())
+            .map(|r| r.base..r.base.saturating_add(r.size))
+            .collect();
+    }
+    image
+        .ram_sections
+        .iter()
+        .map(|&(addr, size)| addr..addr.saturating_add(u32::try_from(size).unwrap_or(u32::MAX)))
+        .collect()
 }
 
 /// Flash programming and erasing times, and what they cost at the run's clock.
@@ -806,15 +826,7 @@ impl Machine {
             clock_programmed: false,
             console: Console::new(options.stream_output),
             input: options.console_input.iter().copied().collect(),
-            rtt: RttHost::new(
-                image.rtt_control_block,
-                target
-                    .memory
-                    .iter()
-                    .filter(|r| r.access.writable())
-                    .map(|r| r.base..r.base.saturating_add(r.size))
-                    .collect(),
-            ),
+            rtt: RttHost::new(image.rtt_control_block, rtt_search_ranges(&image, target)),
             controller,
             flash_program_pj: 0,
             stop: None,

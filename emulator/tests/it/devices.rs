@@ -105,6 +105,29 @@ fn rtt_printf_blocks_on_a_full_up_buffer_until_the_host_drains_it() {
 }
 
 #[test]
+fn rtt_output_is_found_without_the_control_block_symbol() {
+    // The same firmware with its `_SEGGER_RTT` symbol renamed, as a build
+    // that drops or mangles it would leave it: the host finds the control
+    // block by its id in the image's RAM sections.
+    let mut elf = std::fs::read(crate::fixture("devices/rtt_printf.elf")).unwrap();
+    let name = b"_SEGGER_RTT\0";
+    let at = elf
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("the fixture names its control block");
+    elf[at..at + name.len()].copy_from_slice(b"_SEGGER_XYZ\0");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rtt_unnamed.elf");
+    std::fs::write(&path, elf).unwrap();
+    let image = mcubench::image::Image::load(&path).unwrap();
+    assert_eq!(image.rtt_control_block, None);
+    let r =
+        mcubench::run::run_image(&path, &crate::target("stm32f407"), &Default::default()).unwrap();
+    let want: String = (1..=40).map(|i| format!("rtt line {i}\n")).collect();
+    exits_cleanly_with(&r, &want);
+}
+
+#[test]
 fn itm_printf_writes_through_stimulus_port_0_as_if_a_probe_enabled_it() {
     let r = run("devices/itm_printf.elf", "stm32f407");
     exits_cleanly_with(&r, &lines(&["itm hello 42", "itm second line"]));
