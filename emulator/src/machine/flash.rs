@@ -17,6 +17,41 @@
 use super::clock::FlashSettings;
 use crate::target::{CacheGeometry, Target};
 
+/// Where flash answers: its own range and its aliases, as `[base, end)`.
+/// The block hook asks this of registers at every block entry, and most
+/// hold RAM or peripheral addresses: a mask of the 256 MiB regions flash
+/// touches rules those out with one test.
+#[derive(Debug, Clone, Default)]
+pub struct FlashRanges {
+    ranges: Vec<(u32, u32)>,
+    regions: u16,
+}
+
+impl FlashRanges {
+    /// The ranges given as `[base, end)`; empty ones are dropped.
+    pub fn new(mut ranges: Vec<(u32, u32)>) -> FlashRanges {
+        ranges.retain(|&(base, end)| end > base);
+        let regions = ranges.iter().fold(0u16, |mask, &(base, end)| {
+            (base >> 28..=(end - 1) >> 28).fold(mask, |mask, region| mask | 1 << region)
+        });
+        FlashRanges { ranges, regions }
+    }
+
+    /// The range holding `addr`.
+    #[inline]
+    pub fn find(&self, addr: u32) -> Option<(u32, u32)> {
+        if self.regions & 1 << (addr >> 28) == 0 {
+            return None;
+        }
+        (self.ranges.iter().copied()).find(|&(base, end)| addr >= base && addr < end)
+    }
+
+    /// Each range's base: the flash's own address and its aliases.
+    pub fn bases(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ranges.iter().map(|&(base, _)| base)
+    }
+}
+
 /// A set-associative cache directory (tags only) with exact LRU replacement.
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -185,6 +220,18 @@ impl FlashTiming {
         stall
     }
 
+    /// Whether data reads from flash go through a data cache.
+    pub fn data_cached(&self) -> bool {
+        self.dcache_on && self.dcache.is_some()
+    }
+
+    /// Stall cycles for `words` data reads from flash without a data cache:
+    /// each one misses, as `words` calls of [`FlashTiming::read_stall`] would say.
+    pub fn uncached_reads(&mut self, words: u32) -> u32 {
+        self.data_misses += u64::from(words);
+        words * self.ws
+    }
+
     /// Stall cycles for a data read from flash at `addr`.
     #[inline]
     pub fn read_stall(&mut self, addr: u32) -> u32 {
@@ -283,6 +330,29 @@ impl FlashController {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flash_ranges_find_the_flash_and_its_aliases_only() {
+        let flash = FlashRanges::new(vec![
+            (0x0800_0000, 0x0810_0000),
+            (0x0000_0000, 0x0010_0000),
+            (0x1000_0000, 0x1000_0000),
+        ]);
+        assert_eq!(flash.find(0x0800_1234), Some((0x0800_0000, 0x0810_0000)));
+        assert_eq!(flash.find(0x000f_fffc), Some((0x0000_0000, 0x0010_0000)));
+        for outside in [
+            0x0810_0000,
+            0x0010_0000,
+            0x1000_0000,
+            0x2000_0000,
+            0xe000_e010,
+        ] {
+            assert_eq!(flash.find(outside), None, "{outside:#x}");
+        }
+        assert_eq!(flash.bases().collect::<Vec<_>>(), [0x0800_0000, 0]);
+        let high = FlashRanges::new(vec![(0xf000_0000, 0xffff_ffff)]);
+        assert_eq!(high.find(0xffff_fff0), Some((0xf000_0000, 0xffff_ffff)));
+    }
 
     /// LRU as a list per set, most recently used first: the definition the
     /// stamps must agree with.

@@ -223,7 +223,7 @@ fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped:
     let mut into_flash = 0u16;
     while pointers != 0 {
         let reg = pointers.trailing_zeros() as u16;
-        if flash_range(&e.flash_ranges, regs.core(reg)).is_some() {
+        if e.flash_ranges.find(regs.core(reg)).is_some() {
             into_flash |= 1 << reg;
         }
         pointers &= pointers - 1;
@@ -719,14 +719,6 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
 /// Events one sleep steps over before the core wakes spuriously.
 const MAX_EVENTS_PER_SLEEP: u32 = 100_000;
 
-/// The flash range (at its own base or an alias) holding `addr`.
-pub(super) fn flash_range(ranges: &[(u32, u32)], addr: u32) -> Option<(u32, u32)> {
-    ranges
-        .iter()
-        .copied()
-        .find(|&(base, end)| addr >= base && addr < end)
-}
-
 /// Wait states of the block's data reads from flash: literal-pool loads, and
 /// loads through the registers in `into_flash`, which point into flash at
 /// block entry.
@@ -736,6 +728,14 @@ fn data_stall(
     into_flash: u16,
     regs: Registers<'_>,
 ) -> u32 {
+    if !timing.data_cached() {
+        let through_pointers: usize = (block.pointer_loads.iter())
+            .filter(|group| into_flash & 1 << group.reg != 0)
+            .map(|group| group.offsets.len())
+            .sum();
+        let words = block.flash_literals.len() + through_pointers;
+        return timing.uncached_reads(words as u32);
+    }
     let mut stall = 0;
     for &literal in &block.flash_literals {
         stall += timing.read_stall(literal);
@@ -1210,7 +1210,7 @@ pub(super) fn on_controller_write(uc: &mut Unicorn<'_, Engine>, offset: u32, val
         e.program_us += us;
         let erased = vec![0xFF; size as usize];
         e.vectors.forget();
-        let aliases: Vec<u32> = e.flash_ranges.iter().map(|&(base, _)| base).collect();
+        let aliases: Vec<u32> = e.flash_ranges.bases().collect();
         let flash_base = e.program.sectors.first().map_or(start, |s| s.0);
         for base in aliases {
             let _ = uc.mem_write(u64::from(base + (start - flash_base)), &erased);

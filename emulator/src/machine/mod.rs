@@ -49,10 +49,10 @@ use bus::{Bus, RegisterAccess};
 use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings};
 use console::Console;
 use exceptions::{Exceptions, FaultCause, VectorCache};
-use flash::{FlashController, FlashTiming};
+use flash::{FlashController, FlashRanges, FlashTiming};
 use hooks::{
-    flash_range, on_bitband_read, on_bitband_write, on_device_read, on_device_write, on_divide,
-    on_interrupt, on_ppb_read, on_ppb_write,
+    on_bitband_read, on_bitband_write, on_device_read, on_device_write, on_divide, on_interrupt,
+    on_ppb_read, on_ppb_write,
 };
 use hot_path::HotPath;
 pub use hot_path::{engine_is_patched, skip_access_exit_checks};
@@ -304,7 +304,7 @@ struct Engine {
     decoder: Decoder,
     model: CostModel,
     symbols: Arc<Symbols>,
-    flash_ranges: Vec<(u32, u32)>,
+    flash_ranges: FlashRanges,
     /// Vector table entries read from read-only memory.
     vectors: VectorCache,
     timing: FlashTiming,
@@ -427,7 +427,7 @@ struct ProgramCosts {
 
 impl Engine {
     fn in_flash(&self, addr: u32) -> bool {
-        flash_range(&self.flash_ranges, addr).is_some()
+        self.flash_ranges.find(addr).is_some()
     }
 
     /// Clock cycles elapsed, awake and asleep: the time base of timers.
@@ -858,7 +858,7 @@ impl Machine {
                 }),
             counts: options.record_trace.then(|| Recorder::new(&image.symbols)),
             exit_at: image.symbols.addr_of("_exit"),
-            flash_ranges,
+            flash_ranges: FlashRanges::new(flash_ranges),
             vectors: VectorCache::new(
                 target
                     .memory
@@ -1277,8 +1277,8 @@ impl Machine {
         e.charge_stall(e.program.cycles(us, e.clock.clocks.hclk_hz));
         e.flash_program_pj += e.program.pj(us);
         e.program_us += us;
-        let offset = addr - flash_range(&e.flash_ranges, addr).map_or(addr, |r| r.0);
-        let bases: Vec<u32> = e.flash_ranges.iter().map(|r| r.0).collect();
+        let offset = addr - e.flash_ranges.find(addr).map_or(addr, |r| r.0);
+        let bases: Vec<u32> = e.flash_ranges.bases().collect();
         let resume = pc + u32::from(len);
         // Charge the block up to and including the store; execution goes on after it.
         e.close_block_at(resume);
