@@ -357,7 +357,7 @@ impl HotBlock {
     pub const MOVES_SP: u16 = 1 << 1;
     /// A `b .` loop.
     pub const DEAD_LOOP: u16 = 1 << 2;
-    /// Holds FP or unsupported instructions or a SEV: look before running.
+    /// Holds unsupported instructions or a SEV: look before running.
     pub const CHECK: u16 = 1 << 3;
     /// Fetched from flash.
     pub const IN_FLASH: u16 = 1 << 4;
@@ -377,21 +377,21 @@ impl HotBlock {
     pub const MARKS: u16 = 1 << 10;
     /// Belongs to `_sbrk`: the block after it may be its return.
     pub const IN_SBRK: u16 = 1 << 11;
-    /// Entered with nothing to check or read: no alignment check, SP move,
-    /// push, look before running, `b .` loop or marker (see `hooks::enter_quick`).
+    /// Entered with nothing to check or read: no SP move, push, look before
+    /// running, `b .` loop or marker; its alignment checks and the FPU are
+    /// looked at as it is entered (see `hooks::enter_quick`).
     pub const QUICK_ENTRY: u16 = 1 << 12;
     /// Left with nothing to settle: no call, mask change, `_sbrk` or sleep.
     pub const QUICK_EXIT: u16 = 1 << 13;
+    /// Holds FP instructions: with the FPU off, or an FP context a handler
+    /// must stack first, the block is looked at before it runs.
+    pub const FP: u16 = 1 << 14;
 
     fn new(info: &BlockInfo) -> HotBlock {
         let mut hot = HotBlock::priced(info);
-        let entry_work = Self::ALIGNED
-            | Self::TRAPPABLE
-            | Self::MOVES_SP
-            | Self::CHECK
-            | Self::DEAD_LOOP
-            | Self::MARKS;
-        if hot.flags & entry_work == 0 && hot.align_regs == 0 && hot.push_bytes == 0 {
+        let entry_work =
+            Self::ALIGNED | Self::MOVES_SP | Self::CHECK | Self::DEAD_LOOP | Self::MARKS;
+        if hot.flags & entry_work == 0 && hot.push_bytes == 0 {
             hot.flags |= Self::QUICK_ENTRY;
         }
         let exit_work = Self::CALLS | Self::MASKS | Self::IN_SBRK | Self::SLEEPS;
@@ -432,10 +432,8 @@ impl HotBlock {
             flags: flag(info.calls, Self::CALLS)
                 | flag(info.moves_sp, Self::MOVES_SP)
                 | flag(info.dead_loop, Self::DEAD_LOOP)
-                | flag(
-                    info.first_fp.is_some() || info.unsupported.is_some() || info.sends_event,
-                    Self::CHECK,
-                )
+                | flag(info.unsupported.is_some() || info.sends_event, Self::CHECK)
+                | flag(info.first_fp.is_some(), Self::FP)
                 | flag(info.in_flash, Self::IN_FLASH)
                 | flag(!info.flash_literals.is_empty(), Self::FLASH_LITERALS)
                 | flag(info.sleeps, Self::SLEEPS)

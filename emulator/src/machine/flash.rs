@@ -56,39 +56,52 @@ impl FlashRanges {
 #[derive(Debug, Clone)]
 pub struct Cache {
     line_shift: u32,
-    sets: u32,
+    sets: Vec<Set>,
+    /// `sets.len() - 1` when that is a power of two (a line's set is then a
+    /// mask away), else `None` and the set is found by division.
+    set_mask: Option<u32>,
     ways: usize,
-    /// Tags per set; `u32::MAX` is empty.
-    tags: Vec<u32>,
-    /// When each way was last used: a set's least recently used way has the
-    /// smallest stamp (an empty one 0), so a hit or a fill writes one stamp
-    /// and moves nothing.
-    used: Vec<u64>,
     clock: u64,
     /// The line looked up last. It is the most recently used of its set, so
     /// looking it up again (the next block in the same line) changes nothing.
     last: u32,
 }
 
+/// One set of up to four ways.
+#[derive(Debug, Clone, Copy)]
+struct Set {
+    /// Tags; `u32::MAX` is empty.
+    tags: [u32; 4],
+    /// When each way was last used: the least recently used way has the
+    /// smallest stamp (an empty one 0), so a hit or a fill writes one stamp
+    /// and moves nothing.
+    used: [u64; 4],
+}
+
+impl Set {
+    const EMPTY: Set = Set {
+        tags: [u32::MAX; 4],
+        used: [0; 4],
+    };
+}
+
 impl Cache {
     /// A cache with the given geometry.
     pub fn new(geometry: CacheGeometry) -> Cache {
-        let ways = geometry.ways.min(4) as usize;
-        let sets = (geometry.lines / ways as u32).max(1);
-        let slots = sets as usize * ways;
+        let ways = geometry.ways.clamp(1, 4);
+        let sets = (geometry.lines / ways).max(1);
         Cache {
             line_shift: geometry.line_bytes.trailing_zeros(),
-            sets,
-            ways,
-            tags: vec![u32::MAX; slots],
-            used: vec![0; slots],
+            sets: vec![Set::EMPTY; sets as usize],
+            set_mask: sets.is_power_of_two().then(|| sets - 1),
+            ways: ways as usize,
             clock: 0,
             last: u32::MAX,
         }
     }
 
     /// Looks up the line holding `addr`, filling it on a miss. Returns whether it hit.
-    #[inline]
+    #[inline(always)]
     pub fn access(&mut self, addr: u32) -> bool {
         let line = addr >> self.line_shift;
         if line == self.last {
@@ -96,22 +109,30 @@ impl Cache {
         }
         self.last = line;
         self.clock += 1;
-        let set = (line % self.sets) as usize * self.ways;
-        let ways = set..set + self.ways;
-        if let Some(i) = self.tags[ways.clone()].iter().position(|&t| t == line) {
-            self.used[set + i] = self.clock;
-            return true;
+        let index = match self.set_mask {
+            Some(mask) => line & mask,
+            None => line % self.sets.len() as u32,
+        };
+        let set = &mut self.sets[index as usize];
+        // The victim is the first way with the oldest stamp.
+        let mut victim = 0;
+        for way in 0..self.ways {
+            if set.tags[way] == line {
+                set.used[way] = self.clock;
+                return true;
+            }
+            if set.used[way] < set.used[victim] {
+                victim = way;
+            }
         }
-        let victim = ways.min_by_key(|&i| self.used[i]).unwrap_or(set);
-        self.tags[victim] = line;
-        self.used[victim] = self.clock;
+        set.tags[victim] = line;
+        set.used[victim] = self.clock;
         false
     }
 
     /// Empties the cache.
     fn invalidate(&mut self) {
-        self.tags.fill(u32::MAX);
-        self.used.fill(0);
+        self.sets.fill(Set::EMPTY);
         self.last = u32::MAX;
     }
 }
@@ -396,7 +417,7 @@ mod tests {
             })
             .flat_map(|a| [a, a + 4])
             .collect();
-        for (lines, ways) in [(64, 4), (32, 2), (8, 1), (128, 8)] {
+        for (lines, ways) in [(64, 4), (32, 2), (8, 1), (128, 8), (48, 4), (24, 2)] {
             let geometry = CacheGeometry {
                 lines,
                 line_bytes: 16,

@@ -144,8 +144,9 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
 }
 
 /// [`enter`] for the common block: one with the `QUICK_*` flags, after one
-/// that needs nothing at its exit, no trace to keep, and the call stack
-/// unchanged. `None`, having changed nothing, otherwise.
+/// that needs nothing at its exit, no alignment check due, an FPU that needs
+/// nothing first, no trace to keep, and the call stack unchanged. `None`,
+/// having changed nothing, otherwise.
 #[inline(always)]
 fn enter_quick(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Option<bool> {
     let (block, prev) = (e.blocks.hot(id), e.blocks.hot(e.cur));
@@ -154,6 +155,8 @@ fn enter_quick(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Optio
         && !e.check_sp_next
         && e.counts.is_none()
         && e.stall_in_block.is_none()
+        && (!block.has(HotBlock::FP) || e.fp_ready())
+        && !alignment_due(e, regs, block)
         && e.profiler.stays(addr, block.func);
     if !quick {
         return None;
@@ -277,7 +280,7 @@ fn enter(
             e.stop = Some(Stop::StackOverflow(e.lowest_sp, addr));
         }
     }
-    if block.has(HotBlock::CHECK) {
+    if block.flags & (HotBlock::CHECK | HotBlock::FP) != 0 {
         check(e, id);
     }
     if prev.has(HotBlock::MASKS) {
@@ -493,6 +496,7 @@ fn traps_ldr_str(e: &Engine, hot: &HotBlock) -> bool {
 }
 
 /// Whether every register in `mask` holds a word-aligned value.
+#[inline]
 fn word_aligned(regs: Registers<'_>, mut mask: u16) -> bool {
     while mask != 0 {
         let reg = mask.trailing_zeros() as u16;

@@ -430,6 +430,13 @@ impl Engine {
         self.flash_ranges.find(addr).is_some()
     }
 
+    /// Whether an FP instruction runs with nothing to do first: the FPU on,
+    /// and no FP context reserved lazily that a handler must stack.
+    #[inline]
+    fn fp_ready(&self) -> bool {
+        self.sys.fpu_enabled() && !(self.fp_lazy_pending && self.ipsr != 0)
+    }
+
     /// Clock cycles elapsed, awake and asleep: the time base of timers.
     #[inline]
     fn now(&self) -> u64 {
