@@ -8,7 +8,8 @@
 //!   32-bit instruction at an address ≡ 2 (mod 4) (it needs two fetches).
 //! - Instructions skipped by an IT block are charged as if executed (1 cycle
 //!   on silicon for most; longer ones are over-charged).
-//! - IT never folds into the previous instruction.
+//! - IT folds into the instruction before it only within a block (see
+//!   [`folds`]); an IT that opens a block is charged its cycle.
 //! - DMB/DSB/ISB/WFI add nothing beyond 1 cycle (no outstanding transfers).
 //! - Divides are charged dynamically from their operands (`divide_cycles`).
 //! - Cortex-M3 long multiplies take 3..5 cycles by operand size; we charge 4.
@@ -24,15 +25,44 @@ use crate::target::Core;
 /// the target block adds; there is no branch predictor to miss.
 pub fn schedule(core: Core, insns: &[Insn]) -> Vec<u32> {
     let mut unaligned = UnalignedRun::default();
+    // The instruction executed before this one: a folded IT takes no
+    // execute cycle, so its neighbours meet in execute (and may pipeline).
+    let mut prev: Option<&Insn> = None;
     let out = insns
         .iter()
         .enumerate()
         .map(|(i, insn)| {
-            let prev = i.checked_sub(1).map(|p| &insns[p]);
-            cycles(core, insn, prev, insns.get(i + 1)) + unaligned.stall(insn)
+            if folds(insns, i) {
+                // Still a halfword in the fetch stream: it ends a run of
+                // unaligned 32-bit instructions.
+                unaligned.stall(insn);
+                return 0;
+            }
+            let next = if folds(insns, i + 1) {
+                insns.get(i + 2)
+            } else {
+                insns.get(i + 1)
+            };
+            let c = cycles(core, insn, prev, next) + unaligned.stall(insn);
+            prev = Some(insn);
+            c
         })
         .collect();
     out
+}
+
+/// Whether the instruction at `i` is an IT folded onto the 16-bit instruction
+/// before it: "IT instructions can be folded onto a preceding 16-bit Thumb
+/// instruction, enabling an execution time of zero cycles" (Cortex-M4 TRM
+/// r0p1 3.3.1; Cortex-M3 TRM 18.2). The DWT counts the cycles so saved in
+/// DWT_FOLDCNT (Arm knowledge article 103489824, for both cores). The
+/// instruction before an IT that opens a block lies in another block, so
+/// such an IT is charged its cycle.
+fn folds(insns: &[Insn], i: usize) -> bool {
+    i > 0
+        && insns
+            .get(i)
+            .is_some_and(|insn| insn.class == Class::It && insns[i - 1].len == 2)
 }
 
 /// A run of consecutive 32-bit instructions at addresses ≡ 2 (mod 4), each
