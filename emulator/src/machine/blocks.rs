@@ -377,22 +377,30 @@ impl HotBlock {
     pub const MARKS: u16 = 1 << 10;
     /// Belongs to `_sbrk`: the block after it may be its return.
     pub const IN_SBRK: u16 = 1 << 11;
-    /// Entered with nothing to check or read: no SP move, push, look before
-    /// running, `b .` loop or marker; its alignment checks and the FPU are
-    /// looked at as it is entered (see `hooks::enter_quick`).
+    /// Entered with nothing to check or read: no alignment check, SP move,
+    /// push, FP instruction, look before running, `b .` loop or marker (see
+    /// `hooks::enter_quick`).
     pub const QUICK_ENTRY: u16 = 1 << 12;
     /// Left with nothing to settle: no call, mask change, `_sbrk` or sleep.
     pub const QUICK_EXIT: u16 = 1 << 13;
     /// Holds FP instructions: with the FPU off, or an FP context a handler
     /// must stack first, the block is looked at before it runs.
     pub const FP: u16 = 1 << 14;
+    /// Entered as quickly as a `QUICK_ENTRY` block once its FPU and
+    /// alignment checks find nothing due.
+    pub const QUICK_AFTER_LOOKS: u16 = 1 << 15;
 
     fn new(info: &BlockInfo) -> HotBlock {
         let mut hot = HotBlock::priced(info);
         let entry_work =
             Self::ALIGNED | Self::MOVES_SP | Self::CHECK | Self::DEAD_LOOP | Self::MARKS;
+        let looks = Self::FP | Self::TRAPPABLE;
         if hot.flags & entry_work == 0 && hot.push_bytes == 0 {
-            hot.flags |= Self::QUICK_ENTRY;
+            hot.flags |= if hot.flags & looks == 0 && hot.align_regs == 0 {
+                Self::QUICK_ENTRY
+            } else {
+                Self::QUICK_AFTER_LOOKS
+            };
         }
         let exit_work = Self::CALLS | Self::MASKS | Self::IN_SBRK | Self::SLEEPS;
         if hot.flags & exit_work == 0 {

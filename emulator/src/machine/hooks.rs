@@ -69,7 +69,10 @@ pub(super) fn block_id(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u3
 /// exit. Anything else is left untouched for [`on_block`].
 #[inline(always)]
 pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
-    if let Some(after) = enter_quick(e, regs, addr, id) {
+    if let Some(after) = enter_quick::<false>(e, regs, addr, id) {
+        return if after { Entry::After } else { Entry::Done };
+    }
+    if let Some(after) = enter_after_looks(e, regs, addr, id) {
         return if after { Entry::After } else { Entry::Done };
     }
     let (block, prev) = (*e.blocks.hot(id), *e.blocks.hot(e.cur));
@@ -143,20 +146,28 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
     id
 }
 
-/// [`enter`] for the common block: one with the `QUICK_*` flags, after one
-/// that needs nothing at its exit, no alignment check due, an FPU that needs
-/// nothing first, no trace to keep, and the call stack unchanged. `None`,
-/// having changed nothing, otherwise.
+/// [`enter`] for the common block: one with `QUICK_ENTRY` (or, `LOOKED`,
+/// with `QUICK_AFTER_LOOKS` and nothing due), after one with `QUICK_EXIT`,
+/// no trace to keep, and the call stack unchanged. `None`, having changed
+/// nothing, otherwise.
 #[inline(always)]
-fn enter_quick(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Option<bool> {
+fn enter_quick<const LOOKED: bool>(
+    e: &mut Engine,
+    regs: Registers<'_>,
+    addr: u32,
+    id: u32,
+) -> Option<bool> {
     let (block, prev) = (e.blocks.hot(id), e.blocks.hot(e.cur));
-    let quick = block.has(HotBlock::QUICK_ENTRY)
+    let entry = if LOOKED {
+        block.has(HotBlock::QUICK_AFTER_LOOKS) && nothing_due(e, regs, block)
+    } else {
+        block.has(HotBlock::QUICK_ENTRY)
+    };
+    let quick = entry
         && prev.has(HotBlock::QUICK_EXIT)
         && !e.check_sp_next
         && e.counts.is_none()
         && e.stall_in_block.is_none()
-        && (!block.has(HotBlock::FP) || e.fp_ready())
-        && !alignment_due(e, regs, block)
         && e.profiler.stays(addr, block.func);
     if !quick {
         return None;
@@ -168,6 +179,20 @@ fn enter_quick(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Optio
     }
     e.attribute(func);
     Some(become_current(e, id, fallthrough))
+}
+
+/// [`enter_quick`] for a block with FP instructions or alignment checks,
+/// out of line so the common block's path stays as short as it was.
+#[inline(never)]
+fn enter_after_looks(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Option<bool> {
+    enter_quick::<true>(e, regs, addr, id)
+}
+
+/// Whether block `block` can run with nothing done first: an FPU that needs
+/// nothing, and no alignment check due.
+#[inline]
+fn nothing_due(e: &Engine, regs: Registers<'_>, block: &HotBlock) -> bool {
+    (!block.has(HotBlock::FP) || e.fp_ready()) && !alignment_due(e, regs, block)
 }
 
 /// Charges the block ending, `e.cur`, in full, with its exit into block
@@ -496,7 +521,6 @@ fn traps_ldr_str(e: &Engine, hot: &HotBlock) -> bool {
 }
 
 /// Whether every register in `mask` holds a word-aligned value.
-#[inline]
 fn word_aligned(regs: Registers<'_>, mut mask: u16) -> bool {
     while mask != 0 {
         let reg = mask.trailing_zeros() as u16;
