@@ -231,7 +231,22 @@ impl Insn {
 /// Decoder for Thumb-2 M-profile code.
 pub struct Decoder {
     cs: Capstone,
+    /// What each capstone register id stands for, looked up once: capstone
+    /// names registers by allocating a string per call.
+    registers: Vec<Register>,
 }
+
+/// A capstone register id's meaning here.
+#[derive(Debug, Clone, Copy, Default)]
+struct Register {
+    /// Its core register's bit (R0-R15), or 0.
+    core: RegMask,
+    /// A D register: two words.
+    double: bool,
+}
+
+/// Capstone's ARM register ids are below this.
+const REGISTER_IDS: u16 = 512;
 
 impl std::fmt::Debug for Decoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -249,7 +264,16 @@ impl Decoder {
             .detail(true)
             .build()
             .expect("capstone supports Thumb M-class with details");
-        Decoder { cs }
+        let registers = (0..REGISTER_IDS)
+            .map(|id| {
+                cs.reg_name(capstone::RegId(id))
+                    .map_or(Register::default(), |name| Register {
+                        core: core_mask(&name),
+                        double: name.starts_with('d'),
+                    })
+            })
+            .collect();
+        Decoder { cs, registers }
     }
 
     /// Decodes `bytes` at `addr`; undecodable bytes become one `Undefined` halfword each.
@@ -325,8 +349,7 @@ impl Decoder {
                             if shifts {
                                 shifted_regs |= mask;
                             }
-                            let is_double = mask == 0
-                                && self.cs.reg_name(reg).is_some_and(|n| n.starts_with('d'));
+                            let is_double = self.register(reg.0).double;
                             double |= is_double;
                             reg_words.push((mask, if is_double { 2 } else { 1 }));
                             operands.push(match mask {
@@ -409,25 +432,34 @@ impl Decoder {
         }
     }
 
-    fn core_reg(&self, id: u16) -> RegMask {
-        let Some(name) = self.cs.reg_name(capstone::RegId(id)) else {
-            return 0;
-        };
-        let n = match name.as_str() {
-            "sb" => 9,
-            "sl" => 10,
-            "fp" => 11,
-            "ip" => 12,
-            "sp" => 13,
-            "lr" => 14,
-            "pc" => 15,
-            other => match other.strip_prefix('r').and_then(|n| n.parse::<u16>().ok()) {
-                Some(n) if n < 16 => n,
-                _ => return 0,
-            },
-        };
-        1 << n
+    fn register(&self, id: u16) -> Register {
+        self.registers
+            .get(usize::from(id))
+            .copied()
+            .unwrap_or_default()
     }
+
+    fn core_reg(&self, id: u16) -> RegMask {
+        self.register(id).core
+    }
+}
+
+/// The bit of the core register capstone calls `name`, or 0.
+fn core_mask(name: &str) -> RegMask {
+    let n = match name {
+        "sb" => 9,
+        "sl" => 10,
+        "fp" => 11,
+        "ip" => 12,
+        "sp" => 13,
+        "lr" => 14,
+        "pc" => 15,
+        other => match other.strip_prefix('r').and_then(|n| n.parse::<u16>().ok()) {
+            Some(n) if n < 16 => n,
+            _ => return 0,
+        },
+    };
+    1 << n
 }
 
 impl Default for Decoder {

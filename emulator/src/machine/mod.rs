@@ -395,6 +395,13 @@ pub fn starting_flash(target: &Target, core: Core) -> FlashSettings {
     initial_flash(&Bus::new(target, false), target, core, clock_hz)
 }
 
+/// Whether Thumb code `code` holds a halfword that opens SDIV or UDIV
+/// (encoding T1, ARMv7-M Architecture Reference Manual: 0xFB9n and 0xFBBn),
+/// so that only functions with one are decoded in full.
+fn may_hold_divide(code: &[u8]) -> bool {
+    (code.chunks_exact(2)).any(|h| u16::from_le_bytes([h[0], h[1]]) & 0xFFD0 == 0xFB90)
+}
+
 /// Where the host looks for an RTT control block no symbol names: it is a
 /// static variable, so the image's RAM sections hold it; only an image
 /// without section headers has every writable region of the target searched.
@@ -1025,6 +1032,9 @@ impl Machine {
             let Ok(bytes) = self.uc.mem_read_as_vec(u64::from(f.addr), f.size as usize) else {
                 continue;
             };
+            if !may_hold_divide(&bytes) {
+                continue;
+            }
             for insn in decoder
                 .decode(f.addr, &bytes)
                 .into_iter()
@@ -1480,4 +1490,21 @@ fn fp_register(n: usize) -> RegisterARM {
     [
         S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, S11, S12, S13, S14, S15,
     ][n]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_hold_divide;
+
+    #[test]
+    fn only_code_with_a_divide_opcode_is_decoded_for_divides() {
+        // sdiv r0, r1, r2 / udiv r3, r4, r5 / mul r0, r1, r2 with a 16-bit nop before.
+        let sdiv = [0x00, 0xbf, 0x91, 0xfb, 0xf2, 0xf0];
+        let udiv = [0xb4, 0xfb, 0xf5, 0xf3];
+        let mul = [0x00, 0xbf, 0x01, 0xfb, 0x02, 0xf0];
+        assert!(may_hold_divide(&sdiv));
+        assert!(may_hold_divide(&udiv));
+        assert!(!may_hold_divide(&mul));
+        assert!(!may_hold_divide(&[0x91]));
+    }
 }
