@@ -487,7 +487,34 @@ pub struct BlockTable {
     /// ends each block: 2 and 3 predict taken; it starts weakly towards the
     /// static rule's direction.
     counters: Vec<u8>,
+    flash_words: Vec<FlashWords>,
     blocks: Vec<BlockInfo>,
+}
+
+/// A block's data reads from flash as counts, for flash without a data
+/// cache, where each word read costs the same: read beside the hot record,
+/// so the block's [`BlockInfo`] is not walked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FlashWords {
+    /// Literal-pool words read from flash.
+    pub literals: u16,
+    /// Words read through each register, counted when it points into flash.
+    pub through: [u16; 16],
+}
+
+impl FlashWords {
+    fn of(info: &BlockInfo) -> FlashWords {
+        let mut words = FlashWords {
+            literals: u16::try_from(info.flash_literals.len()).unwrap_or(u16::MAX),
+            through: [0; 16],
+        };
+        for group in &info.pointer_loads {
+            let count = u16::try_from(group.offsets.len()).unwrap_or(u16::MAX);
+            let slot = &mut words.through[usize::from(group.reg & 15)];
+            *slot = slot.saturating_add(count);
+        }
+        words
+    }
 }
 
 impl BlockTable {
@@ -507,6 +534,7 @@ impl BlockTable {
                 .collect(),
             hot: vec![HotBlock::new(&empty)],
             counters: vec![initial_counter(&empty)],
+            flash_words: vec![FlashWords::of(&empty)],
             blocks: vec![empty],
         }
     }
@@ -536,6 +564,7 @@ impl BlockTable {
         }
         self.hot.push(HotBlock::new(&info));
         self.counters.push(initial_counter(&info));
+        self.flash_words.push(FlashWords::of(&info));
         self.blocks.push(info);
         id
     }
@@ -558,6 +587,12 @@ impl BlockTable {
     #[inline]
     pub fn hot(&self, id: u32) -> &HotBlock {
         &self.hot[id as usize]
+    }
+
+    /// The counts of the flash reads of the block with this id.
+    #[inline]
+    pub fn flash_words(&self, id: u32) -> &FlashWords {
+        &self.flash_words[id as usize]
     }
 
     /// The block with this id.

@@ -238,8 +238,9 @@ fn become_current(e: &mut Engine, id: u32, fallthrough: u32) -> bool {
 /// Charges the flash wait states of entering block `id` at `addr`: its
 /// fetch, and its data reads from flash: literal-pool loads, and loads
 /// through registers that point into flash at block entry (each register
-/// read once per block, not per load; the block's record is read only when
-/// one does).
+/// read once per block, not per load). Without a data cache the reads are
+/// counted from the block's [`blocks::FlashWords`]; with one, its record is
+/// read, and only when it reads flash.
 #[inline]
 fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped: bool) {
     let block = e.blocks.hot(id);
@@ -257,8 +258,18 @@ fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped:
         pointers &= pointers - 1;
     }
     if flags & HotBlock::FLASH_LITERALS != 0 || into_flash != 0 {
-        let info = e.blocks.get(id);
-        stall += data_stall(info, &mut e.timing, into_flash, regs);
+        stall += if e.timing.data_cached() {
+            data_stall(e.blocks.get(id), &mut e.timing, into_flash, regs)
+        } else {
+            let words = e.blocks.flash_words(id);
+            let mut count = u32::from(words.literals);
+            let mut through = into_flash;
+            while through != 0 {
+                count += u32::from(words.through[through.trailing_zeros() as usize]);
+                through &= through - 1;
+            }
+            e.timing.uncached_reads(count)
+        };
     }
     let stall = u64::from(stall);
     e.flash_stall += stall;
@@ -747,23 +758,15 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
 /// Events one sleep steps over before the core wakes spuriously.
 const MAX_EVENTS_PER_SLEEP: u32 = 100_000;
 
-/// Wait states of the block's data reads from flash: literal-pool loads, and
-/// loads through the registers in `into_flash`, which point into flash at
-/// block entry.
+/// Wait states of the block's data reads from flash through the data cache:
+/// literal-pool loads, and loads through the registers in `into_flash`,
+/// which point into flash at block entry.
 fn data_stall(
     block: &BlockInfo,
     timing: &mut FlashTiming,
     into_flash: u16,
     regs: Registers<'_>,
 ) -> u32 {
-    if !timing.data_cached() {
-        let through_pointers: usize = (block.pointer_loads.iter())
-            .filter(|group| into_flash & 1 << group.reg != 0)
-            .map(|group| group.offsets.len())
-            .sum();
-        let words = block.flash_literals.len() + through_pointers;
-        return timing.uncached_reads(words as u32);
-    }
     let mut stall = 0;
     for &literal in &block.flash_literals {
         stall += timing.read_stall(literal);
