@@ -9,7 +9,7 @@
 //! - Instructions skipped by an IT block are charged as if executed (1 cycle
 //!   on silicon for most; longer ones are over-charged).
 //! - IT folds into the instruction before it only within a block (see
-//!   [`folds`]); an IT that opens a block is charged its cycle.
+//!   `folds`); an IT that opens a block is charged its cycle.
 //! - DMB/DSB/ISB/WFI add nothing beyond 1 cycle (no outstanding transfers).
 //! - Divides are charged dynamically from their operands (`divide_cycles`).
 //! - Cortex-M3 long multiplies take 3..5 cycles by operand size; we charge 4.
@@ -98,7 +98,7 @@ impl UnalignedRun {
 /// Extra cycles of a conditional branch closing the block when it falls
 /// through: 1 unless the two instructions before it are 16-bit. Measured on
 /// an STM32F103 (jnk0le, github.com/jnk0le/random "pipeline cycle
-/// test/CM3_pipetest_tmpl.S": a not-taken B<cond> "will also take 2 cycles if
+/// test/CM3_pipetest_tmpl.S": a not-taken `B<cond>` "will also take 2 cycles if
 /// there is less than 2 compressed instructions" before it): the fetch,
 /// a word a cycle, has not caught up with the instruction after the branch.
 /// The Cortex-M4 shares the M3's fetch unit (Arm knowledge article 103488664
