@@ -246,8 +246,8 @@ impl FlashTiming {
         self.dcache_on && self.dcache.is_some()
     }
 
-    /// Stall cycles for `words` data reads from flash without a data cache:
-    /// each one misses, as `words` calls of [`FlashTiming::read_stall`] would say.
+    /// Stall cycles for `words` data reads from flash that miss, as every
+    /// read does without a data cache.
     pub fn uncached_reads(&mut self, words: u32) -> u32 {
         self.data_misses += u64::from(words);
         words * self.ws
@@ -264,10 +264,7 @@ impl FlashTiming {
             .map(|c| c.access(addr))
         {
             Some(true) => 0,
-            _ => {
-                self.data_misses += 1;
-                self.ws
-            }
+            _ => self.uncached_reads(1),
         }
     }
 }
