@@ -51,6 +51,12 @@ pub struct Profiler {
     /// Path of the top frame (0 with no frame), kept beside the stack so the
     /// per-block charge needs no look at it.
     top_path: u32,
+    /// The function charged last and the cycles charged to it since: runs of
+    /// blocks of one function (loops, mostly) add here, one compare and one
+    /// add a block, and reach `self_cycles` and the top path's `path_cycles`
+    /// when another function is charged or the top path changes.
+    open_func: u32,
+    open_cycles: u64,
     self_cycles: Vec<u64>,
     total_cycles: Vec<u64>,
     total_energy: Vec<u64>,
@@ -80,6 +86,8 @@ impl Profiler {
             entries,
             frames: Vec::with_capacity(64),
             top_path: 0,
+            open_func: NO_FUNCTION,
+            open_cycles: 0,
             self_cycles: vec![0; slots],
             total_cycles: vec![0; slots],
             total_energy: vec![0; slots],
@@ -117,8 +125,32 @@ impl Profiler {
     /// Charges `cycles` spent in a block of `func`.
     #[inline(always)]
     pub fn charge(&mut self, func: u32, cycles: u64) {
-        self.self_cycles[Self::slot(func)] += cycles;
-        self.path_cycles[self.top_path as usize] += cycles;
+        if func == self.open_func {
+            self.open_cycles += cycles;
+        } else {
+            self.open(func, cycles);
+        }
+    }
+
+    #[inline(never)]
+    fn open(&mut self, func: u32, cycles: u64) {
+        self.settle();
+        self.open_func = func;
+        self.open_cycles = cycles;
+    }
+
+    /// Files the open function's cycles under its slot and the top path.
+    fn settle(&mut self) {
+        self.self_cycles[Self::slot(self.open_func)] += self.open_cycles;
+        self.path_cycles[self.top_path as usize] += self.open_cycles;
+        self.open_cycles = 0;
+    }
+
+    /// Makes `path` the top frame's path, the cycles charged so far filed
+    /// under the one before.
+    fn set_top_path(&mut self, path: u32) {
+        self.settle();
+        self.top_path = path;
     }
 
     /// Whether a block at `addr` of `func`, not reached by a call, leaves the
@@ -185,7 +217,7 @@ impl Profiler {
                 break;
             }
         }
-        self.top_path = self.frames.last().map_or(0, |f| f.path);
+        self.set_top_path(self.frames.last().map_or(0, |f| f.path));
     }
 
     /// Enters an exception handler. Its frame is left by [`Self::leave_exception`],
@@ -206,7 +238,7 @@ impl Profiler {
                 break;
             }
         }
-        self.top_path = self.frames.last().map_or(0, |f| f.path);
+        self.set_top_path(self.frames.last().map_or(0, |f| f.path));
     }
 
     fn push(&mut self, func: u32, ret: u32, sp: u32, tail: bool, cycles: u64, energy: u64) {
@@ -227,7 +259,7 @@ impl Profiler {
             entry_energy: energy,
             exception: false,
         });
-        self.top_path = path;
+        self.set_top_path(path);
     }
 
     fn finish(&mut self, frame: Frame, cycles: u64, energy: u64) {
@@ -244,10 +276,11 @@ impl Profiler {
         while let Some(frame) = self.frames.pop() {
             self.finish(frame, cycles, energy);
         }
-        self.top_path = 0;
+        self.set_top_path(0);
     }
 
-    /// Per-function figures, most self cycles first, functions that ran only.
+    /// Per-function figures, most self cycles first, functions that ran only
+    /// (complete after [`Self::finish_all`], as are [`Self::stacks`]).
     pub fn functions(&self, symbols: &Symbols) -> Vec<ProfileEntry> {
         let mut out: Vec<ProfileEntry> = (0..self.self_cycles.len())
             .filter(|&slot| self.self_cycles[slot] > 0 || self.calls[slot] > 0)

@@ -64,15 +64,35 @@ pub(super) fn block_id(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u3
     }
 }
 
-/// The block hook's common case for block `id` at `addr`: none of its
-/// alignment checks due, and a previous block that needs nothing at its
-/// exit. Anything else is left untouched for [`on_block`].
+/// The block hook's commonest case for block `id` at `addr` (see
+/// [`enter_quick`]), inlined into the hook: `Full` leaves the block
+/// untouched for [`enter_rest`].
 #[inline(always)]
-pub(super) fn enter_fast(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
-    if let Some(after) = enter_quick::<false>(e, regs, addr, id) {
-        return if after { Entry::After } else { Entry::Done };
+pub(super) fn enter_lean(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
+    match enter_quick::<false>(e, regs, addr, id) {
+        Some(true) => Entry::After,
+        Some(false) => Entry::Done,
+        None => Entry::Full,
     }
-    if let Some(after) = enter_after_looks(e, regs, addr, id) {
+}
+
+/// The block hook for block `id` at `addr` where [`enter_lean`] did not
+/// apply: the common case of the other blocks, else the full path.
+#[inline(never)]
+pub(super) fn enter_rest(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr: u32, id: u32) {
+    match enter_looked(uc.get_data_mut(), regs, addr, id) {
+        Entry::Done => {}
+        Entry::After => after_entry(uc, addr, id),
+        Entry::Full => on_block(uc, regs, addr, id),
+    }
+}
+
+/// [`enter_lean`] for a block with FP instructions or alignment checks, a
+/// block after a predicted branch, or one after a block whose exit needs
+/// settling. `Full` when none applies.
+#[inline(always)]
+fn enter_looked(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
+    if let Some(after) = enter_quick::<true>(e, regs, addr, id) {
         return if after { Entry::After } else { Entry::Done };
     }
     let (block, prev) = (*e.blocks.hot(id), *e.blocks.hot(e.cur));
@@ -149,7 +169,8 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
 /// [`enter`] for the common block: one with `QUICK_ENTRY` (or, `LOOKED`,
 /// with `QUICK_AFTER_LOOKS` and nothing due), after one with `QUICK_EXIT`,
 /// no trace to keep, and the call stack unchanged. `None`, having changed
-/// nothing, otherwise.
+/// nothing, otherwise. Without `LOOKED`, also only after a block whose
+/// branch no predictor needs to see.
 #[inline(always)]
 fn enter_quick<const LOOKED: bool>(
     e: &mut Engine,
@@ -159,9 +180,10 @@ fn enter_quick<const LOOKED: bool>(
 ) -> Option<bool> {
     let (block, prev) = (e.blocks.hot(id), e.blocks.hot(e.cur));
     let entry = if LOOKED {
-        block.has(HotBlock::QUICK_AFTER_LOOKS) && nothing_due(e, regs, block)
-    } else {
         block.has(HotBlock::QUICK_ENTRY)
+            || block.has(HotBlock::QUICK_AFTER_LOOKS) && nothing_due(e, regs, block)
+    } else {
+        block.has(HotBlock::QUICK_ENTRY) && prev.mispredict == 0
     };
     let quick = entry
         && prev.has(HotBlock::QUICK_EXIT)
@@ -173,19 +195,12 @@ fn enter_quick<const LOOKED: bool>(
         return None;
     }
     let (func, fallthrough) = (prev.func, block.fallthrough);
-    let jumped = charge_exit(e, addr, id);
+    let jumped = charge_exit::<LOOKED>(e, addr, id);
     if e.timing.ws > 0 {
         charge_flash(e, regs, addr, id, jumped);
     }
     e.attribute(func);
     Some(become_current(e, id, fallthrough))
-}
-
-/// [`enter_quick`] for a block with FP instructions or alignment checks,
-/// out of line so the common block's path stays as short as it was.
-#[inline(never)]
-fn enter_after_looks(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Option<bool> {
-    enter_quick::<true>(e, regs, addr, id)
 }
 
 /// Whether block `block` can run with nothing done first: an FPU that needs
@@ -196,10 +211,10 @@ fn nothing_due(e: &Engine, regs: Registers<'_>, block: &HotBlock) -> bool {
 }
 
 /// Charges the block ending, `e.cur`, in full, with its exit into block
-/// `id` at `addr`: the taken or fall-through cycles, and a mispredicted
-/// branch's. Returns whether the exit jumped.
+/// `id` at `addr`: the taken or fall-through cycles, and (`PREDICTS`) a
+/// mispredicted branch's. Returns whether the exit jumped.
 #[inline(always)]
-fn charge_exit(e: &mut Engine, addr: u32, id: u32) -> bool {
+fn charge_exit<const PREDICTS: bool>(e: &mut Engine, addr: u32, id: u32) -> bool {
     let prev = e.blocks.hot(e.cur);
     let jumped = addr != e.expect;
     let mut exit = if jumped {
@@ -211,10 +226,10 @@ fn charge_exit(e: &mut Engine, addr: u32, id: u32) -> bool {
         (prev.cycles, prev.energy, prev.instructions, prev.mispredict);
     // The predictor runs where it costs cycles, and for a trace on every core
     // (a trace may be re-priced for a core that predicts).
-    if e.counts.is_some() {
+    if PREDICTS && e.counts.is_some() {
         let prev = *e.blocks.hot(e.cur);
         exit += predict_and_record(e, &prev, id, jumped);
-    } else if mispredict != 0 && e.blocks.mispredicted(e.cur, jumped) {
+    } else if PREDICTS && mispredict != 0 && e.blocks.mispredicted(e.cur, jumped) {
         exit += u64::from(mispredict);
     }
     e.cycles += u64::from(cycles) + exit;
@@ -300,7 +315,7 @@ fn enter(
         .filter(|&sp| sp >= e.lowest_sp || !on_process_stack(e, regs));
     let call_ret = prev.has(HotBlock::CALLS).then_some(prev.fallthrough);
     e.settle_stall_in_block();
-    let jumped = charge_exit(e, addr, id);
+    let jumped = charge_exit::<true>(e, addr, id);
     // A trace records cache misses even where they cost nothing here.
     if e.timing.ws > 0 || e.counts.is_some() {
         charge_flash(e, regs, addr, id, jumped);

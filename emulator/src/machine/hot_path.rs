@@ -102,7 +102,8 @@ impl HotPath {
     }
 }
 
-/// unicorn's block hook: the fast path where it applies, else the full one.
+/// unicorn's block hook: the commonest case inline, everything else in
+/// [`hooks::enter_rest`], so that the hook's own frame stays almost empty.
 extern "C" fn block_hook(handle: *mut uc_engine, addr: u64, size: u32, user_data: *mut c_void) {
     // SAFETY: `user_data` is the boxed HotPath given at installation, alive
     // and referenced nowhere else while the hook runs (module invariants).
@@ -112,18 +113,24 @@ extern "C" fn block_hook(handle: *mut uc_engine, addr: u64, size: u32, user_data
         core: path.core_registers,
         _hook: PhantomData,
     };
-    let uc = &mut path.uc;
     let addr = addr as u32;
-    let id = if path.ids {
-        size
-    } else {
-        hooks::block_id(uc, addr, size)
-    };
-    match hooks::enter_fast(uc.get_data_mut(), regs, addr, id) {
+    if !path.ids {
+        return enter_looked_up(path, regs, addr, size);
+    }
+    let (uc, id) = (&mut path.uc, size);
+    match hooks::enter_lean(uc.get_data_mut(), regs, addr, id) {
         Entry::Done => {}
         Entry::After => hooks::after_entry(uc, addr, id),
-        Entry::Full => hooks::on_block(uc, regs, addr, id),
+        Entry::Full => hooks::enter_rest(uc, regs, addr, id),
     }
+}
+
+/// The block hook on an engine that does not hand it block ids: the block
+/// looked up by address.
+#[inline(never)]
+fn enter_looked_up(path: &mut HotPath, regs: Registers<'_>, addr: u32, size: u32) {
+    let id = hooks::block_id(&mut path.uc, addr, size);
+    hooks::enter_rest(&mut path.uc, regs, addr, id);
 }
 
 /// The engine's callback for a block it translates: the block's id, found

@@ -573,7 +573,7 @@ impl Engine {
 
     /// Charges the cycles since the last charge to `func`. Runs once per
     /// block: the trace's share stays out of line, so this inlines.
-    #[inline]
+    #[inline(always)]
     fn attribute(&mut self, func: u32) {
         let spent = self.cycles - self.mark_cycles;
         self.profiler.charge(func, spent);
