@@ -130,6 +130,13 @@ impl Cache {
         false
     }
 
+    /// Whether the line holding `addr` is the one looked up last, which
+    /// [`Self::access`] would find without changing anything.
+    #[inline(always)]
+    fn looked_up_last(&self, addr: u32) -> bool {
+        addr >> self.line_shift == self.last
+    }
+
     /// Empties the cache.
     fn invalidate(&mut self) {
         self.sets.fill(Set::EMPTY);
@@ -209,26 +216,43 @@ impl FlashTiming {
     }
 
     /// Stall cycles for fetching the block `[addr, addr + size)`, entered by a
-    /// taken branch (`jumped`) or by falling through.
-    #[inline]
+    /// taken branch (`jumped`) or by falling through. Without a cache, and
+    /// for a block in the line looked up last, this inlines; the lookups
+    /// do not.
+    #[inline(always)]
     pub fn fetch_stall(&mut self, addr: u32, size: u32, jumped: bool) -> u32 {
         let first = addr >> self.line_shift;
         let last = (addr + size.max(1) - 1) >> self.line_shift;
-        if !self.icache_on || self.icache.is_none() {
-            // No cache: every line misses, the first one as a jump's if jumped.
-            let lines = last - first + 1;
-            let after_jump = u32::from(jumped);
-            self.misses_jumped += u64::from(after_jump);
-            self.misses_sequential += u64::from(lines - after_jump);
-            return after_jump * self.ws + (lines - after_jump) * self.sequential_stall;
+        match &self.icache {
+            Some(cache) if self.icache_on => {
+                if first == last && cache.looked_up_last(first << self.line_shift) {
+                    // The most recently used line: a hit that changes nothing.
+                    0
+                } else {
+                    self.cached_fetch_stall(first, last, jumped)
+                }
+            }
+            _ => {
+                // No cache: every line misses, the first one as a jump's if jumped.
+                let lines = last - first + 1;
+                let after_jump = u32::from(jumped);
+                self.misses_jumped += u64::from(after_jump);
+                self.misses_sequential += u64::from(lines - after_jump);
+                after_jump * self.ws + (lines - after_jump) * self.sequential_stall
+            }
         }
+    }
+
+    /// [`Self::fetch_stall`] through the instruction cache, for lines
+    /// `first..=last`.
+    #[inline(never)]
+    fn cached_fetch_stall(&mut self, first: u32, last: u32, jumped: bool) -> u32 {
+        let Some(cache) = &mut self.icache else {
+            return 0;
+        };
         let mut stall = 0;
         for line in first..=last {
-            let hit = match &mut self.icache {
-                Some(cache) if self.icache_on => cache.access(line << self.line_shift),
-                _ => false,
-            };
-            if !hit {
+            if !cache.access(line << self.line_shift) {
                 if line == first && jumped {
                     self.misses_jumped += 1;
                     stall += self.ws;

@@ -69,7 +69,13 @@ pub(super) fn block_id(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u3
 /// untouched for [`enter_rest`].
 #[inline(always)]
 pub(super) fn enter_lean(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
-    match enter_quick::<false>(e, regs, addr, id) {
+    // One copy for targets without wait states, one for those with.
+    let entered = if e.timing.ws == 0 {
+        enter_quick::<false, false>(e, regs, addr, id)
+    } else {
+        enter_quick::<false, true>(e, regs, addr, id)
+    };
+    match entered {
         Some(true) => Entry::After,
         Some(false) => Entry::Done,
         None => Entry::Full,
@@ -92,7 +98,7 @@ pub(super) fn enter_rest(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr
 /// settling. `Full` when none applies.
 #[inline(always)]
 fn enter_looked(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
-    if let Some(after) = enter_quick::<true>(e, regs, addr, id) {
+    if let Some(after) = enter_quick::<true, true>(e, regs, addr, id) {
         return if after { Entry::After } else { Entry::Done };
     }
     let (block, prev) = (*e.blocks.hot(id), *e.blocks.hot(e.cur));
@@ -171,8 +177,9 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
 /// no trace to keep, and the call stack unchanged. `None`, having changed
 /// nothing, otherwise. Without `LOOKED`, also only after a block whose
 /// branch no predictor needs to see.
+/// `FLASH` is false only where the flash has no wait states.
 #[inline(always)]
-fn enter_quick<const LOOKED: bool>(
+fn enter_quick<const LOOKED: bool, const FLASH: bool>(
     e: &mut Engine,
     regs: Registers<'_>,
     addr: u32,
@@ -196,7 +203,7 @@ fn enter_quick<const LOOKED: bool>(
     }
     let (func, fallthrough) = (prev.func, block.fallthrough);
     let jumped = charge_exit::<LOOKED>(e, addr, id);
-    if e.timing.ws > 0 {
+    if FLASH && e.timing.ws > 0 {
         charge_flash(e, regs, addr, id, jumped);
     }
     e.attribute(func);
@@ -253,10 +260,11 @@ fn become_current(e: &mut Engine, id: u32, fallthrough: u32) -> bool {
 /// Charges the flash wait states of entering block `id` at `addr`: its
 /// fetch, and its data reads from flash: literal-pool loads, and loads
 /// through registers that point into flash at block entry (each register
-/// read once per block, not per load). Without a data cache the reads are
-/// counted from the block's [`blocks::FlashWords`]; with one, its record is
-/// read, and only when it reads flash.
-#[inline]
+/// read once per block, not per load). Runs at every block on a target with
+/// wait states, so what most blocks need (a fetch without a cache, or one
+/// from the line fetched last; registers that point elsewhere) stays inline
+/// and the rest is out of line.
+#[inline(always)]
 fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped: bool) {
     let block = e.blocks.hot(id);
     let (flags, size, mut pointers) = (block.flags, block.size, block.pointer_regs);
@@ -273,23 +281,31 @@ fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped:
         pointers &= pointers - 1;
     }
     if flags & HotBlock::FLASH_LITERALS != 0 || into_flash != 0 {
-        stall += if e.timing.data_cached() {
-            data_stall(e.blocks.get(id), &mut e.timing, into_flash, regs)
-        } else {
-            let words = e.blocks.flash_words(id);
-            let mut count = u32::from(words.literals);
-            let mut through = into_flash;
-            while through != 0 {
-                count += u32::from(words.through[through.trailing_zeros() as usize]);
-                through &= through - 1;
-            }
-            e.timing.uncached_reads(count)
-        };
+        stall += data_reads_stall(e, regs, id, into_flash);
     }
     let stall = u64::from(stall);
     e.flash_stall += stall;
     e.cycles += stall;
     e.weighted += stall * weight::STALL;
+}
+
+/// The wait states of block `id`'s data reads from flash, through the
+/// registers in `into_flash` and from its literal pool. Without a data
+/// cache the reads are counted from the block's [`blocks::FlashWords`];
+/// with one, its record is read.
+#[inline(never)]
+fn data_reads_stall(e: &mut Engine, regs: Registers<'_>, id: u32, into_flash: u16) -> u32 {
+    if e.timing.data_cached() {
+        return data_stall(e.blocks.get(id), &mut e.timing, into_flash, regs);
+    }
+    let words = e.blocks.flash_words(id);
+    let mut count = u32::from(words.literals);
+    let mut through = into_flash;
+    while through != 0 {
+        count += u32::from(words.through[through.trailing_zeros() as usize]);
+        through &= through - 1;
+    }
+    e.timing.uncached_reads(count)
 }
 
 /// Charges the previous block `prev`, now that its exit is known, and
