@@ -488,6 +488,10 @@ pub struct BlockTable {
     /// static rule's direction.
     counters: Vec<u8>,
     flash_words: Vec<FlashWords>,
+    /// Per block, the instruction cache's clock when the block last found
+    /// all its lines most recently used in their sets (see
+    /// `FlashTiming::fetch_stall`); `u64::MAX` before that.
+    fetch_seen: Vec<u64>,
     blocks: Vec<BlockInfo>,
 }
 
@@ -535,6 +539,7 @@ impl BlockTable {
             hot: vec![HotBlock::new(&empty)],
             counters: vec![initial_counter(&empty)],
             flash_words: vec![FlashWords::of(&empty)],
+            fetch_seen: vec![u64::MAX],
             blocks: vec![empty],
         }
     }
@@ -565,6 +570,7 @@ impl BlockTable {
         self.hot.push(HotBlock::new(&info));
         self.counters.push(initial_counter(&info));
         self.flash_words.push(FlashWords::of(&info));
+        self.fetch_seen.push(u64::MAX);
         self.blocks.push(info);
         id
     }
@@ -587,6 +593,13 @@ impl BlockTable {
     #[inline]
     pub fn hot(&self, id: u32) -> &HotBlock {
         &self.hot[id as usize]
+    }
+
+    /// Where the block with this id notes when its fetch last needed
+    /// nothing of the instruction cache.
+    #[inline]
+    pub fn fetch_seen(&mut self, id: u32) -> &mut u64 {
+        &mut self.fetch_seen[id as usize]
     }
 
     /// The counts of the flash reads of the block with this id.

@@ -76,12 +76,17 @@ struct Set {
     /// smallest stamp (an empty one 0), so a hit or a fill writes one stamp
     /// and moves nothing.
     used: [u64; 4],
+    /// The tag used last, `u32::MAX` for none. Using it again leaves the
+    /// order of the set's ways as it is, so it is a hit with nothing to
+    /// write: the common case of a loop whose lines sit in different sets.
+    mru: u32,
 }
 
 impl Set {
     const EMPTY: Set = Set {
         tags: [u32::MAX; 4],
         used: [0; 4],
+        mru: u32::MAX,
     };
 }
 
@@ -108,12 +113,16 @@ impl Cache {
             return true;
         }
         self.last = line;
-        self.clock += 1;
         let index = match self.set_mask {
             Some(mask) => line & mask,
             None => line % self.sets.len() as u32,
         };
         let set = &mut self.sets[index as usize];
+        if set.mru == line {
+            return true;
+        }
+        set.mru = line;
+        self.clock += 1;
         // The victim is the first way with the oldest stamp.
         let mut victim = 0;
         for way in 0..self.ways {
@@ -137,10 +146,12 @@ impl Cache {
         addr >> self.line_shift == self.last
     }
 
-    /// Empties the cache.
+    /// Empties the cache. The clock moves, as lookups that change a set
+    /// move it (see [`FlashTiming::fetch_stall`]).
     fn invalidate(&mut self) {
         self.sets.fill(Set::EMPTY);
         self.last = u32::MAX;
+        self.clock += 1;
     }
 }
 
@@ -216,20 +227,27 @@ impl FlashTiming {
     }
 
     /// Stall cycles for fetching the block `[addr, addr + size)`, entered by a
-    /// taken branch (`jumped`) or by falling through. Without a cache, and
-    /// for a block in the line looked up last, this inlines; the lookups
-    /// do not.
+    /// taken branch (`jumped`) or by falling through.
+    ///
+    /// `seen` is the block's note of the instruction cache's clock when all
+    /// its lines were last found most recently used in their sets. Finding
+    /// such a line changes nothing, and the clock moves only when a lookup
+    /// changes a set: while it reads the same, the block's lines are still
+    /// most recently used, so the fetch hits in full and is not looked up
+    /// (the steady state of a loop). Without a cache, that and a block in
+    /// the line looked up last inline; the lookups do not.
     #[inline(always)]
-    pub fn fetch_stall(&mut self, addr: u32, size: u32, jumped: bool) -> u32 {
+    pub fn fetch_stall(&mut self, addr: u32, size: u32, jumped: bool, seen: &mut u64) -> u32 {
         let first = addr >> self.line_shift;
         let last = (addr + size.max(1) - 1) >> self.line_shift;
         match &self.icache {
             Some(cache) if self.icache_on => {
-                if first == last && cache.looked_up_last(first << self.line_shift) {
-                    // The most recently used line: a hit that changes nothing.
+                let unchanged = cache.clock == *seen
+                    || first == last && cache.looked_up_last(first << self.line_shift);
+                if unchanged {
                     0
                 } else {
-                    self.cached_fetch_stall(first, last, jumped)
+                    self.cached_fetch_stall(first, last, jumped, seen)
                 }
             }
             _ => {
@@ -246,10 +264,11 @@ impl FlashTiming {
     /// [`Self::fetch_stall`] through the instruction cache, for lines
     /// `first..=last`.
     #[inline(never)]
-    fn cached_fetch_stall(&mut self, first: u32, last: u32, jumped: bool) -> u32 {
+    fn cached_fetch_stall(&mut self, first: u32, last: u32, jumped: bool, seen: &mut u64) -> u32 {
         let Some(cache) = &mut self.icache else {
             return 0;
         };
+        let before = cache.clock;
         let mut stall = 0;
         for line in first..=last {
             if !cache.access(line << self.line_shift) {
@@ -261,6 +280,9 @@ impl FlashTiming {
                     stall += self.sequential_stall;
                 }
             }
+        }
+        if cache.clock == before {
+            *seen = before;
         }
         stall
     }
@@ -453,6 +475,40 @@ mod tests {
             );
             assert!(hits.iter().any(|&h| h) && hits.iter().any(|&h| !h));
         }
+    }
+
+    /// A loop's blocks fetched again and again skip their lookups once their
+    /// lines are the most recently used, and give the stalls the lookups
+    /// give once another fetch (or an invalidation) changes a set.
+    #[test]
+    fn a_block_skips_its_lookups_only_while_its_lines_stay_most_recently_used() {
+        let target = Target::shipped("stm32h743").unwrap().unwrap();
+        let mut timing = FlashTiming::new(&target);
+        timing.configure(FlashSettings {
+            wait_states: 2,
+            prefetch: false,
+            icache: true,
+            dcache: false,
+        });
+        let (mut body, mut other) = (u64::MAX, u64::MAX);
+        // A 64-byte body over two 32-byte lines: both miss, then hit.
+        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 4);
+        assert_eq!(body, u64::MAX);
+        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 0);
+        assert_ne!(body, u64::MAX);
+        let clock = timing.icache.as_ref().unwrap().clock;
+        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 0);
+        assert_eq!(timing.icache.as_ref().unwrap().clock, clock);
+        // Lines 16 KiB on share the body's sets: two of them evict its first line
+        // from the 2-way cache.
+        for _ in 0..2 {
+            timing.fetch_stall(0x0800_4000, 16, true, &mut other);
+            timing.fetch_stall(0x0800_8000, 16, true, &mut other);
+        }
+        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 2);
+        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 0);
+        timing.invalidate_icache();
+        assert_eq!(timing.fetch_stall(0x0800_0000, 64, false, &mut body), 4);
     }
 
     #[test]

@@ -270,7 +270,8 @@ fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped:
     let (flags, size, mut pointers) = (block.flags, block.size, block.pointer_regs);
     let mut stall = 0;
     if flags & HotBlock::IN_FLASH != 0 {
-        stall += e.timing.fetch_stall(addr, u32::from(size), jumped);
+        let seen = e.blocks.fetch_seen(id);
+        stall += e.timing.fetch_stall(addr, u32::from(size), jumped, seen);
     }
     let mut into_flash = 0u16;
     while pointers != 0 {
