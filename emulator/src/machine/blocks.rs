@@ -577,7 +577,7 @@ impl BlockTable {
 
     /// Records that the conditional branch ending block `id` went `taken`;
     /// returns whether its counter predicted the other way.
-    #[inline]
+    #[inline(always)]
     pub fn mispredicted(&mut self, id: u32, taken: bool) -> bool {
         let counter = &mut self.counters[id as usize];
         let missed = (*counter >= 2) != taken;

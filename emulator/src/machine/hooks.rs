@@ -66,14 +66,21 @@ pub(super) fn block_id(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u3
 
 /// The block hook's commonest case for block `id` at `addr` (see
 /// [`enter_quick`]), inlined into the hook: `Full` leaves the block
-/// untouched for [`enter_rest`].
+/// untouched for [`enter_rest`]. The hook is built once per kind of
+/// target, so each copy holds only what its targets need: `PREDICTS` for a
+/// core with a branch predictor, `FLASH` for one with flash, whose wait
+/// states firmware may change at any time.
 #[inline(always)]
-pub(super) fn enter_lean(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
-    // One copy for targets without wait states, one for those with.
-    let entered = if e.timing.ws == 0 {
-        enter_quick::<false, false>(e, regs, addr, id)
+pub(super) fn enter_lean<const PREDICTS: bool, const FLASH: bool>(
+    e: &mut Engine,
+    regs: Registers<'_>,
+    addr: u32,
+    id: u32,
+) -> Entry {
+    let entered = if FLASH && e.timing.ws > 0 {
+        enter_quick::<false, PREDICTS, true>(e, regs, addr, id)
     } else {
-        enter_quick::<false, true>(e, regs, addr, id)
+        enter_quick::<false, PREDICTS, false>(e, regs, addr, id)
     };
     match entered {
         Some(true) => Entry::After,
@@ -98,7 +105,7 @@ pub(super) fn enter_rest(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr
 /// settling. `Full` when none applies.
 #[inline(always)]
 fn enter_looked(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
-    if let Some(after) = enter_quick::<true, true>(e, regs, addr, id) {
+    if let Some(after) = enter_quick::<true, true, true>(e, regs, addr, id) {
         return if after { Entry::After } else { Entry::Done };
     }
     let (block, prev) = (*e.blocks.hot(id), *e.blocks.hot(e.cur));
@@ -175,11 +182,11 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
 /// [`enter`] for the common block: one with `QUICK_ENTRY` (or, `LOOKED`,
 /// with `QUICK_AFTER_LOOKS` and nothing due), after one with `QUICK_EXIT`,
 /// no trace to keep, and the call stack unchanged. `None`, having changed
-/// nothing, otherwise. Without `LOOKED`, also only after a block whose
-/// branch no predictor needs to see.
-/// `FLASH` is false only where the flash has no wait states.
+/// nothing, otherwise. Without `PREDICTS`, also only after a block whose
+/// branch no predictor needs to see; `FLASH` is false only where the flash
+/// has no wait states.
 #[inline(always)]
-fn enter_quick<const LOOKED: bool, const FLASH: bool>(
+fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
     e: &mut Engine,
     regs: Registers<'_>,
     addr: u32,
@@ -190,7 +197,7 @@ fn enter_quick<const LOOKED: bool, const FLASH: bool>(
         block.has(HotBlock::QUICK_ENTRY)
             || block.has(HotBlock::QUICK_AFTER_LOOKS) && nothing_due(e, regs, block)
     } else {
-        block.has(HotBlock::QUICK_ENTRY) && prev.mispredict == 0
+        block.has(HotBlock::QUICK_ENTRY) && (PREDICTS || prev.mispredict == 0)
     };
     let quick = entry
         && prev.has(HotBlock::QUICK_EXIT)
@@ -202,7 +209,7 @@ fn enter_quick<const LOOKED: bool, const FLASH: bool>(
         return None;
     }
     let (func, fallthrough) = (prev.func, block.fallthrough);
-    let jumped = charge_exit::<LOOKED>(e, addr, id);
+    let jumped = charge_exit::<PREDICTS>(e, addr, id);
     if FLASH && e.timing.ws > 0 {
         charge_flash(e, regs, addr, id, jumped);
     }

@@ -64,6 +64,17 @@ impl HotPath {
             core_registers: cpu_state(uc).cast(),
         });
         let user_data: *mut HotPath = &mut *path;
+        let e = uc.get_data();
+        let (predicts, flash) = (
+            e.model.core().is_m7(),
+            e.flash_ranges.bases().next().is_some(),
+        );
+        let callback = match (predicts, flash) {
+            (false, false) => block_hook::<false, false> as *mut c_void,
+            (false, true) => block_hook::<false, true> as *mut c_void,
+            (true, false) => block_hook::<true, false> as *mut c_void,
+            (true, true) => block_hook::<true, true> as *mut c_void,
+        };
         let mut hook: uc_hook = 0;
         // SAFETY: the handle is live (it is `uc`'s); `block_hook` has the
         // signature unicorn calls block hooks with; `user_data` points into
@@ -74,7 +85,7 @@ impl HotPath {
                 uc.get_handle(),
                 &mut hook,
                 HookType::BLOCK.0 as i32,
-                block_hook as *mut c_void,
+                callback,
                 user_data.cast(),
                 1,
                 0,
@@ -103,8 +114,14 @@ impl HotPath {
 }
 
 /// unicorn's block hook: the commonest case inline, everything else in
-/// [`hooks::enter_rest`], so that the hook's own frame stays almost empty.
-extern "C" fn block_hook(handle: *mut uc_engine, addr: u64, size: u32, user_data: *mut c_void) {
+/// [`hooks::enter_rest`], so that the hook's own frame stays small. One
+/// copy per kind of target (see [`hooks::enter_lean`]).
+extern "C" fn block_hook<const PREDICTS: bool, const FLASH: bool>(
+    handle: *mut uc_engine,
+    addr: u64,
+    size: u32,
+    user_data: *mut c_void,
+) {
     // SAFETY: `user_data` is the boxed HotPath given at installation, alive
     // and referenced nowhere else while the hook runs (module invariants).
     let path = unsafe { &mut *user_data.cast::<HotPath>() };
@@ -118,7 +135,7 @@ extern "C" fn block_hook(handle: *mut uc_engine, addr: u64, size: u32, user_data
         return enter_looked_up(path, regs, addr, size);
     }
     let (uc, id) = (&mut path.uc, size);
-    match hooks::enter_lean(uc.get_data_mut(), regs, addr, id) {
+    match hooks::enter_lean::<PREDICTS, FLASH>(uc.get_data_mut(), regs, addr, id) {
         Entry::Done => {}
         Entry::After => hooks::after_entry(uc, addr, id),
         Entry::Full => hooks::enter_rest(uc, regs, addr, id),
