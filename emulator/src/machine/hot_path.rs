@@ -245,7 +245,7 @@ fn cpu_state<D>(uc: &Unicorn<'_, D>) -> *const c_void {
 
 #[cfg(test)]
 mod tests {
-    use unicorn_engine::{Arch, Mode};
+    use unicorn_engine::{Arch, ArmCpuModel, Mode, Prot};
 
     use super::*;
 
@@ -274,5 +274,112 @@ mod tests {
             let read = unsafe { state.add(usize::from(n)).read() };
             assert_eq!(u64::from(read), value, "r{n}");
         }
+    }
+
+    /// APSR.Q, the sticky saturation flag (ARMv7-M ARM B1.4.2).
+    const Q: u32 = 1 << 27;
+
+    /// First halfwords, without Rn, of the encodings T1 of SMLABB, SMLAWB
+    /// and SMLAD (ARMv7-M ARM A7.7).
+    const SMLABB: u16 = 0xFB10;
+    const SMLAWB: u16 = 0xFB30;
+    const SMLAD: u16 = 0xFB20;
+
+    /// A 32-bit multiply-accumulate `rd = f(rn, rm) + ra` in encoding T1,
+    /// `first` being one of the halfwords above.
+    fn multiply_accumulate(first: u16, rd: u16, rn: u16, rm: u16, ra: u16) -> [u16; 2] {
+        [first | rn, ra << 12 | rd << 8 | rm]
+    }
+
+    /// `MRS rd, APSR`: encoding T1 of the ARMv7-M ARM A7.7 entry MRS, SYSm 0.
+    fn mrs_apsr(rd: u16) -> [u16; 2] {
+        [0xF3EF, 0x8000 | rd << 8]
+    }
+
+    /// Runs `code` once from address 0 on a bare Cortex-M4 engine, set up as
+    /// mcubench sets up its own, after writing `inputs` (register, value);
+    /// returns r0-r12.
+    fn run_thumb(code: &[[u16; 2]], inputs: &[(u16, u32)]) -> [u32; 13] {
+        let mut uc = Unicorn::new(Arch::ARM, Mode::THUMB | Mode::MCLASS).unwrap();
+        uc.ctl_set_cpu_model(ArmCpuModel::CORTEX_M4 as i32).unwrap();
+        skip_access_exit_checks(&mut uc);
+        uc.mem_map(0, 0x1000, Prot::ALL).unwrap();
+        let bytes: Vec<u8> = code
+            .iter()
+            .flatten()
+            .flat_map(|h| h.to_le_bytes())
+            .collect();
+        uc.mem_write(0, &bytes).unwrap();
+        for &(n, value) in inputs {
+            uc.reg_write(super::super::core_register(n), value.into())
+                .unwrap();
+        }
+        uc.emu_start(1, bytes.len() as u64, 0, 0).unwrap();
+        std::array::from_fn(|n| uc.reg_read(super::super::core_register(n as u16)).unwrap() as u32)
+    }
+
+    /// The accumulate of SMLABB, SMLAWB and SMLAD (both of SMLAD's adds) wraps
+    /// and sets Q exactly when it overflows as a signed addition, either way;
+    /// operands of different signs never do.
+    #[test]
+    fn a_multiply_accumulate_sets_q_when_its_sum_overflows() {
+        // (instruction, rn, rm, ra, sum, whether Q is set)
+        let cases = [
+            // 0x7FFF * 2 (the top halves are ignored) + 100.
+            (SMLABB, 0x0001_7FFF, 0xFFFF_0002, 100, 65_634, false),
+            (SMLABB, 0x7FFF, 2, 0x7FFF_FFFF, 0x8000_FFFD, true),
+            // 0x7FFF * -2.
+            (SMLABB, 0x7FFF, 0xFFFE, 0x8000_0000, 0x7FFF_0002, true),
+            (SMLABB, 0x7FFF, 0xFFFE, 0x7FFF_FFFF, 0x7FFF_0001, false),
+            // Different signs, the sum taking either.
+            (SMLABB, 0x7FFF, 2, 0xFFFF_FF9C, 65_434, false),
+            (SMLABB, 0x7FFF, 0xFFFE, 100, 0xFFFF_0066, false),
+            // (0x7FFF_FFFF * 0x7FFF) >> 16 = 0x3FFF_7FFF.
+            (SMLAWB, 0x7FFF_FFFF, 0x7FFF, 0x4000_0000, 0x7FFF_7FFF, false),
+            (SMLAWB, 0x7FFF_FFFF, 0x7FFF, 0x4001_0000, 0x8000_7FFF, true),
+            // 0x7FFF * 2 twice.
+            (SMLAD, 0x7FFF_7FFF, 0x0002_0002, 100, 131_168, false),
+            (
+                SMLAD,
+                0x7FFF_7FFF,
+                0x0002_0002,
+                0x7FFF_FFFF,
+                0x8001_FFFB,
+                true,
+            ),
+            // -0x8000 * -0x8000 twice: the products' sum is 2^31.
+            (SMLAD, 0x8000_8000, 0x8000_8000, 0, 0x8000_0000, true),
+        ];
+        for (first, rn, rm, ra, sum, q) in cases {
+            let code = [multiply_accumulate(first, 3, 0, 1, 2), mrs_apsr(4)];
+            let r = run_thumb(&code, &[(0, rn), (1, rm), (2, ra)]);
+            let case = format!("{first:#06x} {rn:#x} {rm:#x} {ra:#x}");
+            assert_eq!(r[3], sum, "{case}");
+            assert_eq!(r[4] & Q != 0, q, "{case}");
+        }
+    }
+
+    /// Q is sticky: a sum that does not overflow leaves it as it was, clear
+    /// before the first overflow and set after it.
+    #[test]
+    fn q_stays_set_after_an_overflowing_accumulate() {
+        let code = [
+            multiply_accumulate(SMLABB, 3, 0, 1, 2),
+            mrs_apsr(4),
+            multiply_accumulate(SMLABB, 5, 0, 1, 6),
+            mrs_apsr(7),
+            multiply_accumulate(SMLAD, 8, 0, 1, 2),
+            mrs_apsr(9),
+            multiply_accumulate(SMLABB, 10, 0, 1, 2),
+            mrs_apsr(11),
+        ];
+        let r = run_thumb(
+            &code,
+            &[(0, 0x7FFF_7FFF), (1, 2), (2, 100), (6, 0x7FFF_FFFF)],
+        );
+        assert_eq!((r[3], r[4] & Q), (65_634, 0));
+        assert_eq!((r[5], r[7] & Q), (0x8000_FFFD, Q));
+        assert_eq!((r[8], r[9] & Q), (65_634, Q));
+        assert_eq!((r[10], r[11] & Q), (65_634, Q));
     }
 }
