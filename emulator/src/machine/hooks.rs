@@ -100,9 +100,8 @@ pub(super) fn enter_rest(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr
     }
 }
 
-/// [`enter_lean`] for a block with FP instructions or alignment checks, a
-/// block after a predicted branch, or one after a block whose exit needs
-/// settling. `Full` when none applies.
+/// [`enter_lean`] for a block with FP instructions or alignment checks, or
+/// one after a block whose exit needs settling. `Full` when none applies.
 #[inline(always)]
 fn enter_looked(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
     if let Some(after) = enter_quick::<true, true, true>(e, regs, addr, id) {
@@ -182,9 +181,9 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
 /// [`enter`] for the common block: one with `QUICK_ENTRY` (or, `LOOKED`,
 /// with `QUICK_AFTER_LOOKS` and nothing due), after one with `QUICK_EXIT`,
 /// no trace to keep, and the call stack unchanged. `None`, having changed
-/// nothing, otherwise. Without `PREDICTS`, also only after a block whose
-/// branch no predictor needs to see; `FLASH` is false only where the flash
-/// has no wait states.
+/// nothing, otherwise. Without `PREDICTS` (a core without a predictor), also
+/// only after a block whose branch no predictor needs to see; `FLASH` is
+/// false only where the flash has no wait states.
 #[inline(always)]
 fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
     e: &mut Engine,
@@ -225,8 +224,9 @@ fn nothing_due(e: &Engine, regs: Registers<'_>, block: &HotBlock) -> bool {
 }
 
 /// Charges the block ending, `e.cur`, in full, with its exit into block
-/// `id` at `addr`: the taken or fall-through cycles, and (`PREDICTS`) a
-/// mispredicted branch's. Returns whether the exit jumped.
+/// `id` at `addr`: the taken or fall-through cycles, and a mispredicted
+/// branch's. Returns whether the exit jumped. `PREDICTS` is false only
+/// where there is neither a predictor nor a trace to keep.
 #[inline(always)]
 fn charge_exit<const PREDICTS: bool>(e: &mut Engine, addr: u32, id: u32) -> bool {
     let prev = e.blocks.hot(e.cur);
