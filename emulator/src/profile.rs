@@ -48,8 +48,8 @@ pub struct Profiler {
     /// Entry address of each function.
     entries: Vec<u32>,
     frames: Vec<Frame>,
-    /// Path of the top frame (0 with no frame), kept beside the stack so the
-    /// per-block charge needs no look at it.
+    /// Path of the top frame (0 with no frame), kept beside the stack so
+    /// filing charged cycles needs no look at it.
     top_path: u32,
     /// The function charged last and the cycles charged to it since: runs of
     /// blocks of one function (loops, mostly) add here, one compare and one
@@ -132,6 +132,8 @@ impl Profiler {
         }
     }
 
+    /// Makes `func` the function charged, with `cycles`, the one before
+    /// filed.
     #[inline(never)]
     fn open(&mut self, func: u32, cycles: u64) {
         self.settle();

@@ -44,15 +44,26 @@ pub(super) fn masks(uc: &mut Unicorn<'_, Engine>) -> Masks {
     masks
 }
 
-/// How the fast path left a block's entry (see [`enter_fast`]).
+/// How a path left a block's entry (see [`enter_lean`]).
 pub(super) enum Entry {
     /// Charged and entered; nothing else is due.
     Done,
     /// Charged and entered; [`after_entry`] has work: an event or the
     /// budget is due, the block is a `b .` loop or a marker, or the run stops.
     After,
-    /// Untouched: the block needs [`on_block`].
+    /// Untouched: the block needs a fuller path.
     Full,
+}
+
+impl Entry {
+    /// A block charged and entered, with [`after_entry`]'s work or without.
+    fn entered(after: bool) -> Entry {
+        if after {
+            Entry::After
+        } else {
+            Entry::Done
+        }
+    }
 }
 
 /// The id of the block at `addr` of `size` bytes, priced now if it is new.
@@ -77,15 +88,10 @@ pub(super) fn enter_lean<const PREDICTS: bool, const FLASH: bool>(
     addr: u32,
     id: u32,
 ) -> Entry {
-    let entered = if FLASH && e.timing.ws > 0 {
+    if FLASH && e.timing.ws > 0 {
         enter_quick::<false, PREDICTS, true>(e, regs, addr, id)
     } else {
         enter_quick::<false, PREDICTS, false>(e, regs, addr, id)
-    };
-    match entered {
-        Some(true) => Entry::After,
-        Some(false) => Entry::Done,
-        None => Entry::Full,
     }
 }
 
@@ -104,18 +110,15 @@ pub(super) fn enter_rest(uc: &mut Unicorn<'_, Engine>, regs: Registers<'_>, addr
 /// one after a block whose exit needs settling. `Full` when none applies.
 #[inline(always)]
 fn enter_looked(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32) -> Entry {
-    if let Some(after) = enter_quick::<true, true, true>(e, regs, addr, id) {
-        return if after { Entry::After } else { Entry::Done };
+    let quick = enter_quick::<true, true, true>(e, regs, addr, id);
+    if !matches!(quick, Entry::Full) {
+        return quick;
     }
     let (block, prev) = (*e.blocks.hot(id), *e.blocks.hot(e.cur));
     if alignment_due(e, regs, &block) || prev.flags & (HotBlock::IN_SBRK | HotBlock::SLEEPS) != 0 {
         return Entry::Full;
     }
-    if enter(e, regs, addr, id, block, prev) {
-        Entry::After
-    } else {
-        Entry::Done
-    }
+    Entry::entered(enter(e, regs, addr, id, block, prev))
 }
 
 /// The block hook's full path for block `id` at `addr`: arms its alignment
@@ -180,7 +183,7 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
 
 /// [`enter`] for the common block: one with `QUICK_ENTRY` (or, `LOOKED`,
 /// with `QUICK_AFTER_LOOKS` and nothing due), after one with `QUICK_EXIT`,
-/// no trace to keep, and the call stack unchanged. `None`, having changed
+/// no trace to keep, and the call stack unchanged. `Full`, having changed
 /// nothing, otherwise. Without `PREDICTS` (a core without a predictor), also
 /// only after a block whose branch no predictor needs to see; `FLASH` is
 /// false only where the flash has no wait states.
@@ -190,7 +193,7 @@ fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
     regs: Registers<'_>,
     addr: u32,
     id: u32,
-) -> Option<bool> {
+) -> Entry {
     let (block, prev) = (e.blocks.hot(id), e.blocks.hot(e.cur));
     let entry = if LOOKED {
         block.has(HotBlock::QUICK_ENTRY)
@@ -205,7 +208,7 @@ fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
         && e.stall_in_block.is_none()
         && e.profiler.stays(addr, block.func);
     if !quick {
-        return None;
+        return Entry::Full;
     }
     let (func, fallthrough) = (prev.func, block.fallthrough);
     let jumped = charge_exit::<PREDICTS>(e, addr, id);
@@ -213,7 +216,7 @@ fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
         charge_flash(e, regs, addr, id, jumped);
     }
     e.attribute(func);
-    Some(become_current(e, id, fallthrough))
+    Entry::entered(become_current(e, id, fallthrough))
 }
 
 /// Whether block `block` can run with nothing done first: an FPU that needs
