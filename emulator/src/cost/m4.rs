@@ -8,8 +8,9 @@
 //!   32-bit instruction at an address ≡ 2 (mod 4) (it needs two fetches).
 //! - Instructions skipped by an IT block are charged as if executed (1 cycle
 //!   on silicon for most; longer ones are over-charged).
-//! - IT folds into the instruction before it only within a block (see
-//!   `folds`); an IT that opens a block is charged its cycle.
+//! - IT folds into the instruction before it only within a block, and only
+//!   onto the 16-bit instructions silicon folds it onto (see `folds`); an IT
+//!   that opens a block is charged its cycle.
 //! - DMB/DSB/ISB/WFI add nothing beyond 1 cycle (no outstanding transfers).
 //! - Divides are charged dynamically from their operands (`divide_cycles`).
 //! - Cortex-M3 long multiplies take 3..5 cycles by operand size; we charge 4.
@@ -18,7 +19,7 @@
 //!   which decides whether neighbouring loads pipeline.
 //! - A store that ends a block is charged as if no load followed it.
 
-use super::decode::{Class, Insn, Operand, PC};
+use super::decode::{Class, Insn, Operand, PC, SP};
 use crate::target::Core;
 
 /// Per-instruction cycles for a block. A taken exit costs the refill P, which
@@ -32,13 +33,13 @@ pub fn schedule(core: Core, insns: &[Insn]) -> Vec<u32> {
         .iter()
         .enumerate()
         .map(|(i, insn)| {
-            if folds(insns, i) {
+            if folds(core, insns, i) {
                 // Still a halfword in the fetch stream: it ends a run of
                 // unaligned 32-bit instructions.
                 unaligned.stall(insn);
                 return 0;
             }
-            let next = if folds(insns, i + 1) {
+            let next = if folds(core, insns, i + 1) {
                 insns.get(i + 2)
             } else {
                 insns.get(i + 1)
@@ -58,11 +59,47 @@ pub fn schedule(core: Core, insns: &[Insn]) -> Vec<u32> {
 /// DWT_FOLDCNT (Arm knowledge article 103489824, for both cores). The
 /// instruction before an IT that opens a block lies in another block, so
 /// such an IT is charged its cycle.
-fn folds(insns: &[Insn], i: usize) -> bool {
-    i > 0
-        && insns
-            .get(i)
-            .is_some_and(|insn| insn.class == Class::It && insns[i - 1].len == 2)
+///
+/// Not every 16-bit instruction takes an IT. DWT_FOLDCNT read on a Cortex-M4
+/// (TI CC2652R) and a Cortex-M3 (TI CC2650) by the CMEmu project
+/// (github.com/mimuw-distributed-systems-group/cmemu, test
+/// `control_flow/it_fold.asm` and the silicon results recorded with it) stays
+/// 0 after a load or store (single or multiple, SP-relative too), a CBZ/CBNZ,
+/// an instruction writing SP, `CMP SP, Rm`, the last instruction of an IT
+/// block, and on the Cortex-M4 a 16-bit MULS; after other data processing,
+/// `MOV Rd, SP`, `CMP Rn, SP` and ADR it counts one per IT.
+fn folds(core: Core, insns: &[Insn], i: usize) -> bool {
+    let Some(prev) = i.checked_sub(1).and_then(|p| insns.get(p)) else {
+        return false;
+    };
+    insns.get(i).is_some_and(|insn| insn.class == Class::It)
+        && prev.len == 2
+        && takes_a_fold(core, prev)
+        && !ends_it_block(insns, i - 1)
+}
+
+/// Whether an IT may fold onto `prev`, a 16-bit instruction (see [`folds`]).
+fn takes_a_fold(core: Core, prev: &Insn) -> bool {
+    let compares_sp =
+        prev.mnemonic.starts_with("cmp") && prev.operands.first() == Some(&Operand::Core(13));
+    let m4_multiply = core != Core::CortexM3 && prev.class == Class::Mul;
+    let refused = prev.class.is_memory() || prev.writes_pc() || m4_multiply || compares_sp;
+    !refused && prev.writes & SP == 0
+}
+
+/// Whether `insns[j]` is the last instruction of an IT block opened in the
+/// same block.
+fn ends_it_block(insns: &[Insn], j: usize) -> bool {
+    (j.saturating_sub(4)..j).any(|k| insns[k].class == Class::It && k + covered(&insns[k]) == j)
+}
+
+/// How many instructions an IT covers: the letters after its I (`ITTE EQ`
+/// covers three).
+fn covered(it: &Insn) -> usize {
+    it.mnemonic
+        .split_whitespace()
+        .next()
+        .map_or(1, |word| word.len().saturating_sub(1))
 }
 
 /// A run of consecutive 32-bit instructions at addresses ≡ 2 (mod 4), each
