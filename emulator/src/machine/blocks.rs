@@ -49,6 +49,9 @@ pub struct BlockInfo {
     pub unsupported: Option<Unsupported>,
     /// Whether the block is fetched from flash (wait states, caches).
     pub in_flash: bool,
+    /// The flash lines its fetch reads, 0 outside flash: a property of its
+    /// address, size and the flash's line width, counted once.
+    pub fetch_lines: u32,
     /// Addresses of the instructions, to find the one that read a register mid-block.
     pub insn_addrs: Vec<u32>,
     /// The block's loads and stores, for finding which one touched a device register.
@@ -141,16 +144,18 @@ pub struct PointerLoads {
 }
 
 impl BlockInfo {
-    /// Decodes and prices the block `[addr, addr + bytes.len())`.
+    /// Decodes and prices the block `[addr, addr + bytes.len())`, fetched
+    /// in `fetch_lines` flash lines (0 outside flash).
     pub fn analyze(
         decoder: &Decoder,
         model: CostModel,
         symbols: &Symbols,
         addr: u32,
         bytes: &[u8],
-        in_flash: bool,
+        fetch_lines: u32,
         literal: &dyn Fn(u32) -> Option<u32>,
     ) -> BlockInfo {
+        let in_flash = fetch_lines != 0;
         let insns = decoder.decode(addr, bytes);
         let cost = model.price(&insns);
         let pointers = pointer_loads(&insns);
@@ -191,6 +196,7 @@ impl BlockInfo {
             changes_masks: insns.iter().any(changes_masks),
             unsupported: model.unsupported(&insns),
             in_flash,
+            fetch_lines,
             insn_addrs: insns.iter().map(|i| i.addr).collect(),
             accesses: accesses(&insns),
             flash_literals: if in_flash {
@@ -325,8 +331,8 @@ pub struct HotBlock {
     pub cycles: u32,
     /// Energy weight, in thousandths of a cycle (code in SRAM already discounted).
     pub energy: u32,
-    /// Size in bytes.
-    pub size: u16,
+    /// Flash lines fetched (see [`BlockInfo::fetch_lines`]).
+    pub fetch_lines: u16,
     /// Instructions.
     pub instructions: u16,
     /// Bytes pushed before any pop.
@@ -359,36 +365,34 @@ impl HotBlock {
     pub const DEAD_LOOP: u16 = 1 << 2;
     /// Holds unsupported instructions or a SEV: look before running.
     pub const CHECK: u16 = 1 << 3;
-    /// Fetched from flash.
-    pub const IN_FLASH: u16 = 1 << 4;
     /// Loads literals from flash (loads through pointers: `pointer_regs`).
-    pub const FLASH_LITERALS: u16 = 1 << 5;
+    pub const FLASH_LITERALS: u16 = 1 << 4;
     /// Ends in WFI/WFE.
-    pub const SLEEPS: u16 = 1 << 6;
+    pub const SLEEPS: u16 = 1 << 5;
     /// Changes PRIMASK, FAULTMASK or BASEPRI.
-    pub const MASKS: u16 = 1 << 7;
+    pub const MASKS: u16 = 1 << 6;
     /// Holds accesses that must be aligned in a form `align_regs` does not
     /// cover: check them all before it runs.
-    pub const ALIGNED: u16 = 1 << 8;
+    pub const ALIGNED: u16 = 1 << 7;
     /// Holds word or halfword LDR/STR, which must be aligned while
     /// CCR.UNALIGN_TRP is set.
-    pub const TRAPPABLE: u16 = 1 << 9;
+    pub const TRAPPABLE: u16 = 1 << 8;
     /// Begins or ends a marked region.
-    pub const MARKS: u16 = 1 << 10;
+    pub const MARKS: u16 = 1 << 9;
     /// Belongs to `_sbrk`: the block after it may be its return.
-    pub const IN_SBRK: u16 = 1 << 11;
+    pub const IN_SBRK: u16 = 1 << 10;
     /// Entered with nothing to check or read: no alignment check, SP move,
     /// push, FP instruction, look before running, `b .` loop or marker (see
     /// `hooks::enter_quick`).
-    pub const QUICK_ENTRY: u16 = 1 << 12;
+    pub const QUICK_ENTRY: u16 = 1 << 11;
     /// Left with nothing to settle: no call, mask change, `_sbrk` or sleep.
-    pub const QUICK_EXIT: u16 = 1 << 13;
+    pub const QUICK_EXIT: u16 = 1 << 12;
     /// Holds FP instructions: with the FPU off, or an FP context a handler
     /// must stack first, the block is looked at before it runs.
-    pub const FP: u16 = 1 << 14;
+    pub const FP: u16 = 1 << 13;
     /// Entered as quickly as a `QUICK_ENTRY` block once its FPU and
     /// alignment checks find nothing due.
-    pub const QUICK_AFTER_LOOKS: u16 = 1 << 15;
+    pub const QUICK_AFTER_LOOKS: u16 = 1 << 14;
 
     fn new(info: &BlockInfo) -> HotBlock {
         let mut hot = HotBlock::priced(info);
@@ -421,7 +425,7 @@ impl HotBlock {
             func: info.func,
             cycles: info.cost.cycles,
             energy: u32::try_from(energy).unwrap_or(u32::MAX),
-            size: u16::try_from(info.size).unwrap_or(u16::MAX),
+            fetch_lines: u16::try_from(info.fetch_lines).unwrap_or(u16::MAX),
             instructions: u16::try_from(info.cost.instructions).unwrap_or(u16::MAX),
             push_bytes: info.push_bytes.min(u32::from(u16::MAX)) as u16,
             pointer_regs: info
@@ -442,7 +446,6 @@ impl HotBlock {
                 | flag(info.dead_loop, Self::DEAD_LOOP)
                 | flag(info.unsupported.is_some() || info.sends_event, Self::CHECK)
                 | flag(info.first_fp.is_some(), Self::FP)
-                | flag(info.in_flash, Self::IN_FLASH)
                 | flag(!info.flash_literals.is_empty(), Self::FLASH_LITERALS)
                 | flag(info.sleeps, Self::SLEEPS)
                 | flag(info.marker.is_some(), Self::MARKS)
@@ -551,7 +554,7 @@ impl BlockTable {
             let offset = addr.wrapping_sub(*base);
             if offset < *len {
                 let id = slots[(offset / 2) as usize];
-                let priced = id != 0 && u32::from(self.hot[id as usize].size) == size;
+                let priced = id != 0 && self.blocks[id as usize].size == size;
                 return priced.then_some(id);
             }
         }

@@ -37,10 +37,17 @@ impl FlashRanges {
         FlashRanges { ranges, regions }
     }
 
+    /// 1 when `addr` lies in a 256 MiB region flash touches, else 0: the
+    /// one test that rules most addresses out of [`Self::find`].
+    #[inline(always)]
+    pub fn near(&self, addr: u32) -> u16 {
+        self.regions >> (addr >> 28) & 1
+    }
+
     /// The range holding `addr`.
     #[inline]
     pub fn find(&self, addr: u32) -> Option<(u32, u32)> {
-        if self.regions & 1 << (addr >> 28) == 0 {
+        if self.near(addr) == 0 {
             return None;
         }
         (self.ranges.iter().copied()).find(|&(base, end)| addr >= base && addr < end)
@@ -226,33 +233,45 @@ impl FlashTiming {
         self.ws > 0
     }
 
-    /// Stall cycles for fetching the block `[addr, addr + size)`, entered by a
-    /// taken branch (`jumped`) or by falling through.
+    /// The flash lines a block of `size` bytes at `addr` is fetched in.
+    pub fn lines(&self, addr: u32, size: u32) -> u32 {
+        let first = addr >> self.line_shift;
+        let last = addr.wrapping_add(size.max(1) - 1) >> self.line_shift;
+        last.wrapping_sub(first) + 1
+    }
+
+    /// Stall cycles for fetching the block at `addr` that spans `lines`
+    /// flash lines, entered by a taken branch (`jumped`) or by falling
+    /// through.
     ///
-    /// `seen` is the block's note of the instruction cache's clock when all
+    /// `seen` gives the block's note of the instruction cache's clock when all
     /// its lines were last found most recently used in their sets. Finding
     /// such a line changes nothing, and the clock moves only when a lookup
     /// changes a set: while it reads the same, the block's lines are still
     /// most recently used, so the fetch hits in full and is not looked up
     /// (the steady state of a loop). Without a cache, that and a block in
-    /// the line looked up last inline; the lookups do not.
+    /// the line looked up last inline; the lookups do not. `seen` is called
+    /// only with a cache on.
     #[inline(always)]
-    pub fn fetch_stall(&mut self, addr: u32, size: u32, jumped: bool, seen: &mut u64) -> u32 {
-        let first = addr >> self.line_shift;
-        let last = (addr + size.max(1) - 1) >> self.line_shift;
+    pub fn fetch_stall<'s>(
+        &mut self,
+        addr: u32,
+        lines: u32,
+        jumped: bool,
+        seen: impl FnOnce() -> &'s mut u64,
+    ) -> u32 {
         match &self.icache {
             Some(cache) if self.icache_on => {
-                let unchanged = cache.clock == *seen
-                    || first == last && cache.looked_up_last(first << self.line_shift);
+                let seen = seen();
+                let unchanged = cache.clock == *seen || lines == 1 && cache.looked_up_last(addr);
                 if unchanged {
                     0
                 } else {
-                    self.cached_fetch_stall(first, last, jumped, seen)
+                    self.cached_fetch_stall(addr, lines, jumped, seen)
                 }
             }
             _ => {
                 // No cache: every line misses, the first one as a jump's if jumped.
-                let lines = last - first + 1;
                 let after_jump = u32::from(jumped);
                 self.misses_jumped += u64::from(after_jump);
                 self.misses_sequential += u64::from(lines - after_jump);
@@ -264,13 +283,14 @@ impl FlashTiming {
     /// [`Self::fetch_stall`] through the instruction cache, for lines
     /// `first..=last`.
     #[inline(never)]
-    fn cached_fetch_stall(&mut self, first: u32, last: u32, jumped: bool, seen: &mut u64) -> u32 {
+    fn cached_fetch_stall(&mut self, addr: u32, lines: u32, jumped: bool, seen: &mut u64) -> u32 {
         let Some(cache) = &mut self.icache else {
             return 0;
         };
         let before = cache.clock;
+        let first = addr >> self.line_shift;
         let mut stall = 0;
-        for line in first..=last {
+        for line in (first..).take(lines as usize) {
             if !cache.access(line << self.line_shift) {
                 if line == first && jumped {
                     self.misses_jumped += 1;
@@ -414,8 +434,23 @@ mod tests {
             assert_eq!(flash.find(outside), None, "{outside:#x}");
         }
         assert_eq!(flash.bases().collect::<Vec<_>>(), [0x0800_0000, 0]);
+        // `near` only rules out: 0x0810_0000 shares a region with flash.
+        assert_eq!(flash.near(0x0810_0000), 1);
+        assert_eq!(flash.near(0x2000_0000), 0);
         let high = FlashRanges::new(vec![(0xf000_0000, 0xffff_ffff)]);
         assert_eq!(high.find(0xffff_fff0), Some((0xf000_0000, 0xffff_ffff)));
+    }
+
+    #[test]
+    fn a_block_is_fetched_in_every_line_it_touches() {
+        let target = Target::shipped("stm32f407").unwrap().unwrap();
+        let timing = FlashTiming::new(&target);
+        // 16-byte lines (the 128-bit flash word).
+        assert_eq!(timing.lines(0x0800_0000, 16), 1);
+        assert_eq!(timing.lines(0x0800_000e, 4), 2);
+        assert_eq!(timing.lines(0x0800_0002, 40), 3);
+        // An empty block still fetches the line it starts in.
+        assert_eq!(timing.lines(0x0800_0010, 0), 1);
     }
 
     /// LRU as a list per set, most recently used first: the definition the
@@ -492,23 +527,24 @@ mod tests {
         });
         let (mut body, mut other) = (u64::MAX, u64::MAX);
         // A 64-byte body over two 32-byte lines: both miss, then hit.
-        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 4);
+        assert_eq!(timing.lines(0x0800_0000, 64), 2);
+        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 4);
         assert_eq!(body, u64::MAX);
-        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 0);
+        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 0);
         assert_ne!(body, u64::MAX);
         let clock = timing.icache.as_ref().unwrap().clock;
-        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 0);
+        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 0);
         assert_eq!(timing.icache.as_ref().unwrap().clock, clock);
         // Lines 16 KiB on share the body's sets: two of them evict its first line
         // from the 2-way cache.
         for _ in 0..2 {
-            timing.fetch_stall(0x0800_4000, 16, true, &mut other);
-            timing.fetch_stall(0x0800_8000, 16, true, &mut other);
+            timing.fetch_stall(0x0800_4000, 1, true, || &mut other);
+            timing.fetch_stall(0x0800_8000, 1, true, || &mut other);
         }
-        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 2);
-        assert_eq!(timing.fetch_stall(0x0800_0000, 64, true, &mut body), 0);
+        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 2);
+        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 0);
         timing.invalidate_icache();
-        assert_eq!(timing.fetch_stall(0x0800_0000, 64, false, &mut body), 4);
+        assert_eq!(timing.fetch_stall(0x0800_0000, 2, false, || &mut body), 4);
     }
 
     #[test]

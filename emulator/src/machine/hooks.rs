@@ -167,9 +167,19 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
         uc.mem_read(u64::from(at), &mut word).ok()?;
         Some(u32::from_le_bytes(word))
     };
-    let in_flash = e.in_flash(addr);
+    let fetch_lines = if e.in_flash(addr) {
+        e.timing.lines(addr, size)
+    } else {
+        0
+    };
     let mut info = BlockInfo::analyze(
-        &e.decoder, e.model, &e.symbols, addr, &bytes, in_flash, &literal,
+        &e.decoder,
+        e.model,
+        &e.symbols,
+        addr,
+        &bytes,
+        fetch_lines,
+        &literal,
     );
     info.marker = e.markers.at(addr);
     info.in_sbrk = e.heap.is_some_and(|heap| heap.sbrk == info.func);
@@ -272,27 +282,27 @@ fn become_current(e: &mut Engine, id: u32, fallthrough: u32) -> bool {
 /// through registers that point into flash at block entry (each register
 /// read once per block, not per load). Runs at every block on a target with
 /// wait states, so what most blocks need (a fetch without a cache, or one
-/// from the line fetched last; registers that point elsewhere) stays inline
-/// and the rest is out of line.
+/// from the line fetched last; registers outside flash's regions) stays
+/// inline and the rest is out of line.
 #[inline(always)]
 fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped: bool) {
     let block = e.blocks.hot(id);
-    let (flags, size, mut pointers) = (block.flags, block.size, block.pointer_regs);
+    let (flags, lines, mut pointers) = (block.flags, block.fetch_lines, block.pointer_regs);
     let mut stall = 0;
-    if flags & HotBlock::IN_FLASH != 0 {
-        let seen = e.blocks.fetch_seen(id);
-        stall += e.timing.fetch_stall(addr, u32::from(size), jumped, seen);
+    if lines != 0 {
+        let blocks = &mut e.blocks;
+        stall += e
+            .timing
+            .fetch_stall(addr, u32::from(lines), jumped, || blocks.fetch_seen(id));
     }
-    let mut into_flash = 0u16;
+    let mut near_flash = 0u16;
     while pointers != 0 {
         let reg = pointers.trailing_zeros() as u16;
-        if e.flash_ranges.find(regs.core(reg)).is_some() {
-            into_flash |= 1 << reg;
-        }
+        near_flash |= e.flash_ranges.near(regs.core(reg)) << reg;
         pointers &= pointers - 1;
     }
-    if flags & HotBlock::FLASH_LITERALS != 0 || into_flash != 0 {
-        stall += data_reads_stall(e, regs, id, into_flash);
+    if flags & HotBlock::FLASH_LITERALS != 0 || near_flash != 0 {
+        stall += data_reads_stall(e, regs, id, near_flash);
     }
     let stall = u64::from(stall);
     e.flash_stall += stall;
@@ -300,12 +310,22 @@ fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped:
     e.weighted += stall * weight::STALL;
 }
 
-/// The wait states of block `id`'s data reads from flash, through the
-/// registers in `into_flash` and from its literal pool. Without a data
-/// cache the reads are counted from the block's [`blocks::FlashWords`];
-/// with one, its record is read.
+/// The wait states of block `id`'s data reads from flash: from its literal
+/// pool, and through those of the registers in `near_flash` (in a region
+/// flash touches) that point into it. Without a data cache the reads are
+/// counted from the block's [`blocks::FlashWords`]; with one, its record is
+/// read.
 #[inline(never)]
-fn data_reads_stall(e: &mut Engine, regs: Registers<'_>, id: u32, into_flash: u16) -> u32 {
+fn data_reads_stall(e: &mut Engine, regs: Registers<'_>, id: u32, near_flash: u16) -> u32 {
+    let mut into_flash = 0u16;
+    let mut near = near_flash;
+    while near != 0 {
+        let reg = near.trailing_zeros() as u16;
+        if e.flash_ranges.find(regs.core(reg)).is_some() {
+            into_flash |= 1 << reg;
+        }
+        near &= near - 1;
+    }
     if e.timing.data_cached() {
         return data_stall(e.blocks.get(id), &mut e.timing, into_flash, regs);
     }
