@@ -51,6 +51,10 @@ pub struct Profiler {
     /// Path of the top frame (0 with no frame), kept beside the stack so
     /// filing charged cycles needs no look at it.
     top_path: u32,
+    /// The top frame's return address and function, kept beside the stack
+    /// for [`Self::stays`], which every block asks; `NO_FRAME` with none.
+    top_ret: u32,
+    top_func: u32,
     /// The function charged last and the cycles charged to it since: runs of
     /// blocks of one function (loops, mostly) add here, one compare and one
     /// add a block, and reach `self_cycles` and the top path's `path_cycles`
@@ -67,6 +71,9 @@ pub struct Profiler {
     path_cycles: Vec<u64>,
 }
 
+/// `top_func` with no frame open: no block's function (images are at most
+/// 256 MiB, so fewer than 2^24 symbols; code without one is `NO_FUNCTION`).
+const NO_FRAME: u32 = u32::MAX - 1;
 /// Frames deeper than this are not tracked (runaway recursion).
 const MAX_DEPTH: usize = 4096;
 /// Distinct call paths tracked; cycles of further paths go to their parent.
@@ -86,6 +93,8 @@ impl Profiler {
             entries,
             frames: Vec::with_capacity(64),
             top_path: 0,
+            top_ret: u32::MAX,
+            top_func: NO_FRAME,
             open_func: NO_FUNCTION,
             open_cycles: 0,
             self_cycles: vec![0; slots],
@@ -149,19 +158,21 @@ impl Profiler {
     }
 
     /// Makes `path` the top frame's path, the cycles charged so far filed
-    /// under the one before.
+    /// under the one before. Every change of the stack ends here.
     fn set_top_path(&mut self, path: u32) {
         self.settle();
         self.top_path = path;
+        (self.top_ret, self.top_func) = self
+            .frames
+            .last()
+            .map_or((u32::MAX, NO_FRAME), |top| (top.ret, top.func));
     }
 
     /// Whether a block at `addr` of `func`, not reached by a call, leaves the
     /// call stack as it is: no return to the top frame, no other function.
     #[inline]
     pub fn stays(&self, addr: u32, func: u32) -> bool {
-        self.frames
-            .last()
-            .is_some_and(|top| addr != top.ret && func == top.func)
+        addr != self.top_ret && func == self.top_func
     }
 
     fn is_entry(&self, addr: u32, func: u32) -> bool {

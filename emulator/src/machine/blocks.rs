@@ -385,7 +385,8 @@ impl HotBlock {
     /// push, FP instruction, look before running, `b .` loop or marker (see
     /// `hooks::enter_quick`).
     pub const QUICK_ENTRY: u16 = 1 << 11;
-    /// Left with nothing to settle: no call, mask change, `_sbrk` or sleep.
+    /// Left with nothing to settle: no call, mask change, SP moved by a
+    /// register amount (checked at the next entry), `_sbrk` or sleep.
     pub const QUICK_EXIT: u16 = 1 << 12;
     /// Holds FP instructions: with the FPU off, or an FP context a handler
     /// must stack first, the block is looked at before it runs.
@@ -406,11 +407,16 @@ impl HotBlock {
                 Self::QUICK_AFTER_LOOKS
             };
         }
-        let exit_work = Self::CALLS | Self::MASKS | Self::IN_SBRK | Self::SLEEPS;
+        let exit_work = Self::CALLS | Self::MASKS | Self::MOVES_SP | Self::IN_SBRK | Self::SLEEPS;
         if hot.flags & exit_work == 0 {
             hot.flags |= Self::QUICK_EXIT;
         }
         hot
+    }
+
+    fn without(mut self, flags: u16) -> HotBlock {
+        self.flags &= !flags;
+        self
     }
 
     fn priced(info: &BlockInfo) -> HotBlock {
@@ -496,6 +502,9 @@ pub struct BlockTable {
     /// `FlashTiming::fetch_stall`); `u64::MAX` before that.
     fetch_seen: Vec<u64>,
     blocks: Vec<BlockInfo>,
+    /// Whether blocks may be left the quick way: not while a trace is kept,
+    /// which records every exit.
+    quick_exits: bool,
 }
 
 /// A block's data reads from flash as counts, for flash without a data
@@ -525,9 +534,11 @@ impl FlashWords {
 }
 
 impl BlockTable {
-    /// A table covering the given `[base, base + size)` ranges. Block 0 is the
-    /// empty block the machine starts from.
-    pub fn new(ranges: impl IntoIterator<Item = (u32, u32)>) -> BlockTable {
+    /// A table covering the given `[base, base + size)` ranges, for a run
+    /// that keeps a trace (`traced`) or not. Block 0 is the empty block the
+    /// machine starts from and returns to at exceptions; it is never left
+    /// the quick way.
+    pub fn new(ranges: impl IntoIterator<Item = (u32, u32)>, traced: bool) -> BlockTable {
         let empty = BlockInfo {
             fallthrough: u32::MAX,
             func: NO_FUNCTION,
@@ -539,11 +550,12 @@ impl BlockTable {
                 .into_iter()
                 .map(|(base, size)| (base, size, vec![0; (size / 2) as usize]))
                 .collect(),
-            hot: vec![HotBlock::new(&empty)],
+            hot: vec![HotBlock::new(&empty).without(HotBlock::QUICK_EXIT)],
             counters: vec![initial_counter(&empty)],
             flash_words: vec![FlashWords::of(&empty)],
             fetch_seen: vec![u64::MAX],
             blocks: vec![empty],
+            quick_exits: !traced,
         }
     }
 
@@ -570,7 +582,12 @@ impl BlockTable {
                 slots[(offset / 2) as usize] = id;
             }
         }
-        self.hot.push(HotBlock::new(&info));
+        let hot = HotBlock::new(&info);
+        self.hot.push(if self.quick_exits {
+            hot
+        } else {
+            hot.without(HotBlock::QUICK_EXIT)
+        });
         self.counters.push(initial_counter(&info));
         self.flash_words.push(FlashWords::of(&info));
         self.fetch_seen.push(u64::MAX);

@@ -172,7 +172,8 @@ pub struct FlashTiming {
     sequential_stall: u32,
     icache: Option<Cache>,
     dcache: Option<Cache>,
-    /// Whether the caches are switched on (FLASH_ACR ICEN/DCEN, ARTEN).
+    /// Whether the caches are switched on (FLASH_ACR ICEN/DCEN, ARTEN); a
+    /// cache the target lacks is never on.
     icache_on: bool,
     dcache_on: bool,
     /// Lines missed on fetches after a taken branch.
@@ -212,8 +213,8 @@ impl FlashTiming {
         } else {
             self.ws
         };
-        self.icache_on = settings.icache;
-        self.dcache_on = settings.dcache;
+        self.icache_on = settings.icache && self.icache.is_some();
+        self.dcache_on = settings.dcache && self.dcache.is_some();
     }
 
     /// Empties the instruction cache (ICIALLU).
@@ -309,7 +310,7 @@ impl FlashTiming {
 
     /// Whether data reads from flash go through a data cache.
     pub fn data_cached(&self) -> bool {
-        self.dcache_on && self.dcache.is_some()
+        self.dcache_on
     }
 
     /// Stall cycles for `words` data reads from flash that miss, as every

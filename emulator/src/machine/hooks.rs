@@ -192,8 +192,9 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
 }
 
 /// [`enter`] for the common block: one with `QUICK_ENTRY` (or, `LOOKED`,
-/// with `QUICK_AFTER_LOOKS` and nothing due), after one with `QUICK_EXIT`,
-/// no trace to keep, and the call stack unchanged. `Full`, having changed
+/// with `QUICK_AFTER_LOOKS` and nothing due), after one with `QUICK_EXIT`
+/// (so no trace to keep and no SP to check), no FP stacking stall pending,
+/// and the call stack unchanged. `Full`, having changed
 /// nothing, otherwise. Without `PREDICTS` (a core without a predictor), also
 /// only after a block whose branch no predictor needs to see; `FLASH` is
 /// false only where the flash has no wait states.
@@ -213,8 +214,6 @@ fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
     };
     let quick = entry
         && prev.has(HotBlock::QUICK_EXIT)
-        && !e.check_sp_next
-        && e.counts.is_none()
         && e.stall_in_block.is_none()
         && e.profiler.stays(addr, block.func);
     if !quick {

@@ -816,7 +816,7 @@ impl Machine {
             deep_sleep_wakeups: 0,
             sleep_us: 0.0,
             deep_sleep_us: 0.0,
-            blocks: BlockTable::new(code_ranges),
+            blocks: BlockTable::new(code_ranges, options.record_trace),
             decoder: Decoder::new(),
             model: CostModel::new(core),
             symbols: Arc::new(image.symbols.clone()),
