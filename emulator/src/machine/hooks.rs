@@ -224,7 +224,8 @@ fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
     if FLASH && e.timing.ws > 0 {
         charge_flash(e, regs, addr, id, jumped);
     }
-    e.attribute(func);
+    // A traced run never leaves a block the quick way.
+    e.profile(func);
     Entry::entered(become_current(e, id, fallthrough))
 }
 

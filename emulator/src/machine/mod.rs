@@ -571,16 +571,23 @@ impl Engine {
         self.cur = 0;
     }
 
-    /// Charges the cycles since the last charge to `func`. Runs once per
-    /// block: the trace's share stays out of line, so this inlines.
+    /// Charges the cycles since the last charge to `func`, in the profile
+    /// and in the trace if one is kept.
     #[inline(always)]
     fn attribute(&mut self, func: u32) {
-        let spent = self.cycles - self.mark_cycles;
-        self.profiler.charge(func, spent);
-        self.mark_cycles = self.cycles;
+        self.profile(func);
         if self.counts.is_some() {
             self.record_charge(func);
         }
+    }
+
+    /// [`Self::attribute`] for a run known to keep no trace. Runs once per
+    /// block, so it inlines.
+    #[inline(always)]
+    fn profile(&mut self, func: u32) {
+        let spent = self.cycles - self.mark_cycles;
+        self.profiler.charge(func, spent);
+        self.mark_cycles = self.cycles;
     }
 
     #[cold]
