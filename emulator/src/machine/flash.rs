@@ -176,9 +176,9 @@ pub struct FlashTiming {
     /// cache the target lacks is never on.
     icache_on: bool,
     dcache_on: bool,
-    /// Lines missed on fetches after a taken branch.
+    /// Lines missed on fetches after a taken branch (counted for a trace).
     pub misses_jumped: u64,
-    /// Lines missed on sequential fetches.
+    /// Lines missed on sequential fetches (counted for a trace).
     pub misses_sequential: u64,
     /// Data words missed.
     pub data_misses: u64,
@@ -252,9 +252,10 @@ impl FlashTiming {
     /// most recently used, so the fetch hits in full and is not looked up
     /// (the steady state of a loop). Without a cache, that and a block in
     /// the line looked up last inline; the lookups do not. `seen` is called
-    /// only with a cache on.
+    /// only with a cache on. Misses without a cache are counted only when
+    /// `COUNT` asks: only a trace reads the counts.
     #[inline(always)]
-    pub fn fetch_stall<'s>(
+    pub fn fetch_stall<'s, const COUNT: bool>(
         &mut self,
         addr: u32,
         lines: u32,
@@ -274,8 +275,10 @@ impl FlashTiming {
             _ => {
                 // No cache: every line misses, the first one as a jump's if jumped.
                 let after_jump = u32::from(jumped);
-                self.misses_jumped += u64::from(after_jump);
-                self.misses_sequential += u64::from(lines - after_jump);
+                if COUNT {
+                    self.misses_jumped += u64::from(after_jump);
+                    self.misses_sequential += u64::from(lines - after_jump);
+                }
                 after_jump * self.ws + (lines - after_jump) * self.sequential_stall
             }
         }
@@ -529,23 +532,41 @@ mod tests {
         let (mut body, mut other) = (u64::MAX, u64::MAX);
         // A 64-byte body over two 32-byte lines: both miss, then hit.
         assert_eq!(timing.lines(0x0800_0000, 64), 2);
-        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 4);
+        assert_eq!(
+            timing.fetch_stall::<true>(0x0800_0000, 2, true, || &mut body),
+            4
+        );
         assert_eq!(body, u64::MAX);
-        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 0);
+        assert_eq!(
+            timing.fetch_stall::<true>(0x0800_0000, 2, true, || &mut body),
+            0
+        );
         assert_ne!(body, u64::MAX);
         let clock = timing.icache.as_ref().unwrap().clock;
-        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 0);
+        assert_eq!(
+            timing.fetch_stall::<true>(0x0800_0000, 2, true, || &mut body),
+            0
+        );
         assert_eq!(timing.icache.as_ref().unwrap().clock, clock);
         // Lines 16 KiB on share the body's sets: two of them evict its first line
         // from the 2-way cache.
         for _ in 0..2 {
-            timing.fetch_stall(0x0800_4000, 1, true, || &mut other);
-            timing.fetch_stall(0x0800_8000, 1, true, || &mut other);
+            timing.fetch_stall::<true>(0x0800_4000, 1, true, || &mut other);
+            timing.fetch_stall::<true>(0x0800_8000, 1, true, || &mut other);
         }
-        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 2);
-        assert_eq!(timing.fetch_stall(0x0800_0000, 2, true, || &mut body), 0);
+        assert_eq!(
+            timing.fetch_stall::<true>(0x0800_0000, 2, true, || &mut body),
+            2
+        );
+        assert_eq!(
+            timing.fetch_stall::<true>(0x0800_0000, 2, true, || &mut body),
+            0
+        );
         timing.invalidate_icache();
-        assert_eq!(timing.fetch_stall(0x0800_0000, 2, false, || &mut body), 4);
+        assert_eq!(
+            timing.fetch_stall::<true>(0x0800_0000, 2, false, || &mut body),
+            4
+        );
     }
 
     #[test]

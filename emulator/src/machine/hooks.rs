@@ -220,9 +220,9 @@ fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
         return Entry::Full;
     }
     let (func, fallthrough) = (prev.func, block.fallthrough);
-    let jumped = charge_exit::<PREDICTS>(e, addr, id);
+    let jumped = charge_exit::<PREDICTS, true>(e, addr, id);
     if FLASH && e.timing.ws > 0 {
-        charge_flash(e, regs, addr, id, jumped);
+        charge_flash::<false>(e, regs, addr, id, jumped);
     }
     // A traced run never leaves a block the quick way.
     e.profile(func);
@@ -239,13 +239,20 @@ fn nothing_due(e: &Engine, regs: Registers<'_>, block: &HotBlock) -> bool {
 /// Charges the block ending, `e.cur`, in full, with its exit into block
 /// `id` at `addr`: the taken or fall-through cycles, and a mispredicted
 /// branch's. Returns whether the exit jumped. `PREDICTS` is false only
-/// where there is neither a predictor nor a trace to keep.
+/// where there is neither a predictor nor a trace to keep. `QUICK` says the
+/// ending block is a real one, never block 0 (the start, or an exception's
+/// entry or return), where no branch refills the pipeline.
 #[inline(always)]
-fn charge_exit<const PREDICTS: bool>(e: &mut Engine, addr: u32, id: u32) -> bool {
+fn charge_exit<const PREDICTS: bool, const QUICK: bool>(
+    e: &mut Engine,
+    addr: u32,
+    id: u32,
+) -> bool {
     let prev = e.blocks.hot(e.cur);
     let jumped = addr != e.expect;
+    let refills = QUICK || e.cur != 0;
     let mut exit = if jumped {
-        u64::from(prev.taken) + u64::from(e.blocks.hot(id).refill) * u64::from(e.cur != 0)
+        u64::from(prev.taken) + u64::from(e.blocks.hot(id).refill) * u64::from(refills)
     } else {
         u64::from(prev.not_taken)
     };
@@ -283,9 +290,16 @@ fn become_current(e: &mut Engine, id: u32, fallthrough: u32) -> bool {
 /// read once per block, not per load). Runs at every block on a target with
 /// wait states, so what most blocks need (a fetch without a cache, or one
 /// from the line fetched last; registers outside flash's regions) stays
-/// inline and the rest is out of line.
+/// inline and the rest is out of line. `TRACED` counts fetch misses for
+/// the trace.
 #[inline(always)]
-fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped: bool) {
+fn charge_flash<const TRACED: bool>(
+    e: &mut Engine,
+    regs: Registers<'_>,
+    addr: u32,
+    id: u32,
+    jumped: bool,
+) {
     let block = e.blocks.hot(id);
     let (flags, lines, mut pointers) = (block.flags, block.fetch_lines, block.pointer_regs);
     let mut stall = 0;
@@ -293,7 +307,7 @@ fn charge_flash(e: &mut Engine, regs: Registers<'_>, addr: u32, id: u32, jumped:
         let blocks = &mut e.blocks;
         stall += e
             .timing
-            .fetch_stall(addr, u32::from(lines), jumped, || blocks.fetch_seen(id));
+            .fetch_stall::<TRACED>(addr, u32::from(lines), jumped, || blocks.fetch_seen(id));
     }
     let mut near_flash = 0u16;
     while pointers != 0 {
@@ -362,10 +376,12 @@ fn enter(
         .filter(|&sp| sp >= e.lowest_sp || !on_process_stack(e, regs));
     let call_ret = prev.has(HotBlock::CALLS).then_some(prev.fallthrough);
     e.settle_stall_in_block();
-    let jumped = charge_exit::<true>(e, addr, id);
+    let jumped = charge_exit::<true, false>(e, addr, id);
     // A trace records cache misses even where they cost nothing here.
-    if e.timing.ws > 0 || e.counts.is_some() {
-        charge_flash(e, regs, addr, id, jumped);
+    if e.counts.is_some() {
+        charge_flash::<true>(e, regs, addr, id, jumped);
+    } else if e.timing.ws > 0 {
+        charge_flash::<false>(e, regs, addr, id, jumped);
     }
     e.attribute(prev.func);
     let entry_sp = || regs.core(SP);
