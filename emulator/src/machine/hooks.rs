@@ -194,10 +194,10 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
 /// [`enter`] for the common block: one with `QUICK_ENTRY` (or, `LOOKED`,
 /// with `QUICK_AFTER_LOOKS` and nothing due), after one with `QUICK_EXIT`
 /// (so no trace to keep and no SP to check), no FP stacking stall pending,
-/// and the call stack unchanged. `Full`, having changed
-/// nothing, otherwise. Without `PREDICTS` (a core without a predictor), also
-/// only after a block whose branch no predictor needs to see; `FLASH` is
-/// false only where the flash has no wait states.
+/// and the call stack unchanged. `Full`, having changed nothing, otherwise.
+/// `PREDICTS` is false only for a core without a predictor, whose blocks
+/// have no misprediction to charge; `FLASH` is false only where the flash
+/// has no wait states.
 #[inline(always)]
 fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
     e: &mut Engine,
@@ -210,7 +210,7 @@ fn enter_quick<const LOOKED: bool, const PREDICTS: bool, const FLASH: bool>(
         block.has(HotBlock::QUICK_ENTRY)
             || block.has(HotBlock::QUICK_AFTER_LOOKS) && nothing_due(e, regs, block)
     } else {
-        block.has(HotBlock::QUICK_ENTRY) && (PREDICTS || prev.mispredict == 0)
+        block.has(HotBlock::QUICK_ENTRY)
     };
     let quick = entry
         && prev.has(HotBlock::QUICK_EXIT)
