@@ -284,8 +284,8 @@ impl FlashTiming {
         }
     }
 
-    /// [`Self::fetch_stall`] through the instruction cache, for lines
-    /// `first..=last`.
+    /// [`Self::fetch_stall`] through the instruction cache, for the `lines`
+    /// lines from the one holding `addr`.
     #[inline(never)]
     fn cached_fetch_stall(&mut self, addr: u32, lines: u32, jumped: bool, seen: &mut u64) -> u32 {
         let Some(cache) = &mut self.icache else {
