@@ -46,9 +46,6 @@ use super::Engine;
 pub(super) struct HotPath {
     /// A handle to the engine whose user data is the machine's [`Engine`].
     uc: Unicorn<'static, Engine>,
-    /// Whether the engine hands the hook each block's id, given by
-    /// [`block_record`] when it translated the block, in place of its size.
-    ids: bool,
     /// The CPU's 16 core registers, null on an engine that does not say
     /// where they are.
     core_registers: *const u32,
@@ -60,20 +57,37 @@ impl HotPath {
     pub(super) fn install(uc: &Unicorn<'static, Engine>) -> Result<Box<HotPath>, uc_error> {
         let mut path = Box::new(HotPath {
             uc: uc.clone(),
-            ids: false,
             core_registers: cpu_state(uc).cast(),
         });
         let user_data: *mut HotPath = &mut *path;
+        let control =
+            ControlType(CTL_TB_BLOCK_RECORD | CTL_TWO_ARGUMENTS | ControlType::IO_WRITE.0);
+        // SAFETY: the handle is live; the control takes a callback of the
+        // signature `block_record` has and its user data, the boxed HotPath
+        // kept as long as the engine runs; an engine without the control
+        // returns UC_ERR_ARG and keeps neither.
+        let err = unsafe {
+            uc_ctl(
+                uc.get_handle(),
+                control,
+                block_record as *mut c_void,
+                user_data.cast::<c_void>(),
+            )
+        };
+        // An engine that hands the hook each block's id, given by
+        // `block_record` when it translated the block, in place of its size.
+        let ids = err == uc_error::OK;
         let e = uc.get_data();
         let (predicts, flash) = (
             e.model.core().is_m7(),
             e.flash_ranges.bases().next().is_some(),
         );
-        let callback = match (predicts, flash) {
-            (false, false) => block_hook::<false, false> as *mut c_void,
-            (false, true) => block_hook::<false, true> as *mut c_void,
-            (true, false) => block_hook::<true, false> as *mut c_void,
-            (true, true) => block_hook::<true, true> as *mut c_void,
+        let callback = match (ids, predicts, flash) {
+            (false, _, _) => block_hook_looking_up as *mut c_void,
+            (true, false, false) => block_hook::<false, false> as *mut c_void,
+            (true, false, true) => block_hook::<false, true> as *mut c_void,
+            (true, true, false) => block_hook::<true, false> as *mut c_void,
+            (true, true, true) => block_hook::<true, true> as *mut c_void,
         };
         let mut hook: uc_hook = 0;
         // SAFETY: the handle is live (it is `uc`'s); `block_hook` has the
@@ -94,47 +108,22 @@ impl HotPath {
         if err != uc_error::OK {
             return Err(err);
         }
-        let control =
-            ControlType(CTL_TB_BLOCK_RECORD | CTL_TWO_ARGUMENTS | ControlType::IO_WRITE.0);
-        // SAFETY: the handle is live; the control takes a callback of the
-        // signature `block_record` has and its user data, the boxed HotPath
-        // kept as long as the engine runs; an engine without the control
-        // returns UC_ERR_ARG and keeps neither.
-        let err = unsafe {
-            uc_ctl(
-                uc.get_handle(),
-                control,
-                block_record as *mut c_void,
-                user_data.cast::<c_void>(),
-            )
-        };
-        path.ids = err == uc_error::OK;
         Ok(path)
     }
 }
 
-/// unicorn's block hook: the commonest case inline, everything else in
+/// unicorn's block hook on an engine that hands it each block's id in
+/// place of its size: the commonest case inline, everything else in
 /// [`hooks::enter_rest`], so that the hook's own frame stays small. One
 /// copy per kind of target (see [`hooks::enter_lean`]).
 extern "C" fn block_hook<const PREDICTS: bool, const FLASH: bool>(
     handle: *mut uc_engine,
     addr: u64,
-    size: u32,
+    id: u32,
     user_data: *mut c_void,
 ) {
-    // SAFETY: `user_data` is the boxed HotPath given at installation, alive
-    // and referenced nowhere else while the hook runs (module invariants).
-    let path = unsafe { &mut *user_data.cast::<HotPath>() };
-    let regs = Registers {
-        handle,
-        core: path.core_registers,
-        _hook: PhantomData,
-    };
-    let addr = addr as u32;
-    if !path.ids {
-        return enter_looked_up(path, regs, addr, size);
-    }
-    let (uc, id) = (&mut path.uc, size);
+    let (path, regs) = hook_call(handle, user_data);
+    let (uc, addr) = (&mut path.uc, addr as u32);
     match hooks::enter_lean::<PREDICTS, FLASH>(uc.get_data_mut(), regs, addr, id) {
         Entry::Done => {}
         Entry::After => hooks::after_entry(uc, addr, id),
@@ -144,10 +133,33 @@ extern "C" fn block_hook<const PREDICTS: bool, const FLASH: bool>(
 
 /// The block hook on an engine that does not hand it block ids: the block
 /// looked up by address.
-#[inline(never)]
-fn enter_looked_up(path: &mut HotPath, regs: Registers<'_>, addr: u32, size: u32) {
+extern "C" fn block_hook_looking_up(
+    handle: *mut uc_engine,
+    addr: u64,
+    size: u32,
+    user_data: *mut c_void,
+) {
+    let (path, regs) = hook_call(handle, user_data);
+    let addr = addr as u32;
     let id = hooks::block_id(&mut path.uc, addr, size);
     hooks::enter_rest(&mut path.uc, regs, addr, id);
+}
+
+/// What a block hook call reaches: its HotPath and the registers.
+#[inline(always)]
+fn hook_call<'hook>(
+    handle: *mut uc_engine,
+    user_data: *mut c_void,
+) -> (&'hook mut HotPath, Registers<'hook>) {
+    // SAFETY: `user_data` is the boxed HotPath given at installation, alive
+    // and referenced nowhere else while the hook runs (module invariants).
+    let path = unsafe { &mut *user_data.cast::<HotPath>() };
+    let regs = Registers {
+        handle,
+        core: path.core_registers,
+        _hook: PhantomData,
+    };
+    (path, regs)
 }
 
 /// The engine's callback for a block it translates: the block's id, found
