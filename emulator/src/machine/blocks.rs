@@ -47,8 +47,6 @@ pub struct BlockInfo {
     pub changes_masks: bool,
     /// The first instruction the core cannot execute.
     pub unsupported: Option<Unsupported>,
-    /// Whether the block is fetched from flash (wait states, caches).
-    pub in_flash: bool,
     /// The flash lines its fetch reads, 0 outside flash: a property of its
     /// address, size and the flash's line width, counted once.
     pub fetch_lines: u32,
@@ -144,6 +142,11 @@ pub struct PointerLoads {
 }
 
 impl BlockInfo {
+    /// Whether the block is fetched from flash (wait states, caches).
+    pub fn in_flash(&self) -> bool {
+        self.fetch_lines != 0
+    }
+
     /// Decodes and prices the block `[addr, addr + bytes.len())`, fetched
     /// in `fetch_lines` flash lines (0 outside flash).
     pub fn analyze(
@@ -195,7 +198,6 @@ impl BlockInfo {
             sends_event: insns.iter().any(|i| i.mnemonic.starts_with("sev")),
             changes_masks: insns.iter().any(changes_masks),
             unsupported: model.unsupported(&insns),
-            in_flash,
             fetch_lines,
             insn_addrs: insns.iter().map(|i| i.addr).collect(),
             accesses: accesses(&insns),
@@ -421,7 +423,7 @@ impl HotBlock {
 
     fn priced(info: &BlockInfo) -> HotBlock {
         let flag = |on: bool, bit: u16| if on { bit } else { 0 };
-        let energy = if info.in_flash {
+        let energy = if info.in_flash() {
             info.cost.energy
         } else {
             info.cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
@@ -542,7 +544,6 @@ impl BlockTable {
         let empty = BlockInfo {
             fallthrough: u32::MAX,
             func: NO_FUNCTION,
-            in_flash: true,
             ..BlockInfo::default()
         };
         BlockTable {

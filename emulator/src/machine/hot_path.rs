@@ -90,8 +90,8 @@ impl HotPath {
             (true, true, true) => block_hook::<true, true> as *mut c_void,
         };
         let mut hook: uc_hook = 0;
-        // SAFETY: the handle is live (it is `uc`'s); `block_hook` has the
-        // signature unicorn calls block hooks with; `user_data` points into
+        // SAFETY: the handle is live (it is `uc`'s); each hook chosen above
+        // has the signature unicorn calls block hooks with; `user_data` points into
         // the box returned, which the caller keeps while `uc` runs. begin 1 >
         // end 0 asks for every address.
         let err = unsafe {
