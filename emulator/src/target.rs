@@ -313,7 +313,8 @@ pub struct EnergyFigures {
 }
 
 impl EnergyFigures {
-    /// Energy of one active cycle at class weight 1, in pJ (V × µA/MHz = pJ).
+    /// Energy of one reference cycle (an average cycle of the program the run
+    /// current was measured on), in pJ (V × µA/MHz = pJ).
     pub fn run_pj_per_cycle(&self) -> f64 {
         self.vdd_v * self.run_ua_per_mhz
     }

@@ -31,7 +31,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::cost::decode::Decoder;
-use crate::cost::{weight, BlockCost, CostModel};
+use crate::cost::{weight, BlockCost, CostModel, EnergySplit};
 use crate::image::{Function, Layout, Symbols};
 use crate::machine::blocks::{BlockInfo, NO_FUNCTION};
 use crate::profile::Profiler;
@@ -938,6 +938,7 @@ impl Trace {
             .check_fits(target, &symbols)
             .map_err(|e| unpriceable(format!("the image does not fit: {e}")))?;
         let model = CostModel::new(core);
+        let split = EnergySplit::of(core);
         let blocks = self
             .price_blocks(target, model, &symbols)
             .map_err(unpriceable)?;
@@ -965,7 +966,7 @@ impl Trace {
                     weighted: r
                         .executions
                         .checked_mul(b.energy)?
-                        .checked_add(exits.checked_mul(weight::ALU)?)?,
+                        .checked_add(exits.checked_mul(split.cycle)?)?,
                     instructions: r.executions.checked_mul(u64::from(b.cost.instructions))?,
                     stalls: 0,
                 })
@@ -992,7 +993,7 @@ impl Trace {
                 let cycles = r.times.checked_mul(u64::from(before))?;
                 Some(Tally {
                     cycles,
-                    weighted: cycles.checked_mul(weight::ALU)?,
+                    weighted: cycles.checked_mul(weight::REFERENCE)?,
                     instructions: r.times.checked_mul(u64::from(r.instructions))?,
                     stalls: 0,
                 })
@@ -1007,7 +1008,7 @@ impl Trace {
                 let cycles = r.times.checked_mul(refill)?;
                 Some(Tally {
                     cycles,
-                    weighted: cycles.checked_mul(weight::ALU)?,
+                    weighted: cycles.checked_mul(split.cycle)?,
                     ..Tally::default()
                 })
             };
@@ -1035,11 +1036,6 @@ impl Trace {
                             .checked_mul(u64::from(timing.sequential_stall()))?,
                     )?
                     .checked_add(d.data_misses.checked_mul(ws)?)?;
-                // A divide issues in one ordinary cycle; the divider iterates for the rest.
-                let divide_weight = d
-                    .divides
-                    .checked_mul(weight::ALU)?
-                    .checked_add((divides - d.divides).checked_mul(weight::STALL)?)?;
                 Some(Tally {
                     cycles: stalls
                         .checked_add(divides)?
@@ -1047,9 +1043,9 @@ impl Trace {
                         .checked_add(program)?,
                     weighted: stalls
                         .checked_add(program)?
-                        .checked_mul(weight::STALL)?
-                        .checked_add(divide_weight)?
-                        .checked_add(d.exception_cycles.checked_mul(weight::MEMORY)?)?,
+                        .checked_add(divides)?
+                        .checked_mul(split.cycle)?
+                        .checked_add(d.exception_cycles.checked_mul(weight::REFERENCE)?)?,
                     instructions: 0,
                     stalls,
                 })

@@ -14,7 +14,7 @@ use super::hot_path::Registers;
 use super::nvic::{self, exception, Masks, Nvic};
 use super::semihosting::{Clock, Outcome};
 use super::{core_register, Engine, Failure, Stop, UcMemory, CLOCK_CHECK_BLOCKS, PPB_BASE};
-use crate::cost::{divide_cycles, weight, Prediction};
+use crate::cost::{divide_cycles, Prediction};
 use crate::marks::{printable_name, Marker, MAX_NAME_BYTES};
 use crate::target::Core;
 use crate::trace::{Closed, Exit};
@@ -267,7 +267,7 @@ fn charge_exit<const PREDICTS: bool, const QUICK: bool>(
         exit += u64::from(mispredict);
     }
     e.cycles += u64::from(cycles) + exit;
-    e.weighted += u64::from(energy) + exit * weight::ALU;
+    e.weighted += u64::from(energy) + exit * e.split.cycle;
     e.instructions += u64::from(instructions);
     jumped
 }
@@ -321,7 +321,7 @@ fn charge_flash<const TRACED: bool>(
     let stall = u64::from(stall);
     e.flash_stall += stall;
     e.cycles += stall;
-    e.weighted += stall * weight::STALL;
+    e.weighted += stall * e.split.cycle;
 }
 
 /// The wait states of block `id`'s data reads from flash: from its literal
@@ -703,7 +703,7 @@ fn on_process_stack(e: &Engine, regs: Registers<'_>) -> bool {
 /// the code in r0. In thread mode with a timer running and interrupts
 /// unmasked the core spins until the next event, which may interrupt it (all
 /// work in interrupts is a common design): the time jumps there, charged as
-/// busy cycles. Inside a handler (an unexpected interrupt's default handler)
+/// the loop draws, one branch every two cycles (B = 1 + P). Inside a handler (an unexpected interrupt's default handler)
 /// or with PRIMASK/FAULTMASK set, or with nothing to interrupt it, it hangs.
 fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
     let code = uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32 as i32;
@@ -727,7 +727,7 @@ fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
     };
     let spun = wake.saturating_sub(e.now()).max(1);
     e.cycles += spun;
-    e.weighted += spun * weight::ALU;
+    e.weighted += spun * e.split.cycle + spun / 2 * e.split.insn;
     e.request_exception_check();
     poll_events(uc);
     if uc.get_data().stop.is_some() {
@@ -1013,10 +1013,9 @@ pub(super) fn on_divide(uc: &mut Unicorn<'_, Engine>, addr: u64, _size: u32) {
             u64::from(divide_cycles(Core::CortexM7, site.signed, n, d)),
         );
     }
-    // One issue cycle is ordinary work; the rest is the divider iterating.
-    e.cycles += 1;
-    e.weighted += weight::ALU;
-    e.charge_stall(cycles - 1);
+    // The instruction's activity is in its block's energy; its cycles are the
+    // divider iterating.
+    e.charge_stall(cycles);
 }
 
 /// Runs `f` on the bus with a context at cycle `now`, then applies what the

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use unicorn_engine::{Arch, ArmCpuModel, HookType, MemType, Mode, Prot, RegisterARM, Unicorn};
 
 use crate::cost::decode::{Class, Decoder, Operand};
-use crate::cost::{weight, CostModel, Unsupported};
+use crate::cost::{weight, CostModel, EnergySplit, Unsupported};
 use crate::image::{Image, Symbols};
 use crate::marks::{Markers, Marks};
 use crate::profile::Profiler;
@@ -287,6 +287,8 @@ struct Engine {
     sleep_us: f64,
     deep_sleep_us: f64,
     weighted: u64,
+    /// How the core's energy splits between cycles and instructions.
+    split: EnergySplit,
     instructions: u64,
     cur: u32,
     expect: u32,
@@ -534,7 +536,7 @@ impl Engine {
 
     fn charge_stall(&mut self, cycles: u64) {
         self.cycles += cycles;
-        self.weighted += cycles * weight::STALL;
+        self.weighted += cycles * self.split.cycle;
     }
 
     /// Charges the current block as executed in full and attributes its cost.
@@ -562,7 +564,7 @@ impl Engine {
         self.cycles += u64::from(block.cycles_before(pc)) + self.stall_before(pc);
         self.stall_in_block = None;
         self.instructions += done as u64;
-        self.weighted += u64::from(block.cycles_before(pc)) * weight::ALU;
+        self.weighted += u64::from(block.cycles_before(pc)) * weight::REFERENCE;
         if let Some(recorder) = &mut self.counts {
             recorder.close_part(&self.profiler, self.cur, done as u32);
         }
@@ -613,7 +615,7 @@ impl Engine {
     fn charge_exception(&mut self, cycles: u64) {
         self.cycles += cycles;
         self.exception_cycles += cycles;
-        self.weighted += cycles * weight::MEMORY;
+        self.weighted += cycles * weight::REFERENCE;
     }
 
     /// Makes the block hook look for a due exception at the next block: a
@@ -808,6 +810,7 @@ impl Machine {
         let engine = Engine {
             cycles: 0,
             weighted: 0,
+            split: EnergySplit::of(core),
             instructions: 0,
             cur: 0,
             expect: image.reset & !1,
