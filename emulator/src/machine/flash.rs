@@ -37,17 +37,24 @@ impl FlashRanges {
         FlashRanges { ranges, regions }
     }
 
-    /// 1 when `addr` lies in a 256 MiB region flash touches, else 0: the
-    /// one test that rules most addresses out of [`Self::find`].
+    /// The 256 MiB region holding `addr`, as a bit to gather several
+    /// addresses' regions in one mask for [`Self::touches`].
     #[inline(always)]
-    pub fn near(&self, addr: u32) -> u16 {
-        self.regions >> (addr >> 28) & 1
+    pub fn region_bit(addr: u32) -> u16 {
+        1 << (addr >> 28)
+    }
+
+    /// Whether any of the regions gathered in `regions` is one flash
+    /// touches: the one test that rules most addresses out of [`Self::find`].
+    #[inline(always)]
+    pub fn touches(&self, regions: u16) -> bool {
+        self.regions & regions != 0
     }
 
     /// The range holding `addr`.
     #[inline]
     pub fn find(&self, addr: u32) -> Option<(u32, u32)> {
-        if self.near(addr) == 0 {
+        if !self.touches(Self::region_bit(addr)) {
             return None;
         }
         (self.ranges.iter().copied()).find(|&(base, end)| addr >= base && addr < end)
@@ -439,8 +446,8 @@ mod tests {
         }
         assert_eq!(flash.bases().collect::<Vec<_>>(), [0x0800_0000, 0]);
         // `near` only rules out: 0x0810_0000 shares a region with flash.
-        assert_eq!(flash.near(0x0810_0000), 1);
-        assert_eq!(flash.near(0x2000_0000), 0);
+        assert!(flash.touches(FlashRanges::region_bit(0x0810_0000)));
+        assert!(!flash.touches(FlashRanges::region_bit(0x2000_0000)));
         let high = FlashRanges::new(vec![(0xf000_0000, 0xffff_ffff)]);
         assert_eq!(high.find(0xffff_fff0), Some((0xf000_0000, 0xffff_ffff)));
     }

@@ -9,7 +9,7 @@ use super::blocks::{self, AlignmentCheck, BlockInfo, HotBlock};
 use super::bus::{Bus, BusContext};
 use super::clock::{self, FlashSettings};
 use super::exceptions::{Exceptions, FaultCause, FP_STACKING_CYCLES};
-use super::flash::{ControllerAction, FlashTiming};
+use super::flash::{ControllerAction, FlashRanges, FlashTiming};
 use super::hot_path::Registers;
 use super::nvic::{self, exception, Masks, Nvic};
 use super::semihosting::{Clock, Outcome};
@@ -309,14 +309,13 @@ fn charge_flash<const TRACED: bool>(
             .timing
             .fetch_stall::<TRACED>(addr, u32::from(lines), jumped, || blocks.fetch_seen(id));
     }
-    let mut near_flash = 0u16;
+    let mut regions = 0u16;
     while pointers != 0 {
-        let reg = pointers.trailing_zeros() as u16;
-        near_flash |= e.flash_ranges.near(regs.core(reg)) << reg;
+        regions |= FlashRanges::region_bit(regs.core(pointers.trailing_zeros() as u16));
         pointers &= pointers - 1;
     }
-    if flags & HotBlock::FLASH_LITERALS != 0 || near_flash != 0 {
-        stall += data_reads_stall(e, regs, id, near_flash);
+    if flags & HotBlock::FLASH_LITERALS != 0 || e.flash_ranges.touches(regions) {
+        stall += data_reads_stall(e, regs, id);
     }
     let stall = u64::from(stall);
     e.flash_stall += stall;
@@ -325,20 +324,19 @@ fn charge_flash<const TRACED: bool>(
 }
 
 /// The wait states of block `id`'s data reads from flash: from its literal
-/// pool, and through those of the registers in `near_flash` (in a region
-/// flash touches) that point into it. Without a data cache the reads are
+/// pool, and through those of its pointer registers that point into it. Without a data cache the reads are
 /// counted from the block's [`blocks::FlashWords`]; with one, its record is
 /// read.
 #[inline(never)]
-fn data_reads_stall(e: &mut Engine, regs: Registers<'_>, id: u32, near_flash: u16) -> u32 {
+fn data_reads_stall(e: &mut Engine, regs: Registers<'_>, id: u32) -> u32 {
     let mut into_flash = 0u16;
-    let mut near = near_flash;
-    while near != 0 {
-        let reg = near.trailing_zeros() as u16;
+    let mut pointers = e.blocks.hot(id).pointer_regs;
+    while pointers != 0 {
+        let reg = pointers.trailing_zeros() as u16;
         if e.flash_ranges.find(regs.core(reg)).is_some() {
             into_flash |= 1 << reg;
         }
-        near &= near - 1;
+        pointers &= pointers - 1;
     }
     if e.timing.data_cached() {
         return data_stall(e.blocks.get(id), &mut e.timing, into_flash, regs);
