@@ -1,7 +1,8 @@
 # The two entry points; each installs what it is missing first.
 #   make suite   run the default benchmark suite on the default targets
 #   make test    build and pass every test, check that firmware rebuilds byte for byte, and
-#                that cycle accuracy against silicon (../shared/calibration) did not get worse
+#                that cycle accuracy against silicon (../shared/calibration) and energy
+#                accuracy against MLPerf Tiny measurements (docs/accuracy.md) did not get worse
 # Both build unicorn with mcubench's patch first (engine/README.md); ENGINE=stock uses the
 # unicorn-engine-sys crate's own build instead: the same figures, slower.
 
@@ -17,6 +18,7 @@ suite:
 test:
 	scripts/setup test
 	$(with_engine) MCUBENCH_REQUIRE_CROSS=1 cargo test --workspace --release && \
+	scripts/accuracy-energy --check && \
 	if [ -d ../shared/calibration ]; then scripts/accuracy --check; fi
 	$(MAKE) -C workloads check-reproducible
 	$(MAKE) -C emulator/tests/fixtures check-reproducible

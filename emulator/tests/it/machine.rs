@@ -211,6 +211,14 @@ fn flash_wait_states_cost_cycles_only_above_zero_wait_clocks() {
     assert!(fast.flash_stall_cycles > 0);
     assert_eq!(fast.cycles - fast.flash_stall_cycles, slow.cycles);
     assert_eq!(fast.instructions, slow.instructions);
+    // A wait state draws the Cortex-M4's cycle share, 0.56 of a CoreMark cycle
+    // (Vdd × µA/MHz = 3.3 V × 238 µA/MHz = 785.4 pJ), and no instruction's.
+    let stall_pj = (fast.energy_uj - slow.energy_uj) * 1e6;
+    let expected_pj = fast.flash_stall_cycles as f64 * 0.560 * 785.4;
+    assert!(
+        (stall_pj / expected_pj - 1.0).abs() < 1e-9,
+        "{stall_pj} pJ against {expected_pj}"
+    );
 }
 
 #[test]
