@@ -445,7 +445,7 @@ mod tests {
             assert_eq!(flash.find(outside), None, "{outside:#x}");
         }
         assert_eq!(flash.bases().collect::<Vec<_>>(), [0x0800_0000, 0]);
-        // `near` only rules out: 0x0810_0000 shares a region with flash.
+        // `touches` only rules out: 0x0810_0000 shares a region with flash.
         assert!(flash.touches(FlashRanges::region_bit(0x0810_0000)));
         assert!(!flash.touches(FlashRanges::region_bit(0x2000_0000)));
         let high = FlashRanges::new(vec![(0xf000_0000, 0xffff_ffff)]);

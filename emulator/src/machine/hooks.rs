@@ -324,9 +324,9 @@ fn charge_flash<const TRACED: bool>(
 }
 
 /// The wait states of block `id`'s data reads from flash: from its literal
-/// pool, and through those of its pointer registers that point into it. Without a data cache the reads are
-/// counted from the block's [`blocks::FlashWords`]; with one, its record is
-/// read.
+/// pool, and through those of its pointer registers that point into it.
+/// Without a data cache the reads are counted from the block's
+/// [`blocks::FlashWords`]; with one, its record is read.
 #[inline(never)]
 fn data_reads_stall(e: &mut Engine, regs: Registers<'_>, id: u32) -> u32 {
     let mut into_flash = 0u16;
@@ -701,8 +701,9 @@ fn on_process_stack(e: &Engine, regs: Registers<'_>) -> bool {
 /// the code in r0. In thread mode with a timer running and interrupts
 /// unmasked the core spins until the next event, which may interrupt it (all
 /// work in interrupts is a common design): the time jumps there, charged as
-/// the loop draws, one branch every two cycles (B = 1 + P). Inside a handler (an unexpected interrupt's default handler)
-/// or with PRIMASK/FAULTMASK set, or with nothing to interrupt it, it hangs.
+/// the loop draws, one branch every two cycles (B = 1 + P). Inside a handler
+/// (an unexpected interrupt's default handler) or with PRIMASK/FAULTMASK set,
+/// or with nothing to interrupt it, it hangs.
 fn dead_loop(uc: &mut Unicorn<'_, Engine>, addr: u32) {
     let code = uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32 as i32;
     let masks = masks(uc);
