@@ -154,9 +154,19 @@ pub struct MemoryRegion {
     /// Other addresses at which the same contents are visible (boot remap).
     #[serde(default)]
     pub aliases: Vec<u32>,
+    /// Run current with code fetched from this region, as a fraction of
+    /// `energy.run_ua_per_mhz` (a figure for code in flash); 1 when absent.
+    #[serde(default)]
+    pub code_current: Option<f64>,
 }
 
 impl MemoryRegion {
+    /// [`Self::code_current`] in thousandths, the unit block energies use.
+    pub fn code_current_permille(&self) -> u64 {
+        self.code_current
+            .map_or(1000, |c| (c * 1000.0).round() as u64)
+    }
+
     /// One past the last address, as u64 so a region ending at 4 GiB is expressible.
     pub fn end(&self) -> u64 {
         u64::from(self.base) + u64::from(self.size)
@@ -696,6 +706,10 @@ const MAX_CLOCK_MHZ: f64 = 2000.0;
 const MAX_REGIONS: usize = 64;
 const MAX_ALIASES: usize = 8;
 const MAX_MAPPED_BYTES: u64 = 1 << 30;
+/// Bounds on a region's code current against flash's: datasheets give 0.68
+/// (STM32H743 ITCM) to 1.01; outside this band a figure is a typing error.
+const MIN_CODE_CURRENT: f64 = 0.25;
+const MAX_CODE_CURRENT: f64 = 2.0;
 /// Bounds on flash timing and cache models.
 const MAX_WAIT_STATES: usize = 32;
 const MAX_LINE_BYTES: u32 = 256;
@@ -864,6 +878,19 @@ impl Target {
                     "region-4k-aligned",
                     format!(
                         "region `{}` must start and end on 4 KiB boundaries",
+                        region.name
+                    ),
+                );
+            }
+            if region
+                .code_current
+                .is_some_and(|c| !(MIN_CODE_CURRENT..=MAX_CODE_CURRENT).contains(&c))
+            {
+                return fail(
+                    "code-current-physical",
+                    format!(
+                        "region `{}`: code_current must be in \
+                         {MIN_CODE_CURRENT}..={MAX_CODE_CURRENT}",
                         region.name
                     ),
                 );

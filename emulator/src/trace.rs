@@ -35,7 +35,7 @@ use crate::cost::{weight, BlockCost, CostModel, EnergySplit};
 use crate::image::{Function, Layout, Symbols};
 use crate::machine::blocks::{BlockInfo, NO_FUNCTION};
 use crate::profile::Profiler;
-use crate::target::{Core, MemoryKind, Target};
+use crate::target::{Core, Target};
 use mcubench_reports::results::Region;
 
 /// The trace format this build writes and reads. Format 1 (no version
@@ -897,11 +897,7 @@ impl Trace {
                     ));
                 }
                 let cost = model.price(&insns);
-                let energy = if region.kind == MemoryKind::Flash {
-                    cost.energy
-                } else {
-                    cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
-                };
+                let energy = cost.energy * region.code_current_permille() / 1000;
                 Ok(PricedBlock {
                     cost,
                     energy,

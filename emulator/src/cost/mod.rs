@@ -40,9 +40,6 @@ pub mod weight {
     pub const MEMORY: u64 = 1050;
     /// FPU arithmetic; an assumption within the band.
     pub const FPU: u64 = 1100;
-    /// Code fetched from SRAM instead of flash draws 15..22% less (nRF52840: 2.8 vs
-    /// 3.3 mA, reference/energy.md); applied as a factor of 850/1000 to such blocks.
-    pub const SRAM_FETCH_PERMILLE: u64 = 850;
 }
 
 /// How one core's energy splits between cycles and instructions, in

@@ -2,7 +2,7 @@
 //! again by address through flat per-region arrays (no hashing on the hot path).
 
 use crate::cost::decode::{Class, Decoder, Insn, Operand, SP};
-use crate::cost::{weight, BlockCost, CostModel, Prediction, Unsupported};
+use crate::cost::{BlockCost, CostModel, Prediction, Unsupported};
 use crate::image::Symbols;
 use crate::marks::Marker;
 
@@ -65,6 +65,9 @@ pub struct BlockInfo {
     pub marker: Option<Marker>,
     /// Whether the block belongs to `_sbrk`, whose return settles the heap.
     pub in_sbrk: bool,
+    /// Run current with code fetched where the block lies, in thousandths of
+    /// the target's (`MemoryRegion::code_current`).
+    pub code_current_permille: u64,
 }
 
 /// An access the architecture requires aligned whatever CCR.UNALIGN_TRP
@@ -210,6 +213,7 @@ impl BlockInfo {
             aligned: aligned_accesses(&insns, literal),
             marker: None,
             in_sbrk: false,
+            code_current_permille: 1000,
             cost,
         }
     }
@@ -331,7 +335,8 @@ pub struct HotBlock {
     pub func: u32,
     /// Cycles when falling through.
     pub cycles: u32,
-    /// Energy weight, in thousandths of a cycle (code in SRAM already discounted).
+    /// Energy, in thousandths of a reference cycle, at the current of code
+    /// where the block lies.
     pub energy: u32,
     /// Flash lines fetched (see [`BlockInfo::fetch_lines`]).
     pub fetch_lines: u16,
@@ -423,11 +428,7 @@ impl HotBlock {
 
     fn priced(info: &BlockInfo) -> HotBlock {
         let flag = |on: bool, bit: u16| if on { bit } else { 0 };
-        let energy = if info.in_flash() {
-            info.cost.energy
-        } else {
-            info.cost.energy * weight::SRAM_FETCH_PERMILLE / 1000
-        };
+        let energy = info.cost.energy * info.code_current_permille / 1000;
         HotBlock {
             fallthrough: info.fallthrough,
             func: info.func,

@@ -183,6 +183,7 @@ fn price(uc: &mut Unicorn<'_, Engine>, addr: u32, size: u32) -> u32 {
     );
     info.marker = e.markers.at(addr);
     info.in_sbrk = e.heap.is_some_and(|heap| heap.sbrk == info.func);
+    info.code_current_permille = e.code_current_permille(addr);
     let e = uc.get_data_mut();
     let id = e.blocks.insert(info);
     if let Some(recorder) = &mut e.counts {

@@ -307,6 +307,9 @@ struct Engine {
     model: CostModel,
     symbols: Arc<Symbols>,
     flash_ranges: FlashRanges,
+    /// `[base, end)` and code current in thousandths of each region that
+    /// sets one (`MemoryRegion::code_current`), at each of its bases.
+    code_currents: Vec<(u32, u32, u64)>,
     /// Vector table entries read from read-only memory.
     vectors: VectorCache,
     timing: FlashTiming,
@@ -437,6 +440,14 @@ struct ProgramCosts {
 impl Engine {
     fn in_flash(&self, addr: u32) -> bool {
         self.flash_ranges.find(addr).is_some()
+    }
+
+    /// The run current of code at `addr`, in thousandths of the target's.
+    fn code_current_permille(&self, addr: u32) -> u64 {
+        self.code_currents
+            .iter()
+            .find(|&&(base, end, _)| addr >= base && addr < end)
+            .map_or(1000, |&(_, _, permille)| permille)
     }
 
     /// Whether an FP instruction runs with nothing to do first: the FPU on,
@@ -785,6 +796,15 @@ impl Machine {
             .filter(|r| r.kind == MemoryKind::Flash)
             .flat_map(|r| r.bases().map(move |b| (b, b + r.size)))
             .collect();
+        let code_currents = target
+            .memory
+            .iter()
+            .filter(|r| r.code_current.is_some())
+            .flat_map(|r| {
+                r.bases()
+                    .map(move |b| (b, b + r.size, r.code_current_permille()))
+            })
+            .collect();
         let code_ranges: Vec<(u32, u32)> = target
             .memory
             .iter()
@@ -883,6 +903,7 @@ impl Machine {
             counts: options.record_trace.then(|| Recorder::new(&image.symbols)),
             exit_at: image.symbols.addr_of("_exit"),
             flash_ranges: FlashRanges::new(flash_ranges),
+            code_currents,
             vectors: VectorCache::new(
                 target
                     .memory

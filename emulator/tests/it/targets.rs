@@ -121,7 +121,7 @@ fn hostile_target_figures_fail_a_named_check() {
     }
 }
 
-/// Each edit of the L4R5's energy section and the check it must fail, naming the field.
+/// Each edit of the L4R5's energy figures and the check it must fail, naming the field.
 #[test]
 fn unphysical_energy_figures_fail_a_named_check() {
     let text = std::fs::read_to_string(targets_dir().join("stm32l4r5.toml")).unwrap();
@@ -168,6 +168,18 @@ fn unphysical_energy_figures_fail_a_named_check() {
             "stop_wakeup_us = 5e6",
             "wakeup-physical",
             "energy.stop_wakeup_us",
+        ),
+        (
+            "code_current = 0.910",
+            "code_current = nan",
+            "code-current-physical",
+            "region `sram`: code_current",
+        ),
+        (
+            "code_current = 0.910",
+            "code_current = 91.0",
+            "code-current-physical",
+            "region `sram`: code_current",
         ),
     ];
     let dir = tempfile::tempdir().unwrap();
