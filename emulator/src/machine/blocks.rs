@@ -145,11 +145,6 @@ pub struct PointerLoads {
 }
 
 impl BlockInfo {
-    /// Whether the block is fetched from flash (wait states, caches).
-    pub fn in_flash(&self) -> bool {
-        self.fetch_lines != 0
-    }
-
     /// Decodes and prices the block `[addr, addr + bytes.len())`, fetched
     /// in `fetch_lines` flash lines (0 outside flash).
     pub fn analyze(
