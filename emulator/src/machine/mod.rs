@@ -42,7 +42,7 @@ use crate::cost::{weight, CostModel, EnergySplit, Unsupported};
 use crate::image::{Image, Symbols};
 use crate::marks::{Markers, Marks};
 use crate::profile::Profiler;
-use crate::target::{Core, FlashController as ControllerKind, MemoryKind, Target};
+use crate::target::{Core, FlashController as ControllerKind, MemoryKind, MemoryRegion, Target};
 use crate::trace::{Closed, Exit, MachineTotals, Recorder, RunEnd, Trace};
 use blocks::{AlignedAccess, BlockTable};
 use bus::{Bus, RegisterAccess};
@@ -307,9 +307,8 @@ struct Engine {
     model: CostModel,
     symbols: Arc<Symbols>,
     flash_ranges: FlashRanges,
-    /// `[base, end)` and code current in thousandths of each region that
-    /// sets one (`MemoryRegion::code_current`), at each of its bases.
-    code_currents: Vec<(u32, u32, u64)>,
+    /// The memory regions that set a code current (`MemoryRegion::code_current`).
+    code_current_regions: Vec<MemoryRegion>,
     /// Vector table entries read from read-only memory.
     vectors: VectorCache,
     timing: FlashTiming,
@@ -444,10 +443,10 @@ impl Engine {
 
     /// The run current of code at `addr`, in thousandths of the target's.
     fn code_current_permille(&self, addr: u32) -> u64 {
-        self.code_currents
+        self.code_current_regions
             .iter()
-            .find(|&&(base, end, _)| addr >= base && addr < end)
-            .map_or(1000, |&(_, _, permille)| permille)
+            .find(|r| r.contains(u64::from(addr), 1))
+            .map_or(1000, MemoryRegion::code_current_permille)
     }
 
     /// Whether an FP instruction runs with nothing to do first: the FPU on,
@@ -796,14 +795,11 @@ impl Machine {
             .filter(|r| r.kind == MemoryKind::Flash)
             .flat_map(|r| r.bases().map(move |b| (b, b + r.size)))
             .collect();
-        let code_currents = target
+        let code_current_regions = target
             .memory
             .iter()
             .filter(|r| r.code_current.is_some())
-            .flat_map(|r| {
-                r.bases()
-                    .map(move |b| (b, b + r.size, r.code_current_permille()))
-            })
+            .cloned()
             .collect();
         let code_ranges: Vec<(u32, u32)> = target
             .memory
@@ -903,7 +899,7 @@ impl Machine {
             counts: options.record_trace.then(|| Recorder::new(&image.symbols)),
             exit_at: image.symbols.addr_of("_exit"),
             flash_ranges: FlashRanges::new(flash_ranges),
-            code_currents,
+            code_current_regions,
             vectors: VectorCache::new(
                 target
                     .memory
