@@ -302,8 +302,18 @@ pub struct EnergyFigures {
     pub vdd_range_v: [f64; 2],
     /// How the core supply is made.
     pub regulator: Regulator,
-    /// Run-mode current per MHz with code in flash, in µA/MHz.
+    /// Run-mode current per MHz with code in flash at the target's clock, in
+    /// µA/MHz.
     pub run_ua_per_mhz: f64,
+    /// How the run current follows the clock: the datasheet's run-mode
+    /// currents at several clocks, by voltage range. Only their shape is
+    /// used; `run_ua_per_mhz` sets the level. Empty: the current per MHz
+    /// is the same at every clock.
+    #[serde(default)]
+    pub run_curve: Vec<RunPoint>,
+    /// Where `run_curve` comes from; required with a curve.
+    #[serde(default)]
+    pub run_curve_source: Option<String>,
     /// Current in the lowest retention mode, in µA.
     pub sleep_ua: f64,
     /// Current with the core halted in WFI/WFE and the clocks running (Sleep
@@ -322,7 +332,82 @@ pub struct EnergyFigures {
     pub source: String,
 }
 
+/// One datasheet run-mode current: `ma` at `mhz` in voltage range `range`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunPoint {
+    /// The voltage range (VOS scale) as the datasheet names it; points
+    /// without one form a single range.
+    #[serde(default)]
+    pub range: String,
+    /// Core clock in MHz.
+    pub mhz: f64,
+    /// Supply current in mA.
+    pub ma: f64,
+}
+
+/// At most this many points in a run curve.
+const MAX_RUN_POINTS: usize = 64;
+
 impl EnergyFigures {
+    /// The run current at `mhz` by `run_curve`, in mA, or `None` without a
+    /// curve. The clock runs in the lowest voltage range that reaches it (the
+    /// range whose fastest point is the slowest at or above `mhz`), or in the
+    /// fastest range above them all, as clock set-up code picks the range for
+    /// its clock. Within a range the current is interpolated between its
+    /// points and extrapolated along its end segments; a range of one point
+    /// draws in proportion to the clock.
+    pub fn run_current_ma(&self, mhz: f64) -> Option<f64> {
+        let top = |range: &str| {
+            self.run_curve
+                .iter()
+                .filter(|p| p.range == range)
+                .map(|p| p.mhz)
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let tops = || {
+            self.run_curve
+                .iter()
+                .map(|p| (top(&p.range), p.range.as_str()))
+        };
+        let by_top = |a: &(f64, &str), b: &(f64, &str)| a.0.total_cmp(&b.0);
+        let (_, range) = tops()
+            .filter(|&(t, _)| t >= mhz)
+            .min_by(by_top)
+            .or_else(|| tops().max_by(by_top))?;
+        let mut points: Vec<(f64, f64)> = self
+            .run_curve
+            .iter()
+            .filter(|p| p.range == range)
+            .map(|p| (p.mhz, p.ma))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let ma = match points[..] {
+            [(f, ma)] => ma * mhz / f,
+            _ => {
+                let i = points
+                    .iter()
+                    .position(|&(f, _)| f >= mhz)
+                    .unwrap_or(points.len() - 1)
+                    .max(1);
+                let ((f0, i0), (f1, i1)) = (points[i - 1], points[i]);
+                i0 + (i1 - i0) * (mhz - f0) / (f1 - f0)
+            }
+        };
+        Some(ma.max(0.0))
+    }
+
+    /// The run current per MHz at `to_mhz` over that at `from_mhz`, by
+    /// `run_curve`; 1 without one.
+    pub fn run_scale(&self, from_mhz: f64, to_mhz: f64) -> f64 {
+        match (self.run_current_ma(from_mhz), self.run_current_ma(to_mhz)) {
+            (Some(from), Some(to)) if from > 0.0 && to_mhz > 0.0 => {
+                (to / to_mhz) / (from / from_mhz)
+            }
+            _ => 1.0,
+        }
+    }
+
     /// Energy of one reference cycle (an average cycle of the program the run
     /// current was measured on), in pJ (V × µA/MHz = pJ).
     pub fn run_pj_per_cycle(&self) -> f64 {
@@ -367,6 +452,52 @@ impl EnergyFigures {
             sleep_mode_ua_per_mhz: self.sleep_mode_ua_per_mhz * scale,
             ..self.clone()
         }
+    }
+
+    /// The run curve's points are datasheet-like: a bounded number of them,
+    /// each a clock and a current an MCU can have, no two for one clock in
+    /// one range, and a source named.
+    fn check_run_curve(&self) -> Result<(), (&'static str, String)> {
+        let fail = |message: String| Err(("run-curve-physical", message));
+        if self.run_curve.is_empty() {
+            return Ok(());
+        }
+        if self.run_curve.len() > MAX_RUN_POINTS {
+            return fail(format!(
+                "energy.run_curve has {} points, more than {MAX_RUN_POINTS}",
+                self.run_curve.len()
+            ));
+        }
+        if self
+            .run_curve_source
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .is_empty()
+        {
+            return fail("energy.run_curve needs energy.run_curve_source".into());
+        }
+        for (i, p) in self.run_curve.iter().enumerate() {
+            // Currents of MCUs in Run mode are tens of µA to a few hundred mA.
+            if !(p.mhz > 0.0 && p.mhz <= MAX_CLOCK_MHZ && p.ma > 0.0 && p.ma <= 2000.0)
+                || p.range.len() > 32
+            {
+                return fail(format!(
+                    "energy.run_curve[{i}] ({} MHz, {} mA, range {:?}) must have 0 < mhz <= {MAX_CLOCK_MHZ}, 0 < ma <= 2000 and a range name of at most 32 bytes",
+                    p.mhz, p.ma, p.range
+                ));
+            }
+            if self.run_curve[..i]
+                .iter()
+                .any(|q| q.range == p.range && q.mhz == p.mhz)
+            {
+                return fail(format!(
+                    "energy.run_curve[{i}] repeats {} MHz in range {:?}",
+                    p.mhz, p.range
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Named checks that the figures are physical: the first failure as
@@ -432,6 +563,7 @@ impl EnergyFigures {
                 ),
             ));
         }
+        self.check_run_curve()?;
         // Datasheet wake-up times from Stop are µs to a few ms (H7 from
         // SVOS5 with the flash off is the slow end).
         if self.stop_wakeup_us.is_some_and(|us| us > 10_000.0) {
@@ -773,6 +905,8 @@ impl Target {
                 max_mhz: self.max_clock_mhz,
             });
         }
+        // `run_ua_per_mhz` is the figure at the clock in force.
+        self.energy.run_ua_per_mhz *= self.energy.run_scale(self.clock_mhz, clock_mhz);
         self.clock_mhz = clock_mhz;
         Ok(self)
     }

@@ -20,7 +20,9 @@
 //! the cycles asleep carry over (timers wake the core after a number of
 //! cycles) and are charged at the new target's sleep currents. A run whose
 //! firmware programmed its own clock tree or flash settings cannot be
-//! re-priced for another clock: its clocks are its own. A region's figures
+//! re-priced for another clock: its clocks are its own, and its energy is
+//! re-priced at the run current of the target's clock, not of the clocks it
+//! set (a trace keeps no per-clock counts). A region's figures
 //! hold the entry cycles of an exception handler that is itself a region,
 //! which the run leaves out of that handler's own figures.
 

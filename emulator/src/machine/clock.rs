@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::target::Target;
+use crate::target::{EnergyFigures, Target};
 
 /// Frequencies of the clocks the core and peripherals run from, in Hz.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,6 +69,62 @@ impl FlashSettings {
 /// clock gives the very figure `cycles / clock_mhz` gives.
 pub fn micros(cycles: u64, hz: u64) -> f64 {
     cycles as f64 / (hz.max(1) as f64 / 1e6)
+}
+
+/// Energy-weighted cycles at the run current of the clock in force.
+///
+/// Blocks are priced once, at the run current of the target's clock, and the
+/// hook counts every cycle at that figure. Once the firmware moves the core
+/// clock, what it counts from then on is scaled by the run current per MHz at
+/// the new clock over that at the target's (the target's run curve: static
+/// current and voltage range), so the run, its regions and its functions
+/// each draw the current of the clock they ran at. Readers take the scaled
+/// count at their events; the hook never does.
+#[derive(Debug, Clone)]
+pub struct RunEnergy {
+    figures: EnergyFigures,
+    /// The clock the run current (`run_ua_per_mhz`) is given at.
+    reference_mhz: f64,
+    /// The scale in force, in 1/2^16.
+    scale: u64,
+    /// The scaled count and the unscaled one when the scale last changed.
+    scaled_then: u64,
+    weighted_then: u64,
+}
+
+/// A scale of 1 in [`RunEnergy`]'s fixed point: 16 fraction bits keep a
+/// scaled count within 2^-16 of exact, and 1 keeps it exact.
+const SCALE_ONE: u64 = 1 << 16;
+
+impl RunEnergy {
+    /// Counting at `target`'s run current at its clock.
+    pub fn new(target: &Target) -> RunEnergy {
+        RunEnergy {
+            figures: target.energy.clone(),
+            reference_mhz: target.clock_mhz,
+            scale: SCALE_ONE,
+            scaled_then: 0,
+            weighted_then: 0,
+        }
+    }
+
+    /// The scaled count when the hook has counted `weighted`.
+    pub fn at(&self, weighted: u64) -> u64 {
+        let since = (u128::from(weighted - self.weighted_then) * u128::from(self.scale)) >> 16;
+        self.scaled_then
+            .saturating_add(u64::try_from(since).unwrap_or(u64::MAX))
+    }
+
+    /// The core clock moved to `hclk_hz` when the hook had counted `weighted`.
+    pub fn clock_changed(&mut self, weighted: u64, hclk_hz: u64) {
+        self.scaled_then = self.at(weighted);
+        self.weighted_then = weighted;
+        let mhz = hclk_hz.max(1) as f64 / 1e6;
+        let scale = self.figures.run_scale(self.reference_mhz, mhz);
+        // A target file's curve is checked to MCU currents and clocks; the
+        // bound keeps even a hostile one finite.
+        self.scale = (scale.clamp(0.0, 1e6) * SCALE_ONE as f64).round() as u64;
+    }
 }
 
 /// One span of the run with the same clock and flash settings.
@@ -179,6 +235,25 @@ mod tests {
         assert_eq!(spans.len(), 2);
         assert_eq!(spans[1].flash.wait_states, 5);
         assert!((r.micros(16_000 + 168_000) - 2000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn run_energy_is_exact_at_the_target_clock_and_scaled_after_a_change() {
+        let target = Target::shipped("stm32f407").unwrap().unwrap();
+        let mut energy = RunEnergy::new(&target);
+        assert_eq!(energy.at(123_456_789), 123_456_789);
+        // DS8626 Table 20: 5 mA at 16 MHz against 40 mA at 168 MHz.
+        energy.clock_changed(1_000_000, 16_000_000);
+        let scale = (5.0 / 16.0) / (40.0 / 168.0);
+        let counted = energy.at(1_000_000 + 160_000) - 1_000_000;
+        assert!(
+            (counted as f64 - 160_000.0 * scale).abs() <= 1.0,
+            "{counted}"
+        );
+        // Back at the target clock, counting is exact again from there.
+        let then = energy.at(2_000_000);
+        energy.clock_changed(2_000_000, 168_000_000);
+        assert_eq!(energy.at(2_000_500), then + 500);
     }
 
     #[test]

@@ -504,7 +504,7 @@ impl Exceptions<'_, '_> {
             .symbols
             .index_of(handler)
             .map_or(NO_FUNCTION, |i| i as u32);
-        e.profiler.enter_exception(func, msp, e.cycles, e.weighted);
+        e.profiler.enter_exception(func, msp, e.cycles, e.energy());
         // Entry (or tail-chain) cycles belong to the handler.
         e.attribute(func);
         e.expect = handler;
@@ -542,7 +542,7 @@ impl Exceptions<'_, '_> {
             return self.fault(kind, FaultCause::INVALID_RETURN, pc, None);
         }
         e.sys.nvic.deactivate(returning);
-        e.profiler.leave_exception(e.cycles, e.weighted);
+        e.profiler.leave_exception(e.cycles, e.energy());
         e.returning_from = handler_func;
         if returning != exception::NMI && self.masks().faultmask {
             self.set_reg(RegisterARM::FAULTMASK, 0);

@@ -384,8 +384,9 @@ fn enter(
     }
     e.attribute(prev.func);
     let entry_sp = || regs.core(SP);
+    let energy = e.energy();
     e.profiler
-        .enter(addr, block.func, call_ret, entry_sp, e.cycles, e.weighted);
+        .enter(addr, block.func, call_ret, entry_sp, e.cycles, energy);
     e.check_sp_next = block.has(HotBlock::MOVES_SP);
     if let Some(sp) = sp {
         e.note_sp(sp);
@@ -468,7 +469,7 @@ pub(super) fn after_entry(uc: &mut Unicorn<'_, Engine>, addr: u32, id: u32) {
 /// R0 and R1 (AAPCS).
 fn mark(uc: &mut Unicorn<'_, Engine>, id: u32) {
     let e = uc.get_data();
-    let (cycles, weighted) = (e.cycles, e.weighted);
+    let (cycles, weighted) = (e.cycles, e.energy());
     match e.blocks.get(id).marker {
         Some(Marker::Begin) => {
             let at = uc.reg_read(RegisterARM::R0).unwrap_or(0);
@@ -1071,6 +1072,9 @@ fn with_bus<R>(
     }
     if clocks != before {
         bus.clocks_changed(now, &before, &clocks);
+    }
+    if clocks.hclk_hz != before.hclk_hz {
+        e.run_energy.clock_changed(e.weighted, clocks.hclk_hz);
     }
     if clocks != before || flash != flash_before {
         e.clock.change(now, clocks, flash);

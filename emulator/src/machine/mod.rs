@@ -46,7 +46,7 @@ use crate::target::{Core, FlashController as ControllerKind, MemoryKind, MemoryR
 use crate::trace::{Closed, Exit, MachineTotals, Recorder, RunEnd, Trace};
 use blocks::{AlignedAccess, BlockTable};
 use bus::{Bus, RegisterAccess};
-use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings};
+use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings, RunEnergy};
 use console::Console;
 use exceptions::{Exceptions, FaultCause, VectorCache};
 use flash::{FlashController, FlashRanges, FlashTiming};
@@ -286,7 +286,10 @@ struct Engine {
     /// Sleep in µs, each stretch at the clock then in force.
     sleep_us: f64,
     deep_sleep_us: f64,
+    /// Energy-weighted cycles at the target clock's run current, in
+    /// thousandths; `run_energy` gives them at the clocks they ran at.
     weighted: u64,
+    run_energy: RunEnergy,
     /// How the core's energy splits between cycles and instructions.
     split: EnergySplit,
     instructions: u64,
@@ -460,6 +463,11 @@ impl Engine {
     #[inline]
     fn now(&self) -> u64 {
         self.cycles + self.sleep_cycles
+    }
+
+    /// Energy-weighted cycles so far, each at the run current of its clock.
+    fn energy(&self) -> u64 {
+        self.run_energy.at(self.weighted)
     }
 
     /// Clock cycles elapsed before the instruction at `pc` of the current block starts.
@@ -826,6 +834,7 @@ impl Machine {
         let engine = Engine {
             cycles: 0,
             weighted: 0,
+            run_energy: RunEnergy::new(target),
             split: EnergySplit::of(core),
             instructions: 0,
             cur: 0,
@@ -1199,8 +1208,9 @@ impl Machine {
             let at = e.blocks.get(e.cur).addr;
             e.close_block_at(at);
         }
-        e.profiler.finish_all(e.cycles, e.weighted);
-        e.marks.finish(e.cycles, e.weighted);
+        let energy = e.energy();
+        e.profiler.finish_all(e.cycles, energy);
+        e.marks.finish(e.cycles, energy);
         let stack_peak_bytes = u64::from(image.initial_sp.saturating_sub(e.lowest_sp));
         Execution {
             exit_code,
@@ -1216,7 +1226,7 @@ impl Machine {
             sleep_us: e.sleep_us,
             deep_sleep_us: e.deep_sleep_us,
             instructions: e.instructions,
-            weighted_cycles: e.weighted,
+            weighted_cycles: energy,
             flash_program_pj: e.flash_program_pj,
             flash_stall_cycles: e.flash_stall,
             stack_peak_bytes,

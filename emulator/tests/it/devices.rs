@@ -230,6 +230,20 @@ fn l4_bring_up_goes_from_msi_to_120_mhz_in_range_1_boost() {
         "{:?}",
         r.clocks
     );
+    // The cycles before 120 MHz draw the run current of their own clocks,
+    // higher per MHz (static current) than at 120 MHz: without the run
+    // curve the same run costs less, cycle for cycle.
+    let mut flat = crate::target("stm32l4r5");
+    flat.energy.run_curve.clear();
+    let fixture = crate::fixture("devices/l4_bringup.elf");
+    let without = mcubench::run::run_image(&fixture, &flat, &Default::default()).unwrap();
+    assert_eq!(without.cycles, r.cycles);
+    assert!(
+        r.energy_uj > without.energy_uj * 1.0001,
+        "{} against {} uJ",
+        r.energy_uj,
+        without.energy_uj
+    );
 }
 
 #[test]

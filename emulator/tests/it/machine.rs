@@ -202,8 +202,11 @@ fn concurrent_runs_in_one_process_give_the_figures_of_a_run_alone() {
 fn flash_wait_states_cost_cycles_only_above_zero_wait_clocks() {
     let options = RunOptions::default();
     let fast = run_with("fpu_on_m3.elf", "stm32f407", &options);
-    let mut slow_target = crate::target("stm32f407");
-    slow_target = slow_target.with_clock(24.0).unwrap();
+    let target = crate::target("stm32f407");
+    let mut slow_target = target.clone().with_clock(24.0).unwrap();
+    // The run current per MHz of 168 MHz, so that the energies differ by the
+    // wait states alone.
+    slow_target.energy = target.energy;
     let slow =
         mcubench::run::run_image(&crate::fixture("fpu_on_m3.elf"), &slow_target, &options).unwrap();
     assert_eq!(slow.wait_states, 0);

@@ -181,6 +181,30 @@ fn unphysical_energy_figures_fail_a_named_check() {
             "code-current-physical",
             "region `sram`: code_current",
         ),
+        (
+            "mhz = 72.0, ma = 8.52",
+            "mhz = 72.0, ma = -8.52",
+            "run-curve-physical",
+            "energy.run_curve[1]",
+        ),
+        (
+            "mhz = 72.0, ma = 8.52",
+            "mhz = 80.0, ma = 8.52",
+            "run-curve-physical",
+            "repeats 80 MHz",
+        ),
+        (
+            "mhz = 72.0, ma = 8.52",
+            "mhz = inf, ma = 8.52",
+            "run-curve-physical",
+            "energy.run_curve[1]",
+        ),
+        (
+            "run_curve_source = ",
+            "run_curve_sources = ",
+            "unknown field",
+            "run_curve_sources",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stm32l4r5.toml");
@@ -194,6 +218,35 @@ fn unphysical_energy_figures_fail_a_named_check() {
             "{to}: {err}"
         );
     }
+}
+
+/// The run current follows the datasheet's points in the voltage range a
+/// clock needs: interpolated inside a range, never across ranges.
+#[test]
+fn run_current_follows_the_clock_and_its_voltage_range() {
+    let h7 = target("stm32h7a3");
+    let ma = |mhz| h7.energy.run_current_ma(mhz).unwrap();
+    // DS13195 Table 35 points, each in the lowest range that reaches it.
+    assert_eq!(ma(280.0), 33.5);
+    assert_eq!(ma(225.0), 23.5);
+    assert_eq!(ma(160.0), 14.5);
+    assert_eq!(ma(88.0), 7.5);
+    // Between points of VOS0 and below the slowest of VOS3.
+    assert!((ma(250.0) - (27.0 + 6.5 * 25.0 / 55.0)).abs() < 1e-9);
+    assert!((ma(100.0) - (8.5 + 4.5 * 12.0 / 56.0)).abs() < 1e-9);
+    assert!((ma(10.0) - (2.5 - 2.5 * 15.0 / 35.0)).abs() < 1e-9);
+    // The scale is the current per MHz over the target clock's.
+    let scale = h7.energy.run_scale(280.0, 25.0);
+    assert!((scale - (2.5 / 25.0) / (33.5 / 280.0)).abs() < 1e-12);
+    assert_eq!(h7.energy.run_scale(280.0, 280.0), 1.0);
+    // `--clock-mhz` moves the run current per MHz with it.
+    let slow = h7.clone().with_clock(25.0).unwrap();
+    assert!((slow.energy.run_ua_per_mhz - 125.0 * scale).abs() < 1e-9);
+    // A range of one point draws in proportion to the clock; no curve, no change.
+    let mut single = target("stm32f407");
+    single.energy.run_curve.truncate(1);
+    assert_eq!(single.energy.run_current_ma(84.0), Some(20.0));
+    assert_eq!(target("nrf52840").energy.run_scale(64.0, 16.0), 1.0);
 }
 
 #[test]
