@@ -107,8 +107,12 @@ struct SysTick {
     loaded_value: u32,
     /// Cycle at which the counter held `loaded_value`.
     loaded_at: u64,
-    /// Wraps already seen by a CSR read (COUNTFLAG clears on read).
-    wraps_read: u64,
+    /// Wraps since `loaded_at` already folded into `countflag`.
+    wraps_seen: u64,
+    /// COUNTFLAG: set when the counter goes from 1 to 0, cleared by a read of
+    /// CSR or a write to CVR, and by nothing else (ARMv7-M ARM B3.3.3): a
+    /// tickless RTOS stops the counter and reads the flag after waking.
+    countflag: bool,
 }
 
 impl SysTick {
@@ -131,7 +135,7 @@ impl SysTick {
     /// Number of 1 -> 0 transitions up to `now`.
     fn wraps(&self, now: u64) -> u64 {
         if !self.running() {
-            return self.wraps_read;
+            return self.wraps_seen;
         }
         let (k, v0, period) = (
             self.ticks(now),
@@ -178,10 +182,18 @@ impl SysTick {
         Some(self.loaded_at + (first + n * period) * self.divider())
     }
 
+    /// Folds the wraps up to `now` into COUNTFLAG; call before the counter
+    /// stops or reloads.
+    fn latch(&mut self, now: u64) {
+        let wraps = self.wraps(now);
+        self.countflag |= wraps > self.wraps_seen;
+        self.wraps_seen = wraps;
+    }
+
     fn reload(&mut self, now: u64, value: u32) {
         self.loaded_at = now;
         self.loaded_value = value;
-        self.wraps_read = 0;
+        self.wraps_seen = 0;
     }
 }
 
@@ -284,14 +296,9 @@ impl SystemRegisters {
             reg::DWT_CTRL => self.dwt_ctrl | 0x4000_0000, // NUMCOMP = 4
             reg::DWT_CYCCNT => self.cyccnt(now),
             reg::SYST_CSR => {
-                let wraps = self.systick.wraps(now);
-                let flag = if wraps > self.systick.wraps_read {
-                    CSR_COUNTFLAG
-                } else {
-                    0
-                };
-                self.systick.wraps_read = wraps;
-                self.systick.csr | flag
+                self.systick.latch(now);
+                let flag = std::mem::take(&mut self.systick.countflag);
+                self.systick.csr | u32::from(flag) * CSR_COUNTFLAG
             }
             reg::SYST_RVR => self.systick.rvr,
             reg::SYST_CVR => self.systick.value(now),
@@ -335,6 +342,7 @@ impl SystemRegisters {
                 self.demcr = value;
             }
             reg::SYST_CSR => {
+                self.systick.latch(now);
                 let value_now = self.systick.value(now);
                 let was_running = self.systick.running();
                 self.systick.csr = value & (CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE);
@@ -343,12 +351,17 @@ impl SystemRegisters {
                 }
             }
             reg::SYST_RVR => {
+                self.systick.latch(now);
                 let value_now = self.systick.value(now);
                 self.systick.rvr = value & 0x00FF_FFFF;
                 self.systick.reload(now, value_now);
             }
-            // Any write clears the counter; it reloads from RVR on the next tick.
-            reg::SYST_CVR => self.systick.reload(now, 0),
+            // Any write clears the counter and COUNTFLAG; the counter reloads
+            // from RVR on the next tick.
+            reg::SYST_CVR => {
+                self.systick.reload(now, 0);
+                self.systick.countflag = false;
+            }
             reg::VTOR => self.vtor = value & !0x7F,
             reg::CFSR => self.cfsr &= !value,
             reg::HFSR => self.hfsr &= !value,
@@ -400,6 +413,31 @@ mod tests {
             CSR_COUNTFLAG
         );
         assert_eq!(r.read(reg::SYST_CSR, 1600, 0) & CSR_COUNTFLAG, 0);
+    }
+
+    /// A tickless RTOS idle (FreeRTOS's vPortSuppressTicksAndSleep): the
+    /// counter is stopped by a CSR write after the wake-up tick, and the flag
+    /// it then reads must still say the counter reached 0.
+    #[test]
+    fn countflag_survives_stopping_and_reloading_and_clears_on_a_read_or_cvr_write() {
+        let mut r = SystemRegisters::new(Core::CortexM4f, 0, Nvic::new(32, 3), None);
+        let run = CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE;
+        r.write(reg::SYST_RVR, 99, 0).unwrap();
+        r.write(reg::SYST_CVR, 0, 0).unwrap();
+        r.write(reg::SYST_CSR, run, 0).unwrap();
+        // Wraps at 100; stopped at 150 without a read; the flag is read at 160.
+        r.write(reg::SYST_CSR, CSR_TICKINT | CSR_CLKSOURCE, 150)
+            .unwrap();
+        assert_eq!(r.read(reg::SYST_CVR, 155, 0), 50);
+        r.write(reg::SYST_RVR, 999, 156).unwrap();
+        assert_eq!(r.read(reg::SYST_CSR, 160, 0) & CSR_COUNTFLAG, CSR_COUNTFLAG);
+        assert_eq!(r.read(reg::SYST_CSR, 161, 0) & CSR_COUNTFLAG, 0);
+        // A wrap, then a CVR write: cleared.
+        r.write(reg::SYST_CVR, 0, 170).unwrap();
+        r.write(reg::SYST_CSR, run, 170).unwrap();
+        assert_eq!(r.next_systick(170), Some(1170));
+        r.write(reg::SYST_CVR, 0, 1200).unwrap();
+        assert_eq!(r.read(reg::SYST_CSR, 1201, 0) & CSR_COUNTFLAG, 0);
     }
 
     #[test]

@@ -208,6 +208,16 @@ fn h7_bring_up_reaches_400_mhz_on_pll1_with_the_l1_caches_on() {
 }
 
 #[test]
+fn tickless_idle_keeps_its_tick_count_through_countflag() {
+    let r = run("devices/tickless_f407.elf", "stm32f407");
+    // Every sleep ends on its long tick, and the count the firmware keeps
+    // matches the modeled time: 100 ticks of 1 ms.
+    exits_cleanly_with(&r, "ticks 100 woken by the tick 10\n");
+    let ms = (r.cycles + r.sleep_cycles) as f64 / 168_000.0;
+    assert!((100.0..100.5).contains(&ms), "{ms} ms");
+}
+
+#[test]
 fn l4_bring_up_goes_from_msi_to_120_mhz_in_range_1_boost() {
     let r = run("devices/l4_bringup.elf", "stm32l4r5");
     exits_cleanly_with(
