@@ -298,7 +298,7 @@ impl SystemRegisters {
             reg::SYST_CSR => {
                 self.systick.latch(now);
                 let flag = std::mem::take(&mut self.systick.countflag);
-                self.systick.csr | u32::from(flag) * CSR_COUNTFLAG
+                self.systick.csr | if flag { CSR_COUNTFLAG } else { 0 }
             }
             reg::SYST_RVR => self.systick.rvr,
             reg::SYST_CVR => self.systick.value(now),
