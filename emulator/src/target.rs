@@ -633,6 +633,8 @@ pub enum PeripheralKind {
     Stm32Dbgmcu,
     /// STM32 basic and general-purpose timer (TIM2..TIM7 behaviour).
     Stm32Timer,
+    /// STM32 real-time clock (F4/F7/H7/L4): calendar and wake-up timer.
+    Stm32Rtc,
     /// Arm CMSDK APB UART.
     CmsdkUart,
     /// Arm CMSDK APB timer.

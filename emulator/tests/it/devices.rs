@@ -375,3 +375,25 @@ fn a_duty_cycled_firmware_is_charged_for_the_stop_mode_it_chose() {
     // About 3% awake: ten 3 ms inferences in a second, drawing about 2.2 mW.
     assert!((2.0..2.4).contains(&own.avg_power_mw), "{own:?}");
 }
+
+#[test]
+fn the_rtc_wakeup_timer_paces_stop_mode_firmware_once_a_second() {
+    let r = run("devices/rtc_stop_l4r5.elf", "stm32l4r5");
+    // The calendar set to 12:00:00 reads five seconds later after five
+    // wake-ups of the 1 Hz timer.
+    exits_cleanly_with(&r, "wakeups 5 inferences 5 at 2026-11-30 12:00:05\n");
+    assert_eq!(r.regions[0].calls, 5);
+    assert_eq!(r.deep_sleep_cycles, r.sleep_cycles);
+    assert_eq!(r.deep_sleep_wakeups, 5);
+    // Five seconds of 120 MHz cycles, the last inference and the print after
+    // the fifth wake-up included.
+    let span = r.cycles + r.sleep_cycles;
+    assert!(
+        (600_000_000..600_000_000 + 2_000_000).contains(&span),
+        "{span} cycles"
+    );
+    // Asleep in Stop 2 at 2.8 uA and 3.0 V, as the target file says.
+    assert!(close(r.sleep_energy_uj, r.sleep_time_us * 1e-6 * 2.8 * 3.0));
+    let own = r.own_duty_cycle(None).expect("the firmware slept");
+    assert!(close(own.period_ms, r.time_us / 1000.0 / 5.0));
+}

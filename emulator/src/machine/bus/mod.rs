@@ -439,6 +439,7 @@ fn build(spec: &PeripheralSpec, target: &Target) -> (Box<dyn Peripheral>, bool) 
         PeripheralKind::Stm32Crc => (Box::new(stm32::Crc::new(spec, target)), true),
         PeripheralKind::Stm32Dbgmcu => (Box::new(stm32::Dbgmcu::new(spec, target)), true),
         PeripheralKind::Stm32Timer => (Box::new(stm32::Timer::new(spec, target)), true),
+        PeripheralKind::Stm32Rtc => (Box::new(stm32::Rtc::new(spec, target)), true),
         PeripheralKind::CmsdkUart => (Box::new(cmsdk::CmsdkUart::new(spec)), true),
         PeripheralKind::CmsdkTimer => (Box::new(cmsdk::CmsdkTimer::new(spec)), true),
         PeripheralKind::NrfClock => (Box::new(nrf::NrfClock::new(spec)), true),
@@ -455,7 +456,7 @@ mod tests {
     use crate::target::{BusClock, ResetValue};
 
     /// Every kind there is, for the sweep below.
-    const KINDS: [PeripheralKind; 25] = [
+    const KINDS: [PeripheralKind; 26] = [
         PeripheralKind::Registers,
         PeripheralKind::Stm32f1Rcc,
         PeripheralKind::Stm32f4Rcc,
@@ -475,6 +476,7 @@ mod tests {
         PeripheralKind::Stm32Crc,
         PeripheralKind::Stm32Dbgmcu,
         PeripheralKind::Stm32Timer,
+        PeripheralKind::Stm32Rtc,
         PeripheralKind::CmsdkUart,
         PeripheralKind::CmsdkTimer,
         PeripheralKind::NrfClock,

@@ -1,7 +1,7 @@
 //! Models of STM32 peripheral blocks: the clock tree (RCC), the power
 //! controller (PWR), the flash interface's access control, GPIO ports,
-//! USARTs, the CRC unit, the debug MCU block and the basic and
-//! general-purpose timers, after the reference manuals RM0008 (F1), RM0090
+//! USARTs, the CRC unit, the debug MCU block, the basic and
+//! general-purpose timers and the real-time clock, after the reference manuals RM0008 (F1), RM0090
 //! (F4), RM0385 (F7), RM0433 (H7) and RM0432 (L4+).
 //!
 //! Register offsets and bit positions were checked against ST's CMSIS device
@@ -23,6 +23,7 @@ mod flash;
 mod gpio;
 mod pwr;
 mod rcc;
+mod rtc;
 mod timer;
 mod usart;
 
@@ -32,6 +33,7 @@ pub use flash::FlashInterface;
 pub use gpio::Gpio;
 pub use pwr::Pwr;
 pub use rcc::Rcc;
+pub use rtc::Rtc;
 pub use timer::Timer;
 pub use usart::{Usart, UsartV2};
 
