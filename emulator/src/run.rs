@@ -11,7 +11,7 @@ use crate::demangle;
 use crate::image::{Image, ImageError};
 use crate::machine::bus::RegisterAccess;
 use crate::machine::clock::ClockSpan;
-use crate::machine::{Execution, Failure, Machine, RunOptions};
+use crate::machine::{DeepSleep, Execution, Failure, Machine, RunOptions};
 use crate::marks::Marks;
 use crate::target::{MemoryKind, Target};
 use crate::trace::Trace;
@@ -349,13 +349,16 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
     let flash_program_uj = execution.flash_program_pj as f64 * 1e-6;
     let time_us = execution.time_us;
     let sleep_time_us = execution.sleep_us;
-    // Sleep: V × µA/MHz per cycle (pJ) while the clocks run, V × µA × s in stop mode.
+    // Sleep: V × µA/MHz per cycle (pJ) while the clocks run, V × µA × s in
+    // the stop mode the firmware chose, and its wake-ups.
     let light_sleep = execution.sleep_cycles - execution.deep_sleep_cycles;
-    let sleep_energy_uj = light_sleep as f64 * target.energy.sleep_mode_pj_per_cycle() * 1e-6
-        + execution.deep_sleep_us * 1e-6 * target.energy.stop_uw();
-    let wakeup_energy_uj = target
-        .energy
-        .wakeup_uj(execution.deep_sleep_wakeups, clock_mhz);
+    let mut sleep_energy_uj = light_sleep as f64 * target.energy.sleep_mode_pj_per_cycle() * 1e-6;
+    let mut wakeup_energy_uj = 0.0;
+    for DeepSleep { mode, us, wakeups } in &execution.deep_sleep_modes {
+        let figures = target.energy.in_mode(*mode);
+        sleep_energy_uj += us * 1e-6 * figures.stop_uw();
+        wakeup_energy_uj += figures.wakeup_uj(*wakeups, clock_mhz);
+    }
     let energy_uj =
         uj(execution.weighted_cycles) + flash_program_uj + sleep_energy_uj + wakeup_energy_uj;
     let profile = execution.profiler.functions(&image.symbols);

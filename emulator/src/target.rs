@@ -326,6 +326,11 @@ pub struct EnergyFigures {
     /// charged at the run current. `None` where the datasheet figure is missing.
     #[serde(default)]
     pub stop_wakeup_us: Option<f64>,
+    /// Deep-sleep currents and wake-up times by the low-power mode the
+    /// firmware chose (the power controller's setting, e.g. Stop 0/1/2 on
+    /// the STM32L4). A mode not listed draws `stop_ua`.
+    #[serde(default)]
+    pub stop_modes: Vec<StopMode>,
     /// Where the sleep-mode, stop and wake-up figures come from.
     pub sleep_source: String,
     /// Where these figures come from.
@@ -344,6 +349,21 @@ pub struct RunPoint {
     pub mhz: f64,
     /// Supply current in mA.
     pub ma: f64,
+}
+
+/// One low-power mode's figures.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopMode {
+    /// The mode as the power controller model names it (`stop0`, `stop2`,
+    /// `stop-lpr-fpd`, ...).
+    pub mode: String,
+    /// Supply current in the mode, in µA.
+    pub ua: f64,
+    /// Wake-up time to the first instruction, in µs; `stop_wakeup_us` when
+    /// absent.
+    #[serde(default)]
+    pub wakeup_us: Option<f64>,
 }
 
 /// At most this many points in a run curve.
@@ -424,6 +444,23 @@ impl EnergyFigures {
         self.vdd_v * self.stop_ua
     }
 
+    /// The figures of deep sleep in `mode`: those `stop_modes` lists for it,
+    /// else `stop_ua` and `stop_wakeup_us`.
+    pub fn in_mode(&self, mode: Option<&str>) -> EnergyFigures {
+        match self
+            .stop_modes
+            .iter()
+            .find(|m| Some(m.mode.as_str()) == mode)
+        {
+            Some(m) => EnergyFigures {
+                stop_ua: m.ua,
+                stop_wakeup_us: m.wakeup_us.or(self.stop_wakeup_us),
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
+
     /// Extra energy of `wakeups` wake-ups from deep sleep, in µJ: for the
     /// datasheet's wake-up time the part draws about its run current at
     /// `clock_mhz` instead of its stop current (an upper bound: it restarts
@@ -500,6 +537,38 @@ impl EnergyFigures {
         Ok(())
     }
 
+    /// Each listed low-power mode draws a current an MCU can (0..100 mA) and
+    /// wakes within 10 ms, once per name; at most 16 modes.
+    fn check_stop_modes(&self) -> Result<(), (&'static str, String)> {
+        if self.stop_modes.len() > 16 {
+            return Err((
+                "stop-modes-physical",
+                format!(
+                    "energy.stop_modes lists {} modes, more than 16",
+                    self.stop_modes.len()
+                ),
+            ));
+        }
+        for (i, m) in self.stop_modes.iter().enumerate() {
+            let wakeup = m.wakeup_us.unwrap_or(0.0);
+            let physical = (0.0..=100_000.0).contains(&m.ua) && (0.0..=10_000.0).contains(&wakeup);
+            if !physical
+                || m.mode.is_empty()
+                || m.mode.len() > 32
+                || self.stop_modes[..i].iter().any(|n| n.mode == m.mode)
+            {
+                return Err((
+                    "stop-modes-physical",
+                    format!(
+                        "energy.stop_modes[{i}] ({:?}, {} uA, wake-up {wakeup} us) must name a mode once, in at most 32 bytes, with 0..=100000 uA and 0..=10000 us",
+                        m.mode, m.ua
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Named checks that the figures are physical: the first failure as
     /// (check, message naming the field).
     fn check(&self) -> Result<(), (&'static str, String)> {
@@ -564,6 +633,7 @@ impl EnergyFigures {
             ));
         }
         self.check_run_curve()?;
+        self.check_stop_modes()?;
         // Datasheet wake-up times from Stop are µs to a few ms (H7 from
         // SVOS5 with the flash off is the slow end).
         if self.stop_wakeup_us.is_some_and(|us| us > 10_000.0) {

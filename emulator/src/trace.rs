@@ -18,7 +18,8 @@
 //! the recorded target's caches saw; the new wait states are charged per
 //! recorded miss. Interrupt timing is the recorded run's, and so is sleep:
 //! the cycles asleep carry over (timers wake the core after a number of
-//! cycles) and are charged at the new target's sleep currents. A run whose
+//! cycles) and are charged at the new target's sleep currents (deep sleep at
+//! its `stop_ua`, whichever stop mode the firmware chose). A run whose
 //! firmware programmed its own clock tree or flash settings cannot be
 //! re-priced for another clock: its clocks are its own, and its energy is
 //! re-priced at the run current of the target's clock, not of the clocks it

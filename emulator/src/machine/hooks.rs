@@ -798,6 +798,13 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
             return Ok(());
         }
     }
+    let deep_mode = {
+        let e = uc.get_data();
+        e.sys.nvic.sleep_deep().then(|| e.bus.deep_sleep_mode())
+    };
+    if let Some(Some(mode @ ("standby" | "shutdown"))) = deep_mode {
+        return Err(Stop::PoweredDown(mode, at));
+    }
     let masks = masks(uc);
     // Events that wake nothing (a timer without its interrupt enabled) are
     // stepped over; after this many the core wakes spuriously, as WFI may
@@ -809,7 +816,7 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
         let e = uc.get_data_mut();
         if e.sys.nvic.wakes(masks) {
             e.request_exception_check();
-            e.deep_sleep_wakeups += u64::from(slept_deeply);
+            e.woke_from_deep_sleep(slept_deeply);
             return Ok(());
         }
         let Some(wake) = e.next_wake() else {
@@ -823,14 +830,15 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
         let us = clock::micros(slept, e.clock.clocks.hclk_hz);
         e.sleep_cycles += slept;
         e.sleep_us += us;
-        if e.sys.nvic.sleep_deep() {
+        if let Some(mode) = deep_mode {
             slept_deeply = true;
             e.deep_sleep_cycles += slept;
             e.deep_sleep_us += us;
+            e.deep_sleep_in(mode).us += us;
         }
         poll_events(uc);
     }
-    uc.get_data_mut().deep_sleep_wakeups += u64::from(slept_deeply);
+    uc.get_data_mut().woke_from_deep_sleep(slept_deeply);
     Ok(())
 }
 

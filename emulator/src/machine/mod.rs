@@ -141,6 +141,14 @@ pub enum Failure {
         /// What blocked HardFault: "HardFault", "NMI" or "FAULTMASK".
         during: String,
     },
+    /// The firmware entered a mode whose wake-up resets the part.
+    #[error("the firmware powers the core down at pc {pc}: SLEEPDEEP with the power controller set for {mode}, whose wake-up resets the part, which is not modeled")]
+    PoweredDown {
+        /// The mode (`standby`, `shutdown`).
+        mode: String,
+        /// Where it sleeps.
+        pc: String,
+    },
     /// The core went to sleep with nothing that could ever wake it.
     #[error("the core is asleep (WFI/WFE) at pc {pc} with no wake source: no enabled interrupt and no running timer")]
     Asleep {
@@ -160,6 +168,17 @@ pub enum Failure {
     /// The emulator failed in a way the firmware did not cause.
     #[error("emulator error: {0}")]
     Internal(String),
+}
+
+/// Deep sleep in one low-power mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeepSleep {
+    /// The mode as the power controller set it, if the target models one.
+    pub mode: Option<&'static str>,
+    /// Time in it, in µs.
+    pub us: f64,
+    /// Wake-ups from it.
+    pub wakeups: u64,
 }
 
 /// The raw outcome of a run: integer counters and what the firmware printed.
@@ -209,6 +228,8 @@ pub struct Execution {
     pub sleep_us: f64,
     /// Of that, µs in deep sleep.
     pub deep_sleep_us: f64,
+    /// Deep sleep by the low-power mode the firmware chose.
+    pub deep_sleep_modes: Vec<DeepSleep>,
     /// Block counts for re-pricing, when recorded (image fields left empty).
     pub trace: Option<Trace>,
 }
@@ -259,6 +280,8 @@ enum Stop {
     },
     /// Asleep after the WFI/WFE before this address, with no wake source.
     Asleep(u32),
+    /// Deep sleep in a mode that resets the part on wake-up, at this address.
+    PoweredDown(&'static str, u32),
     /// The wall-clock limit passed.
     WallClock,
     /// Something the firmware broke that a probe would report: the run ends.
@@ -286,6 +309,10 @@ struct Engine {
     /// Sleep in µs, each stretch at the clock then in force.
     sleep_us: f64,
     deep_sleep_us: f64,
+    /// Deep sleep by mode; a handful of entries at most, one per mode.
+    deep_sleep_modes: Vec<DeepSleep>,
+    /// The mode of the last deep sleep, whose wake-up is counted next.
+    deep_sleep_mode: Option<&'static str>,
     /// Energy-weighted cycles at the target clock's run current, in
     /// thousandths; `run_energy` gives them at the clocks they ran at.
     weighted: u64,
@@ -465,6 +492,32 @@ impl Engine {
         self.cycles + self.sleep_cycles
     }
 
+    /// The record of deep sleep in `mode`.
+    fn deep_sleep_in(&mut self, mode: Option<&'static str>) -> &mut DeepSleep {
+        self.deep_sleep_mode = mode;
+        let at = match self.deep_sleep_modes.iter().position(|d| d.mode == mode) {
+            Some(at) => at,
+            None => {
+                self.deep_sleep_modes.push(DeepSleep {
+                    mode,
+                    us: 0.0,
+                    wakeups: 0,
+                });
+                self.deep_sleep_modes.len() - 1
+            }
+        };
+        &mut self.deep_sleep_modes[at]
+    }
+
+    /// Counts a wake-up from the last deep sleep, if the core slept deeply.
+    fn woke_from_deep_sleep(&mut self, slept_deeply: bool) {
+        if slept_deeply {
+            self.deep_sleep_wakeups += 1;
+            let mode = self.deep_sleep_mode;
+            self.deep_sleep_in(mode).wakeups += 1;
+        }
+    }
+
     /// Energy-weighted cycles so far, each at the run current of its clock.
     fn energy(&self) -> u64 {
         self.run_energy.at(self.weighted)
@@ -523,6 +576,10 @@ impl Engine {
                 address: address.map(|a| self.describe(a)),
             },
             Stop::Asleep(at) => Failure::Asleep {
+                pc: self.describe(at),
+            },
+            Stop::PoweredDown(mode, at) => Failure::PoweredDown {
+                mode: mode.into(),
                 pc: self.describe(at),
             },
             Stop::StackOverflow(sp, at) => Failure::StackOverflow {
@@ -851,6 +908,8 @@ impl Machine {
             deep_sleep_wakeups: 0,
             sleep_us: 0.0,
             deep_sleep_us: 0.0,
+            deep_sleep_modes: Vec::new(),
+            deep_sleep_mode: None,
             blocks: BlockTable::new(code_ranges, options.record_trace),
             decoder: Decoder::new(),
             model: CostModel::new(core),
@@ -1137,6 +1196,7 @@ impl Machine {
                         | Stop::Hang(_)
                         | Stop::Broken { .. }
                         | Stop::Asleep(_)
+                        | Stop::PoweredDown(..)
                         | Stop::StackOverflow(..)),
                     ),
                 ) => break Some(self.uc.get_data().failure(stop, now_pc)),
@@ -1225,6 +1285,7 @@ impl Machine {
             time_us: e.clock.micros(e.now()),
             sleep_us: e.sleep_us,
             deep_sleep_us: e.deep_sleep_us,
+            deep_sleep_modes: e.deep_sleep_modes.clone(),
             instructions: e.instructions,
             weighted_cycles: energy,
             flash_program_pj: e.flash_program_pj,

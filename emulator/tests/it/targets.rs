@@ -133,8 +133,8 @@ fn unphysical_energy_figures_fail_a_named_check() {
             "energy.run_ua_per_mhz",
         ),
         (
-            "stop_ua = 2.8",
-            "stop_ua = -2.8",
+            "stop_ua = 3.18",
+            "stop_ua = -3.18",
             "energy-finite",
             "energy.stop_ua",
         ),
@@ -164,7 +164,7 @@ fn unphysical_energy_figures_fail_a_named_check() {
             "energy.sleep_ua",
         ),
         (
-            "stop_wakeup_us = 5.0",
+            "stop_wakeup_us = 8.9",
             "stop_wakeup_us = 5e6",
             "wakeup-physical",
             "energy.stop_wakeup_us",
@@ -198,6 +198,18 @@ fn unphysical_energy_figures_fail_a_named_check() {
             "mhz = inf, ma = 8.52",
             "run-curve-physical",
             "energy.run_curve[1]",
+        ),
+        (
+            "ua = 12.0, wakeup_us = 8.4",
+            "ua = 12.0, wakeup_us = 8.4e6",
+            "stop-modes-physical",
+            "energy.stop_modes[1]",
+        ),
+        (
+            "mode = \"stop1\"",
+            "mode = \"stop0\"",
+            "stop-modes-physical",
+            "energy.stop_modes[1]",
         ),
         (
             "run_curve_source = ",

@@ -122,6 +122,13 @@ pub trait Peripheral: Send {
         None
     }
 
+    /// The low-power mode deep sleep (SCR.SLEEPDEEP) enters as this block's
+    /// registers set it (the power controller's), by the names the target
+    /// file's `stop_modes` use, e.g. `stop2` or `standby`.
+    fn deep_sleep_mode(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The clocks changed at `now` from `before`; a model counting at a bus
     /// clock re-anchors its counter here.
     fn clocks_changed(&mut self, now: u64, before: &Clocks, after: &Clocks) {
@@ -370,6 +377,11 @@ impl Bus {
             .iter()
             .find_map(|b| b.model.flash_settings(flash, clocks))
             .unwrap_or(flash)
+    }
+
+    /// The low-power mode deep sleep enters, if a block sets one.
+    pub fn deep_sleep_mode(&self) -> Option<&'static str> {
+        self.blocks.iter().find_map(|b| b.model.deep_sleep_mode())
     }
 
     /// Tells every model the clocks changed.

@@ -210,6 +210,37 @@ impl Peripheral for Pwr {
     fn register_name(&self, offset: u32) -> Option<&'static str> {
         name_in(self.defs, offset)
     }
+
+    /// What SLEEPDEEP enters:
+    /// - L4: CR1 LPMS (RM0432 'PWR_CR1'): 000 Stop 0, 001 Stop 1, 010 Stop 2,
+    ///   011 Standby, 1xx Shutdown.
+    /// - F1/F4/F7: CR PDDS (bit 1) Standby; else Stop with the main (LPDS
+    ///   clear) or low-power (LPDS, bit 0) regulator, and the flash in Stop
+    ///   or, with FPDS (bit 9, reserved and 0 on the F1), in deep power-down
+    ///   (RM0090 'PWR_CR', RM0008 'PWR_CR').
+    /// - H7: CPUCR PDDS_D1 (bit 0) puts the core's domain in DStandby, else
+    ///   the domain stops (RM0433 'PWR_CPUCR').
+    fn deep_sleep_mode(&self) -> Option<&'static str> {
+        let cr = self.regs.get(0x00);
+        Some(match self.family {
+            Family::L4 => match cr & 0x7 {
+                0 => "stop0",
+                1 => "stop1",
+                2 => "stop2",
+                3 => "standby",
+                _ => "shutdown",
+            },
+            Family::H7 if self.regs.get(0x10) & 1 != 0 => "standby",
+            Family::H7 => "stop",
+            _ if cr & 0x2 != 0 => "standby",
+            _ => match (cr & 0x1 != 0, cr & 0x200 != 0) {
+                (false, false) => "stop-mr",
+                (false, true) => "stop-mr-fpd",
+                (true, false) => "stop-lpr",
+                (true, true) => "stop-lpr-fpd",
+            },
+        })
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +284,30 @@ mod tests {
         h.write(&mut p, 0x18, 0xC000);
         assert_eq!(h.read(&mut p, 0x18), 0xE000, "VOS1 with VOSRDY");
         assert_eq!(h.read(&mut p, 0x04) & 0xC000, 0xC000, "ACTVOS");
+    }
+
+    #[test]
+    fn deep_sleep_mode_follows_the_power_controller() {
+        let mut h = Rig::new(1);
+        let l4 = spec("PWR", PeripheralKind::Stm32l4Pwr, &[], BusClock::Apb1, &[]);
+        let mut p = Pwr::new(&l4, &target("stm32l4r5"));
+        assert_eq!(p.deep_sleep_mode(), Some("stop0"), "LPMS resets to Stop 0");
+        for (lpms, mode) in [(2, "stop2"), (3, "standby"), (5, "shutdown")] {
+            h.write(&mut p, 0x00, 0x0200 | lpms);
+            assert_eq!(p.deep_sleep_mode(), Some(mode));
+        }
+        let f4 = spec("PWR", PeripheralKind::Stm32f4Pwr, &[], BusClock::Apb1, &[]);
+        let mut p = Pwr::new(&f4, &target("stm32f407"));
+        assert_eq!(p.deep_sleep_mode(), Some("stop-mr"));
+        h.write(&mut p, 0x00, 0x4201);
+        assert_eq!(p.deep_sleep_mode(), Some("stop-lpr-fpd"));
+        h.write(&mut p, 0x00, 0x4002);
+        assert_eq!(p.deep_sleep_mode(), Some("standby"));
+        let h7 = spec("PWR", PeripheralKind::Stm32h7Pwr, &[], BusClock::Ahb, &[]);
+        let mut p = Pwr::new(&h7, &target("stm32h743"));
+        assert_eq!(p.deep_sleep_mode(), Some("stop"));
+        h.write(&mut p, 0x10, 0x1);
+        assert_eq!(p.deep_sleep_mode(), Some("standby"), "PDDS_D1");
     }
 
     #[test]
