@@ -25,7 +25,7 @@
 //! 12-hour format and daylight-saving steps; the backup registers keep what
 //! is written.
 
-use super::{clear_w0, name_in, RegDef};
+use super::{clear_w0, name_in, reset_value, RegDef};
 use crate::machine::bus::ticks::Ticker;
 use crate::machine::bus::{merge, BusContext, BusError, Peripheral, RegisterFile};
 use crate::machine::clock::Clocks;
@@ -108,14 +108,9 @@ impl Rtc {
     /// counted against `target`'s clock until the firmware changes it.
     pub fn new(spec: &PeripheralSpec, target: &Target) -> Rtc {
         let core_hz = (target.clock_mhz * 1e6).round() as u64;
-        let reset = |offset| {
-            spec.reset
-                .iter()
-                .find(|r| r.offset == offset)
-                .map(|r| r.value)
-        };
         let value = |offset| {
-            reset(offset).unwrap_or_else(|| REGS.iter().find(|r| r.0 == offset).map_or(0, |r| r.2))
+            reset_value(spec, offset)
+                .unwrap_or_else(|| REGS.iter().find(|r| r.0 == offset).map_or(0, |r| r.2))
         };
         Rtc {
             irq: spec.irqs.first().copied(),
