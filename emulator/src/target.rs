@@ -370,14 +370,15 @@ pub struct StopMode {
 const MAX_RUN_POINTS: usize = 64;
 
 impl EnergyFigures {
-    /// The run current at `mhz` by `run_curve`, in mA, or `None` without a
-    /// curve. The clock runs in the lowest voltage range that reaches it (the
-    /// range whose fastest point is the slowest at or above `mhz`), or in the
-    /// fastest range above them all, as clock set-up code picks the range for
-    /// its clock. Within a range the current is interpolated between its
-    /// points and extrapolated along its end segments; a range of one point
-    /// draws in proportion to the clock.
-    pub fn run_current_ma(&self, mhz: f64) -> Option<f64> {
+    /// The run current at `mhz` in voltage range `range` by `run_curve`, in
+    /// mA, or `None` without a curve. Without a range the curve has, the
+    /// clock runs in the lowest range that reaches it (the range whose
+    /// fastest point is the slowest at or above `mhz`), or in the fastest
+    /// range above them all, as clock set-up code picks the range for its
+    /// clock. Within a range the current is interpolated between its points
+    /// and extrapolated along its end segments; a range of one point draws in
+    /// proportion to the clock.
+    pub fn run_current_ma(&self, mhz: f64, range: Option<&str>) -> Option<f64> {
         let top = |range: &str| {
             self.run_curve
                 .iter()
@@ -391,10 +392,17 @@ impl EnergyFigures {
                 .map(|p| (top(&p.range), p.range.as_str()))
         };
         let by_top = |a: &(f64, &str), b: &(f64, &str)| a.0.total_cmp(&b.0);
-        let (_, range) = tops()
-            .filter(|&(t, _)| t >= mhz)
-            .min_by(by_top)
-            .or_else(|| tops().max_by(by_top))?;
+        let given = range.filter(|r| self.run_curve.iter().any(|p| p.range == *r));
+        let range = match given {
+            Some(range) => range,
+            None => {
+                tops()
+                    .filter(|&(t, _)| t >= mhz)
+                    .min_by(by_top)
+                    .or_else(|| tops().max_by(by_top))?
+                    .1
+            }
+        };
         let mut points: Vec<(f64, f64)> = self
             .run_curve
             .iter()
@@ -417,10 +425,14 @@ impl EnergyFigures {
         Some(ma.max(0.0))
     }
 
-    /// The run current per MHz at `to_mhz` over that at `from_mhz`, by
-    /// `run_curve`; 1 without one.
-    pub fn run_scale(&self, from_mhz: f64, to_mhz: f64) -> f64 {
-        match (self.run_current_ma(from_mhz), self.run_current_ma(to_mhz)) {
+    /// The run current per MHz at `to_mhz` in voltage range `range` (the
+    /// range that clock needs when `None`) over that at `from_mhz` in the
+    /// range it needs, by `run_curve`; 1 without one.
+    pub fn run_scale(&self, from_mhz: f64, to_mhz: f64, range: Option<&str>) -> f64 {
+        match (
+            self.run_current_ma(from_mhz, None),
+            self.run_current_ma(to_mhz, range),
+        ) {
             (Some(from), Some(to)) if from > 0.0 && to_mhz > 0.0 => {
                 (to / to_mhz) / (from / from_mhz)
             }
@@ -978,7 +990,7 @@ impl Target {
             });
         }
         // `run_ua_per_mhz` is the figure at the clock in force.
-        self.energy.run_ua_per_mhz *= self.energy.run_scale(self.clock_mhz, clock_mhz);
+        self.energy.run_ua_per_mhz *= self.energy.run_scale(self.clock_mhz, clock_mhz, None);
         self.clock_mhz = clock_mhz;
         Ok(self)
     }

@@ -75,11 +75,11 @@ pub fn micros(cycles: u64, hz: u64) -> f64 {
 ///
 /// Blocks are priced once, at the run current of the target's clock, and the
 /// hook counts every cycle at that figure. Once the firmware moves the core
-/// clock, what it counts from then on is scaled by the run current per MHz at
-/// the new clock over that at the target's (the target's run curve: static
-/// current and voltage range), so the run, its regions and its functions
-/// each draw the current of the clock they ran at. Readers take the scaled
-/// count at their events; the hook never does.
+/// clock or its voltage range, what it counts from then on is scaled by the
+/// run current per MHz at the new clock in the new range over that at the
+/// target's (the target's run curve), so the run, its regions and its
+/// functions each draw the current of the clock they ran at. Readers take
+/// the scaled count at their events; the hook never does.
 #[derive(Debug, Clone)]
 pub struct RunEnergy {
     figures: EnergyFigures,
@@ -115,12 +115,13 @@ impl RunEnergy {
             .saturating_add(u64::try_from(since).unwrap_or(u64::MAX))
     }
 
-    /// The core clock moved to `hclk_hz` when the hook had counted `weighted`.
-    pub fn clock_changed(&mut self, weighted: u64, hclk_hz: u64) {
+    /// The core clock is `hclk_hz` in voltage range `range` (the range that
+    /// clock needs when `None`) from when the hook had counted `weighted`.
+    pub fn set(&mut self, weighted: u64, hclk_hz: u64, range: Option<&str>) {
         self.scaled_then = self.at(weighted);
         self.weighted_then = weighted;
         let mhz = hclk_hz.max(1) as f64 / 1e6;
-        let scale = self.figures.run_scale(self.reference_mhz, mhz);
+        let scale = self.figures.run_scale(self.reference_mhz, mhz, range);
         // A target file's curve is checked to MCU currents and clocks; the
         // bound keeps even a hostile one finite.
         self.scale = (scale.clamp(0.0, 1e6) * SCALE_ONE as f64).round() as u64;
@@ -243,7 +244,7 @@ mod tests {
         let mut energy = RunEnergy::new(&target);
         assert_eq!(energy.at(123_456_789), 123_456_789);
         // DS8626 Table 20: 5 mA at 16 MHz against 40 mA at 168 MHz.
-        energy.clock_changed(1_000_000, 16_000_000);
+        energy.set(1_000_000, 16_000_000, None);
         let scale = (5.0 / 16.0) / (40.0 / 168.0);
         let counted = energy.at(1_000_000 + 160_000) - 1_000_000;
         assert!(
@@ -252,7 +253,7 @@ mod tests {
         );
         // Back at the target clock, counting is exact again from there.
         let then = energy.at(2_000_000);
-        energy.clock_changed(2_000_000, 168_000_000);
+        energy.set(2_000_000, 168_000_000, None);
         assert_eq!(energy.at(2_000_500), then + 500);
     }
 

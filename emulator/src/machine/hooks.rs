@@ -1081,8 +1081,12 @@ fn with_bus<R>(
     if clocks != before {
         bus.clocks_changed(now, &before, &clocks);
     }
-    if clocks.hclk_hz != before.hclk_hz {
-        e.run_energy.clock_changed(e.weighted, clocks.hclk_hz);
+    // The run current follows the core clock and, once the firmware runs its
+    // own clocks, the voltage range it set.
+    let range = e.clock_programmed.then(|| bus.voltage_range()).flatten();
+    if clocks.hclk_hz != before.hclk_hz || range != e.voltage_range {
+        e.voltage_range = range;
+        e.run_energy.set(e.weighted, clocks.hclk_hz, range);
     }
     if clocks != before || flash != flash_before {
         e.clock.change(now, clocks, flash);

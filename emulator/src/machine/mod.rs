@@ -317,6 +317,8 @@ struct Engine {
     /// thousandths; `run_energy` gives them at the clocks they ran at.
     weighted: u64,
     run_energy: RunEnergy,
+    /// The voltage range the firmware set, once it runs its own clocks.
+    voltage_range: Option<&'static str>,
     /// How the core's energy splits between cycles and instructions.
     split: EnergySplit,
     instructions: u64,
@@ -892,6 +894,7 @@ impl Machine {
             cycles: 0,
             weighted: 0,
             run_energy: RunEnergy::new(target),
+            voltage_range: None,
             split: EnergySplit::of(core),
             instructions: 0,
             cur: 0,

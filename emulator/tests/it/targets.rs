@@ -237,7 +237,7 @@ fn unphysical_energy_figures_fail_a_named_check() {
 #[test]
 fn run_current_follows_the_clock_and_its_voltage_range() {
     let h7 = target("stm32h7a3");
-    let ma = |mhz| h7.energy.run_current_ma(mhz).unwrap();
+    let ma = |mhz| h7.energy.run_current_ma(mhz, None).unwrap();
     // DS13195 Table 35 points, each in the lowest range that reaches it.
     assert_eq!(ma(280.0), 33.5);
     assert_eq!(ma(225.0), 23.5);
@@ -248,17 +248,21 @@ fn run_current_follows_the_clock_and_its_voltage_range() {
     assert!((ma(100.0) - (8.5 + 4.5 * 12.0 / 56.0)).abs() < 1e-9);
     assert!((ma(10.0) - (2.5 - 2.5 * 15.0 / 35.0)).abs() < 1e-9);
     // The scale is the current per MHz over the target clock's.
-    let scale = h7.energy.run_scale(280.0, 25.0);
+    let scale = h7.energy.run_scale(280.0, 25.0, None);
     assert!((scale - (2.5 / 25.0) / (33.5 / 280.0)).abs() < 1e-12);
-    assert_eq!(h7.energy.run_scale(280.0, 280.0), 1.0);
+    assert_eq!(h7.energy.run_scale(280.0, 280.0, None), 1.0);
+    // A range the firmware set wins over the one the clock needs: 160 MHz
+    // kept in VOS1 draws VOS1's 17.0 mA, not VOS2's 14.5.
+    assert_eq!(h7.energy.run_current_ma(160.0, Some("VOS1")), Some(17.0));
+    assert_eq!(h7.energy.run_current_ma(160.0, Some("VOS9")), Some(14.5));
     // `--clock-mhz` moves the run current per MHz with it.
     let slow = h7.clone().with_clock(25.0).unwrap();
     assert!((slow.energy.run_ua_per_mhz - 125.0 * scale).abs() < 1e-9);
     // A range of one point draws in proportion to the clock; no curve, no change.
     let mut single = target("stm32f407");
     single.energy.run_curve.truncate(1);
-    assert_eq!(single.energy.run_current_ma(84.0), Some(20.0));
-    assert_eq!(target("nrf52840").energy.run_scale(64.0, 16.0), 1.0);
+    assert_eq!(single.energy.run_current_ma(84.0, None), Some(20.0));
+    assert_eq!(target("nrf52840").energy.run_scale(64.0, 16.0, None), 1.0);
 }
 
 #[test]

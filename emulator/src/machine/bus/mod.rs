@@ -129,6 +129,12 @@ pub trait Peripheral: Send {
         None
     }
 
+    /// The core's voltage range as this block's registers set it (the power
+    /// controller's), by the names the target file's `run_curve` uses.
+    fn voltage_range(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The clocks changed at `now` from `before`; a model counting at a bus
     /// clock re-anchors its counter here.
     fn clocks_changed(&mut self, now: u64, before: &Clocks, after: &Clocks) {
@@ -382,6 +388,11 @@ impl Bus {
     /// The low-power mode deep sleep enters, if a block sets one.
     pub fn deep_sleep_mode(&self) -> Option<&'static str> {
         self.blocks.iter().find_map(|b| b.model.deep_sleep_mode())
+    }
+
+    /// The core's voltage range, if a block sets one.
+    pub fn voltage_range(&self) -> Option<&'static str> {
+        self.blocks.iter().find_map(|b| b.model.voltage_range())
     }
 
     /// Tells every model the clocks changed.

@@ -87,6 +87,9 @@ pub struct Pwr {
     regs: RegisterFile,
     /// F4/F7: whether CR bits 16/17 (ODEN, ODSWEN) exist.
     overdrive: bool,
+    /// H7: whether the part is one of RM0433's (H742/743/750/753), whose
+    /// VOS encoding [`Peripheral::voltage_range`] reads.
+    rm0433: bool,
     /// H7: whether the supply configuration has been written since reset
     /// (RM0433 5.4.1: it can be written once after power-on; later writes
     /// are ignored).
@@ -120,11 +123,15 @@ impl Pwr {
         if family == Family::F4 && !one_vos_bit && reset_value(spec, 0x00).is_none() {
             regs.set(0x00, 0x0000_C000, u32::MAX);
         }
+        let rm0433 = ["STM32H742", "STM32H743", "STM32H750", "STM32H753"]
+            .iter()
+            .any(|p| part.starts_with(p));
         Pwr {
             family,
             defs,
             regs,
             overdrive,
+            rm0433,
             supply_set: false,
         }
     }
@@ -209,6 +216,34 @@ impl Peripheral for Pwr {
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
         name_in(self.defs, offset)
+    }
+
+    /// The range of the core regulator, where the part's Run tables give
+    /// currents by it:
+    /// - L4: CR1 VOS (bits 10:9), 01 Range 1, 10 Range 2 (RM0432 'PWR_CR1');
+    ///   Range 1 boost (CR5 R1MODE clear) counts as Range 1, which the
+    ///   tables do not tell apart.
+    /// - STM32H742/743/750/753: D3CR VOS (bits 15:14), 01 VOS3, 10 VOS2,
+    ///   11 VOS1 (RM0433 'PWR_D3CR'; VOS0 takes SYSCFG, which is not
+    ///   modeled, and counts as VOS1).
+    ///
+    /// Other parts answer nothing: their curves have one range, or their
+    /// encoding (the H7A3's SRDCR) was not read.
+    fn voltage_range(&self) -> Option<&'static str> {
+        match self.family {
+            Family::L4 => match self.regs.get(0x00) >> 9 & 0x3 {
+                1 => Some("Range 1"),
+                2 => Some("Range 2"),
+                _ => None,
+            },
+            Family::H7 if self.rm0433 => match self.regs.get(0x18) >> 14 & 0x3 {
+                1 => Some("VOS3"),
+                2 => Some("VOS2"),
+                3 => Some("VOS1"),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// What SLEEPDEEP enters:
@@ -308,6 +343,23 @@ mod tests {
         assert_eq!(p.deep_sleep_mode(), Some("stop"));
         h.write(&mut p, 0x10, 0x1);
         assert_eq!(p.deep_sleep_mode(), Some("standby"), "PDDS_D1");
+    }
+
+    #[test]
+    fn voltage_range_is_read_where_the_encoding_is_known() {
+        let mut h = Rig::new(1);
+        let l4 = spec("PWR", PeripheralKind::Stm32l4Pwr, &[], BusClock::Apb1, &[]);
+        let mut p = Pwr::new(&l4, &target("stm32l4r5"));
+        assert_eq!(p.voltage_range(), Some("Range 1"), "CR1 resets to Range 1");
+        h.write(&mut p, 0x00, 0x0400);
+        assert_eq!(p.voltage_range(), Some("Range 2"));
+        let h7 = spec("PWR", PeripheralKind::Stm32h7Pwr, &[], BusClock::Ahb, &[]);
+        let mut p = Pwr::new(&h7, &target("stm32h743"));
+        assert_eq!(p.voltage_range(), Some("VOS3"), "D3CR resets to VOS3");
+        h.write(&mut p, 0x18, 0xC000);
+        assert_eq!(p.voltage_range(), Some("VOS1"));
+        let p = Pwr::new(&h7, &target("stm32h7a3"));
+        assert_eq!(p.voltage_range(), None, "SRDCR's encoding was not read");
     }
 
     #[test]
