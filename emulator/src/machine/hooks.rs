@@ -819,7 +819,15 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
             e.woke_from_deep_sleep(slept_deeply);
             return Ok(());
         }
-        let Some(wake) = e.next_wake() else {
+        // In a stop mode (one the power controller names) the core and bus
+        // clocks stop: only what runs on its own clock can wake the core.
+        let stopped = matches!(deep_mode, Some(Some(_)));
+        let wake = if stopped {
+            e.next_wake_in_stop()
+        } else {
+            e.next_wake()
+        };
+        let Some(wake) = wake else {
             return Err(Stop::Asleep(at));
         };
         if wake >= e.max_cycles {
@@ -835,6 +843,9 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
             e.deep_sleep_cycles += slept;
             e.deep_sleep_us += us;
             e.deep_sleep_in(mode).us += us;
+        }
+        if stopped {
+            e.clocks_stopped(slept);
         }
         poll_events(uc);
     }

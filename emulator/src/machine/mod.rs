@@ -150,7 +150,7 @@ pub enum Failure {
         pc: String,
     },
     /// The core went to sleep with nothing that could ever wake it.
-    #[error("the core is asleep (WFI/WFE) at pc {pc} with no wake source: no enabled interrupt and no running timer")]
+    #[error("the core is asleep (WFI/WFE) at pc {pc} with no wake source: no enabled interrupt and no running timer (in a stop mode, none on a clock that runs there, such as the RTC's)")]
     Asleep {
         /// Where it sleeps.
         pc: String,
@@ -737,6 +737,20 @@ impl Engine {
     /// The first cycle at which something could wake a sleeping core.
     fn next_wake(&self) -> Option<u64> {
         Some(self.systick_at.min(self.bus_at)).filter(|&t| t != u64::MAX)
+    }
+
+    /// When something that keeps counting in Stop mode next acts: neither
+    /// SysTick nor the bus-clocked blocks, whose clocks stop there.
+    fn next_wake_in_stop(&self) -> Option<u64> {
+        self.bus.next_event_in_stop(self.now(), &self.clock.clocks)
+    }
+
+    /// The core and bus clocks stopped for the last `cycles` (Stop mode):
+    /// what counts them resumes where it stopped.
+    fn clocks_stopped(&mut self, cycles: u64) {
+        self.sys.pause_systick(cycles);
+        self.bus.clock_paused(cycles);
+        self.schedule_next_event();
     }
 
     fn note_sp(&mut self, sp: u32) {

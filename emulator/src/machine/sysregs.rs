@@ -373,6 +373,14 @@ impl SystemRegisters {
         Ok(())
     }
 
+    /// The core clock stopped for `cycles` (Stop mode): SysTick, which
+    /// counts it, resumes where it stopped.
+    pub fn pause_systick(&mut self, cycles: u64) {
+        if self.systick.running() {
+            self.systick.loaded_at = self.systick.loaded_at.saturating_add(cycles);
+        }
+    }
+
     /// The cycle at which SysTick next raises its exception, if it will.
     pub fn next_systick(&self, now: u64) -> Option<u64> {
         self.systick.next_interrupt(now)

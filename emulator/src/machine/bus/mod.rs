@@ -129,6 +129,20 @@ pub trait Peripheral: Send {
         None
     }
 
+    /// Whether the block keeps counting in Stop mode, where the core and bus
+    /// clocks stop: only blocks on a low-speed clock of their own (the RTC on
+    /// the LSE) do.
+    fn runs_in_stop(&self) -> bool {
+        false
+    }
+
+    /// The bus clocks stopped for `cycles` core cycles (Stop mode): a model
+    /// counting at a bus clock moves its anchor on by as much, so that it
+    /// resumes where it stopped.
+    fn clock_paused(&mut self, cycles: u64) {
+        let _ = cycles;
+    }
+
     /// The core's voltage range as this block's registers set it (the power
     /// controller's), by the names the target file's `run_curve` uses.
     fn voltage_range(&self) -> Option<&'static str> {
@@ -353,6 +367,23 @@ impl Bus {
             .iter()
             .filter_map(|b| b.model.next_event(now, clocks))
             .min()
+    }
+
+    /// The earliest cycle at which a model that keeps counting in Stop mode
+    /// needs to act.
+    pub fn next_event_in_stop(&self, now: u64, clocks: &Clocks) -> Option<u64> {
+        self.blocks
+            .iter()
+            .filter(|b| b.model.runs_in_stop())
+            .filter_map(|b| b.model.next_event(now, clocks))
+            .min()
+    }
+
+    /// Tells every model the bus clocks stopped for `cycles` core cycles.
+    pub fn clock_paused(&mut self, cycles: u64) {
+        for b in &mut self.blocks {
+            b.model.clock_paused(cycles);
+        }
     }
 
     /// Lets every model act on what is due up to `ctx.now`.

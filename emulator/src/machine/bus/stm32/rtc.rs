@@ -382,6 +382,10 @@ impl Peripheral for Rtc {
         self.settle(ctx);
     }
 
+    fn runs_in_stop(&self) -> bool {
+        true
+    }
+
     fn clocks_changed(&mut self, now: u64, _before: &Clocks, after: &Clocks) {
         self.irq_due |= self.catch_up(now);
         self.retime(now, after);

@@ -371,6 +371,12 @@ impl Peripheral for Timer {
         self.settle(ctx);
     }
 
+    fn clock_paused(&mut self, cycles: u64) {
+        if self.running {
+            self.anchor = self.anchor.saturating_add(cycles);
+        }
+    }
+
     fn clocks_changed(&mut self, now: u64, _before: &Clocks, after: &Clocks) {
         if self.catch_up(now) > 0 {
             self.sr |= UIF;
