@@ -805,6 +805,9 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
     if let Some(Some(mode @ ("standby" | "shutdown"))) = deep_mode {
         return Err(Stop::PoweredDown(mode, at));
     }
+    // In a stop mode (one the power controller names) the core and bus
+    // clocks stop: only what runs on its own clock can wake the core.
+    let stopped = matches!(deep_mode, Some(Some(_)));
     let masks = masks(uc);
     // Events that wake nothing (a timer without its interrupt enabled) are
     // stepped over; after this many the core wakes spuriously, as WFI may
@@ -819,9 +822,6 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
             e.woke_from_deep_sleep(slept_deeply);
             return Ok(());
         }
-        // In a stop mode (one the power controller names) the core and bus
-        // clocks stop: only what runs on its own clock can wake the core.
-        let stopped = matches!(deep_mode, Some(Some(_)));
         let wake = if stopped {
             e.next_wake_in_stop()
         } else {
