@@ -169,6 +169,8 @@ mod clock {
     pub const CTIV: u32 = 0x538;
     pub const TRACECONFIG: u32 = 0x55C;
     pub const LFRCMODE: u32 = 0x5B4;
+    /// POWER's SYSTEMOFF, in the same block (nRF52840 PS 'POWER registers').
+    pub const SYSTEMOFF: u32 = 0x500;
     /// Event bits: HFCLKSTARTED 0, LFCLKSTARTED 1, DONE 3, CTTO 4, CTSTARTED 10, CTSTOPPED 11.
     pub const HFCLKSTARTED: u32 = 1 << 0;
     pub const LFCLKSTARTED: u32 = 1 << 1;
@@ -288,6 +290,12 @@ impl Peripheral for NrfClock {
             // Read-only status.
             clock::HFCLKRUN | clock::HFCLKSTAT | clock::LFCLKRUN | clock::LFCLKSTAT => {}
             clock::LFCLKSRCCOPY => {}
+            // POWER's SYSTEMOFF: System OFF, whose wake-up is a reset.
+            clock::SYSTEMOFF if value & mask & 1 != 0 => {
+                return Err(BusError::Refused(
+                    "System OFF: waking from it resets the part, which is not modeled".into(),
+                ));
+            }
             _ => self.other.set(offset, value, mask),
         }
         Ok(())
@@ -316,6 +324,7 @@ impl Peripheral for NrfClock {
             clock::LFCLKSTAT => "LFCLKSTAT",
             clock::LFCLKSRCCOPY => "LFCLKSRCCOPY",
             clock::LFCLKSRC => "LFCLKSRC",
+            clock::SYSTEMOFF => "SYSTEMOFF",
             clock::HFXODEBOUNCE => "HFXODEBOUNCE",
             clock::CTIV => "CTIV",
             clock::TRACECONFIG => "TRACECONFIG",
@@ -1296,6 +1305,21 @@ mod tests {
         );
         let t = NrfTimer::new(&spec("TIMER0", PeripheralKind::NrfTimer, 8));
         assert!(t.check_width(0x540, 2).is_err());
+    }
+
+    #[test]
+    fn system_off_ends_the_run() {
+        let mut rig = rig();
+        let mut c = NrfClock::new(&spec("CLOCK", PeripheralKind::NrfClock, 0));
+        assert_eq!(c.register_name(clock::SYSTEMOFF), Some("SYSTEMOFF"));
+        assert_eq!(
+            c.write(clock::SYSTEMOFF, 0, u32::MAX, &mut rig.ctx()),
+            Ok(())
+        );
+        match c.write(clock::SYSTEMOFF, 1, u32::MAX, &mut rig.ctx()) {
+            Err(BusError::Refused(message)) => assert!(message.contains("System OFF"), "{message}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
