@@ -354,7 +354,10 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
     let light_sleep = execution.sleep_cycles - execution.deep_sleep_cycles;
     let mut sleep_energy_uj = light_sleep as f64 * target.energy.sleep_mode_pj_per_cycle() * 1e-6;
     let mut wakeup_energy_uj = 0.0;
-    for DeepSleep { mode, us, wakeups } in &execution.deep_sleep_modes {
+    for DeepSleep {
+        mode, us, wakeups, ..
+    } in &execution.deep_sleep_modes
+    {
         let figures = target.energy.in_mode(*mode);
         sleep_energy_uj += us * 1e-6 * figures.stop_uw();
         wakeup_energy_uj += figures.wakeup_uj(*wakeups, clock_mhz);

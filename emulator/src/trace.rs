@@ -18,8 +18,8 @@
 //! the recorded target's caches saw; the new wait states are charged per
 //! recorded miss. Interrupt timing is the recorded run's, and so is sleep:
 //! the cycles asleep carry over (timers wake the core after a number of
-//! cycles) and are charged at the new target's sleep currents (deep sleep at
-//! its `stop_ua`, whichever stop mode the firmware chose). A run whose
+//! cycles) and are charged at the new target's sleep currents, deep sleep at
+//! those of the stop mode the firmware chose. A run whose
 //! firmware programmed its own clock tree or flash settings cannot be
 //! re-priced for another clock: its clocks are its own, and its energy is
 //! re-priced at the run current of the target's clock, not of the clocks it
@@ -226,9 +226,27 @@ pub struct Trace {
     pub deep_sleep_cycles: u64,
     /// Times the core woke from deep sleep.
     pub deep_sleep_wakeups: u64,
+    /// Deep sleep by the stop mode the firmware chose; empty in traces
+    /// written before it was kept, whose deep sleep is priced at `stop_ua`.
+    #[serde(default)]
+    pub deep_sleep_modes: Vec<TracedDeepSleep>,
     /// Whether the firmware programmed its clock tree or flash settings.
     pub programmed_clocks: bool,
 }
+
+/// Deep sleep in one stop mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TracedDeepSleep {
+    /// The mode as the power controller named it; empty where it named none.
+    pub mode: String,
+    /// Cycles in it.
+    pub cycles: u64,
+    /// Wake-ups from it.
+    pub wakeups: u64,
+}
+
+/// At most this many stop modes in a trace (a part has a handful).
+const MAX_DEEP_SLEEP_MODES: usize = 16;
 
 /// Why a trace could not be read or re-priced.
 #[derive(Debug, thiserror::Error)]
@@ -302,12 +320,13 @@ pub(crate) struct MachineTotals {
 }
 
 /// How a run ended, for [`Recorder::finish`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct RunEnd {
     pub totals: MachineTotals,
     pub sleep_cycles: u64,
     pub deep_sleep_cycles: u64,
     pub deep_sleep_wakeups: u64,
+    pub deep_sleep_modes: Vec<TracedDeepSleep>,
     pub programmed_clocks: bool,
 }
 
@@ -599,6 +618,7 @@ impl Recorder {
             sleep_cycles: end.sleep_cycles,
             deep_sleep_cycles: end.deep_sleep_cycles,
             deep_sleep_wakeups: end.deep_sleep_wakeups,
+            deep_sleep_modes: end.deep_sleep_modes,
             programmed_clocks: end.programmed_clocks,
         }
     }
@@ -842,6 +862,27 @@ impl Trace {
         if self.deep_sleep_cycles > self.sleep_cycles {
             return Err("more deep-sleep cycles than sleep cycles".into());
         }
+        if !self.deep_sleep_modes.is_empty() {
+            let modes = &self.deep_sleep_modes;
+            if modes.len() > MAX_DEEP_SLEEP_MODES || modes.iter().any(|m| m.mode.len() > 32) {
+                return Err(format!(
+                    "deep_sleep_modes: at most {MAX_DEEP_SLEEP_MODES} modes of at most 32 bytes each"
+                ));
+            }
+            let sum = |f: fn(&TracedDeepSleep) -> u64| {
+                modes
+                    .iter()
+                    .try_fold(0u64, |total, m| total.checked_add(f(m)))
+            };
+            if sum(|m| m.cycles) != Some(self.deep_sleep_cycles)
+                || sum(|m| m.wakeups) != Some(self.deep_sleep_wakeups)
+            {
+                return Err(
+                    "deep_sleep_modes do not add up to deep_sleep_cycles and deep_sleep_wakeups"
+                        .into(),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -1060,11 +1101,21 @@ impl Trace {
         // Sleep as in `run`: V × µA/MHz per cycle (pJ) with the clocks
         // running, V × µA × s in deep sleep.
         let light_sleep = self.sleep_cycles - self.deep_sleep_cycles;
-        let sleep_uj = light_sleep as f64 * target.energy.sleep_mode_pj_per_cycle() * 1e-6
-            + self.deep_sleep_cycles as f64 / target.clock_mhz * 1e-6 * target.energy.stop_uw()
-            + target
-                .energy
-                .wakeup_uj(self.deep_sleep_wakeups, target.clock_mhz);
+        let mut sleep_uj = light_sleep as f64 * target.energy.sleep_mode_pj_per_cycle() * 1e-6;
+        let untold = [TracedDeepSleep {
+            mode: String::new(),
+            cycles: self.deep_sleep_cycles,
+            wakeups: self.deep_sleep_wakeups,
+        }];
+        let modes = match &self.deep_sleep_modes[..] {
+            [] => &untold[..],
+            modes => modes,
+        };
+        for m in modes {
+            let figures = target.energy.in_mode(Some(m.mode.as_str()));
+            sleep_uj += m.cycles as f64 / target.clock_mhz * 1e-6 * figures.stop_uw()
+                + figures.wakeup_uj(m.wakeups, target.clock_mhz);
+        }
         let program_uj = target.energy.vdd_v
             * target.flash_program.current_ma.unwrap_or(0.0)
             * program_us

@@ -842,7 +842,9 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
             slept_deeply = true;
             e.deep_sleep_cycles += slept;
             e.deep_sleep_us += us;
-            e.deep_sleep_in(mode).us += us;
+            let record = e.deep_sleep_in(mode);
+            record.us += us;
+            record.cycles += slept;
         }
         if stopped {
             e.clocks_stopped(slept);

@@ -43,7 +43,7 @@ use crate::image::{Image, Symbols};
 use crate::marks::{Markers, Marks};
 use crate::profile::Profiler;
 use crate::target::{Core, FlashController as ControllerKind, MemoryKind, MemoryRegion, Target};
-use crate::trace::{Closed, Exit, MachineTotals, Recorder, RunEnd, Trace};
+use crate::trace::{Closed, Exit, MachineTotals, Recorder, RunEnd, Trace, TracedDeepSleep};
 use blocks::{AlignedAccess, BlockTable};
 use bus::{Bus, RegisterAccess};
 use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings, RunEnergy};
@@ -177,6 +177,8 @@ pub struct DeepSleep {
     pub mode: Option<&'static str>,
     /// Time in it, in µs.
     pub us: f64,
+    /// Core cycles in it.
+    pub cycles: u64,
     /// Wake-ups from it.
     pub wakeups: u64,
 }
@@ -503,6 +505,7 @@ impl Engine {
                 self.deep_sleep_modes.push(DeepSleep {
                     mode,
                     us: 0.0,
+                    cycles: 0,
                     wakeups: 0,
                 });
                 self.deep_sleep_modes.len() - 1
@@ -1319,6 +1322,13 @@ impl Machine {
                     sleep_cycles: e.sleep_cycles,
                     deep_sleep_cycles: e.deep_sleep_cycles,
                     deep_sleep_wakeups: e.deep_sleep_wakeups,
+                    deep_sleep_modes: (e.deep_sleep_modes.iter())
+                        .map(|d| TracedDeepSleep {
+                            mode: d.mode.unwrap_or_default().into(),
+                            cycles: d.cycles,
+                            wakeups: d.wakeups,
+                        })
+                        .collect(),
                     programmed_clocks: e.clock_programmed,
                 };
                 recorder.finish(e.blocks.blocks(), &e.symbols, &e.profiler, end)

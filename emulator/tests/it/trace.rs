@@ -150,6 +150,42 @@ fn sleep_and_exceptions_carry_over_and_firmware_that_sets_its_clocks_is_refused(
     assert!(err.contains("programmed its own clock"), "{err}");
 }
 
+/// Deep sleep is re-priced at the stop mode the firmware chose, not at the
+/// target's default stop current, and a trace whose modes do not add up is
+/// refused.
+#[test]
+fn deep_sleep_carries_over_in_the_stop_mode_the_firmware_chose() {
+    let l4r5 = target("stm32l4r5");
+    let image = crate::fixture("devices/rtc_stop_l4r5.elf");
+    let recorded = run_image(&image, &l4r5, &recording()).unwrap();
+    let trace = recorded.trace.clone().unwrap();
+    assert_eq!(
+        trace.deep_sleep_modes.len(),
+        1,
+        "{:?}",
+        trace.deep_sleep_modes
+    );
+    assert_eq!(trace.deep_sleep_modes[0].mode, "stop2");
+    // A default stop current far from Stop 2's changes nothing: the mode is
+    // listed.
+    let mut odd_default = l4r5.clone();
+    odd_default.energy.stop_ua = 999.0;
+    odd_default.energy.stop_wakeup_us = Some(99.0);
+    let priced = trace.clone().reprice(&odd_default, None).unwrap();
+    assert_same(&priced, &recorded, "rtc_stop_l4r5");
+
+    let mut broken = trace;
+    broken.deep_sleep_modes[0].cycles -= 1;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trace.json");
+    std::fs::write(&path, serde_json::to_string(&broken).unwrap()).unwrap();
+    let err = mcubench::trace::Trace::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("trace.json") && err.contains("deep_sleep_modes"),
+        "{err}"
+    );
+}
+
 fn mcubench(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
     Command::cargo_bin("mcubench")
         .unwrap()
