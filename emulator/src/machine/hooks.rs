@@ -819,7 +819,7 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
         let e = uc.get_data_mut();
         if e.sys.nvic.wakes(masks) {
             e.request_exception_check();
-            e.woke_from_deep_sleep(slept_deeply);
+            woke(uc, slept_deeply, stopped);
             return Ok(());
         }
         let wake = if stopped {
@@ -851,8 +851,19 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
         }
         poll_events(uc);
     }
-    uc.get_data_mut().woke_from_deep_sleep(slept_deeply);
+    woke(uc, slept_deeply, stopped);
     Ok(())
+}
+
+/// The core woke: a wake-up from deep sleep is counted, and one from a stop
+/// mode starts on the clocks the part wakes on.
+fn woke(uc: &mut Unicorn<'_, Engine>, slept_deeply: bool, stopped: bool) {
+    let e = uc.get_data_mut();
+    e.woke_from_deep_sleep(slept_deeply);
+    if stopped && slept_deeply {
+        let now = e.now();
+        with_bus(uc, now, |bus, ctx| bus.stop_exited(ctx));
+    }
 }
 
 /// Events one sleep steps over before the core wakes spuriously.

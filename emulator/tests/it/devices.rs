@@ -346,13 +346,19 @@ fn rtc_paced_firmware_is_charged_for_the_stop_mode_it_chose() {
     // The calendar set to 12:00:00 reads five seconds later after five
     // wake-ups of the 1 Hz timer. SysTick, left running at 1 kHz, stops with
     // the core clock in Stop mode: it counts the 15 ms awake and wakes
-    // nothing.
+    // nothing. Each wake-up starts on MSI, the PLL having stopped.
     exits_cleanly_with(
         &r,
         &lines(&[
             "wakeups 5 inferences 5 at 2026-11-30 12:00:05",
             "ticks awake 15",
+            "woke on MSI 5",
         ]),
+    );
+    assert!(
+        r.clocks.iter().any(|s| s.hclk_hz == 4_000_000),
+        "{:?}",
+        r.clocks
     );
     let inference = &r.regions[0];
     assert_eq!((inference.name.as_str(), inference.calls), ("inference", 5));

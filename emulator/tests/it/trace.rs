@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use mcubench::machine::RunOptions;
 use mcubench::run::{run_image, RunRecord};
-use mcubench::target::Core;
+use mcubench::target::{Core, StopMode};
 use mcubench::trace::{Repriced, Trace};
 
 use crate::{root, target};
@@ -150,36 +150,51 @@ fn sleep_and_exceptions_carry_over_and_firmware_that_sets_its_clocks_is_refused(
     assert!(err.contains("programmed its own clock"), "{err}");
 }
 
-/// Deep sleep is re-priced at the stop mode the firmware chose, not at the
-/// target's default stop current, and a trace whose modes do not add up is
-/// refused.
+/// Deep sleep is re-priced at the stop mode the trace names, and a trace
+/// whose modes do not add up is refused.
 #[test]
-fn deep_sleep_carries_over_in_the_stop_mode_the_firmware_chose() {
-    let l4r5 = target("stm32l4r5");
-    let image = crate::fixture("devices/rtc_stop_l4r5.elf");
-    let recorded = run_image(&image, &l4r5, &recording()).unwrap();
-    let trace = recorded.trace.clone().unwrap();
+fn deep_sleep_carries_over_in_the_stop_mode_the_trace_names() {
+    let an386 = target("mps2-an386");
+    let image = crate::fixture("exceptions/wfi_systick.elf");
+    let recorded = run_image(&image, &an386, &recording()).unwrap();
+    let mut trace = recorded.trace.clone().unwrap();
+    // The MPS2 has no power controller: its deep sleep names no mode.
     assert_eq!(
         trace.deep_sleep_modes.len(),
         1,
         "{:?}",
         trace.deep_sleep_modes
     );
-    assert_eq!(trace.deep_sleep_modes[0].mode, "stop2");
-    // A default stop current far from Stop 2's changes nothing: the mode is
-    // listed.
-    let mut odd_default = l4r5.clone();
-    odd_default.energy.stop_ua = 999.0;
-    odd_default.energy.stop_wakeup_us = Some(99.0);
-    let priced = trace.clone().reprice(&odd_default, None).unwrap();
-    assert_same(&priced, &recorded, "rtc_stop_l4r5");
+    let deep = trace.deep_sleep_modes[0].clone();
+    assert_eq!((deep.mode.as_str(), deep.wakeups), ("", 1));
+    assert!(deep.cycles > 0);
+    let at_default = trace.reprice(&an386, None).unwrap();
+    assert_same(&at_default, &recorded, "wfi_systick");
+    // Named as a mode the target lists, it draws that mode's current and
+    // wake-up time in place of the default.
+    trace.deep_sleep_modes[0].mode = "stop-test".into();
+    let mut listed = an386.clone();
+    listed.energy.stop_modes = vec![StopMode {
+        mode: "stop-test".into(),
+        ua: an386.energy.stop_ua + 1000.0,
+        wakeup_us: Some(0.0),
+    }];
+    let priced = trace.reprice(&listed, None).unwrap();
+    let seconds = deep.cycles as f64 / an386.clock_mhz * 1e-6;
+    let expected = at_default.energy_uj + seconds * 1000.0 * an386.energy.vdd_v
+        - an386.energy.wakeup_uj(1, an386.clock_mhz);
+    assert!(
+        (priced.energy_uj - expected).abs() <= 1e-9 * expected,
+        "{} against {expected} uJ",
+        priced.energy_uj
+    );
 
     let mut broken = trace;
     broken.deep_sleep_modes[0].cycles -= 1;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trace.json");
     std::fs::write(&path, serde_json::to_string(&broken).unwrap()).unwrap();
-    let err = mcubench::trace::Trace::load(&path).unwrap_err().to_string();
+    let err = Trace::load(&path).unwrap_err().to_string();
     assert!(
         err.contains("trace.json") && err.contains("deep_sleep_modes"),
         "{err}"

@@ -143,6 +143,13 @@ pub trait Peripheral: Send {
         let _ = cycles;
     }
 
+    /// The core wakes from a stop mode, where the oscillators and PLLs the
+    /// part does not keep were off: the clock controller puts the clocks it
+    /// wakes on in force.
+    fn stop_exited(&mut self, ctx: &mut BusContext<'_>) {
+        let _ = ctx;
+    }
+
     /// The core's voltage range as this block's registers set it (the power
     /// controller's), by the names the target file's `run_curve` uses.
     fn voltage_range(&self) -> Option<&'static str> {
@@ -377,6 +384,13 @@ impl Bus {
             .filter(|b| b.model.runs_in_stop())
             .filter_map(|b| b.model.next_event(now, clocks))
             .min()
+    }
+
+    /// Tells every model the core woke from a stop mode.
+    pub fn stop_exited(&mut self, ctx: &mut BusContext<'_>) {
+        for b in &mut self.blocks {
+            b.model.stop_exited(ctx);
+        }
     }
 
     /// Tells every model the bus clocks stopped for `cycles` core cycles.

@@ -805,6 +805,35 @@ impl Peripheral for Rcc {
     fn clock_tree(&self) -> Option<Clocks> {
         Some(self.clocks())
     }
+
+    /// Stop mode switches HSE and the PLLs off and wakes on an internal
+    /// oscillator, which SW and SWS then name: HSI on the F1/F4/F7 (RM0008
+    /// 5.3.5, RM0090 5.3.4); MSI, or HSI16 with CFGR STOPWUCK (bit 15), on the
+    /// L4 (RM0432 'Stop 0/1/2 mode'); HSI, or CSI with CFGR STOPWUCK (bit 6),
+    /// on the H7 (RM0433 'Stop mode'). Recalled, not re-read. A firmware that
+    /// left the clocks to the target's configuration keeps them.
+    fn stop_exited(&mut self, ctx: &mut BusContext<'_>) {
+        if !self.programmed {
+            return;
+        }
+        let cfgr = self.regs.get(self.layout.cfgr);
+        let stopwuck = match self.family {
+            Family::L4 => cfgr >> 15 & 1,
+            Family::H7 => cfgr >> 6 & 1,
+            Family::F1 | Family::F4 | Family::F7 => 0,
+        };
+        let wake = self.layout.sources[stopwuck as usize];
+        // HSEON and every PLL enable: PLLON (24) and the second and third
+        // PLLs' (26, 28: PLLI2S/PLLSAI, PLLSAI1/2, PLL2/3).
+        let off = 1 << HSE_ON | 1 << PLL_ON | 1 << 26 | 1 << 28;
+        let cr = self.cr() & !off | 1 << wake;
+        self.regs.set(0x00, cr, u32::MAX);
+        let sw = self.layout.sw_mask;
+        self.regs
+            .set(self.layout.cfgr, cfgr & !sw | stopwuck, u32::MAX);
+        self.sws = stopwuck;
+        *ctx.clocks = self.clocks();
+    }
 }
 
 #[cfg(test)]
@@ -924,6 +953,35 @@ mod tests {
         h.write(&mut r, 0x08, 0x3);
         assert_eq!(h.read(&mut r, 0x08) & 0xF, 0xF);
         assert_eq!(h.clocks, Clocks::uniform(120_000_000));
+        // Stop mode switches the PLL off and wakes on MSI, at its range.
+        r.stop_exited(&mut h.ctx());
+        assert_eq!(h.read(&mut r, 0x08) & 0xF, 0x0, "SW = SWS = MSI");
+        assert_eq!(h.read(&mut r, 0x00) >> 24 & 3, 0, "PLL off");
+        assert_eq!(h.clocks.hclk_hz, 4_000_000);
+        // With STOPWUCK it wakes on HSI16 instead.
+        let cr = h.read(&mut r, 0x00);
+        h.write(&mut r, 0x00, cr | 1 << 24);
+        h.write(&mut r, 0x08, 1 << 15 | 0x3);
+        assert_eq!(h.clocks.hclk_hz, 120_000_000);
+        r.stop_exited(&mut h.ctx());
+        assert_eq!(h.read(&mut r, 0x08) & 0xF, 0x5, "SW = SWS = HSI16");
+        assert_eq!(h.clocks.hclk_hz, 16_000_000);
+    }
+
+    #[test]
+    fn a_configured_clock_outlives_stop_mode_until_the_firmware_programs_one() {
+        let mut r = rcc(PeripheralKind::Stm32f4Rcc, "stm32f407", &[]);
+        let mut h = Rig::new(168_000_000);
+        r.stop_exited(&mut h.ctx());
+        assert_eq!(h.clocks.hclk_hz, 168_000_000);
+        h.write(&mut r, 0x00, 0x0001_0081);
+        h.write(&mut r, 0x04, 8 | 336 << 6 | 1 << 22 | 7 << 24);
+        h.write(&mut r, 0x00, 0x0101_0081);
+        h.write(&mut r, 0x08, 0x2);
+        assert_eq!(h.clocks.hclk_hz, 168_000_000);
+        r.stop_exited(&mut h.ctx());
+        assert_eq!(h.read(&mut r, 0x00) & 0x0101_0000, 0, "HSE and PLL off");
+        assert_eq!(h.clocks.hclk_hz, 16_000_000, "HSI");
     }
 
     #[test]
