@@ -819,7 +819,7 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
         let e = uc.get_data_mut();
         if e.sys.nvic.wakes(masks) {
             e.request_exception_check();
-            woke(uc, slept_deeply, stopped);
+            woke(uc, slept_deeply, deep_mode);
             return Ok(());
         }
         let wake = if stopped {
@@ -851,16 +851,20 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
         }
         poll_events(uc);
     }
-    woke(uc, slept_deeply, stopped);
+    woke(uc, slept_deeply, deep_mode);
     Ok(())
 }
 
-/// The core woke: a wake-up from deep sleep is counted, and one from a stop
-/// mode starts on the clocks the part wakes on.
-fn woke(uc: &mut Unicorn<'_, Engine>, slept_deeply: bool, stopped: bool) {
+/// The core woke: a wake-up from deep sleep (in `deep_mode`, when the core
+/// slept deeply) is counted, and one from a stop mode starts on the clocks
+/// the part wakes on.
+fn woke(uc: &mut Unicorn<'_, Engine>, slept_deeply: bool, deep_mode: Option<Option<&'static str>>) {
+    let Some(mode) = deep_mode.filter(|_| slept_deeply) else {
+        return;
+    };
     let e = uc.get_data_mut();
-    e.woke_from_deep_sleep(slept_deeply);
-    if stopped && slept_deeply {
+    e.woke_from_deep_sleep(mode);
+    if mode.is_some() {
         let now = e.now();
         with_bus(uc, now, |bus, ctx| bus.stop_exited(ctx));
     }

@@ -313,8 +313,6 @@ struct Engine {
     deep_sleep_us: f64,
     /// Deep sleep by mode; a handful of entries at most, one per mode.
     deep_sleep_modes: Vec<DeepSleep>,
-    /// The mode of the last deep sleep, whose wake-up is counted next.
-    deep_sleep_mode: Option<&'static str>,
     /// Energy-weighted cycles at the target clock's run current, in
     /// thousandths; `run_energy` gives them at the clocks they ran at.
     weighted: u64,
@@ -498,7 +496,6 @@ impl Engine {
 
     /// The record of deep sleep in `mode`.
     fn deep_sleep_in(&mut self, mode: Option<&'static str>) -> &mut DeepSleep {
-        self.deep_sleep_mode = mode;
         let at = match self.deep_sleep_modes.iter().position(|d| d.mode == mode) {
             Some(at) => at,
             None => {
@@ -514,13 +511,10 @@ impl Engine {
         &mut self.deep_sleep_modes[at]
     }
 
-    /// Counts a wake-up from the last deep sleep, if the core slept deeply.
-    fn woke_from_deep_sleep(&mut self, slept_deeply: bool) {
-        if slept_deeply {
-            self.deep_sleep_wakeups += 1;
-            let mode = self.deep_sleep_mode;
-            self.deep_sleep_in(mode).wakeups += 1;
-        }
+    /// Counts a wake-up from deep sleep in `mode`.
+    fn woke_from_deep_sleep(&mut self, mode: Option<&'static str>) {
+        self.deep_sleep_wakeups += 1;
+        self.deep_sleep_in(mode).wakeups += 1;
     }
 
     /// Energy-weighted cycles so far, each at the run current of its clock.
@@ -929,7 +923,6 @@ impl Machine {
             sleep_us: 0.0,
             deep_sleep_us: 0.0,
             deep_sleep_modes: Vec::new(),
-            deep_sleep_mode: None,
             blocks: BlockTable::new(code_ranges, options.record_trace),
             decoder: Decoder::new(),
             model: CostModel::new(core),
