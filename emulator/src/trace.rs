@@ -324,8 +324,6 @@ pub(crate) struct MachineTotals {
 pub(crate) struct RunEnd {
     pub totals: MachineTotals,
     pub sleep_cycles: u64,
-    pub deep_sleep_cycles: u64,
-    pub deep_sleep_wakeups: u64,
     pub deep_sleep_modes: Vec<TracedDeepSleep>,
     pub programmed_clocks: bool,
 }
@@ -616,8 +614,8 @@ impl Recorder {
                 })
                 .collect(),
             sleep_cycles: end.sleep_cycles,
-            deep_sleep_cycles: end.deep_sleep_cycles,
-            deep_sleep_wakeups: end.deep_sleep_wakeups,
+            deep_sleep_cycles: end.deep_sleep_modes.iter().map(|m| m.cycles).sum(),
+            deep_sleep_wakeups: end.deep_sleep_modes.iter().map(|m| m.wakeups).sum(),
             deep_sleep_modes: end.deep_sleep_modes,
             programmed_clocks: end.programmed_clocks,
         }

@@ -840,8 +840,6 @@ pub(super) fn sleep(uc: &mut Unicorn<'_, Engine>, at: u32) -> Result<(), Stop> {
         e.sleep_us += us;
         if let Some(mode) = deep_mode {
             slept_deeply = true;
-            e.deep_sleep_cycles += slept;
-            e.deep_sleep_us += us;
             let record = e.deep_sleep_in(mode);
             record.us += us;
             record.cycles += slept;

@@ -306,12 +306,10 @@ struct Engine {
     cycles: u64,
     /// Cycles asleep; `cycles + sleep_cycles` is the time base of timers.
     sleep_cycles: u64,
-    deep_sleep_cycles: u64,
-    deep_sleep_wakeups: u64,
     /// Sleep in µs, each stretch at the clock then in force.
     sleep_us: f64,
-    deep_sleep_us: f64,
-    /// Deep sleep by mode; a handful of entries at most, one per mode.
+    /// Deep sleep by mode, the only record of it; a handful of entries at
+    /// most, one per mode.
     deep_sleep_modes: Vec<DeepSleep>,
     /// Energy-weighted cycles at the target clock's run current, in
     /// thousandths; `run_energy` gives them at the clocks they ran at.
@@ -513,7 +511,6 @@ impl Engine {
 
     /// Counts a wake-up from deep sleep in `mode`.
     fn woke_from_deep_sleep(&mut self, mode: Option<&'static str>) {
-        self.deep_sleep_wakeups += 1;
         self.deep_sleep_in(mode).wakeups += 1;
     }
 
@@ -918,10 +915,7 @@ impl Machine {
             bus_at: u64::MAX,
             max_cycles: options.max_cycles,
             sleep_cycles: 0,
-            deep_sleep_cycles: 0,
-            deep_sleep_wakeups: 0,
             sleep_us: 0.0,
-            deep_sleep_us: 0.0,
             deep_sleep_modes: Vec::new(),
             blocks: BlockTable::new(code_ranges, options.record_trace),
             decoder: Decoder::new(),
@@ -1285,20 +1279,21 @@ impl Machine {
         e.profiler.finish_all(e.cycles, energy);
         e.marks.finish(e.cycles, energy);
         let stack_peak_bytes = u64::from(image.initial_sp.saturating_sub(e.lowest_sp));
+        let deep = &e.deep_sleep_modes;
         Execution {
             exit_code,
             failure,
             handled_fault: e.handled_fault.clone(),
             cycles: e.cycles,
             sleep_cycles: e.sleep_cycles,
-            deep_sleep_cycles: e.deep_sleep_cycles,
-            deep_sleep_wakeups: e.deep_sleep_wakeups,
+            deep_sleep_cycles: deep.iter().map(|d| d.cycles).sum(),
+            deep_sleep_wakeups: deep.iter().map(|d| d.wakeups).sum(),
             clock_spans: e.clock.spans(e.now()),
             peripheral_accesses: e.bus.accesses(),
             time_us: e.clock.micros(e.now()),
             sleep_us: e.sleep_us,
-            deep_sleep_us: e.deep_sleep_us,
-            deep_sleep_modes: e.deep_sleep_modes.clone(),
+            deep_sleep_us: deep.iter().fold(0.0, |us, d| us + d.us),
+            deep_sleep_modes: deep.clone(),
             instructions: e.instructions,
             weighted_cycles: energy,
             flash_program_pj: e.flash_program_pj,
@@ -1313,9 +1308,7 @@ impl Machine {
                 let end = RunEnd {
                     totals: e.dynamic_totals(),
                     sleep_cycles: e.sleep_cycles,
-                    deep_sleep_cycles: e.deep_sleep_cycles,
-                    deep_sleep_wakeups: e.deep_sleep_wakeups,
-                    deep_sleep_modes: (e.deep_sleep_modes.iter())
+                    deep_sleep_modes: (deep.iter())
                         .map(|d| TracedDeepSleep {
                             mode: d.mode.unwrap_or_default().into(),
                             cycles: d.cycles,
