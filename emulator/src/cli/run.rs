@@ -60,6 +60,10 @@ pub struct Args {
     /// (a file, at most 16 MiB).
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
+    /// Hold the --input bytes until the firmware's UART has sent this text
+    /// (its prompt, e.g. `m-ready`), as a host waits before it types
+    #[arg(long, value_name = "TEXT", requires = "input", value_parser = prompt)]
+    input_after: Option<String>,
     /// Make accesses to peripheral registers that no model serves errors
     /// (by default they keep what is written and are listed in the record).
     #[arg(long)]
@@ -100,6 +104,7 @@ pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
             Some(path) => read_input(path)?,
             None => Vec::new(),
         },
+        input_after: args.input_after.unwrap_or_default().into_bytes(),
     };
     // Under --quiet only the firmware's own output is left of the table format.
     let framed = args.format == Format::Table && !console.quiet;
@@ -165,6 +170,20 @@ fn process_status(status: i32) -> u8 {
 /// Most bytes `--input` takes: far above what a console session sends, and a
 /// bound on what a stray path can make the host read.
 const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// Longest `--input-after` prompt: a prompt is a line, not a document.
+const MAX_PROMPT_BYTES: usize = 256;
+
+/// A non-empty `--input-after` prompt of at most [`MAX_PROMPT_BYTES`].
+fn prompt(text: &str) -> Result<String, String> {
+    match text.len() {
+        0 => Err("the prompt is empty".into()),
+        n if n > MAX_PROMPT_BYTES => Err(format!(
+            "the prompt is {n} bytes long; at most {MAX_PROMPT_BYTES}"
+        )),
+        _ => Ok(text.to_string()),
+    }
+}
 
 /// The bytes of `--input`, bounded.
 fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {

@@ -255,12 +255,16 @@ impl std::fmt::Debug for Decoder {
 }
 
 impl Decoder {
-    /// A Thumb-2 M-class decoder with details on.
+    /// A Thumb-2 M-class decoder with details on. Capstone 5 treats the FPU
+    /// as single-precision only unless its V8 mode is on, which would leave the
+    /// Cortex-M7's FPv5 double-precision instructions (VCVT.F64.F32, VMUL.F64)
+    /// undecoded; V8 mode decodes them, and the ARMv8-A encodings it also
+    /// admits lie outside ARMv7-M, whose core faults on them when they run.
     pub fn new() -> Decoder {
         let cs = Capstone::new()
             .arm()
             .mode(ArchMode::Thumb)
-            .extra_mode([ArchExtraMode::MClass].into_iter())
+            .extra_mode([ArchExtraMode::MClass, ArchExtraMode::V8].into_iter())
             .detail(true)
             .build()
             .expect("capstone supports Thumb M-class with details");

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::target::{EnergyFigures, Target};
+use crate::target::{BusClock, EnergyFigures, Target};
 
 /// Frequencies of the clocks the core and peripherals run from, in Hz.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,6 +27,24 @@ pub struct Clocks {
 }
 
 impl Clocks {
+    /// The clock of `bus`, in Hz.
+    pub fn bus_hz(&self, bus: BusClock) -> u64 {
+        match bus {
+            BusClock::Ahb => self.ahb_hz,
+            BusClock::Apb1 => self.apb1_hz,
+            BusClock::Apb2 => self.apb2_hz,
+        }
+    }
+
+    /// Core cycles of `ticks` periods of the `bus` clock, rounded down.
+    pub fn core_cycles(&self, ticks: u64, bus: BusClock) -> u64 {
+        let bus_hz = self.bus_hz(bus);
+        if bus_hz == 0 {
+            return 0;
+        }
+        (u128::from(ticks) * u128::from(self.hclk_hz) / u128::from(bus_hz)) as u64
+    }
+
     /// Every bus at the core clock: the state the target's `clock_mhz` describes.
     pub fn uniform(hz: u64) -> Clocks {
         Clocks {

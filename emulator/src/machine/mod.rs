@@ -45,7 +45,7 @@ use crate::profile::Profiler;
 use crate::target::{Core, FlashController as ControllerKind, MemoryKind, MemoryRegion, Target};
 use crate::trace::{Closed, Exit, MachineTotals, Recorder, RunEnd, Trace, TracedDeepSleep};
 use blocks::{AlignedAccess, BlockTable};
-use bus::{Bus, RegisterAccess};
+use bus::{Bus, HostInput, RegisterAccess};
 use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings, RunEnergy};
 use console::Console;
 use exceptions::{Exceptions, FaultCause, VectorCache};
@@ -78,6 +78,9 @@ pub struct RunOptions {
     pub stream_output: bool,
     /// Bytes the firmware's console UART receives, as if typed at a terminal.
     pub console_input: Vec<u8>,
+    /// What the firmware's UART must send before `console_input` arrives (its
+    /// prompt); empty: the bytes are there from reset.
+    pub input_after: Vec<u8>,
 }
 
 impl Default for RunOptions {
@@ -90,6 +93,7 @@ impl Default for RunOptions {
             strict_peripherals: false,
             stream_output: false,
             console_input: Vec::new(),
+            input_after: Vec::new(),
         }
     }
 }
@@ -357,7 +361,7 @@ struct Engine {
     clock_programmed: bool,
     console: Console,
     /// What the console UART has still to receive.
-    input: std::collections::VecDeque<u8>,
+    input: HostInput,
     /// SEGGER RTT, drained as a probe would.
     rtt: RttHost,
     controller: Option<(FlashController, u32)>,
@@ -701,9 +705,15 @@ impl Engine {
     fn schedule_next_event(&mut self) {
         let now = self.now();
         self.systick_at = self.sys.next_systick(now).unwrap_or(u64::MAX);
+        // The host's next byte is an event of the bus too: it raises a UART's
+        // receive interrupt (a byte already there was signalled on arrival).
+        let arrival = self.input.next_arrival().filter(|&at| at > now);
         self.bus_at = self
             .bus
             .next_event(now, &self.clock.clocks)
+            .into_iter()
+            .chain(arrival)
+            .min()
             .unwrap_or(u64::MAX);
         self.settle_next_event();
     }
@@ -940,7 +950,7 @@ impl Machine {
             clock: ClockRecord::new(Clocks::uniform(clock_hz), flash),
             clock_programmed: false,
             console: Console::new(options.stream_output),
-            input: options.console_input.iter().copied().collect(),
+            input: HostInput::new(&options.console_input, &options.input_after),
             rtt: RttHost::new(image.rtt_control_block, rtt_search_ranges(&image, target)),
             controller,
             flash_program_pj: 0,
@@ -984,7 +994,10 @@ impl Machine {
                     .collect(),
             ),
         };
-        let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, engine)
+        // Not Mode::MCLASS: unicorn 2.1 then makes every M-profile CPU a
+        // Cortex-M33 whatever model is asked for, which lacks the Cortex-M7's
+        // double-precision FPU. The model alone selects the M-profile core.
+        let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB, engine)
             .map_err(|e| uc_err("creating the CPU", e))?;
         uc.ctl_set_cpu_model(model as i32)
             .map_err(|e| uc_err("selecting the CPU model", e))?;

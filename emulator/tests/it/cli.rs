@@ -123,6 +123,56 @@ fn input_reaches_the_firmwares_console_uart() {
     assert_eq!(record["stdout"], "echo: HELLO UART (10 bytes)\n");
 }
 
+/// A command session: the input waits for the prompt, then arrives at the
+/// line's baud rate into an interrupt handler that answers in double
+/// precision on the Cortex-M7's FPv5-D16.
+#[test]
+fn input_after_the_prompt_arrives_at_the_baud_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("session.txt");
+    std::fs::write(&input, "2%9%quit%").unwrap();
+    let args = [
+        "run",
+        "emulator/tests/fixtures/devices/uart_session_h743.elf",
+        "--target",
+        "stm32h743",
+        "--format",
+        "json",
+        "--input",
+        input.to_str().unwrap(),
+    ];
+    let record: serde_json::Value = serde_json::from_str(&stdout_of(
+        &[&args[..], &["--input-after", "ready>"]].concat(),
+    ))
+    .unwrap();
+    // A frame is ten bits of 556 kernel clocks (BRR) at the core's clock: the
+    // host's first byte comes two frames after the prompt's last was written,
+    // which the firmware reads a handful of cycles later, in its handler.
+    let frame = 5560;
+    let stdout = record["stdout"].as_str().unwrap();
+    let timing = stdout
+        .lines()
+        .find(|l| l.starts_with("first byte"))
+        .unwrap();
+    let numbers: Vec<u64> = timing.split(' ').filter_map(|w| w.parse().ok()).collect();
+    assert!(
+        (2 * frame - 20..2 * frame + 40).contains(&numbers[0]),
+        "{timing}"
+    );
+    assert!((frame - 40..=frame).contains(&numbers[1]), "{timing}");
+    assert!(
+        stdout.starts_with("ready>\n2 -> 2.121320\n9 -> 4.500000\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("done\n"), "{stdout}");
+    assert_eq!(record["exit_code"], 0);
+
+    // Typed before the prompt, the bytes arrive while the handler is not yet
+    // armed: they are read at once, without the session's answers.
+    let early: serde_json::Value = serde_json::from_str(&stdout_of(&args)).unwrap();
+    assert_ne!(early["stdout"], record["stdout"]);
+}
+
 /// A workload that marks its inference leads with one call of it, in the
 /// table and the JSON, at the supply asked for.
 #[test]

@@ -69,11 +69,11 @@ mod uart {
 /// Modeled: transmission into the console, instantly, so STATE never shows
 /// TXFULL and no overrun can happen; the TX interrupt (INTSTATUS.TX, raised on
 /// `irqs[1]` for every byte sent while CTRL.TXINTEN is set, held until cleared
-/// through INTCLEAR); CTRL and BAUDDIV as storage (the baud rate costs no
-/// time); the ID registers; reception of the host's input (`mcubench run
-/// --input`): with RXEN set, STATE.RXFULL while bytes are left, one per DATA
-/// read, and the RX interrupt on `irqs[0]` while RXINTEN is set and a byte
-/// waits. Not modeled: overrun interrupts, the combined overflow line, and
+/// through INTCLEAR); CTRL; BAUDDIV, which times reception only; the ID
+/// registers; reception of the host's input (`mcubench run --input`): with
+/// RXEN set, STATE.RXFULL while a byte waits, the bytes a frame apart at
+/// PCLK / BAUDDIV (ten bits: start, eight data, stop), and the RX interrupt
+/// on `irqs[0]` while RXINTEN is set and a byte waits. Not modeled: overrun interrupts, the combined overflow line, and
 /// bytes written while TXEN is clear, which are dropped here where the
 /// hardware would hold one in its buffer.
 #[derive(Debug, Clone)]
@@ -85,6 +85,8 @@ pub struct CmsdkUart {
     tx_irq: Option<u32>,
     /// The RX interrupt line: the first.
     rx_irq: Option<u32>,
+    /// The bus whose clock (PCLK) BAUDDIV divides.
+    clock: BusClock,
     /// Offsets this model does not name keep what is written.
     other: RegisterFile,
 }
@@ -98,13 +100,20 @@ impl CmsdkUart {
             bauddiv: 0,
             tx_irq: spec.irqs.get(1).copied(),
             rx_irq: spec.irqs.first().copied(),
+            clock: spec.clock,
             other: RegisterFile::new(&spec.reset),
         }
     }
 
     /// Whether a received byte waits (STATE.RXFULL).
     fn rx_full(&self, ctx: &BusContext<'_>) -> bool {
-        self.ctrl & uart::CTRL_RXEN != 0 && !ctx.input.is_empty()
+        self.ctrl & uart::CTRL_RXEN != 0 && ctx.input.waiting(ctx.now)
+    }
+
+    /// Core cycles of a ten-bit frame at PCLK / BAUDDIV (0 before BAUDDIV is set).
+    fn frame(&self, ctx: &BusContext<'_>) -> u64 {
+        ctx.clocks
+            .core_cycles(10 * u64::from(self.bauddiv), self.clock)
     }
 
     /// A DATA read: the waiting byte, now taken; the next one raises the RX
@@ -113,7 +122,8 @@ impl CmsdkUart {
         if !self.rx_full(ctx) {
             return 0;
         }
-        let byte = ctx.input.pop_front().map_or(0, u32::from);
+        let frame = self.frame(ctx);
+        let byte = ctx.input.receive(ctx.now, frame).map_or(0, u32::from);
         self.signal_rx(ctx);
         byte
     }
@@ -132,7 +142,8 @@ impl CmsdkUart {
         if self.ctrl & uart::CTRL_TXEN == 0 {
             return;
         }
-        ctx.console.push(byte);
+        let frame = self.frame(ctx);
+        ctx.send(&[byte], frame);
         if self.ctrl & uart::CTRL_TXINTEN != 0 {
             self.intstatus |= uart::INT_TX;
             if let Some(irq) = self.tx_irq {
@@ -192,6 +203,13 @@ impl Peripheral for CmsdkUart {
             uart::INTSTATUS => Some("INTSTATUS"),
             uart::BAUDDIV => Some("BAUDDIV"),
             _ => id_index(offset).map(|i| ID_NAMES[i]),
+        }
+    }
+
+    /// A byte from the host arrived: the RX interrupt rises.
+    fn advance(&mut self, ctx: &mut BusContext<'_>) {
+        if self.intstatus & uart::INT_RX == 0 {
+            self.signal_rx(ctx);
         }
     }
 }
@@ -417,6 +435,7 @@ impl Peripheral for CmsdkTimer {
 mod tests {
     use super::*;
     use crate::machine::bus::testing::Rig;
+    use crate::machine::bus::HostInput;
     use crate::target::{PeripheralKind, ResetValue};
 
     /// The MPS2's 25 MHz on every bus.
@@ -465,7 +484,7 @@ mod tests {
     fn uart_receives_the_hosts_input_once_rx_is_enabled() {
         let mut rig = rig();
         let mut u = CmsdkUart::new(&spec(PeripheralKind::CmsdkUart, &[0, 1]));
-        rig.input.extend(b"hi");
+        rig.input = HostInput::new(b"hi", b"");
         assert_eq!(rig.read(&mut u, uart::STATE), 0, "RXEN clear");
         rig.write(&mut u, uart::CTRL, uart::CTRL_RXEN | uart::CTRL_RXINTEN);
         assert_eq!(rig.raised, vec![0], "RX is the first line listed");

@@ -10,6 +10,7 @@
 //! interrupt lines and memory for DMA.
 
 mod cmsdk;
+mod host_input;
 mod nrf;
 mod registers;
 mod stm32;
@@ -24,6 +25,7 @@ use serde::Serialize;
 use super::clock::{Clocks, FlashSettings};
 use super::semihosting::Memory;
 use crate::target::{PeripheralKind, PeripheralSpec, Target};
+pub use host_input::HostInput;
 pub use registers::RegisterFile;
 
 /// What a model may use and change besides its own registers.
@@ -37,7 +39,7 @@ pub struct BusContext<'a> {
     /// The firmware's output stream (UART TX and the like).
     pub console: &'a mut Vec<u8>,
     /// Bytes the host sends the firmware's console UART, oldest first.
-    pub input: &'a mut std::collections::VecDeque<u8>,
+    pub input: &'a mut HostInput,
     /// External interrupts raised by this access (NVIC IRQ numbers).
     pub raised: &'a mut Vec<u32>,
     /// Memory, for peripherals that read or write it themselves (EasyDMA).
@@ -48,6 +50,14 @@ impl BusContext<'_> {
     /// Pends external interrupt `irq` in the NVIC.
     pub fn raise(&mut self, irq: u32) {
         self.raised.push(irq);
+    }
+
+    /// Sends `bytes` out of a UART whose frame lasts `frame` core cycles (0
+    /// where the model has no line timing) to the console; returns whether
+    /// they completed the prompt the host's input waited for.
+    pub fn send(&mut self, bytes: &[u8], frame: u64) -> bool {
+        self.console.extend_from_slice(bytes);
+        self.input.hear(bytes, self.now, frame)
     }
 }
 

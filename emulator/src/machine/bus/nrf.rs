@@ -455,7 +455,7 @@ impl NrfUarte {
                 "UARTE TASKS_STARTTX: TXD.PTR {ptr:#010x}: {count} bytes are not readable"
             )));
         }
-        ctx.console.extend_from_slice(&bytes);
+        ctx.send(&bytes, 0);
         self.txd_amount = count;
         let sent = if count > 0 { uarte::TXDRDY } else { 0 };
         self.events
@@ -469,8 +469,8 @@ impl NrfUarte {
         let ptr = self.other.get(uarte::RXD_PTR);
         let max = self.other.get(uarte::RXD_MAXCNT) & uarte::MAXCNT_BITS;
         dma_reach("TASKS_STARTRX", "RXD", ptr, max)?;
-        let take = (max as usize).min(ctx.input.len());
-        let bytes: Vec<u8> = ctx.input.drain(..take).collect();
+        let bytes = ctx.input.take(ctx.now, max as usize);
+        let take = bytes.len();
         if take > 0 && ctx.memory.write(ptr, &bytes).is_none() {
             return Err(BusError::Refused(format!(
                 "UARTE TASKS_STARTRX: RXD.PTR {ptr:#010x}: {take} bytes are not writable"
@@ -1232,6 +1232,7 @@ impl Peripheral for NrfTimer {
 mod tests {
     use super::*;
     use crate::machine::bus::testing::Rig;
+    use crate::machine::bus::HostInput;
     use crate::machine::semihosting::Memory;
     use crate::target::{BusClock, PeripheralKind};
 
@@ -1398,7 +1399,7 @@ mod tests {
     fn uarte_receives_the_hosts_input_into_ram() {
         let mut rig = rig();
         let mut u = NrfUarte::new(&spec("UARTE0", PeripheralKind::NrfUarte, 2));
-        rig.input.extend(b"abc");
+        rig.input = HostInput::new(b"abc", b"");
         rig.write(&mut u, uarte::ENABLE, uarte::ENABLE_UARTE);
         rig.write(&mut u, uarte::RXD_PTR, 0x2000_0040);
         rig.write(&mut u, uarte::RXD_MAXCNT, 2);

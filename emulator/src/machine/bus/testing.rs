@@ -1,7 +1,7 @@
 //! What the models' unit tests drive them with: everything a [`BusContext`]
 //! borrows, owned by the test, and the accesses a test makes through it.
 
-use super::{BusContext, BusError, Peripheral};
+use super::{BusContext, BusError, HostInput, Peripheral};
 use crate::machine::clock::{Clocks, FlashSettings};
 use crate::machine::semihosting::Memory;
 
@@ -24,7 +24,7 @@ pub struct Rig<M: Memory = NoMemory> {
     pub clocks: Clocks,
     pub flash: FlashSettings,
     pub console: Vec<u8>,
-    pub input: std::collections::VecDeque<u8>,
+    pub input: HostInput,
     pub raised: Vec<u32>,
     pub memory: M,
 }
@@ -50,7 +50,7 @@ impl<M: Memory> Rig<M> {
                 dcache: false,
             },
             console: Vec::new(),
-            input: std::collections::VecDeque::new(),
+            input: HostInput::default(),
             raised: Vec::new(),
             memory,
         }

@@ -2,18 +2,20 @@
 //! while the USART and its transmitter are enabled goes to the firmware's
 //! output stream at once, so the transmit register is always empty and a
 //! frame completes as soon as it is written. With the receiver enabled, the
-//! bytes the host gives (`mcubench run --input`) arrive one per read of the
-//! data register: RXNE is set while any are left. All USARTs share that one
-//! input, as one terminal would.
+//! bytes the host gives (`mcubench run --input`) arrive a frame apart at the
+//! baud rate BRR sets (see [`HostInput`](crate::machine::bus::HostInput)):
+//! RXNE is set while one waits. All USARTs share that one input, as one
+//! terminal would.
 //!
 //! The interrupt line is level-sensitive (TXE with TXEIE, TC with TCIE, RXNE
 //! with RXNEIE): it pends the block's first IRQ when it rises, and again when
 //! a data access re-arms a flag that stays set, as the next byte would on
-//! hardware. Baud rates and frame timing are not modeled.
+//! hardware. Transmission is not timed.
 
 use super::{clear_w0, drive_irq, name_in, Family, RegDef};
 use crate::machine::bus::{merge, BusContext, BusError, Peripheral};
-use crate::target::{PeripheralSpec, Target};
+use crate::machine::clock::Clocks;
+use crate::target::{BusClock, PeripheralSpec, Target};
 
 /// Status bits of the F1/F4 SR (RM0090 30.6.1) and the V2 ISR share
 /// positions for these three.
@@ -23,6 +25,43 @@ const RXNE: u32 = 1 << 5;
 /// CR1 RXNEIE (bit 5) and RE (bit 2), at the same places in both layouts.
 const RXNEIE: u32 = 1 << 5;
 const RE: u32 = 1 << 2;
+/// CR1 M (M0 on V2, bit 12: 9 data bits) and OVER8 (bit 15: 8 samples a bit),
+/// the same in both layouts; V2's M1 (bit 28) with M0 clear selects 7 bits.
+const M0: u32 = 1 << 12;
+const OVER8: u32 = 1 << 15;
+const M1: u32 = 1 << 28;
+
+/// Core cycles of one frame: a start bit, the data bits CR1 selects (parity,
+/// when enabled, is one of them) and CR2's stop bits, at the baud rate BRR
+/// sets from `kernel_ticks` kernel clock periods per division step (the
+/// prescaler's, 1 without one). The kernel clock is the bus clock, each
+/// part's reset selection. With OVER16, baud = clock / BRR; with OVER8 the
+/// divider is BRR[15:4] and BRR[2:0] shifted left once and baud = 2 x clock /
+/// that (RM0090 30.3.4, RM0433 48.5.7). 0 while BRR is 0: not yet set up.
+fn frame_cycles(
+    brr: u32,
+    cr1: u32,
+    cr2: u32,
+    kernel_ticks: u64,
+    bus: BusClock,
+    clocks: &Clocks,
+) -> u64 {
+    let (divider, per_bit) = if cr1 & OVER8 != 0 {
+        ((brr & 0xFFF0) | (brr & 7) << 1, 2)
+    } else {
+        (brr & 0xFFFF, 1)
+    };
+    let data_bits = match (cr1 & M1 != 0, cr1 & M0 != 0) {
+        (false, false) => 8,
+        (_, true) => 9,
+        (true, false) => 7,
+    };
+    // CR2 STOP (bits 13:12): 1, 0.5, 2 or 1.5 stop bits, counted in half bits.
+    let stop_halves = [2, 1, 4, 3][(cr2 >> 12 & 3) as usize];
+    let halves = 2 * (1 + data_bits) + stop_halves;
+    let ticks = halves * u64::from(divider) * kernel_ticks / (2 * per_bit);
+    clocks.core_cycles(ticks, bus)
+}
 
 /// F1/F4 register map (RM0008 27.6.8, RM0090 30.6.8). SR resets with TXE and
 /// TC set, 0xC0 (ST's F407 SVD writes 0x00C00000, a typo the manual's
@@ -59,6 +98,8 @@ struct Link {
     irq: Option<u32>,
     /// Interrupt line level after the last access.
     level: bool,
+    /// The bus whose clock the USART runs on.
+    clock: BusClock,
 }
 
 impl Link {
@@ -70,17 +111,26 @@ impl Link {
             fifo,
             irq: spec.irqs.first().copied(),
             level: false,
+            clock: spec.clock,
         }
     }
 
-    /// A write to the data register: its low byte goes out while UE and TE
-    /// are set in `cr1`. Returns whether it did, which re-arms TXE.
-    fn send(&mut self, value: u32, mask: u32, cr1: u32, ctx: &mut BusContext<'_>) -> bool {
+    /// A write to the data register: its low byte goes out, in frames of
+    /// `frame` core cycles, while UE and TE are set in `cr1`. Returns whether
+    /// it did, which re-arms TXE.
+    fn send(
+        &mut self,
+        value: u32,
+        mask: u32,
+        cr1: u32,
+        frame: u64,
+        ctx: &mut BusContext<'_>,
+    ) -> bool {
         let enabled = self.ue | TE;
         if mask & 0xFF == 0 || cr1 & enabled != enabled {
             return false;
         }
-        ctx.console.push((value & 0xFF) as u8);
+        ctx.send(&[(value & 0xFF) as u8], frame);
         self.tc = true;
         self.txfe = self.fifo;
         true
@@ -88,16 +138,17 @@ impl Link {
 
     /// Whether a received byte waits in the data register (RXNE) with `cr1` in force.
     fn received(&self, cr1: u32, ctx: &BusContext<'_>) -> bool {
-        cr1 & (self.ue | RE) == self.ue | RE && !ctx.input.is_empty()
+        cr1 & (self.ue | RE) == self.ue | RE && ctx.input.waiting(ctx.now)
     }
 
-    /// A read of the data register: the waiting byte, now taken.
-    fn receive(&mut self, cr1: u32, ctx: &mut BusContext<'_>) -> u32 {
+    /// A read of the data register: the waiting byte, now taken; the next
+    /// comes a `frame` of core cycles later.
+    fn receive(&mut self, cr1: u32, frame: u64, ctx: &mut BusContext<'_>) -> u32 {
         if !self.received(cr1, ctx) {
             return 0;
         }
-        let byte = ctx.input.pop_front().map_or(0, u32::from);
-        // The next byte re-arms RXNE at once.
+        let byte = ctx.input.receive(ctx.now, frame).map_or(0, u32::from);
+        // A byte already waiting re-arms RXNE at once.
         self.drive(cr1, true, ctx);
         byte
     }
@@ -146,6 +197,17 @@ impl Usart {
         self.regs[3]
     }
 
+    fn frame(&self, clocks: &Clocks) -> u64 {
+        frame_cycles(
+            self.regs[2],
+            self.cr1(),
+            self.regs[4],
+            1,
+            self.link.clock,
+            clocks,
+        )
+    }
+
     fn sr(&self, ctx: &BusContext<'_>) -> u32 {
         let mut sr = TXE;
         if self.link.tc {
@@ -162,7 +224,10 @@ impl Peripheral for Usart {
     fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
         Ok(match offset {
             0x00 => self.sr(ctx),
-            0x04 => self.link.receive(self.cr1(), ctx),
+            0x04 => {
+                let frame = self.frame(ctx.clocks);
+                self.link.receive(self.cr1(), frame, ctx)
+            }
             _ => kept(&self.regs, offset),
         })
     }
@@ -179,7 +244,10 @@ impl Peripheral for Usart {
             // TC, RXNE, LBD, CTS are rc_w0; RXNE stands for the input left, so
             // only TC clears here.
             0x00 => self.link.tc = clear_w0(self.sr(ctx), value, mask) & TC != 0,
-            0x04 => sent = self.link.send(value, mask, self.cr1(), ctx),
+            0x04 => {
+                let frame = self.frame(ctx.clocks);
+                sent = self.link.send(value, mask, self.cr1(), frame, ctx);
+            }
             _ => keep(&mut self.regs, offset, value, mask),
         }
         self.link.drive(self.cr1(), sent, ctx);
@@ -188,6 +256,11 @@ impl Peripheral for Usart {
 
     fn register_name(&self, offset: u32) -> Option<&'static str> {
         name_in(REGS, offset)
+    }
+
+    /// A byte from the host arrived: RXNE rises.
+    fn advance(&mut self, ctx: &mut BusContext<'_>) {
+        self.link.drive(self.cr1(), false, ctx);
     }
 }
 
@@ -242,6 +315,29 @@ impl UsartV2 {
         self.regs[0]
     }
 
+    /// PRESC's division of the kernel clock (RM0433 48.7.13), 1 without one.
+    fn prescaler(&self) -> u64 {
+        const DIVIDERS: [u64; 12] = [1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256];
+        if !self.link.fifo {
+            return 1;
+        }
+        DIVIDERS
+            .get((self.regs[11] & 0xF) as usize)
+            .copied()
+            .unwrap_or(256)
+    }
+
+    fn frame(&self, clocks: &Clocks) -> u64 {
+        frame_cycles(
+            self.regs[3],
+            self.cr1(),
+            self.regs[1],
+            self.prescaler(),
+            self.link.clock,
+            clocks,
+        )
+    }
+
     fn isr(&self, ctx: &BusContext<'_>) -> u32 {
         let cr1 = self.cr1();
         let enabled = cr1 & V2_UE != 0;
@@ -269,7 +365,10 @@ impl Peripheral for UsartV2 {
     fn read(&mut self, offset: u32, ctx: &mut BusContext<'_>) -> Result<u32, BusError> {
         Ok(match offset {
             0x1C => self.isr(ctx),
-            0x24 => self.link.receive(self.cr1(), ctx),
+            0x24 => {
+                let frame = self.frame(ctx.clocks);
+                self.link.receive(self.cr1(), frame, ctx)
+            }
             // RQR and ICR are write-only, TDR reads 0.
             0x18 | 0x20 | 0x28 => 0,
             0x2C if !self.link.fifo => 0,
@@ -294,7 +393,10 @@ impl Peripheral for UsartV2 {
                 self.link.tc &= clear & TC == 0;
                 self.link.txfe &= !(self.link.fifo && clear & 1 << 5 != 0);
             }
-            0x28 => sent = self.link.send(value, mask, self.cr1(), ctx),
+            0x28 => {
+                let frame = self.frame(ctx.clocks);
+                sent = self.link.send(value, mask, self.cr1(), frame, ctx);
+            }
             0x2C if !self.link.fifo => {}
             _ => keep(&mut self.regs, offset, value, mask),
         }
@@ -308,6 +410,11 @@ impl Peripheral for UsartV2 {
         }
         name_in(V2_REGS, offset)
     }
+
+    /// A byte from the host arrived: RXNE rises.
+    fn advance(&mut self, ctx: &mut BusContext<'_>) {
+        self.link.drive(self.cr1(), false, ctx);
+    }
 }
 
 #[cfg(test)]
@@ -315,6 +422,7 @@ mod tests {
     use super::*;
     use crate::machine::bus::stm32::testing::{spec, target};
     use crate::machine::bus::testing::Rig;
+    use crate::machine::bus::HostInput;
     use crate::target::{BusClock, PeripheralKind};
 
     #[test]
@@ -350,7 +458,7 @@ mod tests {
         );
         let mut u = Usart::new(&s);
         let mut h = Rig::new(1);
-        h.input.extend(b"ok");
+        h.input = HostInput::new(b"ok", b"");
         assert_eq!(h.read(&mut u, 0x00) & RXNE, 0, "receiver off");
         h.write(&mut u, 0x0C, F4_UE | RE | RXNEIE);
         assert_eq!(h.raised, [38], "RXNEIE with a byte waiting");
@@ -368,7 +476,7 @@ mod tests {
             &[],
         );
         let mut u = UsartV2::new(&v2, &target("stm32l4r5"));
-        h.input.extend(b"z");
+        h.input = HostInput::new(b"z", b"");
         h.write(&mut u, 0x00, V2_UE | RE);
         assert_eq!(h.read(&mut u, 0x1C) & RXNE, RXNE);
         assert_eq!(h.read(&mut u, 0x24), u32::from(b'z'));
