@@ -233,6 +233,24 @@ fn ascii_string_tables(bytes: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The initial stack pointer and reset vector at the start of `table`, a
+/// Cortex-M vector table loaded at `addr`.
+fn vector_words(table: &[u8], addr: u32) -> Result<(u32, u32), String> {
+    let word = |i: usize| -> Option<u32> {
+        let b = table.get(i * 4..i * 4 + 4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (initial_sp, reset) = word(0)
+        .zip(word(1))
+        .ok_or("the first segment is too short to hold a vector table")?;
+    if reset & 1 == 0 {
+        return Err(format!(
+            "reset vector {reset:#010x} lacks the Thumb bit: not a Cortex-M vector table at {addr:#010x}"
+        ));
+    }
+    Ok((initial_sp, reset))
+}
+
 /// Largest ELF file read: far above any MCU image with full debug information.
 pub const MAX_IMAGE_BYTES: u64 = 256 << 20;
 
@@ -244,6 +262,58 @@ impl Image {
             error,
         })?;
         Image::parse(path, &bytes)
+    }
+
+    /// Reads a raw flash image, as vendor tools also ship firmware (`.bin`).
+    pub fn load_raw(path: &Path, base: u32) -> Result<Image, ImageError> {
+        let bytes = read_bounded(path, MAX_IMAGE_BYTES).map_err(|error| ImageError::Io {
+            path: path.to_owned(),
+            error,
+        })?;
+        Image::parse_raw(path, &bytes, base)
+    }
+
+    /// A raw flash image: `bytes` loaded at `base`, starting with the vector
+    /// table. It names no functions and no sections, so its profile is by
+    /// address and its RAM use unknown (0); `path` is used in messages only.
+    pub fn parse_raw(path: &Path, bytes: &[u8], base: u32) -> Result<Image, ImageError> {
+        let malformed = |message: String| ImageError::Malformed {
+            path: path.to_owned(),
+            message,
+        };
+        if bytes.is_empty() {
+            return Err(malformed("empty file, not a flash image".into()));
+        }
+        let size = u32::try_from(bytes.len())
+            .ok()
+            .filter(|&n| u64::from(base) + u64::from(n) <= 1 << 32)
+            .ok_or_else(|| {
+                malformed(format!(
+                    "{} bytes at {base:#010x} run past the 4 GiB address space",
+                    bytes.len()
+                ))
+            })?;
+        let (initial_sp, reset) = vector_words(bytes, base).map_err(malformed)?;
+        Ok(Image {
+            path: path.to_owned(),
+            sha256: crate::suite::sha256_hex(bytes),
+            segments: vec![Segment {
+                addr: base,
+                data: bytes.to_vec(),
+                mem_size: size,
+                executable: true,
+            }],
+            initial_sp,
+            reset,
+            vector_table: base,
+            symbols: Symbols::default(),
+            flash_bytes: u64::from(size),
+            ram_bytes: 0,
+            ram_sections: Vec::new(),
+            static_ram_end: None,
+            rtt_control_block: None,
+            stack_reserved: None,
+        })
     }
 
     /// Parses ELF bytes; `path` is used in messages only.
@@ -327,18 +397,7 @@ impl Image {
             .first()
             .ok_or_else(|| malformed("no loadable segments".into()))?;
         let vector_table = first.addr;
-        let word = |i: usize| -> Option<u32> {
-            let b = first.data.get(i * 4..i * 4 + 4)?;
-            Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        let (initial_sp, reset) = word(0).zip(word(1)).ok_or_else(|| {
-            malformed("the first segment is too short to hold a vector table".into())
-        })?;
-        if reset & 1 == 0 {
-            return Err(malformed(format!(
-                "reset vector {reset:#010x} lacks the Thumb bit: not a Cortex-M vector table at {vector_table:#010x}"
-            )));
-        }
+        let (initial_sp, reset) = vector_words(&first.data, vector_table).map_err(malformed)?;
 
         let mut functions = Vec::new();
         // The source file of each local function, from the STT_FILE symbol
@@ -524,5 +583,38 @@ impl Layout {
             return Err(format!("needs {} bytes of RAM", self.ram_bytes));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(sp: u32, reset: u32) -> Vec<u8> {
+        [sp.to_le_bytes(), reset.to_le_bytes(), [0; 4]].concat()
+    }
+
+    #[test]
+    fn a_raw_image_is_its_bytes_at_the_address_given() {
+        let bytes = table(0x2002_0000, 0x0800_0101);
+        let image = Image::parse_raw(Path::new("fw.bin"), &bytes, 0x0800_0000).unwrap();
+        assert_eq!((image.initial_sp, image.reset), (0x2002_0000, 0x0800_0101));
+        assert_eq!(image.vector_table, 0x0800_0000);
+        assert_eq!(image.layout().segments, [(0x0800_0000, 12)]);
+        assert_eq!(image.flash_bytes, 12);
+        assert!(image.symbols.functions().is_empty());
+    }
+
+    #[test]
+    fn a_raw_image_that_is_not_a_vector_table_or_does_not_fit_the_address_space_is_refused() {
+        let path = Path::new("fw.bin");
+        let error =
+            |bytes: &[u8], base| Image::parse_raw(path, bytes, base).unwrap_err().to_string();
+        assert_eq!(error(&[], 0), "fw.bin: empty file, not a flash image");
+        assert!(
+            error(&table(0x2000_0000, 0x0800_0100), 0x0800_0000).contains("lacks the Thumb bit")
+        );
+        assert!(error(&[0; 6], 0x0800_0000).contains("too short to hold a vector table"));
+        assert!(error(&table(0, 1), 0xFFFF_FFF8).contains("run past the 4 GiB address space"));
     }
 }

@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use mcubench::image::Image;
 use mcubench::machine::RunOptions;
-use mcubench::run::{run_image, RunRecord};
+use mcubench::run::{run_image, run_loaded, RunError, RunRecord};
 use mcubench::target::Target;
 use mcubench_reports::numbers::{bytes, count, energy_uj, grouped, power_mw, thousands, time_us};
 use mcubench_reports::table::{Column, Table};
@@ -17,7 +19,7 @@ use super::Format;
 /// Arguments of `mcubench run`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Firmware image (ELF).
+    /// Firmware image (ELF; a raw flash image with --load-address).
     elf: PathBuf,
     /// Target name (see `mcubench targets`) or a path to a target file.
     #[arg(long, short)]
@@ -60,6 +62,10 @@ pub struct Args {
     /// (a file, at most 16 MiB).
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
+    /// Read the image as raw flash bytes (a `.bin`, as vendor tools also ship
+    /// firmware) loaded at this address, e.g. 0x08000000, its vector table first
+    #[arg(long, value_name = "ADDR", value_parser = address)]
+    load_address: Option<u32>,
     /// Hold the --input bytes until the firmware's UART has sent this text
     /// (its prompt, e.g. `m-ready`), as a host waits before it types
     #[arg(long, value_name = "TEXT", requires = "input", value_parser = prompt)]
@@ -112,7 +118,13 @@ pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
     if framed {
         console::print(&format!("{header}\n--- firmware output ---\n"));
     }
-    let mut record = run_image(&args.elf, &target, &options)?;
+    let mut record = match args.load_address {
+        Some(base) => {
+            let image = Image::load_raw(&args.elf, base).map_err(RunError::from)?;
+            run_loaded(Arc::new(image), &target, &options)?
+        }
+        None => run_image(&args.elf, &target, &options)?,
+    };
     if let Some(period_ms) = args.period_ms {
         record.duty_cycle = Some(record.at_period(&target, period_ms, args.battery_mah)?);
     }
@@ -170,6 +182,15 @@ fn process_status(status: i32) -> u8 {
 /// Most bytes `--input` takes: far above what a console session sends, and a
 /// bound on what a stray path can make the host read.
 const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// A `--load-address`: hexadecimal with `0x`, else decimal.
+fn address(text: &str) -> Result<u32, String> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .map_err(|_| format!("{text:?} is not a 32-bit address"))
+}
 
 /// Longest `--input-after` prompt: a prompt is a line, not a document.
 const MAX_PROMPT_BYTES: usize = 256;
