@@ -18,11 +18,14 @@
 //! Results: ALU results feed the next cycle. Simple moves, adds and
 //! subtractions issued as the older of a pair run in the early ALU and feed
 //! the younger one in the same cycle (J "overall"). Sources consumed early (an
-//! address, an inline-shifted operand, a bitfield or DSP source, a multiplier
-//! operand) need their value a cycle sooner from anything but the early ALU.
-//! Loads: a word is ready for the late ALU the next cycle, a byte or halfword
-//! a cycle later (J "loads"). Multiplies: result 2 cycles, the accumulator
-//! chains every cycle (J "multiplication, MAC").
+//! address, an inline-shifted operand, the sources of the bitfield
+//! instructions the early ALU runs) need their value a cycle sooner from
+//! anything but the early ALU. Loads: a word is ready for the late ALU the
+//! next cycle, a byte or halfword a cycle later (J "loads"). Multiplies:
+//! result 2 cycles; factors are read as the late ALU reads, except a load's
+//! result, which they take a cycle later; the accumulator is read a stage
+//! after the late ALU, so a MAC chains on its own result every cycle (J
+//! "multiplication, MAC").
 //!
 //! Branches: a predicted branch costs its issue slot; a conditional branch is
 //! predicted by a 2-bit counter of its own (`cost::Prediction`), and a misprediction
@@ -87,7 +90,7 @@ struct Timing {
 /// Bitfield, reverse, extend and saturate instructions the decoder files as
 /// plain data processing: they run in the early ALU's shifter (J "bitfield").
 fn bitfield(insn: &Insn) -> bool {
-    let base = insn.mnemonic.split(['.', ' ']).next().unwrap_or_default();
+    let base = base(insn);
     matches!(
         base,
         "sbfx"
@@ -110,7 +113,7 @@ fn bitfield(insn: &Insn) -> bool {
 
 /// A register move, add or subtract without a shift: what the early ALU runs.
 fn simple(insn: &Insn) -> bool {
-    let base = insn.mnemonic.split(['.', ' ']).next().unwrap_or_default();
+    let base = base(insn);
     insn.class == Class::Alu
         && matches!(
             base,
@@ -189,32 +192,65 @@ fn timing(insn: &Insn) -> Timing {
     }
 }
 
-/// Registers an instruction needs a cycle early: addresses, inline-shifted
-/// operands, multiplier operands, bitfield and DSP sources.
+/// The base mnemonic, without width suffix or condition operands.
+fn base(insn: &Insn) -> &str {
+    insn.mnemonic.split(['.', ' ']).next().unwrap_or_default()
+}
+
+/// The core register operand at `index`, as a mask.
+fn operand_reg(insn: &Insn, index: usize) -> u16 {
+    match insn.operands.get(index) {
+        Some(Operand::Core(r)) => 1 << r,
+        _ => 0,
+    }
+}
+
+/// Registers an instruction needs a cycle early, in the early ALU or the
+/// AGU: addresses and inline-shifted operands; every source of the
+/// bitfield instructions that execute in the early ALU (SBFX, UBFX, RBIT,
+/// REV*); the inserted, packed or extracted register of BFI, PKHBT/PKHTB and
+/// the extend-and-add instructions (J "bitfield and DSP"). Plain extends
+/// (UXTB, SXTB16), parallel arithmetic and saturation read their sources as
+/// the late ALU does (J: UXTB and UADD8 take a previous cycle's result).
 fn early_reads(insn: &Insn) -> u16 {
-    match insn.class {
-        Class::Dsp => insn.reads,
-        Class::Alu if bitfield(insn) => insn.reads,
-        Class::Mul | Class::MulLong | Class::MulDsp | Class::Mla => {
-            // The accumulator is read a stage later (J "MAC"): only the factors are early.
-            let accumulates = matches!(insn.class, Class::Mla | Class::MulLong)
-                || insn.mnemonic.starts_with("sml");
-            if accumulates {
-                insn.reads & !insn.writes
-            } else {
-                insn.reads
-            }
+    let operands = insn.addr_regs | insn.shifted_regs;
+    match base(insn) {
+        "sbfx" | "ubfx" | "rbit" | "rev" | "rev16" | "revsh" => insn.reads,
+        // BFI Rd, Rn, #lsb, #width; PKHBT Rd, Rn, Rm, LSL; UXTAB Rd, Rn, Rm.
+        "bfi" => operands | operand_reg(insn, 1),
+        "pkhbt" | "sxtab" | "sxtah" | "sxtab16" | "uxtab" | "uxtah" | "uxtab16" => {
+            operands | operand_reg(insn, 2)
         }
-        _ => insn.addr_regs | insn.shifted_regs,
+        "pkhtb" => operands | operand_reg(insn, 1) | operand_reg(insn, 2),
+        _ => operands,
+    }
+}
+
+/// The accumulator registers of a multiply-accumulate, which the MAC reads
+/// a stage after the late ALU (J "multiplication, MAC": it takes a late-ALU
+/// result of the same cycle, a byte load of the previous one, and chains on
+/// its own result every cycle): Ra of MLA/MLS and the 32-bit DSP
+/// accumulates, RdLo and RdHi of the long ones.
+fn accumulators(insn: &Insn) -> u16 {
+    match base(insn) {
+        "mla" | "mls" | "smlad" | "smladx" | "smlsd" | "smlsdx" | "smmla" | "smmlar" | "smmls"
+        | "smmlsr" | "smlabb" | "smlabt" | "smlatb" | "smlatt" | "smlawb" | "smlawt" | "usada8" => {
+            operand_reg(insn, 3)
+        }
+        "smlal" | "umlal" | "umaal" | "smlald" | "smlaldx" | "smlsld" | "smlsldx" | "smlalbb"
+        | "smlalbt" | "smlaltb" | "smlaltt" => operand_reg(insn, 0) | operand_reg(insn, 1),
+        _ => 0,
     }
 }
 
 /// Per-instruction cycles (issue cycle deltas), the extra cycles of a taken
 /// exit and of a mispredicted conditional exit.
 pub fn schedule(insns: &[Insn]) -> (Vec<u32>, u8, u8) {
-    // Cycle from which a register can feed a late and an early consumer.
+    // Cycle from which a register can feed a late and an early consumer,
+    // and whether a load wrote it (a multiplier factor then waits a cycle).
     let mut late = [0u32; 16];
     let mut early = [0u32; 16];
+    let mut loaded = 0u16;
     let mut starts: Vec<u32> = Vec::with_capacity(insns.len());
     // The group issuing at `group_cycle`: the older instruction's index, if it may take a partner.
     let mut open: Option<usize> = None;
@@ -224,10 +260,19 @@ pub fn schedule(insns: &[Insn]) -> (Vec<u32>, u8, u8) {
     for (i, insn) in insns.iter().enumerate() {
         let t = timing(insn);
         let early_mask = early_reads(insn);
+        let accumulator_mask = accumulators(insn);
+        let multiplies = t.unit == Unit::Mac;
         let ready = (0..16)
             .filter(|&r| insn.reads & (1 << r) != 0)
             .map(|r| {
-                if early_mask & (1 << r) != 0 {
+                let bit = 1 << r;
+                if early_mask & bit != 0 {
+                    early[r]
+                } else if accumulator_mask & bit != 0 {
+                    late[r].saturating_sub(1)
+                } else if multiplies && loaded & bit != 0 {
+                    // J "multiplication, MAC": a factor takes any result as
+                    // the late ALU does, except a load's of the previous cycle.
                     early[r]
                 } else {
                     late[r]
@@ -264,6 +309,11 @@ pub fn schedule(insns: &[Insn]) -> (Vec<u32>, u8, u8) {
                 late[r] = late_at;
                 early[r] = early_at;
             }
+        }
+        if t.unit == Unit::Load {
+            loaded |= insn.writes;
+        } else {
+            loaded &= !insn.writes;
         }
         if sets_flags(insn) {
             flags_set_at = Some(start);
@@ -352,7 +402,7 @@ fn different_banks(a: &Insn, b: &Insn) -> bool {
 
 /// Whether the instruction sets the condition flags.
 fn sets_flags(insn: &Insn) -> bool {
-    let base = insn.mnemonic.split(['.', ' ']).next().unwrap_or_default();
+    let base = base(insn);
     matches!(insn.class, Class::Alu | Class::AluShifted | Class::Dsp)
         && (matches!(base, "cmp" | "cmn" | "tst" | "teq") || base.ends_with('s'))
 }
