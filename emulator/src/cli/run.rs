@@ -68,8 +68,12 @@ pub struct Args {
     load_address: Option<u32>,
     /// Hold the --input bytes until the firmware's UART has sent this text
     /// (its prompt, e.g. `m-ready`), as a host waits before it types
-    #[arg(long, value_name = "TEXT", requires = "input", value_parser = prompt)]
+    #[arg(long, value_name = "TEXT", requires = "input", value_parser = console_text)]
     input_after: Option<String>,
+    /// End the run once the firmware has printed this text, as if it exited
+    /// with status 0 (e.g. the last line of a test or benchmark session)
+    #[arg(long, value_name = "TEXT", value_parser = console_text)]
+    until: Option<String>,
     /// Make accesses to peripheral registers that no model serves errors
     /// (by default they keep what is written and are listed in the record).
     #[arg(long)]
@@ -111,6 +115,7 @@ pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
             None => Vec::new(),
         },
         input_after: args.input_after.unwrap_or_default().into_bytes(),
+        until: args.until.unwrap_or_default().into_bytes(),
     };
     // Under --quiet only the firmware's own output is left of the table format.
     let framed = args.format == Format::Table && !console.quiet;
@@ -192,15 +197,15 @@ fn address(text: &str) -> Result<u32, String> {
     .map_err(|_| format!("{text:?} is not a 32-bit address"))
 }
 
-/// Longest `--input-after` prompt: a prompt is a line, not a document.
-const MAX_PROMPT_BYTES: usize = 256;
+/// Longest `--input-after` or `--until` text: a line, not a document.
+const MAX_CONSOLE_TEXT_BYTES: usize = 256;
 
-/// A non-empty `--input-after` prompt of at most [`MAX_PROMPT_BYTES`].
-fn prompt(text: &str) -> Result<String, String> {
+/// A non-empty text to watch the console for, of at most [`MAX_CONSOLE_TEXT_BYTES`].
+fn console_text(text: &str) -> Result<String, String> {
     match text.len() {
-        0 => Err("the prompt is empty".into()),
-        n if n > MAX_PROMPT_BYTES => Err(format!(
-            "the prompt is {n} bytes long; at most {MAX_PROMPT_BYTES}"
+        0 => Err("the text is empty".into()),
+        n if n > MAX_CONSOLE_TEXT_BYTES => Err(format!(
+            "the text is {n} bytes long; at most {MAX_CONSOLE_TEXT_BYTES}"
         )),
         _ => Ok(text.to_string()),
     }

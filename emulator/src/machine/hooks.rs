@@ -770,7 +770,7 @@ fn poll_rtt(uc: &mut Unicorn<'_, Engine>, now: u64) {
     let e = uc.get_data_mut();
     e.rtt = rtt;
     match result {
-        Ok(bytes) => e.console.write(&bytes),
+        Ok(bytes) => e.print(&bytes),
         Err(err) => {
             e.stop = Some(Stop::Broken {
                 kind: err.to_string(),
@@ -965,7 +965,7 @@ pub(super) fn on_interrupt(uc: &mut Unicorn<'_, Engine>, intno: u32) {
                 let written = std::mem::take(&mut semihosting.output);
                 let e = uc.get_data_mut();
                 e.semihosting = semihosting;
-                e.console.write(&written);
+                e.print(&written);
                 match outcome {
                     Outcome::Return(value) => {
                         let _ = uc.reg_write(RegisterARM::R0, u64::from(value));
@@ -1120,7 +1120,7 @@ fn with_bus<R>(
     }
     e.bus = bus;
     e.input = input;
-    e.console.write(&console);
+    e.print(&console);
     for &irq in &raised {
         e.sys.nvic.raise_irq(irq);
     }
@@ -1197,7 +1197,7 @@ pub(super) fn on_ppb_write(uc: &mut Unicorn<'_, Engine>, offset: u32, size: usiz
         l1_cache_control(e, word, now);
     }
     let itm = std::mem::take(&mut e.sys.itm);
-    e.console.write(&itm);
+    e.print(&itm);
     e.schedule_systick();
     // Pending, enabling or priority changes may make an exception due.
     e.request_exception_check();

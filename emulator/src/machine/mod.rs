@@ -81,6 +81,9 @@ pub struct RunOptions {
     /// What the firmware's UART must send before `console_input` arrives (its
     /// prompt); empty: the bytes are there from reset.
     pub input_after: Vec<u8>,
+    /// Output that ends the run, as an exit with status 0, once the firmware
+    /// has printed it; empty: none does.
+    pub until: Vec<u8>,
 }
 
 impl Default for RunOptions {
@@ -94,6 +97,7 @@ impl Default for RunOptions {
             stream_output: false,
             console_input: Vec::new(),
             input_after: Vec::new(),
+            until: Vec::new(),
         }
     }
 }
@@ -286,6 +290,8 @@ enum Stop {
     },
     /// Asleep after the WFI/WFE before this address, with no wake source.
     Asleep(u32),
+    /// The firmware printed the text the run ends on (`RunOptions::until`).
+    Printed,
     /// Deep sleep in a mode that resets the part on wake-up, at this address.
     PoweredDown(&'static str, u32),
     /// The wall-clock limit passed.
@@ -700,6 +706,15 @@ impl Engine {
         self.next_event = 0;
     }
 
+    /// Takes what the firmware printed; the text the run ends on stops it at
+    /// the next block.
+    fn print(&mut self, bytes: &[u8]) {
+        if self.console.write(bytes) && self.stop.is_none() {
+            self.stop = Some(Stop::Printed);
+            self.request_exception_check();
+        }
+    }
+
     /// When the block hook must next look up from the hot path: a timer
     /// event, RTT's poll, the budget, or at once when an exception check is asked for.
     fn schedule_next_event(&mut self) {
@@ -949,7 +964,7 @@ impl Machine {
             unmodeled_reported: 0,
             clock: ClockRecord::new(Clocks::uniform(clock_hz), flash),
             clock_programmed: false,
-            console: Console::new(options.stream_output),
+            console: Console::new(options.stream_output, &options.until),
             input: HostInput::new(&options.console_input, &options.input_after),
             rtt: RttHost::new(image.rtt_control_block, rtt_search_ranges(&image, target)),
             controller,
@@ -1205,6 +1220,11 @@ impl Machine {
                 (_, Some(Stop::Exit(code))) => {
                     self.uc.get_data_mut().close_block();
                     exit_code = Some(code);
+                    break None;
+                }
+                (_, Some(Stop::Printed)) => {
+                    self.uc.get_data_mut().close_block();
+                    exit_code = Some(0);
                     break None;
                 }
                 (_, Some(Stop::Failed(failure))) => break Some(failure),

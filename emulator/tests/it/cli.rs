@@ -171,6 +171,18 @@ fn input_after_the_prompt_arrives_at_the_baud_rate() {
     // armed: they are read at once, without the session's answers.
     let early: serde_json::Value = serde_json::from_str(&stdout_of(&args)).unwrap();
     assert_ne!(early["stdout"], record["stdout"]);
+
+    // --until ends the session at the second answer, as an exit with status 0.
+    let until: serde_json::Value = serde_json::from_str(&stdout_of(
+        &[&args[..], &["--input-after", "ready>", "--until", "9 -> "]].concat(),
+    ))
+    .unwrap();
+    assert_eq!(until["exit_code"], 0);
+    let stdout = until["stdout"].as_str().unwrap();
+    assert!(
+        stdout.contains("9 -> ") && !stdout.contains("done"),
+        "{stdout}"
+    );
 }
 
 /// A workload that marks its inference leads with one call of it, in the

@@ -15,15 +15,15 @@
 
 use std::collections::VecDeque;
 
+use crate::machine::console::TextWatch;
+
 /// The bytes the console UARTs receive, oldest first, and the prompt that
 /// releases them.
 #[derive(Debug, Default)]
 pub struct HostInput {
     bytes: VecDeque<u8>,
-    /// What the UARTs must send before any byte arrives; empty once sent.
-    prompt: Vec<u8>,
-    /// The last bytes sent, at most the prompt's length, while it is awaited.
-    heard: VecDeque<u8>,
+    /// What the UARTs must send before any byte arrives, if anything.
+    prompt: Option<TextWatch>,
     /// The core cycle at which the oldest byte is in the receiver.
     due: u64,
 }
@@ -33,15 +33,14 @@ impl HostInput {
     pub fn new(bytes: &[u8], prompt: &[u8]) -> HostInput {
         HostInput {
             bytes: bytes.iter().copied().collect(),
-            prompt: prompt.to_vec(),
-            heard: VecDeque::with_capacity(prompt.len()),
+            prompt: (!prompt.is_empty()).then(|| TextWatch::new(prompt)),
             due: 0,
         }
     }
 
     /// Whether the prompt has been sent (or none was awaited).
     fn released(&self) -> bool {
-        self.prompt.is_empty()
+        self.prompt.as_ref().is_none_or(TextWatch::found)
     }
 
     /// When the oldest byte not yet read arrives, if one is still to come
@@ -79,22 +78,11 @@ impl HostInput {
     /// Listens to what a UART with a `frame` of core cycles sent at `now`;
     /// returns whether it completed the prompt.
     pub fn hear(&mut self, sent: &[u8], now: u64, frame: u64) -> bool {
-        if self.released() {
-            return false;
+        let released = self.prompt.as_mut().is_some_and(|p| p.hear(sent));
+        if released {
+            self.due = now + 2 * frame;
         }
-        for &byte in sent {
-            if self.heard.len() == self.prompt.len() {
-                self.heard.pop_front();
-            }
-            self.heard.push_back(byte);
-            if self.heard.iter().eq(self.prompt.iter()) {
-                self.prompt.clear();
-                self.heard.clear();
-                self.due = now + 2 * frame;
-                return true;
-            }
-        }
-        false
+        released
     }
 }
 
