@@ -254,7 +254,11 @@ impl Peripheral for Pwr {
     ///   or, with FPDS (bit 9, reserved and 0 on the F1), in deep power-down
     ///   (RM0090 'PWR_CR', RM0008 'PWR_CR').
     /// - H7: CPUCR PDDS_D1 (bit 0) puts the core's domain in DStandby, else
-    ///   the domain stops (RM0433 'PWR_CPUCR').
+    ///   the domain stops (RM0433 'PWR_CPUCR'), at the Stop voltage CR1 SVOS
+    ///   (bits 15:14) sets, 11 SVOS3, 10 SVOS4, 01 SVOS5; SVOS3 with the main
+    ///   or, with LPDS (bit 0), the low-power regulator (SVOS4 and 5 always run
+    ///   on it); FLPS (bit 9) puts the flash in low-power mode (RM0433 and
+    ///   RM0455 'PWR_CR1'; recalled, not re-read).
     fn deep_sleep_mode(&self) -> Option<&'static str> {
         let cr = self.regs.get(0x00);
         Some(match self.family {
@@ -266,7 +270,20 @@ impl Peripheral for Pwr {
                 _ => "shutdown",
             },
             Family::H7 if self.regs.get(0x10) & 1 != 0 => "standby",
-            Family::H7 => "stop",
+            Family::H7 => {
+                let flash_low_power = cr & 0x200 != 0;
+                match (cr >> 14 & 3, cr & 1 != 0, flash_low_power) {
+                    (2, _, false) => "stop-svos4",
+                    (2, _, true) => "stop-svos4-flp",
+                    (1, _, false) => "stop-svos5",
+                    (1, _, true) => "stop-svos5-flp",
+                    // 00 is reserved: taken as the reset SVOS3.
+                    (_, false, false) => "stop-svos3",
+                    (_, false, true) => "stop-svos3-flp",
+                    (_, true, false) => "stop-svos3-lpr",
+                    (_, true, true) => "stop-svos3-lpr-flp",
+                }
+            }
             _ if cr & 0x2 != 0 => "standby",
             _ => match (cr & 0x1 != 0, cr & 0x200 != 0) {
                 (false, false) => "stop-mr",
@@ -340,9 +357,68 @@ mod tests {
         assert_eq!(p.deep_sleep_mode(), Some("standby"));
         let h7 = spec("PWR", PeripheralKind::Stm32h7Pwr, &[], BusClock::Ahb, &[]);
         let mut p = Pwr::new(&h7, &target("stm32h743"));
-        assert_eq!(p.deep_sleep_mode(), Some("stop"));
+        assert_eq!(
+            p.deep_sleep_mode(),
+            Some("stop-svos3"),
+            "CR1 resets to SVOS3"
+        );
+        for (cr1, mode) in [
+            (0xF000_C001, "stop-svos3-lpr"),
+            (0xF000_C201, "stop-svos3-lpr-flp"),
+            (0xF000_8000, "stop-svos4"),
+            (0xF000_4200, "stop-svos5-flp"),
+        ] {
+            h.write(&mut p, 0x00, cr1);
+            assert_eq!(p.deep_sleep_mode(), Some(mode), "{cr1:#x}");
+        }
         h.write(&mut p, 0x10, 0x1);
         assert_eq!(p.deep_sleep_mode(), Some("standby"), "PDDS_D1");
+    }
+
+    /// A stop mode a target file prices that its power controller never
+    /// enters would never be charged: every name must be one the model gives.
+    #[test]
+    fn every_stop_mode_a_shipped_target_prices_is_one_its_controller_enters() {
+        let mut h = Rig::new(1);
+        for name in crate::target::Catalog::shipped().names() {
+            let target = target(&name);
+            let Some(block) = target.peripherals.iter().find(|p| {
+                matches!(
+                    p.kind,
+                    PeripheralKind::Stm32f4Pwr
+                        | PeripheralKind::Stm32h7Pwr
+                        | PeripheralKind::Stm32l4Pwr
+                )
+            }) else {
+                continue;
+            };
+            let mut entered = std::collections::BTreeSet::new();
+            // Every combination of the mode bits of CR1 (LPMS, LPDS, PDDS,
+            // FPDS, FLPS, SVOS) and of H7 CPUCR's PDDS_D1.
+            let bits = [0, 1, 2, 9, 14, 15];
+            for combination in 0..1u32 << bits.len() {
+                for cpucr in [0, 1] {
+                    let mut p = Pwr::new(block, &target);
+                    let cr1 = bits
+                        .iter()
+                        .enumerate()
+                        .filter(|&(i, _)| combination >> i & 1 != 0)
+                        .fold(0, |cr1, (_, &bit)| cr1 | 1 << bit);
+                    h.write(&mut p, 0x00, cr1);
+                    if block.kind == PeripheralKind::Stm32h7Pwr {
+                        h.write(&mut p, 0x10, cpucr);
+                    }
+                    entered.extend(p.deep_sleep_mode());
+                }
+            }
+            for mode in &target.energy.stop_modes {
+                assert!(
+                    entered.contains(mode.mode.as_str()),
+                    "{name}: {} is never entered",
+                    mode.mode
+                );
+            }
+        }
     }
 
     #[test]
