@@ -340,6 +340,25 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
 
+/// An STM32H7 in Stop draws what its Stop voltage scale and flash mode
+/// (PWR_CR1 SVOS, FLPS) draw: here SVOS5 with the flash in low-power mode.
+#[test]
+fn h7_stop_is_charged_at_the_voltage_scale_the_firmware_set() {
+    let r = run("devices/rtc_stop_h743.elf", "stm32h743");
+    exits_cleanly_with(&r, &lines(&["wakeups 3 at 12:00:03"]));
+    assert_eq!(r.deep_sleep_cycles, r.sleep_cycles);
+    assert_eq!(r.deep_sleep_wakeups, 3);
+    // STM32H753 Table 25: 1.4 mA at SVOS5 with the flash in low-power mode,
+    // at 3.3 V; Table 30: 38 us to wake, at the run current (278 uA/MHz at
+    // 480 MHz) in place of the stop current.
+    assert!(close(
+        r.sleep_energy_uj,
+        r.sleep_time_us * 1e-6 * 1400.0 * 3.3
+    ));
+    let wakeup_uw = 3.3 * 278.0 * 480.0 - 3.3 * 1400.0;
+    assert!(close(r.wakeup_energy_uj, 3.0 * 38.0 * wakeup_uw * 1e-6));
+}
+
 #[test]
 fn rtc_paced_firmware_is_charged_for_the_stop_mode_it_chose() {
     let r = run("devices/rtc_stop_l4r5.elf", "stm32l4r5");
