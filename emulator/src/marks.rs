@@ -182,6 +182,36 @@ impl Marks {
         }
     }
 
+    /// Adds `calls` calls of an outermost region measured elsewhere than at
+    /// the markers (the console window of `mcubench run --window`).
+    pub fn add(&mut self, name: &str, calls: u64, cycles: u64, weighted: u64) {
+        let index = match self.by_name.get(name) {
+            Some(&index) => index,
+            None => {
+                self.by_name.insert(name.to_owned(), self.totals.len());
+                self.totals.push(MarkTotals {
+                    name: name.to_owned(),
+                    depth: 0,
+                    macs: 0,
+                    calls: 0,
+                    cycles: 0,
+                    weighted: 0,
+                });
+                self.active.push(0);
+                self.totals.len() - 1
+            }
+        };
+        let totals = &mut self.totals[index];
+        totals.calls += calls;
+        totals.cycles += cycles;
+        totals.weighted += weighted;
+    }
+
+    /// A warning of the run's own, among the markers'.
+    pub fn note(&mut self, warning: String) {
+        self.warnings.push(warning);
+    }
+
     /// Closes what is still open when the run ends, with a warning naming it.
     pub fn finish(&mut self, cycles: u64, weighted: u64) {
         while let Some(open) = self.open.pop() {
@@ -239,6 +269,18 @@ pub fn printable_name(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_measured_elsewhere_adds_its_calls_to_its_name() {
+        let mut marks = Marks::default();
+        marks.add("window", 10, 1_000, 900);
+        marks.add("window", 10, 1_200, 1_100);
+        let window = &marks.totals()[0];
+        assert_eq!(
+            (window.calls, window.cycles, window.weighted, window.depth),
+            (20, 2_200, 2_000, 0)
+        );
+    }
 
     #[test]
     fn nested_regions_are_inclusive_and_keep_first_appearance_order() {

@@ -11,7 +11,7 @@ use crate::demangle;
 use crate::image::{Image, ImageError};
 use crate::machine::bus::RegisterAccess;
 use crate::machine::clock::ClockSpan;
-use crate::machine::{DeepSleep, Execution, Failure, Machine, RunOptions};
+use crate::machine::{DeepSleep, Execution, Failure, Machine, RunOptions, WINDOW_REGION};
 use crate::marks::Marks;
 use crate::target::{MemoryKind, Target};
 use crate::trace::Trace;
@@ -304,6 +304,19 @@ fn warnings(image: &Image, execution: &Execution) -> Vec<String> {
         .collect()
 }
 
+/// One call of the work the console window measured (`run --window`), if
+/// a window closed.
+fn window_per_call(marked: &[MarkedRegion]) -> Option<PerCall> {
+    let window = marked.iter().find(|m| m.name == WINDOW_REGION)?;
+    PerCall::over(
+        &window.name,
+        window.calls,
+        window.cycles,
+        window.time_us,
+        window.energy_uj,
+    )
+}
+
 /// The marked regions with their figures; shares are of the outermost
 /// regions' cycles, so nested ones do not count twice.
 fn marked_regions(
@@ -365,6 +378,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
     let energy_uj =
         uj(execution.weighted_cycles) + flash_program_uj + sleep_energy_uj + wakeup_energy_uj;
     let profile = execution.profiler.functions(&image.symbols);
+    let marked_regions = marked_regions(&execution.marks, us, uj);
     let regions: Vec<Region> = image
         .symbols
         .functions()
@@ -396,7 +410,9 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
         clock_mhz,
         vdd_v: target.energy.vdd_v,
         wait_states: target.wait_states(),
-        per_call: regions.iter().filter_map(PerCall::of).collect(),
+        per_call: (regions.iter().filter_map(PerCall::of))
+            .chain(window_per_call(&marked_regions))
+            .collect(),
         cycles: execution.cycles,
         sleep_cycles: execution.sleep_cycles,
         deep_sleep_cycles: execution.deep_sleep_cycles,
@@ -444,7 +460,7 @@ fn record(image: &Image, target: &Target, execution: Execution) -> RunRecord {
             .collect(),
         exit_code: execution.exit_code,
         warnings: warnings(image, &execution),
-        marked_regions: marked_regions(&execution.marks, us, uj),
+        marked_regions,
         error: execution
             .failure
             .map(|f| format!("{}: {f}", image.path.display())),

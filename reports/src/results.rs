@@ -269,14 +269,32 @@ pub struct PerCall {
 impl PerCall {
     /// The per-call figures of a region that was called at least once.
     pub fn of(region: &Region) -> Option<PerCall> {
-        let calls = region.calls as f64;
-        (region.calls > 0).then(|| PerCall {
-            region: region.name.clone(),
-            cycles: region.cycles as f64 / calls,
-            time_us: region.time_us / calls,
-            energy_uj: region.energy_uj / calls,
-            avg_power_mw: if region.time_us > 0.0 {
-                region.energy_uj / region.time_us * 1000.0
+        PerCall::over(
+            &region.name,
+            region.calls,
+            region.cycles,
+            region.time_us,
+            region.energy_uj,
+        )
+    }
+
+    /// The per-call figures of `calls` calls (at least one) of `region`
+    /// that took these totals.
+    pub fn over(
+        region: &str,
+        calls: u64,
+        cycles: u64,
+        time_us: f64,
+        energy_uj: f64,
+    ) -> Option<PerCall> {
+        let n = calls as f64;
+        (calls > 0).then(|| PerCall {
+            region: region.to_owned(),
+            cycles: cycles as f64 / n,
+            time_us: time_us / n,
+            energy_uj: energy_uj / n,
+            avg_power_mw: if time_us > 0.0 {
+                energy_uj / time_us * 1000.0
             } else {
                 0.0
             },

@@ -74,6 +74,15 @@ pub struct Args {
     /// with status 0 (e.g. the last line of a test or benchmark session)
     #[arg(long, value_name = "TEXT", value_parser = console_text)]
     until: Option<String>,
+    /// Measure the run between the firmware printing FROM and printing TO as
+    /// the region `window` (again at each FROM), for firmware without markers
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"], value_parser = console_text)]
+    window: Option<Vec<String>>,
+    /// Calls of the measured work one --window holds, e.g. the inferences a
+    /// benchmark session runs between its two lines
+    #[arg(long, value_name = "N", requires = "window", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    window_calls: u64,
     /// Make accesses to peripheral registers that no model serves errors
     /// (by default they keep what is written and are listed in the record).
     #[arg(long)]
@@ -116,6 +125,10 @@ pub fn run(args: Args, console: Console) -> anyhow::Result<ExitCode> {
         },
         input_after: args.input_after.unwrap_or_default().into_bytes(),
         until: args.until.unwrap_or_default().into_bytes(),
+        window: args.window.map(|texts| {
+            let [from, to] = [&texts[0], &texts[1]].map(|t| t.as_bytes().to_vec());
+            (from, to, args.window_calls)
+        }),
     };
     // Under --quiet only the firmware's own output is left of the table format.
     let framed = args.format == Format::Table && !console.quiet;

@@ -31,6 +31,12 @@ impl TextWatch {
         self.found
     }
 
+    /// Looks for the text again.
+    pub fn reset(&mut self) {
+        self.found = false;
+        self.tail.clear();
+    }
+
     /// Listens to `bytes`; true when they complete the text, the first time.
     pub fn hear(&mut self, bytes: &[u8]) -> bool {
         if self.found || self.text.is_empty() {
@@ -43,11 +49,62 @@ impl TextWatch {
             self.tail.push_back(byte);
             if self.tail.iter().eq(self.text.iter()) {
                 self.found = true;
-                self.tail = VecDeque::new();
+                self.tail.clear();
                 return true;
             }
         }
         false
+    }
+}
+
+/// A stretch of the run between two texts the firmware prints, measured as
+/// a region of `calls` calls (`mcubench run --window`): how firmware without
+/// markers, a vendor image, shows its own work, as EEMBC's runner times
+/// inferences between two lines. A closed window opens again at the next
+/// `from`.
+#[derive(Debug)]
+pub struct OutputWindow {
+    from: TextWatch,
+    to: TextWatch,
+    /// Calls of the measured work one window holds.
+    pub calls: u64,
+    /// The counters (cycles, energy-weighted cycles) where the open window began.
+    opened: Option<(u64, u64)>,
+}
+
+impl OutputWindow {
+    /// A window from `from` to `to` holding `calls` calls.
+    pub fn new(from: &[u8], to: &[u8], calls: u64) -> OutputWindow {
+        OutputWindow {
+            from: TextWatch::new(from),
+            to: TextWatch::new(to),
+            calls,
+            opened: None,
+        }
+    }
+
+    /// Listens to `bytes` printed at the counters given; returns the span
+    /// (cycles, energy-weighted cycles) of a window they close.
+    pub fn hear(&mut self, bytes: &[u8], cycles: u64, weighted: u64) -> Option<(u64, u64)> {
+        match self.opened {
+            None => {
+                if self.from.hear(bytes) {
+                    self.opened = Some((cycles, weighted));
+                    self.to.reset();
+                }
+                None
+            }
+            Some((c, w)) => self.to.hear(bytes).then(|| {
+                self.opened = None;
+                self.from.reset();
+                (cycles - c, weighted - w)
+            }),
+        }
+    }
+
+    /// Whether a window is open.
+    pub fn is_open(&self) -> bool {
+        self.opened.is_some()
     }
 }
 
@@ -116,6 +173,20 @@ mod tests {
         let mut never = TextWatch::new(b"");
         assert!(!never.hear(b"anything"));
         assert!(!never.found());
+    }
+
+    #[test]
+    fn a_window_spans_from_its_first_text_to_its_second_and_opens_again() {
+        let mut window = OutputWindow::new(b"start", b"done", 10);
+        assert_eq!(window.hear(b"done before it", 5, 50), None);
+        assert_eq!(window.hear(b"m-infer-sta", 10, 100), None);
+        assert_eq!(window.hear(b"rt-10", 12, 120), None);
+        assert!(window.is_open());
+        assert_eq!(window.hear(b"m-infer-do", 500, 5_000), None);
+        assert_eq!(window.hear(b"ne", 512, 5_120), Some((500, 5_000)));
+        assert!(!window.is_open());
+        assert_eq!(window.hear(b"start", 600, 6_000), None);
+        assert_eq!(window.hear(b"done", 700, 7_000), Some((100, 1_000)));
     }
 
     #[test]

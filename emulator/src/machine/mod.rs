@@ -47,7 +47,7 @@ use crate::trace::{Closed, Exit, MachineTotals, Recorder, RunEnd, Trace, TracedD
 use blocks::{AlignedAccess, BlockTable};
 use bus::{Bus, HostInput, RegisterAccess};
 use clock::{ClockRecord, ClockSpan, Clocks, FlashSettings, RunEnergy};
-use console::Console;
+use console::{Console, OutputWindow};
 use exceptions::{Exceptions, FaultCause, VectorCache};
 use flash::{FlashController, FlashRanges, FlashTiming};
 use hooks::{
@@ -60,6 +60,9 @@ use nvic::Nvic;
 use rtt::RttHost;
 use semihosting::{HeapInfo, Memory, Semihosting};
 use sysregs::SystemRegisters;
+
+/// The region `RunOptions::window` measures, among the marked ones.
+pub const WINDOW_REGION: &str = "window";
 
 /// Limits and inputs of one run.
 #[derive(Debug, Clone)]
@@ -84,6 +87,9 @@ pub struct RunOptions {
     /// Output that ends the run, as an exit with status 0, once the firmware
     /// has printed it; empty: none does.
     pub until: Vec<u8>,
+    /// A region measured between two texts the firmware prints, and the
+    /// calls of its work one such window holds.
+    pub window: Option<(Vec<u8>, Vec<u8>, u64)>,
 }
 
 impl Default for RunOptions {
@@ -98,6 +104,7 @@ impl Default for RunOptions {
             console_input: Vec::new(),
             input_after: Vec::new(),
             until: Vec::new(),
+            window: None,
         }
     }
 }
@@ -366,6 +373,8 @@ struct Engine {
     /// Whether the firmware has programmed its clock tree or flash settings.
     clock_programmed: bool,
     console: Console,
+    /// The region between two printed texts (`RunOptions::window`).
+    window: Option<OutputWindow>,
     /// What the console UART has still to receive.
     input: HostInput,
     /// SEGGER RTT, drained as a probe would.
@@ -709,6 +718,14 @@ impl Engine {
     /// Takes what the firmware printed; the text the run ends on stops it at
     /// the next block.
     fn print(&mut self, bytes: &[u8]) {
+        if self.window.is_some() {
+            let (cycles, weighted) = (self.cycles, self.energy());
+            if let Some(window) = &mut self.window {
+                if let Some((c, w)) = window.hear(bytes, cycles, weighted) {
+                    self.marks.add(WINDOW_REGION, window.calls, c, w);
+                }
+            }
+        }
         if self.console.write(bytes) && self.stop.is_none() {
             self.stop = Some(Stop::Printed);
             self.request_exception_check();
@@ -965,6 +982,8 @@ impl Machine {
             clock: ClockRecord::new(Clocks::uniform(clock_hz), flash),
             clock_programmed: false,
             console: Console::new(options.stream_output, &options.until),
+            window: (options.window.as_ref())
+                .map(|(from, to, calls)| OutputWindow::new(from, to, *calls)),
             input: HostInput::new(&options.console_input, &options.input_after),
             rtt: RttHost::new(image.rtt_control_block, rtt_search_ranges(&image, target)),
             controller,
@@ -1311,6 +1330,11 @@ impl Machine {
         let energy = e.energy();
         e.profiler.finish_all(e.cycles, energy);
         e.marks.finish(e.cycles, energy);
+        if e.window.as_ref().is_some_and(OutputWindow::is_open) {
+            e.marks.note(format!(
+                "the `{WINDOW_REGION}` region was still open when the run ended; not measured"
+            ));
+        }
         let stack_peak_bytes = u64::from(image.initial_sp.saturating_sub(e.lowest_sp));
         let deep = &e.deep_sleep_modes;
         Execution {

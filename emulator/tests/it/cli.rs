@@ -183,6 +183,50 @@ fn input_after_the_prompt_arrives_at_the_baud_rate() {
         stdout.contains("9 -> ") && !stdout.contains("done"),
         "{stdout}"
     );
+
+    // --window measures from one answer to the next, and leads the figures.
+    let windowed: serde_json::Value = serde_json::from_str(&stdout_of(
+        &[
+            &args[..],
+            &[
+                "--input-after",
+                "ready>",
+                "--window",
+                "2 -> ",
+                "9 -> ",
+                "--window-calls",
+                "2",
+            ],
+        ]
+        .concat(),
+    ))
+    .unwrap();
+    let window = &windowed["marked_regions"][0];
+    assert_eq!(
+        (window["name"].as_str(), window["calls"].as_u64()),
+        (Some("window"), Some(2))
+    );
+    let call = &windowed["per_call"][0];
+    assert_eq!(call["region"], "window");
+    assert_eq!(
+        call["cycles"].as_f64().unwrap(),
+        window["cycles"].as_f64().unwrap() / 2.0
+    );
+    // A window still open at the end is not measured, and says so.
+    let open: serde_json::Value = serde_json::from_str(&stdout_of(
+        &[
+            &args[..],
+            &["--input-after", "ready>", "--window", "2 -> ", "never"],
+        ]
+        .concat(),
+    ))
+    .unwrap();
+    assert_eq!(open["marked_regions"].as_array().map(Vec::len), Some(0));
+    assert!(
+        open["warnings"].to_string().contains("still open"),
+        "{}",
+        open["warnings"]
+    );
 }
 
 /// A workload that marks its inference leads with one call of it, in the
