@@ -134,6 +134,88 @@ pub struct WorkloadSpec {
     /// What the target must provide.
     #[serde(default)]
     pub requires: Vec<Requirement>,
+    /// Where the images load when they are raw flash images (`.bin`), as
+    /// vendor tools also ship firmware; ELF images need none.
+    pub load_address: Option<u32>,
+    /// The console session the firmware is run with.
+    pub session: Option<Session>,
+}
+
+/// A console session (`run --input`, `--input-after`, `--until`, `--window`):
+/// how firmware that talks a protocol, such as EEMBC's runner's, is driven
+/// and measured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Session {
+    /// Bytes the console UART receives, a file relative to the manifest.
+    pub input: Option<PathBuf>,
+    /// Text the firmware prints before the input arrives (its prompt).
+    pub input_after: Option<String>,
+    /// Text that ends the run, as an exit with status 0.
+    pub until: Option<String>,
+    /// The two lines the region `window` is measured between.
+    pub window: Option<[String; 2]>,
+    /// Calls of the measured work one window holds.
+    #[serde(default = "one_call")]
+    pub window_calls: u64,
+}
+
+fn one_call() -> u64 {
+    1
+}
+
+/// Longest text a session watches the console for.
+const MAX_SESSION_TEXT_BYTES: usize = 256;
+/// Most calls one window may stand for.
+const MAX_WINDOW_CALLS: u64 = 1_000_000_000;
+/// Most bytes of a session's input file: far above what a console session sends.
+const MAX_SESSION_INPUT_BYTES: u64 = 16 << 20;
+
+impl Session {
+    /// Puts the session into the run's options, reading its input file from
+    /// `base`; `Err` names a file that cannot be read.
+    fn apply(&self, base: &Path, options: &mut RunOptions) -> Result<(), String> {
+        if let Some(input) = &self.input {
+            let path = base.join(input);
+            options.console_input = read_bounded(&path, MAX_SESSION_INPUT_BYTES)
+                .map_err(|e| format!("{}: cannot read the session input: {e}", path.display()))?;
+        }
+        let bytes = |text: &Option<String>| text.clone().unwrap_or_default().into_bytes();
+        options.input_after = bytes(&self.input_after);
+        options.until = bytes(&self.until);
+        options.window = (self.window.as_ref()).map(|[from, to]| {
+            (
+                from.clone().into_bytes(),
+                to.clone().into_bytes(),
+                self.window_calls,
+            )
+        });
+        Ok(())
+    }
+
+    /// What is wrong with the session, if anything.
+    fn problem(&self) -> Option<String> {
+        let texts = (self.input_after.iter())
+            .chain(&self.until)
+            .chain(self.window.iter().flatten());
+        for text in texts {
+            if text.is_empty() || text.len() > MAX_SESSION_TEXT_BYTES {
+                return Some(format!(
+                    "session text {text:?} must be 1 to {MAX_SESSION_TEXT_BYTES} bytes"
+                ));
+            }
+        }
+        if self.input_after.is_some() && self.input.is_none() {
+            return Some("session `input_after` without an `input`".to_owned());
+        }
+        if !(1..=MAX_WINDOW_CALLS).contains(&self.window_calls) {
+            return Some(format!(
+                "session `window_calls` = {} is outside 1..={MAX_WINDOW_CALLS}",
+                self.window_calls
+            ));
+        }
+        None
+    }
 }
 
 /// A parsed manifest.
@@ -296,6 +378,9 @@ impl Manifest {
                     "workload `{}`: unknown core `{core}`",
                     w.name
                 )));
+            }
+            if let Some(problem) = w.session.as_ref().and_then(Session::problem) {
+                return Err(invalid(format!("workload `{}`: {problem}", w.name)));
             }
             if w.kind == Kind::Inference && w.macs.is_none() {
                 return Err(invalid(format!(
@@ -715,13 +800,22 @@ fn run_one(spec: &WorkloadSpec, target: &Target, base: &Path, options: &RunOptio
             Requirement::FlashController => {}
         }
     }
-    let image = match Image::load(&base.join(image_path)) {
+    let loaded = match spec.load_address {
+        Some(base_address) => Image::load_raw(&base.join(image_path), base_address),
+        None => Image::load(&base.join(image_path)),
+    };
+    let image = match loaded {
         Ok(image) => Arc::new(image),
         Err(e) => return not_run(shown, Status::Error, e.to_string()),
     };
     let mut options = options.clone();
     if let Some(max) = spec.max_cycles {
         options.max_cycles = max;
+    }
+    if let Some(session) = &spec.session {
+        if let Err(e) = session.apply(base, &mut options) {
+            return not_run(shown, Status::Error, e);
+        }
     }
     options.cmdline = image_path
         .file_name()
@@ -744,21 +838,19 @@ fn to_schema(spec: &WorkloadSpec, image: String, r: RunRecord) -> Result<schema:
         .as_ref()
         .filter(|want| !r.stdout.contains(want.as_str()))
         .map(|want| format!("expected output `{want}` not printed"));
-    let roi = spec
-        .roi
-        .as_ref()
-        .and_then(|name| r.regions.iter().find(|g| &g.name == name));
-    let cycles_per_mac = match (roi, spec.macs) {
-        (Some(g), Some(macs)) if macs > 0 && g.calls > 0 => {
-            Some(g.cycles as f64 / g.calls as f64 / macs as f64)
-        }
+    // The roi's call: a function region's, or the session's window.
+    let per_call = (spec.roi.as_ref())
+        .and_then(|name| r.per_call.iter().find(|c| &c.region == name))
+        .cloned();
+    let cycles_per_mac = match (&per_call, spec.macs) {
+        (Some(call), Some(macs)) if macs > 0 => Some(call.cycles / macs as f64),
         _ => None,
     };
     let context = RunContext {
         workload: spec.name.clone(),
         kind: spec.kind,
         image,
-        per_call: roi.and_then(schema::PerCall::of),
+        per_call,
         macs: spec.macs,
         cycles_per_mac,
         failure: missing_output,

@@ -577,3 +577,123 @@ fn a_long_workload_name_keeps_the_columns_aligned() {
         .collect();
     assert!(name.starts_with(long), "{table}");
 }
+
+const SESSION_MANIFEST: &str = r#"
+[suite]
+name = "sessions"
+default_targets = ["stm32h743"]
+
+[[workload]]
+name = "session"
+kind = "training"
+description = "answers commands after its prompt"
+images = { cortex-m7f = "uart_session_h743.elf" }
+roi = "window"
+expect_stdout = "9 -> 4.500000"
+
+[workload.session]
+input = "session.txt"
+input_after = "ready>"
+window = ["2 -> ", "9 -> "]
+window_calls = 2
+"#;
+
+/// A workload driven through a console session: the input after the
+/// prompt, and the headline call measured between two printed lines.
+#[test]
+fn a_session_workload_is_driven_and_measured_by_its_console() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("devices/uart_session_h743.elf"),
+        dir.path().join("uart_session_h743.elf"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("session.txt"), "2%9%quit%").unwrap();
+    let path = dir.path().join("suite.toml");
+    std::fs::write(&path, SESSION_MANIFEST).unwrap();
+    let manifest = Manifest::load(&path).unwrap();
+    let options = on_one_target(
+        "stm32h743",
+        Some(worker(env!("CARGO_BIN_EXE_mcubench").as_ref())),
+    );
+    let run = run_suite(&manifest, &path, &options, &|_| {})
+        .runs
+        .remove(0);
+    assert_eq!(run.status, Status::Ok, "{:?}", run.error);
+    let call = run.per_call.as_ref().expect("the window's call");
+    assert_eq!(call.region, "window");
+    assert!(call.cycles > 0.0 && call.energy_uj > 0.0, "{call:?}");
+
+    // Without its input file the run fails alone, naming the file.
+    std::fs::remove_file(dir.path().join("session.txt")).unwrap();
+    let run = run_suite(&manifest, &path, &options, &|_| {})
+        .runs
+        .remove(0);
+    assert_eq!(run.status, Status::Error);
+    assert!(
+        run.error.as_deref().unwrap().contains("session.txt"),
+        "{:?}",
+        run.error
+    );
+}
+
+#[test]
+fn bad_sessions_are_refused_with_the_workload_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("suite.toml");
+    for (broken, says) in [
+        ("window_calls = 2", "window_calls = 0"),
+        ("input = \"session.txt\"\n", ""),
+        ("input_after = \"ready>\"", "input_after = \"\""),
+    ] {
+        std::fs::write(&path, SESSION_MANIFEST.replace(broken, says)).unwrap();
+        let err = Manifest::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("suite.toml") && err.contains("workload `session`"),
+            "{err}"
+        );
+    }
+}
+
+/// A raw flash image: a vector table and SYS_EXIT(0) through semihosting
+/// (`movs r0, #0x18; ldr r1, =0x20026; bkpt 0xab; b .`), at the flash base.
+const EXIT_BIN: [u8; 20] = [
+    0x00, 0x00, 0x01, 0x20, 0x09, 0x00, 0x00, 0x08, 0x18, 0x20, 0x01, 0x49, 0xab, 0xbe, 0xfe, 0xe7,
+    0x26, 0x00, 0x02, 0x00,
+];
+
+#[test]
+fn a_raw_image_runs_from_its_load_address() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("exit.bin"), EXIT_BIN).unwrap();
+    let path = dir.path().join("suite.toml");
+    let manifest = r#"
+[suite]
+name = "raw"
+default_targets = ["stm32f407"]
+
+[[workload]]
+name = "raw-exit"
+kind = "training"
+description = "a .bin that exits 0"
+images = { cortex-m4f = "exit.bin" }
+load_address = 0x0800_0000
+"#;
+    std::fs::write(&path, manifest).unwrap();
+    let manifest = Manifest::load(&path).unwrap();
+    let run = run_suite(&manifest, &path, &on_one_target("stm32f407", None), &|_| {})
+        .runs
+        .remove(0);
+    assert_eq!(run.status, Status::Ok, "{:?}", run.error);
+}
+
+/// Every run of a suite on one target, in `worker` processes or in this one.
+fn on_one_target(name: &str, worker: Option<Worker>) -> SuiteOptions {
+    SuiteOptions {
+        targets: vec![target(name)],
+        filter: Filter::default(),
+        shard: None,
+        run: RunOptions::default(),
+        worker,
+    }
+}
