@@ -297,8 +297,6 @@ enum Stop {
     },
     /// Asleep after the WFI/WFE before this address, with no wake source.
     Asleep(u32),
-    /// The firmware printed the text the run ends on (`RunOptions::until`).
-    Printed,
     /// Deep sleep in a mode that resets the part on wake-up, at this address.
     PoweredDown(&'static str, u32),
     /// The wall-clock limit passed.
@@ -716,7 +714,7 @@ impl Engine {
     }
 
     /// Takes what the firmware printed; the text the run ends on stops it at
-    /// the next block.
+    /// the next block, as an exit with status 0.
     fn print(&mut self, bytes: &[u8]) {
         if self.window.is_some() {
             let (cycles, weighted) = (self.cycles, self.energy());
@@ -727,7 +725,7 @@ impl Engine {
             }
         }
         if self.console.write(bytes) && self.stop.is_none() {
-            self.stop = Some(Stop::Printed);
+            self.stop = Some(Stop::Exit(0));
             self.request_exception_check();
         }
     }
@@ -1239,11 +1237,6 @@ impl Machine {
                 (_, Some(Stop::Exit(code))) => {
                     self.uc.get_data_mut().close_block();
                     exit_code = Some(code);
-                    break None;
-                }
-                (_, Some(Stop::Printed)) => {
-                    self.uc.get_data_mut().close_block();
-                    exit_code = Some(0);
                     break None;
                 }
                 (_, Some(Stop::Failed(failure))) => break Some(failure),

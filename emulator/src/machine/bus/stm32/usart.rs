@@ -426,6 +426,25 @@ mod tests {
     use crate::target::{BusClock, PeripheralKind};
 
     #[test]
+    fn a_frame_lasts_its_bits_at_the_baud_rate_brr_sets() {
+        let clocks = Clocks::uniform(64_000_000);
+        let frame = |brr, cr1, cr2| frame_cycles(brr, cr1, cr2, 1, BusClock::Apb1, &clocks);
+        // 115200 baud from 64 MHz: BRR 556, ten bits of 556 clocks.
+        assert_eq!(frame(556, 0, 0), 5560);
+        // OVER8: USARTDIV 1111 is written 0x453 (BRR[2:0] = USARTDIV[3:0] / 2).
+        assert_eq!(frame(0x453, OVER8, 0), 5550);
+        // A start bit, nine data bits and two stop bits; half a stop bit.
+        assert_eq!(frame(556, M0, 2 << 12), 12 * 556);
+        assert_eq!(frame(556, 0, 1 << 12), 9 * 556 + 278);
+        // Not set up yet: no timing.
+        assert_eq!(frame(0, 0, 0), 0);
+        // A prescaler of 4 on a bus at half the core clock: eight times as long.
+        let mut slow = clocks;
+        slow.apb1_hz = 32_000_000;
+        assert_eq!(frame_cycles(556, 0, 0, 4, BusClock::Apb1, &slow), 8 * 5560);
+    }
+
+    #[test]
     fn f4_dr_writes_reach_the_console_once_enabled() {
         let s = spec(
             "USART2",
