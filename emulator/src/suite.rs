@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use wait_timeout::ChildExt;
 
 use crate::image::{Image, MAX_IMAGE_BYTES};
-use crate::machine::RunOptions;
+use crate::machine::{check_watched_text, RunOptions, MAX_CONSOLE_INPUT_BYTES, MAX_WINDOW_CALLS};
 use crate::run::{run_loaded, RunRecord};
 use crate::target::{Catalog, Core, FlashController, Origin, Target, TargetError};
 use mcubench_reports::input::{read_bounded, read_text};
@@ -164,20 +164,13 @@ fn one_call() -> u64 {
     1
 }
 
-/// Longest text a session watches the console for.
-const MAX_SESSION_TEXT_BYTES: usize = 256;
-/// Most calls one window may stand for.
-const MAX_WINDOW_CALLS: u64 = 1_000_000_000;
-/// Most bytes of a session's input file: far above what a console session sends.
-const MAX_SESSION_INPUT_BYTES: u64 = 16 << 20;
-
 impl Session {
     /// Puts the session into the run's options, reading its input file from
     /// `base`; `Err` names a file that cannot be read.
     fn apply(&self, base: &Path, options: &mut RunOptions) -> Result<(), String> {
         if let Some(input) = &self.input {
             let path = base.join(input);
-            options.console_input = read_bounded(&path, MAX_SESSION_INPUT_BYTES)
+            options.console_input = read_bounded(&path, MAX_CONSOLE_INPUT_BYTES)
                 .map_err(|e| format!("{}: cannot read the session input: {e}", path.display()))?;
         }
         let bytes = |text: &Option<String>| text.clone().unwrap_or_default().into_bytes();
@@ -198,12 +191,8 @@ impl Session {
         let texts = (self.input_after.iter())
             .chain(&self.until)
             .chain(self.window.iter().flatten());
-        for text in texts {
-            if text.is_empty() || text.len() > MAX_SESSION_TEXT_BYTES {
-                return Some(format!(
-                    "session text {text:?} must be 1 to {MAX_SESSION_TEXT_BYTES} bytes"
-                ));
-            }
+        if let Some(problem) = texts.map(|t| check_watched_text(t)).find_map(Result::err) {
+            return Some(format!("session: {problem}"));
         }
         if self.input_after.is_some() && self.input.is_none() {
             return Some("session `input_after` without an `input`".to_owned());

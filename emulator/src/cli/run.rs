@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mcubench::image::Image;
-use mcubench::machine::RunOptions;
+use mcubench::machine::{
+    check_watched_text, RunOptions, MAX_CONSOLE_INPUT_BYTES, MAX_WINDOW_CALLS,
+};
 use mcubench::run::{run_image, run_loaded, RunError, RunRecord};
 use mcubench::target::Target;
 use mcubench_reports::numbers::{bytes, count, energy_uj, grouped, power_mw, thousands, time_us};
@@ -81,7 +83,7 @@ pub struct Args {
     /// Calls of the measured work one --window holds, e.g. the inferences a
     /// benchmark session runs between its two lines
     #[arg(long, value_name = "N", requires = "window", default_value_t = 1,
-          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+          value_parser = clap::value_parser!(u64).range(1..=MAX_WINDOW_CALLS))]
     window_calls: u64,
     /// Make accesses to peripheral registers that no model serves errors
     /// (by default they keep what is written and are listed in the record).
@@ -197,10 +199,6 @@ fn process_status(status: i32) -> u8 {
     }
 }
 
-/// Most bytes `--input` takes: far above what a console session sends, and a
-/// bound on what a stray path can make the host read.
-const MAX_INPUT_BYTES: u64 = 16 << 20;
-
 /// A `--load-address`: hexadecimal with `0x`, else decimal.
 fn address(text: &str) -> Result<u32, String> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
@@ -210,23 +208,14 @@ fn address(text: &str) -> Result<u32, String> {
     .map_err(|_| format!("{text:?} is not a 32-bit address"))
 }
 
-/// Longest `--input-after` or `--until` text: a line, not a document.
-const MAX_CONSOLE_TEXT_BYTES: usize = 256;
-
-/// A non-empty text to watch the console for, of at most [`MAX_CONSOLE_TEXT_BYTES`].
+/// A text to watch the console for (`--input-after`, `--until`, `--window`).
 fn console_text(text: &str) -> Result<String, String> {
-    match text.len() {
-        0 => Err("the text is empty".into()),
-        n if n > MAX_CONSOLE_TEXT_BYTES => Err(format!(
-            "the text is {n} bytes long; at most {MAX_CONSOLE_TEXT_BYTES}"
-        )),
-        _ => Ok(text.to_string()),
-    }
+    check_watched_text(text).map(|()| text.to_string())
 }
 
 /// The bytes of `--input`, bounded.
 fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    mcubench_reports::input::read_bounded(path, MAX_INPUT_BYTES)
+    mcubench_reports::input::read_bounded(path, MAX_CONSOLE_INPUT_BYTES)
         .with_context(|| format!("{}: cannot read the console input", path.display()))
 }
 

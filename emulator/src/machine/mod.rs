@@ -64,6 +64,27 @@ use sysregs::SystemRegisters;
 /// The region `RunOptions::window` measures, among the marked ones.
 pub const WINDOW_REGION: &str = "window";
 
+/// Most bytes of console input a run takes: far above what a console session
+/// sends, and a bound on what a stray path can make the host read.
+pub const MAX_CONSOLE_INPUT_BYTES: u64 = 16 << 20;
+/// Longest text a run watches its console for (a prompt, the line it ends
+/// on, a window's ends): a line, not a document.
+pub const MAX_WATCHED_TEXT_BYTES: usize = 256;
+/// Most calls one console window may stand for.
+pub const MAX_WINDOW_CALLS: u64 = 1_000_000_000;
+
+/// Whether `text` can be watched for: not empty and at most
+/// [`MAX_WATCHED_TEXT_BYTES`]; `Err` says which it is not.
+pub fn check_watched_text(text: &str) -> Result<(), String> {
+    match text.len() {
+        0 => Err("the text to watch the console for is empty".into()),
+        n if n > MAX_WATCHED_TEXT_BYTES => Err(format!(
+            "the text {text:?} is {n} bytes long; at most {MAX_WATCHED_TEXT_BYTES}"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Limits and inputs of one run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
